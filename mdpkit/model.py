@@ -1,0 +1,562 @@
+r"""The exact tabular MDP: :class:`TabularMDP`.
+
+A discounted (or undiscounted) MDP is the tuple :math:`(S, A, P, R, \gamma)` with
+``P[s, a, s'] = Pr(s' | s, a)`` and ``R[s, a]`` the expected one-step reward in reward units.
+``P`` is stored dense ``(S, A, S)`` or as a SciPy CSR matrix ``(S*A, S)`` whose row ``s*A + a``
+holds ``P[s, a, :]``; both share one row order so one kernel family serves both.
+
+The model is validated once, here; solvers trust it.  Arrays are float64, C-contiguous and
+read-only.  Nothing is renormalised unless the caller passes ``normalize=True``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import InitVar, dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._exceptions import InvalidMDPError
+from ._validation import (
+    ROW_SUM_ATOL,
+    as_float_array,
+    check_distribution,
+    check_gamma,
+    first_index,
+    fmt_index,
+    readonly,
+)
+
+__all__ = ["TabularMDP"]
+
+#: Models with at most this many ``S*A*S`` entries are built dense by the row constructors.
+DENSE_LIMIT = 4_000_000
+
+
+def _row_label(s: int, a: int) -> str:
+    return f"P[{s}, {a}, :]"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class TabularMDP:
+    r"""A finite MDP :math:`(S, A, P, R, \gamma)`, validated and immutable.
+
+    Parameters
+    ----------
+    P : array_like of shape (S, A, S), or scipy.sparse matrix of shape (S*A, S)
+        Transition probabilities ``P[s, a, s'] = Pr(s' | s, a)``.  A sparse matrix is stored as
+        CSR with row ``s*A + a`` (then ``A`` is taken from ``R``).  Rows of available actions
+        must be non-negative and sum to 1 within ``atol``; rows of masked actions must be zero or
+        a distribution.
+    R : array_like of shape (S, A)
+        Expected one-step reward ``R[s, a] = E[r | s, a]`` in reward units.  May be omitted
+        (``None``) when ``R_sas`` is given, and is then ``sum_s' P[s, a, s'] R_sas[s, a, s']``.
+    gamma : float
+        Discount factor in ``[0, 1]``.  Discounted solvers require ``gamma < 1``;
+        ``gamma == 1`` is accepted only by finite-horizon, total-reward (SSP) and average-reward
+        solvers, which say so.
+    R_sas : array_like of shape (S, A, S) or sparse (S*A, S), optional
+        Realised reward ``r(s, a, s')``; kept (for distributional DP and lossless files) and,
+        when ``R`` is also given, checked against it.
+    action_mask : array_like of bool, shape (S, A), optional
+        ``True`` where action ``a`` is available in state ``s``; all True if omitted.  Every
+        state needs at least one available action.
+    mu0 : array_like of shape (S,), optional
+        Initial-state distribution; uniform if omitted.
+    state_labels, action_labels : sequence of str, optional
+        Names of the states (length S) and actions (length A).
+    name : str, optional
+        A short description, shown by the CLI.
+    grid_shape : tuple of int, optional
+        ``(rows, cols)`` when the first ``rows*cols`` states form a grid in row-major order
+        (used only for printing and plotting).
+    atol : float, default 1e-8
+        Absolute tolerance on the row sums of ``P`` and on ``sum(mu0)``.
+    normalize : bool, default False
+        If True, divide every non-zero row of ``P`` (and ``mu0``) by its sum instead of checking
+        it; rows that sum to zero are still an error.
+
+    Raises
+    ------
+    InvalidMDPError
+        Wrong shapes, non-finite entries, negative probabilities, rows not summing to 1,
+        an empty action set, ``gamma`` outside ``[0, 1]``, ``R`` inconsistent with ``R_sas``.
+
+    Notes
+    -----
+    Equality is identity (``eq=False``): compare models with :meth:`allclose`.
+    """
+
+    P: Any
+    R: np.ndarray
+    gamma: float
+    R_sas: Any = None
+    action_mask: np.ndarray | None = None
+    mu0: np.ndarray | None = None
+    state_labels: tuple[str, ...] | None = None
+    action_labels: tuple[str, ...] | None = None
+    name: str = ""
+    grid_shape: tuple[int, int] | None = None
+    atol: InitVar[float] = ROW_SUM_ATOL
+    normalize: InitVar[bool] = False
+    _S: int = field(init=False, default=0)
+    _A: int = field(init=False, default=0)
+
+    # ------------------------------------------------------------------ validation
+    def __post_init__(self, atol: float, normalize: bool) -> None:
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        set_("gamma", check_gamma(self.gamma, allow_one=True))
+        atol = float(atol)
+
+        sparse = sp.issparse(self.P)
+        if self.R is None and self.R_sas is None:
+            raise InvalidMDPError("give R (S, A) or R_sas (S, A, S)")
+
+        if sparse:
+            if self.R is not None:
+                R_try = np.asarray(self.R)
+                if R_try.ndim != 2:
+                    raise InvalidMDPError(f"R must have shape (S, A), got shape {R_try.shape}")
+                S, A = R_try.shape
+            elif self.action_mask is not None:
+                S, A = np.asarray(self.action_mask).shape
+            else:
+                raise InvalidMDPError("a sparse P needs R (S, A) or action_mask (S, A) to fix A")
+            P, sparse_sums = self._check_sparse_P(self.P, S, A, atol, normalize)
+        else:
+            P = as_float_array(self.P, "P", 3)
+            S, A, S2 = P.shape
+            if S2 != S:
+                raise InvalidMDPError(f"P must have shape (S, A, S), got {P.shape} (S={S} but last axis {S2})")
+        if S < 1 or A < 1:
+            raise InvalidMDPError(f"P must have S >= 1 and A >= 1, got S={S}, A={A}")
+        set_("_S", S)
+        set_("_A", A)
+
+        # mask
+        if self.action_mask is None:
+            mask = np.ones((S, A), dtype=bool)
+        else:
+            mask = np.array(self.action_mask, copy=True)
+            if mask.dtype != bool:
+                raise InvalidMDPError(f"action_mask must be boolean, got dtype {mask.dtype}")
+            if mask.shape != (S, A):
+                raise InvalidMDPError(f"action_mask must have shape (S, A) = ({S}, {A}), got {mask.shape}")
+        empty = ~mask.any(axis=1)
+        if empty.any():
+            s = int(np.flatnonzero(empty)[0])
+            raise InvalidMDPError(f"state {s} has no available action (action_mask[{s}, :] is all False)")
+        set_("action_mask", readonly(np.ascontiguousarray(mask)))
+
+        if sparse:
+            m = mask.ravel()
+            bad = (np.abs(sparse_sums - 1.0) > atol) & (m | (sparse_sums != 0))
+            if bad.any():
+                r = int(np.flatnonzero(bad)[0])
+                s, a = divmod(r, A)
+                extra = "" if m[r] else " (masked action: its row must be all zeros or a distribution)"
+                raise InvalidMDPError(
+                    f"{_row_label(s, a)} sums to {float(sparse_sums[r])!r}; expected 1 within atol={atol:g}{extra}"
+                )
+            P = self._freeze_csr(P)
+        else:
+            P = self._check_dense_P(P, mask, atol, normalize)
+        set_("P", P)
+
+        # rewards
+        R_sas = self.R_sas
+        if R_sas is not None:
+            if sparse:
+                R_sas = self._check_sparse_like(R_sas, P, "R_sas")
+            else:
+                R_sas = readonly(as_float_array(R_sas, "R_sas", 3))
+                if R_sas.shape != P.shape:
+                    raise InvalidMDPError(f"R_sas must have shape {P.shape}, got {R_sas.shape}")
+            R_from_sas = self._fold(P, R_sas, S, A)
+        set_("R_sas", R_sas)
+        if self.R is None:
+            R = R_from_sas
+        else:
+            R = as_float_array(self.R, "R", 2)
+            if R.shape != (S, A):
+                raise InvalidMDPError(f"R must have shape (S, A) = ({S}, {A}), got {R.shape}")
+            if R_sas is not None:
+                bad = ~np.isclose(R, R_from_sas, rtol=1e-9, atol=1e-9) & mask
+                if bad.any():
+                    s, a = first_index(bad)
+                    raise InvalidMDPError(
+                        f"R[{s}, {a}] = {float(R[s, a])!r} but sum_s' P[{s}, {a}, s'] R_sas[{s}, {a}, s'] = "
+                        f"{float(R_from_sas[s, a])!r}; give one of R and R_sas, or consistent ones"
+                    )
+        set_("R", readonly(np.ascontiguousarray(R, dtype=np.float64)))
+
+        # initial distribution
+        if self.mu0 is None:
+            mu0 = np.full(S, 1.0 / S)
+        else:
+            mu0 = as_float_array(self.mu0, "mu0", 1)
+            if mu0.shape != (S,):
+                raise InvalidMDPError(f"mu0 must have shape (S,) = ({S},), got {mu0.shape}")
+            if normalize and mu0.sum() > 0 and np.all(mu0 >= 0):
+                mu0 = mu0 / mu0.sum()
+            check_distribution(mu0, "mu0", atol)
+        set_("mu0", readonly(mu0))
+
+        # labels and metadata
+        for nm, n in (("state_labels", S), ("action_labels", A)):
+            lab = getattr(self, nm)
+            if lab is not None:
+                lab = tuple(str(x) for x in lab)
+                if len(lab) != n:
+                    raise InvalidMDPError(f"{nm} must have length {n}, got {len(lab)}")
+                set_(nm, lab)
+        if self.grid_shape is not None:
+            gs = tuple(int(x) for x in self.grid_shape)
+            if len(gs) != 2 or gs[0] < 1 or gs[1] < 1 or gs[0] * gs[1] > S:
+                raise InvalidMDPError(f"grid_shape must be (rows, cols) with rows*cols <= S={S}, got {self.grid_shape}")
+            set_("grid_shape", gs)
+        set_("name", str(self.name))
+
+    @staticmethod
+    def _check_dense_P(P: np.ndarray, mask: np.ndarray, atol: float, normalize: bool) -> np.ndarray:
+        neg = P < 0
+        if neg.any():
+            idx = first_index(neg)
+            raise InvalidMDPError(f"{fmt_index('P', idx)} = {float(P[idx])!r} is negative; probabilities must be >= 0")
+        sums = P.sum(axis=2)
+        if normalize:
+            zero = (sums == 0) & mask
+            if zero.any():
+                s, a = first_index(zero)
+                raise InvalidMDPError(f"{_row_label(s, a)} sums to 0; cannot normalize an empty row")
+            nz = sums > 0
+            P[nz] /= sums[nz][:, None]
+            sums = P.sum(axis=2)
+        bad = (np.abs(sums - 1.0) > atol) & (mask | (sums != 0))
+        if bad.any():
+            s, a = first_index(bad)
+            extra = "" if mask[s, a] else " (masked action: its row must be all zeros or a distribution)"
+            raise InvalidMDPError(
+                f"{_row_label(s, a)} sums to {float(sums[s, a])!r}; expected 1 within atol={atol:g}{extra}"
+            )
+        return readonly(P)
+
+    @staticmethod
+    def _check_sparse_P(P, S: int, A: int, atol: float, normalize: bool):
+        P = sp.csr_matrix(P, dtype=np.float64, copy=True)
+        if P.shape != (S * A, S):
+            raise InvalidMDPError(f"sparse P must have shape (S*A, S) = ({S * A}, {S}), got {P.shape}")
+        P.sum_duplicates()  # duplicate COO entries mean "add", by the definition of the format
+        P.sort_indices()
+        if not np.all(np.isfinite(P.data)):
+            k = int(np.flatnonzero(~np.isfinite(P.data))[0])
+            row = int(np.searchsorted(P.indptr, k, side="right") - 1)
+            raise InvalidMDPError(f"P[{row // A}, {row % A}, {P.indices[k]}] is {P.data[k]!r}; entries must be finite")
+        if np.any(P.data < 0):
+            k = int(np.flatnonzero(P.data < 0)[0])
+            row = int(np.searchsorted(P.indptr, k, side="right") - 1)
+            raise InvalidMDPError(
+                f"P[{row // A}, {row % A}, {P.indices[k]}] = {P.data[k]!r} is negative; probabilities must be >= 0"
+            )
+        sums = np.asarray(P.sum(axis=1)).ravel()
+        if normalize:
+            zero = sums == 0
+            if zero.any():
+                r = int(np.flatnonzero(zero)[0])
+                raise InvalidMDPError(f"{_row_label(r // A, r % A)} sums to 0; cannot normalize an empty row")
+            P = sp.csr_matrix(sp.diags(1.0 / sums) @ P)
+            P.sort_indices()
+            sums = np.asarray(P.sum(axis=1)).ravel()
+        # masked rows may be all-zero: the row sums are checked once the mask is known
+        return P, sums
+
+    def _check_sparse_like(self, M, P, name: str):
+        M = sp.csr_matrix(M, dtype=np.float64, copy=True)
+        M.sum_duplicates()
+        M.sort_indices()
+        if M.shape != P.shape:
+            raise InvalidMDPError(f"{name} must have shape {P.shape} like P, got {M.shape}")
+        if not np.all(np.isfinite(M.data)):
+            raise InvalidMDPError(f"{name} has non-finite entries")
+        return self._freeze_csr(M)
+
+    @staticmethod
+    def _freeze_csr(M):
+        for arr in (M.data, M.indices, M.indptr):
+            arr.flags.writeable = False
+        return M
+
+    @staticmethod
+    def _fold(P, R_sas, S: int, A: int) -> np.ndarray:
+        if sp.issparse(P):
+            return np.asarray(P.multiply(R_sas).sum(axis=1)).reshape(S, A)
+        return np.einsum("ijk,ijk->ij", P, R_sas)
+
+    # ------------------------------------------------------------------ basic properties
+    @property
+    def S(self) -> int:
+        """Number of states."""
+        return self._S
+
+    @property
+    def A(self) -> int:
+        """Number of actions."""
+        return self._A
+
+    @property
+    def is_sparse(self) -> bool:
+        """True when ``P`` is stored as CSR ``(S*A, S)``."""
+        return sp.issparse(self.P)
+
+    @property
+    def nnz(self) -> int:
+        """Number of stored transition probabilities (dense: ``S*A*S``)."""
+        return int(self.P.nnz) if self.is_sparse else int(self.P.size)
+
+    @property
+    def P_rows(self):
+        """``P`` as ``(S*A, S)`` rows: a read-only reshape view (dense) or the CSR matrix."""
+        return self.P if self.is_sparse else self.P.reshape(self.S * self.A, self.S)
+
+    def P_dense(self) -> np.ndarray:
+        """``P`` as a dense ``(S, A, S)`` array (a copy when sparse)."""
+        return self.P.toarray().reshape(self.S, self.A, self.S) if self.is_sparse else self.P
+
+    def R_sas_dense(self) -> np.ndarray | None:
+        """``R_sas`` as a dense ``(S, A, S)`` array, or None."""
+        if self.R_sas is None:
+            return None
+        if sp.issparse(self.R_sas):
+            return self.R_sas.toarray().reshape(self.S, self.A, self.S)
+        return self.R_sas
+
+    @property
+    def reward_range(self) -> tuple[float, float]:
+        """``(min, max)`` of ``R`` over available actions."""
+        r = self.R[self.action_mask]
+        return float(r.min()), float(r.max())
+
+    def __repr__(self) -> str:
+        kind = f"CSR nnz={self.nnz}" if self.is_sparse else "dense"
+        nm = f"name={self.name!r}, " if self.name else ""
+        return f"TabularMDP({nm}S={self.S}, A={self.A}, gamma={self.gamma:g}, P {kind})"
+
+    # ------------------------------------------------------------------ derived models
+    def with_gamma(self, gamma: float) -> "TabularMDP":
+        """The same model with another discount factor (validated)."""
+        return dataclasses.replace(self, gamma=gamma)
+
+    def to_sparse(self) -> "TabularMDP":
+        """A CSR copy of this model (same values bit for bit)."""
+        if self.is_sparse:
+            return self
+        Rs = None if self.R_sas is None else sp.csr_matrix(self.R_sas.reshape(self.S * self.A, self.S))
+        return dataclasses.replace(self, P=sp.csr_matrix(self.P_rows), R_sas=Rs)
+
+    def to_dense(self) -> "TabularMDP":
+        """A dense copy of this model (same values bit for bit)."""
+        if not self.is_sparse:
+            return self
+        return dataclasses.replace(self, P=self.P_dense(), R_sas=self.R_sas_dense())
+
+    def allclose(self, other: "TabularMDP", rtol: float = 0.0, atol: float = 0.0) -> bool:
+        """True when both models have the same S, A, gamma, mask, mu0 and close P, R, R_sas."""
+        if (self.S, self.A) != (other.S, other.A) or self.gamma != other.gamma:
+            return False
+        same = np.array_equal(self.action_mask, other.action_mask)
+        same &= np.allclose(self.mu0, other.mu0, rtol=rtol, atol=atol)
+        same &= np.allclose(self.P_dense(), other.P_dense(), rtol=rtol, atol=atol)
+        same &= np.allclose(self.R, other.R, rtol=rtol, atol=atol)
+        a, b = self.R_sas_dense(), other.R_sas_dense()
+        if (a is None) != (b is None):
+            return False
+        if a is not None:
+            same &= np.allclose(a, b, rtol=rtol, atol=atol)
+        return bool(same)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_arrays(cls, P, R, gamma: float, **kwargs) -> "TabularMDP":
+        """Build from ``P`` (S, A, S) and ``R`` of shape (S, A), (S,) or (S, A, S).
+
+        ``R (S,)`` is a state reward (the same for every action); ``R (S, A, S)`` is a realised
+        reward ``r(s, a, s')``, kept as ``R_sas``.  Other keywords go to :class:`TabularMDP`.
+        """
+        if sp.issparse(P):
+            return cls(P=P, R=R, gamma=gamma, **kwargs)
+        Pa = np.asarray(P)
+        Ra = np.asarray(R, dtype=np.float64) if R is not None else None
+        if Ra is not None and Ra.ndim == 3:
+            return cls(P=Pa, R=None, R_sas=Ra, gamma=gamma, **kwargs)
+        if Ra is not None and Ra.ndim == 1 and Pa.ndim == 3:
+            Ra = np.repeat(Ra[:, None], Pa.shape[1], axis=1)
+        return cls(P=Pa, R=Ra, gamma=gamma, **kwargs)
+
+    @classmethod
+    def from_action_matrices(cls, P, R, gamma: float, **kwargs) -> "TabularMDP":
+        """Build from pymdptoolbox-style ``P`` of shape (A, S, S) (or a list of A matrices).
+
+        ``R`` may be (S, A), (S,), or (A, S, S) with ``R[a, s, s']`` the realised reward.
+        Sparse action matrices are accepted and give a CSR model.
+        """
+        mats = list(P) if not (isinstance(P, np.ndarray) and P.ndim == 3) else [P[a] for a in range(P.shape[0])]
+        if len(mats) == 0:
+            raise InvalidMDPError("P must hold at least one (S, S) action matrix")
+        A = len(mats)
+        shapes = {m.shape for m in mats}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 2 or next(iter(shapes))[0] != next(iter(shapes))[1]:
+            raise InvalidMDPError(f"every action matrix must be (S, S) with the same S, got shapes {sorted(shapes)}")
+        S = next(iter(shapes))[0]
+        Ra = None if R is None else (R if sp.issparse(R) else np.asarray(R, dtype=np.float64))
+        if any(sp.issparse(m) for m in mats):
+            # interleave rows: row s*A + a of the result is row s of matrix a
+            stacked = sp.vstack([sp.csr_matrix(m, dtype=np.float64) for m in mats], format="csr")
+            order = (np.arange(A)[None, :] * S + np.arange(S)[:, None]).ravel()
+            Pc = stacked[order]
+            if Ra is not None and Ra.ndim == 3:
+                Rs = sp.csr_matrix(np.asarray(Ra).transpose(1, 0, 2).reshape(S * A, S))
+                Rs = sp.csr_matrix(Pc.sign().multiply(Rs))
+                return cls(P=Pc, R=None, R_sas=Rs, gamma=gamma, action_mask=np.ones((S, A), bool), **kwargs)
+            if Ra is not None and Ra.ndim == 1:
+                Ra = np.repeat(Ra[:, None], A, axis=1)
+            return cls(P=Pc, R=Ra, gamma=gamma, **kwargs)
+        Pd = np.stack([np.asarray(m, dtype=np.float64) for m in mats], axis=1)
+        if Ra is not None and Ra.ndim == 3:
+            if Ra.shape != (A, S, S):
+                raise InvalidMDPError(f"R of 3 dimensions must have shape (A, S, S) = ({A}, {S}, {S}), got {Ra.shape}")
+            Ra = Ra.transpose(1, 0, 2)
+        return cls.from_arrays(Pd, Ra, gamma, **kwargs)
+
+    @classmethod
+    def from_transitions(
+        cls,
+        rows: Iterable[Sequence[float]],
+        gamma: float,
+        *,
+        S: int | None = None,
+        A: int | None = None,
+        sparse: bool | None = None,
+        **kwargs,
+    ) -> "TabularMDP":
+        """Build from transition rows ``(s, a, s', p, r)`` (0-based ids, reward per transition).
+
+        Repeated ``(s, a, s')`` rows add their probabilities; their rewards are merged into the
+        probability-weighted mean, which keeps ``R[s, a]`` and ``E[r | s, a, s']`` exact.
+        ``(s, a)`` pairs that never occur are masked out.  ``S`` and ``A`` default to one more
+        than the largest id seen.  ``sparse=None`` builds a dense model when ``S*A*S`` is at
+        most 4e6 entries, else CSR.
+        """
+        arr = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != 5 or arr.shape[0] == 0:
+            raise InvalidMDPError(f"rows must be a non-empty (n, 5) table (s, a, s', p, r), got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            i = first_index(~np.isfinite(arr))[0]
+            raise InvalidMDPError(f"transition row {i} has a non-finite entry: {arr[i].tolist()}")
+        ids = arr[:, :3]
+        if np.any(ids != np.round(ids)) or np.any(ids < 0):
+            i = int(np.flatnonzero(np.any((ids != np.round(ids)) | (ids < 0), axis=1))[0])
+            raise InvalidMDPError(f"transition row {i}: ids must be non-negative integers, got {arr[i, :3].tolist()}")
+        s, a, t = (ids[:, k].astype(np.int64) for k in range(3))
+        p, r = arr[:, 3], arr[:, 4]
+        S = int(max(s.max(), t.max()) + 1) if S is None else int(S)
+        A = int(a.max() + 1) if A is None else int(A)
+        if s.max() >= S or t.max() >= S or a.max() >= A:
+            raise InvalidMDPError(f"transition rows use ids beyond S={S} or A={A}")
+        if np.any(p < 0):
+            i = int(np.flatnonzero(p < 0)[0])
+            raise InvalidMDPError(f"transition row {i}: probability {float(p[i])!r} is negative")
+        mask = np.zeros((S, A), dtype=bool)
+        mask[s, a] = True
+        row = s * A + a
+        P = sp.coo_matrix((p, (row, t)), shape=(S * A, S)).tocsr()  # sums duplicates
+        PR = sp.coo_matrix((p * r, (row, t)), shape=(S * A, S)).tocsr()
+        P.sum_duplicates()
+        PR.sum_duplicates()
+        P.sort_indices()
+        PR.sort_indices()
+        Rs = P.copy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            Rs.data = np.where(P.data > 0, PR.data / np.where(P.data > 0, P.data, 1.0), 0.0)
+        if sparse is None:
+            sparse = S * A * S > DENSE_LIMIT
+        kwargs.setdefault("action_mask", mask)
+        if sparse:
+            R = np.asarray(PR.sum(axis=1)).reshape(S, A)
+            return cls(P=P, R=R, R_sas=Rs, gamma=gamma, **kwargs)
+        return cls(
+            P=P.toarray().reshape(S, A, S), R=None, R_sas=Rs.toarray().reshape(S, A, S), gamma=gamma, **kwargs
+        )
+
+    @classmethod
+    def from_next_state(cls, next_state, rewards, gamma: float, *, terminal_label: str = "terminal", **kwargs):
+        """Build a deterministic MDP from a table ``next_state (S, A)`` of int ids.
+
+        ``next_state[s, a] == -1`` means the episode ends after reward ``rewards[s, a]``: such
+        transitions go to one extra absorbing zero-reward state (index ``S``, labelled
+        ``terminal_label``), added only when some entry is -1.
+        """
+        ns = np.asarray(next_state)
+        rw = as_float_array(rewards, "rewards", 2)
+        if ns.ndim != 2:
+            raise InvalidMDPError(f"next_state must have shape (S, A), got {ns.shape}")
+        if not np.issubdtype(ns.dtype, np.integer):
+            raise InvalidMDPError(f"next_state must hold integers, got dtype {ns.dtype}")
+        if rw.shape != ns.shape:
+            raise InvalidMDPError(f"rewards must have shape {ns.shape} like next_state, got {rw.shape}")
+        S, A = ns.shape
+        bad = (ns < -1) | (ns >= S)
+        if bad.any():
+            s_, a_ = first_index(bad)
+            raise InvalidMDPError(f"next_state[{s_}, {a_}] = {ns[s_, a_]} is not in [-1, S) with S={S}")
+        ends = bool((ns == -1).any())
+        n = S + 1 if ends else S
+        tgt = np.where(ns == -1, S, ns)
+        rows = [(s_, a_, int(tgt[s_, a_]), 1.0, float(rw[s_, a_])) for s_ in range(S) for a_ in range(A)]
+        if ends:
+            rows += [(S, a_, S, 1.0, 0.0) for a_ in range(A)]
+            for key in ("state_labels",):
+                if kwargs.get(key) is not None:
+                    kwargs[key] = list(kwargs[key]) + [terminal_label]
+            if kwargs.get("mu0") is not None:
+                kwargs["mu0"] = np.append(np.asarray(kwargs["mu0"], dtype=float), 0.0)
+        return cls.from_transitions(rows, gamma, S=n, A=A, **kwargs)
+
+    @classmethod
+    def from_gymnasium(cls, env, gamma: float, *, terminal_label: str = "terminal", **kwargs) -> "TabularMDP":
+        """Read a gymnasium toy-text model (``env.unwrapped.P``) into an exact MDP.
+
+        ``env`` is a gymnasium environment or an environment id (then ``gymnasium.make(env,
+        **make_kwargs)`` with ``make_kwargs`` taken from ``kwargs.pop("make_kwargs", {})``).
+        ``env.unwrapped.P[s][a]`` lists ``(p, s', r, terminated)``; duplicate successors are
+        summed, ``r(s, a, s')`` is folded into ``R`` (and kept in ``R_sas``), and every
+        ``terminated`` transition goes to one extra absorbing zero-reward state (index ``S``,
+        labelled ``terminal_label``).  ``mu0`` defaults to the environment's
+        ``initial_state_distrib`` when it has one (extended with 0 for the terminal state).
+        """
+        import gymnasium  # lazy: only this constructor needs it
+
+        make_kwargs = kwargs.pop("make_kwargs", {})
+        if isinstance(env, str):
+            env = gymnasium.make(env, **make_kwargs)
+        u = env.unwrapped
+        if not hasattr(u, "P"):
+            raise InvalidMDPError(f"{type(u).__name__} has no tabular model P (not a toy-text environment)")
+        S = int(u.observation_space.n)
+        A = int(u.action_space.n)
+        T = S  # index of the extra terminal state
+        rows = []
+        for s in range(S):
+            for a in range(A):
+                for p, s2, r, term in u.P[s][a]:
+                    rows.append((s, a, T if term else int(s2), float(p), float(r)))
+        rows += [(T, a, T, 1.0, 0.0) for a in range(A)]
+        if "mu0" not in kwargs and hasattr(u, "initial_state_distrib"):
+            kwargs["mu0"] = np.append(np.asarray(u.initial_state_distrib, dtype=float), 0.0)
+        if kwargs.get("state_labels") is not None:
+            kwargs["state_labels"] = list(kwargs["state_labels"]) + [terminal_label]
+        else:
+            kwargs["state_labels"] = [str(s) for s in range(S)] + [terminal_label]
+        kwargs.setdefault("name", getattr(getattr(env, "spec", None), "id", type(u).__name__))
+        return cls.from_transitions(rows, gamma, S=S + 1, A=A, **kwargs)
