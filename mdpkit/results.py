@@ -97,6 +97,10 @@ class SolveResult:
                 s = s.replace("\n", " ")
                 if val.ndim > 1 or val.size > 8:
                     s = f"array{val.shape} {s}"
+            elif isinstance(val, dict):
+                s = "{" + ", ".join(
+                    f"{k!r}: " + (f"array{x.shape}" if isinstance(x, np.ndarray) else repr(x)) for k, x in val.items()
+                ) + "}"
             else:
                 s = repr(val)
             lines.append(f"{n.rjust(w)}: {s}")

@@ -1,0 +1,222 @@
+"""Command line: ``mdpkit solve MODEL`` and ``mdpkit list models|solvers``.
+
+Errors in the user's input exit with status 2 and a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from ._exceptions import MDPKitError
+
+_ARROWS = {"left": "\u2190", "down": "\u2193", "right": "\u2192", "up": "\u2191", "north": "\u2191",
+           "south": "\u2193", "east": "\u2192", "west": "\u2190"}
+
+
+def _load_model(spec: str, gamma: float | None):
+    from . import generators, io
+
+    if os.path.exists(spec):
+        try:
+            return io.load(spec, gamma=gamma)
+        except OSError as e:
+            raise MDPKitError(f"cannot read {spec}: {e.strerror or e}") from None
+    if any(spec.lower().endswith(ext) for ext in (".csv", ".json", ".npz")):
+        raise MDPKitError(f"no such file: {spec}")
+    return generators.make(spec)
+
+
+def _pick_method(mdp, method: str | None, horizon: int | None) -> str:
+    if horizon is not None:
+        return "finite"
+    if method:
+        return method
+    if mdp.gamma < 1.0:
+        return "mpi"
+    from .solvers import terminal_states
+
+    if terminal_states(mdp).any():
+        return "ssp"
+    raise MDPKitError(
+        "gamma = 1 and no absorbing terminal state: pass --gamma G < 1, --method rvi (average reward) "
+        "or --horizon H (finite horizon)"
+    )
+
+
+def _action_symbol(label: str) -> str:
+    return _ARROWS.get(label.lower(), label[:1].upper() if label else "?")
+
+
+def _fmt_grid(values, rows: int, cols: int, fmt) -> list[str]:
+    cells = [[fmt(values[r * cols + c]) for c in range(cols)] for r in range(rows)]
+    w = max(len(x) for row in cells for x in row)
+    return ["  " + " ".join(x.rjust(w) for x in row) for row in cells]
+
+
+def _summary(mdp, res, method: str, elapsed: float) -> str:
+    lines = []
+    kind = f"CSR, nnz={mdp.nnz}" if mdp.is_sparse else "dense"
+    lines.append(f"model      {mdp.name or 'unnamed'}  (S={mdp.S}, A={mdp.A}, gamma={mdp.gamma:g}, {kind})")
+    lines.append(f"method     {res.method} ({method})  options: " + ", ".join(
+        f"{k}={v}" for k, v in res.options.items() if not isinstance(v, (np.ndarray, list))))
+    state = "converged" if res.converged else "NOT converged"
+    lines.append(f"status     {state} after {res.n_iter} iterations, {res.wall_time:.3f} s solver time ({elapsed:.2f} s total)")
+    lines.append(f"certified  suboptimality of the returned policy <= {res.error_bound:.3g}")
+    lines.append(f"           from: {res.bound_source}")
+    v = np.asarray(res.v)
+    if v.ndim == 2:  # finite horizon: report the value at t = 0
+        v = v[0]
+    pol = np.asarray(res.policy)
+    if pol.ndim == 2:
+        pol = pol[0]
+    if "gain" in res.extra:
+        lines.append(f"gain       g* in [{res.extra['gain_lower']:.10g}, {res.extra['gain_upper']:.10g}]  (reward per step)")
+    start = np.flatnonzero(mdp.mu0 > 0)
+    lines.append(f"value      mu0 . v = {float(mdp.mu0 @ v):.10g}")
+    if start.size <= 8:
+        for s in start:
+            lab = f" ({mdp.state_labels[s]})" if mdp.state_labels else ""
+            lines.append(f"           v[{s}]{lab} = {v[s]:.10g}")
+    alabels = mdp.action_labels or tuple(str(a) for a in range(mdp.A))
+    if mdp.grid_shape is not None:
+        r, c = mdp.grid_shape
+        lines.append("policy (grid, row-major):")
+        lines += _fmt_grid(pol, r, c, lambda a: _action_symbol(alabels[a]))
+        lines.append("values (grid):")
+        lines += _fmt_grid(v, r, c, lambda x: f"{x:.3f}")
+    elif mdp.S <= 40:
+        lines.append("state  action            value")
+        for s in range(mdp.S):
+            sl = mdp.state_labels[s] if mdp.state_labels else str(s)
+            lines.append(f"  {sl:>6}  {alabels[pol[s]]:<12} {v[s]: .10g}")
+    else:
+        lines.append(f"policy     (S={mdp.S} states; use --out FILE for the full arrays)")
+    return "\n".join(lines)
+
+
+def _write_result(path: str, mdp, res) -> None:
+    from .io import atomic_write
+
+    if path.endswith(".npz"):
+        import io as _io
+
+        arrays = {"v": np.asarray(res.v), "policy": np.asarray(res.policy), "residuals": np.asarray(res.residuals),
+                  "error_bound": np.float64(res.error_bound), "converged": np.bool_(res.converged)}
+        if res.v_policy is not None:
+            arrays["v_policy"] = np.asarray(res.v_policy)
+        if res.q is not None:
+            arrays["q"] = np.asarray(res.q)
+        buf = _io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write(path, buf.getvalue())
+        return
+
+    def enc(x):
+        if isinstance(x, np.ndarray):
+            return [enc(y) for y in x.tolist()] if x.ndim else enc(x.item())
+        if isinstance(x, float) and not np.isfinite(x):
+            return str(x)
+        if isinstance(x, (np.floating, np.integer, np.bool_)):
+            return enc(x.item())
+        if isinstance(x, list):
+            return [enc(y) for y in x]
+        if isinstance(x, dict):
+            return {str(k): enc(y) for k, y in x.items()}
+        if isinstance(x, (str, int, float, bool)) or x is None:
+            return x
+        return str(x)
+
+    d = res.to_dict()
+    d["model"] = {"name": mdp.name, "S": mdp.S, "A": mdp.A, "gamma": mdp.gamma}
+    atomic_write(path, (json.dumps(enc(d), indent=1) + "\n").encode())
+
+
+def _cmd_solve(args) -> int:
+    from .solvers import solve
+
+    t0 = time.perf_counter()
+    mdp = _load_model(args.model, args.gamma)
+    if args.gamma is not None and mdp.gamma != args.gamma:
+        mdp = mdp.with_gamma(args.gamma)
+    method = _pick_method(mdp, args.method, args.horizon)
+    opts = {}
+    if args.epsilon is not None:
+        opts["epsilon"] = args.epsilon
+    if args.max_iter is not None:
+        opts["max_iter"] = args.max_iter
+    if method == "finite":
+        opts["horizon"] = args.horizon
+    import warnings
+
+    from ._exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        res = solve(mdp, method, **opts)
+    print(_summary(mdp, res, method, time.perf_counter() - t0))
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if args.out:
+        _write_result(args.out, mdp, res)
+        print(f"wrote      {args.out}")
+    return 0
+
+
+def _cmd_list(args) -> int:
+    if args.what == "models":
+        from .generators import list_models
+
+        items = list_models()
+        w = max(len(n) for n, _ in items)
+        for name, desc in items:
+            print(f"{name.ljust(w)}  {desc}")
+    else:
+        from .solvers import SOLVERS
+
+        for name, (fn, crit, desc) in SOLVERS.items():
+            print(f"{name:<7} {fn.__name__:<30} {crit:<15} {desc}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mdpkit", description="Exact, certified dynamic programming for tabular MDPs.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("solve", help="solve a zoo model or a model file and print a certified summary",
+                       description="MODEL is a zoo name with optional parameters (e.g. frozenlake8x8, gridworld, "
+                                   "garnet:S=1000,A=4,b=5; see 'mdpkit list models') or a .npz/.json/.csv file.")
+    s.add_argument("model")
+    s.add_argument("--method", help="solver (see 'mdpkit list solvers'); default mpi for gamma < 1, ssp for gamma = 1 with terminals")
+    s.add_argument("--gamma", type=float, help="discount factor (overrides the model's; required for CSV files)")
+    s.add_argument("--epsilon", type=float, help="target suboptimality in reward units (iterative methods)")
+    s.add_argument("--max-iter", type=int, dest="max_iter")
+    s.add_argument("--horizon", type=int, help="solve the finite-horizon problem with H steps (backward induction)")
+    s.add_argument("--out", help="write the result (.json or .npz), atomically")
+    s.set_defaults(func=_cmd_solve)
+    ls = sub.add_parser("list", help="list built-in models or solvers")
+    ls.add_argument("what", choices=["models", "solvers"])
+    ls.set_defaults(func=_cmd_list)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (MDPKitError, ValueError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"mdpkit: error: {msg}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"mdpkit: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,219 @@
+r"""Policies and the exact operators on them.
+
+A deterministic policy is an int array ``pi (S,)`` with ``pi[s]`` an available action; a
+stochastic policy is a float array ``pi (S, A)`` whose rows lie on the simplex and put no mass on
+masked actions.  Everything here is exact up to floating point (linear solves, not iteration).
+
+Functions
+---------
+check_policy, policy_matrices, policy_evaluation, q_from_v, greedy_policy, bellman_operator,
+occupancy_measure
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from numpy.typing import ArrayLike, NDArray
+
+from ._exceptions import InvalidArgumentError, InvalidPolicyError
+from ._kernels import bellman, model_args
+from ._validation import as_float_array, check_gamma, first_index
+from .model import TabularMDP
+
+__all__ = [
+    "check_policy",
+    "policy_matrices",
+    "policy_evaluation",
+    "q_from_v",
+    "greedy_policy",
+    "bellman_operator",
+    "occupancy_measure",
+]
+
+#: Default absolute tolerance for stochastic-policy rows.
+POLICY_ATOL = 1e-8
+
+
+def check_policy(mdp: TabularMDP, policy: ArrayLike, *, atol: float = POLICY_ATOL) -> NDArray:
+    """Validate a policy for ``mdp`` and return it as int64 (S,) or float64 (S, A).
+
+    Raises
+    ------
+    InvalidPolicyError
+        Wrong shape, non-integer or out-of-range actions, masked actions, negative or
+        non-finite probabilities, or rows not summing to 1 within ``atol``.
+    """
+    arr = np.asarray(policy)
+    S, A = mdp.S, mdp.A
+    if arr.ndim == 1:
+        if arr.shape != (S,):
+            raise InvalidPolicyError(f"a deterministic policy must have shape (S,) = ({S},), got {arr.shape}")
+        if arr.dtype.kind not in "iu":
+            if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+                arr = arr.astype(np.int64)
+            else:
+                raise InvalidPolicyError(f"a deterministic policy must hold integer actions, got dtype {arr.dtype}")
+        pi = np.ascontiguousarray(arr, dtype=np.int64)
+        bad = (pi < 0) | (pi >= A)
+        if bad.any():
+            s = int(np.flatnonzero(bad)[0])
+            raise InvalidPolicyError(f"policy[{s}] = {pi[s]} is not an action in [0, {A})")
+        avail = mdp.action_mask[np.arange(S), pi]
+        if not avail.all():
+            s = int(np.flatnonzero(~avail)[0])
+            raise InvalidPolicyError(f"policy[{s}] = {pi[s]} is a masked (unavailable) action in state {s}")
+        return pi
+    if arr.ndim == 2:
+        pi = as_float_array(arr, "policy", 2, exc=InvalidPolicyError)
+        if pi.shape != (S, A):
+            raise InvalidPolicyError(f"a stochastic policy must have shape (S, A) = ({S}, {A}), got {pi.shape}")
+        if np.any(pi < 0):
+            s, a = first_index(pi < 0)
+            raise InvalidPolicyError(f"policy[{s}, {a}] = {float(pi[s, a])!r} is negative")
+        masked = (pi > 0) & ~mdp.action_mask
+        if masked.any():
+            s, a = first_index(masked)
+            raise InvalidPolicyError(f"policy[{s}, {a}] = {float(pi[s, a])!r} puts mass on a masked action")
+        sums = pi.sum(axis=1)
+        bad = np.abs(sums - 1.0) > atol
+        if bad.any():
+            s = int(np.flatnonzero(bad)[0])
+            raise InvalidPolicyError(f"policy[{s}, :] sums to {float(sums[s])!r}; expected 1 within atol={atol:g}")
+        return pi
+    raise InvalidPolicyError(f"a policy must have shape (S,) or (S, A), got {arr.shape}")
+
+
+def policy_matrices(mdp: TabularMDP, policy: ArrayLike):
+    r"""Return ``(P_pi, r_pi)`` for a policy: ``P_pi (S, S)`` (dense or CSR like ``mdp.P``), ``r_pi (S,)``.
+
+    :math:`P_\pi(s, s') = \sum_a \pi(a|s) P(s'|s,a)` and :math:`r_\pi(s) = \sum_a \pi(a|s) R(s,a)`.
+    """
+    pi = check_policy(mdp, policy)
+    S, A = mdp.S, mdp.A
+    if pi.ndim == 1:
+        rows = np.arange(S) * A + pi
+        r = mdp.R[np.arange(S), pi].copy()
+        P = mdp.P_rows[rows]
+        return (sp.csr_matrix(P) if mdp.is_sparse else np.ascontiguousarray(P)), r
+    r = np.einsum("sa,sa->s", pi, np.where(mdp.action_mask, mdp.R, 0.0))
+    W = sp.csr_matrix((pi.ravel(), (np.repeat(np.arange(S), A), np.arange(S * A))), shape=(S, S * A))
+    P = W @ mdp.P_rows
+    return (sp.csr_matrix(P) if mdp.is_sparse else np.asarray(P)), r
+
+
+def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12) -> NDArray[np.float64]:
+    """Solve (I - gamma P_pi) v = r_pi: dense LU, or GMRES with a direct sparse fallback."""
+    S = r_pi.shape[0]
+    if not sp.issparse(P_pi):
+        return np.linalg.solve(np.eye(S) - gamma * P_pi, r_pi)
+    M = (sp.identity(S, format="csr") - gamma * P_pi).tocsr()
+    x0 = r_pi / (1.0 - gamma) if gamma < 1 else None
+    scale = max(float(np.abs(r_pi).max()), 1e-300)
+    v, info = spla.gmres(M, r_pi, x0=x0, rtol=rtol, atol=0.0, restart=50, maxiter=200)
+    if info != 0 or not np.all(np.isfinite(v)) or np.abs(M @ v - r_pi).max() > 1e3 * rtol * scale:
+        v = spla.spsolve(M.tocsc(), r_pi)  # direct fallback: exact but may fill in
+    return np.asarray(v, dtype=np.float64)
+
+
+def policy_evaluation(mdp: TabularMDP, policy: ArrayLike) -> NDArray[np.float64]:
+    r"""Exact value of a policy in a discounted MDP: solve :math:`(I-\gamma P_\pi) v = r_\pi`.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Requires ``gamma < 1`` (total-reward models: :func:`mdpkit.solvers.ssp_policy_evaluation`).
+    policy : array_like, (S,) int or (S, A) float
+
+    Returns
+    -------
+    v : ndarray of float64, shape (S,)
+        :math:`v_\pi = (I-\gamma P_\pi)^{-1} r_\pi`, in reward units.  Dense models use LU
+        (``numpy.linalg.solve``); CSR models use GMRES (relative residual 1e-12) and fall back
+        to a direct sparse solve when it does not reach that residual.
+
+    Raises
+    ------
+    InvalidMDPError
+        If ``gamma >= 1``.
+    InvalidPolicyError
+        If the policy is not valid for ``mdp``.
+
+    References
+    ----------
+    Puterman 1994, Thm 6.1.1 (policy evaluation equations).
+    """
+    gamma = check_gamma(mdp.gamma, allow_one=False)
+    P_pi, r_pi = policy_matrices(mdp, policy)
+    return _solve_policy_system(P_pi, r_pi, gamma)
+
+
+def q_from_v(mdp: TabularMDP, v: ArrayLike) -> NDArray[np.float64]:
+    r"""One-step lookahead :math:`q(s,a) = R(s,a) + \gamma \sum_{s'} P(s'|s,a) v(s')`.
+
+    Returns ``q (S, A)`` float64; masked actions hold ``-inf``.
+    """
+    vv = _check_v(mdp, v)
+    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    q = np.empty(S * A)
+    bellman.bellman_q(sparse, P2, indptr, indices, data, R1, mdp.gamma, vv, q)
+    q[~mask1] = -np.inf
+    return q.reshape(S, A)
+
+
+def bellman_operator(mdp: TabularMDP, v: ArrayLike):
+    r"""Apply the Bellman optimality operator: returns ``(T v (S,), greedy policy (S,) int64)``.
+
+    :math:`(Tv)(s) = \max_{a \in A_s} R(s,a) + \gamma \sum_{s'} P(s'|s,a) v(s')`; ties go to the
+    lowest action index.  Puterman 1994, Eq. (6.2.3).
+    """
+    vv = _check_v(mdp, v)
+    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    q = np.empty(S * A)
+    out = np.empty(S)
+    pi = np.empty(S, dtype=np.int64)
+    bellman.bellman_q(sparse, P2, indptr, indices, data, R1, mdp.gamma, vv, q)
+    bellman.greedy_max(q, mask1, S, A, out, pi)
+    return out, pi
+
+
+def greedy_policy(mdp: TabularMDP, v: ArrayLike) -> NDArray[np.int64]:
+    """Deterministic policy greedy for ``v`` (ties to the lowest action index), shape (S,)."""
+    return bellman_operator(mdp, v)[1]
+
+
+def occupancy_measure(
+    mdp: TabularMDP, policy: ArrayLike, *, mu0: ArrayLike | None = None, normalized: bool = True
+) -> NDArray[np.float64]:
+    r"""Discounted state-action occupancy measure of a policy.
+
+    .. math:: d_\pi(s, a) = c \sum_{t \ge 0} \gamma^t \Pr_{\mu_0,\pi}(s_t = s, a_t = a),
+
+    with :math:`c = 1-\gamma` when ``normalized`` (a probability distribution) else 1.  Solves
+    :math:`(I - \gamma P_\pi^\top) d_S = \mu_0` and sets :math:`d(s,a) = d_S(s)\pi(a|s)`.
+    Puterman 1994, Sec. 6.9.1 (the dual LP variables).
+
+    Returns ``d (S, A)`` float64.
+    """
+    gamma = check_gamma(mdp.gamma, allow_one=False)
+    pi = check_policy(mdp, policy)
+    m0 = mdp.mu0 if mu0 is None else as_float_array(mu0, "mu0", 1, exc=InvalidArgumentError)
+    if m0.shape != (mdp.S,):
+        raise InvalidArgumentError(f"mu0 must have shape (S,) = ({mdp.S},), got {m0.shape}")
+    P_pi, _ = policy_matrices(mdp, pi)
+    dS = _solve_policy_system(P_pi.T.tocsr() if sp.issparse(P_pi) else P_pi.T, m0, gamma)
+    if normalized:
+        dS = dS * (1.0 - gamma)
+    if pi.ndim == 1:
+        d = np.zeros((mdp.S, mdp.A))
+        d[np.arange(mdp.S), pi] = dS
+        return d
+    return dS[:, None] * pi
+
+
+def _check_v(mdp: TabularMDP, v: ArrayLike) -> NDArray[np.float64]:
+    vv = as_float_array(v, "v", 1, exc=InvalidArgumentError)
+    if vv.shape != (mdp.S,):
+        raise InvalidArgumentError(f"v must have shape (S,) = ({mdp.S},), got {vv.shape}")
+    return vv

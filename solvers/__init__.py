@@ -1,0 +1,49 @@
+"""Planning algorithms for tabular MDPs (installed as ``mdpkit.solvers``).
+
+Discounted
+    value_iteration, gauss_seidel_value_iteration, policy_iteration,
+    modified_policy_iteration, linear_programming
+Exact arithmetic
+    exact_policy_evaluation, exact_policy_iteration, to_fractions
+Finite horizon
+    backward_induction
+Total reward / stochastic shortest path
+    ssp_policy_iteration, ssp_policy_evaluation, terminal_states, all_policies_proper
+Average reward
+    relative_value_iteration, closed_classes
+Dispatcher
+    solve, SOLVERS
+"""
+
+from ._dispatch import SOLVERS, solve
+from .average_reward import closed_classes, relative_value_iteration
+from .discounted import (
+    gauss_seidel_value_iteration,
+    modified_policy_iteration,
+    policy_iteration,
+    value_iteration,
+)
+from .exact import exact_policy_evaluation, exact_policy_iteration, to_fractions
+from .finite_horizon import backward_induction
+from .lp import linear_programming
+from .total_reward import all_policies_proper, ssp_policy_evaluation, ssp_policy_iteration, terminal_states
+
+__all__ = [
+    "SOLVERS",
+    "all_policies_proper",
+    "backward_induction",
+    "closed_classes",
+    "exact_policy_evaluation",
+    "exact_policy_iteration",
+    "gauss_seidel_value_iteration",
+    "linear_programming",
+    "modified_policy_iteration",
+    "policy_iteration",
+    "relative_value_iteration",
+    "solve",
+    "ssp_policy_evaluation",
+    "ssp_policy_iteration",
+    "terminal_states",
+    "to_fractions",
+    "value_iteration",
+]

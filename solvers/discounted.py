@@ -1,0 +1,459 @@
+r"""Discounted infinite-horizon solvers: value iteration, Gauss-Seidel VI, policy iteration, MPI.
+
+For a discounted MDP with :math:`0 \le \gamma < 1` the Bellman operator
+:math:`(Tv)(s) = \max_a R(s,a) + \gamma \sum_{s'} P(s'|s,a) v(s')` is a :math:`\gamma`-contraction
+in the sup norm with unique fixed point :math:`v^*` (Puterman 1994, Thm 6.2.3).  Every solver
+here returns a deterministic policy :math:`\pi` and a *certified* bound on
+:math:`\|v^* - v_\pi\|_\infty` computed by :mod:`mdpkit.bounds` from the solver's last exact
+Bellman backup, so the bound holds whether or not the stopping rule was reached.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from mdpkit import bounds
+from mdpkit._kernels import bellman, model_args
+from mdpkit._validation import check_gamma, check_int
+from mdpkit.policies import policy_evaluation, q_from_v
+from mdpkit.model import TabularMDP
+from mdpkit.results import SolveResult
+
+from ._common import (
+    build_result,
+    check_common,
+    check_mdp,
+    initial_policy,
+    initial_v,
+    resolve_evaluate,
+)
+from mdpkit._exceptions import InvalidArgumentError
+
+__all__ = [
+    "value_iteration",
+    "gauss_seidel_value_iteration",
+    "policy_iteration",
+    "modified_policy_iteration",
+]
+
+
+def _q_matrix(q1: np.ndarray, mask1: np.ndarray, S: int, A: int) -> np.ndarray:
+    q = q1.copy()
+    q[~mask1] = -np.inf
+    return q.reshape(S, A)
+
+
+def value_iteration(
+    mdp: TabularMDP,
+    *,
+    epsilon: float = 1e-6,
+    max_iter: int = 100_000,
+    v0=None,
+    stopping: str = "norm",
+    evaluate_policy: bool | None = None,
+) -> SolveResult:
+    r"""Value iteration (Jacobi) for a discounted tabular MDP.
+
+    Iterates :math:`v_{k+1} = T v_k`.  With ``stopping="norm"`` it stops when
+    :math:`\|v_{k+1}-v_k\|_\infty < \varepsilon(1-\gamma)/(2\gamma)` (Puterman 1994, Thm 6.3.1);
+    with ``stopping="span"`` when :math:`\operatorname{sp}(v_{k+1}-v_k) < \varepsilon(1-\gamma)/\gamma`
+    (Puterman 1994, Sec. 6.6.3), which is never later.  The returned policy :math:`\pi` is greedy
+    for :math:`v_k` and is certified :math:`\varepsilon`-optimal by the MacQueen-Porteus bound
+    :math:`\|v^*-v_\pi\|_\infty \le \frac{\gamma}{1-\gamma}\operatorname{sp}(v_{k+1}-v_k)`
+    (:func:`mdpkit.bounds.greedy_span_bound`).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Dense ``P (S, A, S)`` or CSR ``(S*A, S)``; ``R (S, A)``; requires ``gamma < 1``.
+    epsilon : float, default 1e-6
+        Target sup-norm suboptimality of the returned policy, in reward units.
+    max_iter : int, default 100_000
+        Maximum number of Bellman-operator applications (one iteration = one sweep).
+    v0 : array_like of shape (S,), optional
+        Initial iterate; zeros if omitted.
+    stopping : {"norm", "span"}, default "norm"
+        Which stopping rule to apply.
+    evaluate_policy : bool, optional
+        Compute ``v_policy`` by an exact linear solve; default True when ``S <= 10_000``.
+
+    Returns
+    -------
+    SolveResult
+        ``v`` (S,) the last iterate :math:`v_{k+1}`; ``policy`` (S,) int64 greedy for :math:`v_k`;
+        ``q`` (S, A) the backup of :math:`v_k`; ``residuals`` (n_iter,) the sup norms
+        :math:`\|v_{j+1}-v_j\|_\infty`; ``extra["spans"]`` their spans; ``v_lower``/``v_upper``
+        the MacQueen-Porteus bracket of :math:`v^*`; ``error_bound`` the certified
+        :math:`\|v^*-v_\pi\|_\infty` bound.
+
+    Raises
+    ------
+    InvalidMDPError
+        If ``gamma >= 1``.
+    InvalidArgumentError
+        If ``epsilon <= 0``, ``max_iter < 1``, ``stopping`` is unknown or ``v0`` has the wrong shape.
+
+    Warns
+    -----
+    ConvergenceWarning
+        If ``max_iter`` is reached first (``result.converged`` is False; the bound still holds).
+
+    Notes
+    -----
+    :math:`\|v_k - v^*\|_\infty \le \gamma^k \|v_0 - v^*\|_\infty`.  Cost per iteration
+    O(S^2 A) dense, O(nnz(P)) CSR.  Greedy ties go to the lowest action index.
+
+    References
+    ----------
+    .. [1] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 6.3 and 6.6.
+    .. [2] J. MacQueen, "A modified dynamic programming method for Markovian decision problems",
+       J. Math. Anal. Appl. 14, 1966.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mdpkit import TabularMDP
+    >>> from mdpkit.solvers import value_iteration
+    >>> P = np.array([[[0.5, 0.5], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]])
+    >>> R = np.array([[5.0, 10.0], [-1.0, -1.0]])
+    >>> mask = np.array([[True, True], [True, False]])
+    >>> res = value_iteration(TabularMDP(P, R, 0.95, action_mask=mask), epsilon=1e-8)
+    >>> res.policy
+    array([0, 0])
+    """
+    check_mdp(mdp)
+    gamma = check_gamma(mdp.gamma, allow_one=False)
+    epsilon, max_iter = check_common(epsilon, max_iter)
+    if stopping not in ("norm", "span"):
+        raise InvalidArgumentError(f"stopping must be 'norm' or 'span', got {stopping!r}")
+    tol = bounds.vi_norm_stopping_tol(epsilon, gamma) if stopping == "norm" else bounds.span_stopping_tol(epsilon, gamma)
+    v = initial_v(mdp, v0)
+    evaluate = resolve_evaluate(mdp, evaluate_policy)
+    t0 = time.perf_counter()
+    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    q = np.empty(S * A)
+    v_new = np.empty(S)
+    pi = np.empty(S, dtype=np.int64)
+    residuals = np.empty(max_iter)
+    spans = np.empty(max_iter)
+    dmm = np.empty(2)
+    n, converged = bellman.value_iteration_loop(
+        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, stopping == "span",
+        max_iter, q, v_new, pi, residuals, spans, dmm,
+    )
+    bound = bounds.greedy_span_bound(gamma, dmm[1] - dmm[0])
+    lo, hi = bounds.macqueen_bounds(gamma, v, dmm[0], dmm[1])
+    return build_result(
+        mdp,
+        v=v,
+        policy=pi,
+        converged=converged,
+        n_iter=n,
+        residuals=residuals[:n].copy(),
+        bound=bound,
+        method="value_iteration",
+        options=dict(epsilon=epsilon, max_iter=max_iter, stopping=stopping, tol=tol, v0_given=v0 is not None),
+        wall_time=time.perf_counter() - t0,
+        evaluate=evaluate,
+        q=_q_matrix(q, mask1, S, A),
+        v_lower=lo,
+        v_upper=hi,
+        extra={"spans": spans[:n].copy()},
+    )
+
+
+def gauss_seidel_value_iteration(
+    mdp: TabularMDP,
+    *,
+    epsilon: float = 1e-6,
+    max_iter: int = 100_000,
+    v0=None,
+    evaluate_policy: bool | None = None,
+) -> SolveResult:
+    r"""Gauss-Seidel value iteration for a discounted tabular MDP.
+
+    Sweeps states in index order, each backup using the values already updated in the sweep
+    (Puterman 1994, Sec. 6.3.3); the Gauss-Seidel operator is a :math:`\gamma`-contraction with
+    fixed point :math:`v^*` (Puterman 1994, Thm 6.3.4).  Stops when a sweep changes no value by
+    more than :math:`\varepsilon(1-\gamma)/(2\gamma)`.  Then one Jacobi backup :math:`Tv`
+    gives the returned greedy policy and its certified bound
+    :math:`\|v^*-v_\pi\|_\infty \le \frac{\gamma}{1-\gamma}\operatorname{sp}(Tv-v)`
+    (:func:`mdpkit.bounds.greedy_span_bound`).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Requires ``gamma < 1``.
+    epsilon : float, default 1e-6
+        Target suboptimality in reward units.
+    max_iter : int, default 100_000
+        Maximum number of Gauss-Seidel sweeps (the final certifying Jacobi backup is extra).
+    v0 : array_like of shape (S,), optional
+    evaluate_policy : bool, optional
+        Compute ``v_policy`` exactly; default True when ``S <= 10_000``.
+
+    Returns
+    -------
+    SolveResult
+        ``v`` (S,) the last Gauss-Seidel iterate; ``residuals`` (n_iter,) per-sweep max change;
+        ``policy`` greedy for ``v``; ``v_lower``/``v_upper`` MacQueen-Porteus bracket of :math:`v^*`.
+
+    Raises
+    ------
+    InvalidMDPError
+        If ``gamma >= 1``.
+    InvalidArgumentError
+        Bad ``epsilon``, ``max_iter`` or ``v0``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        If ``max_iter`` is reached first.
+
+    References
+    ----------
+    .. [1] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 6.3.3.
+    """
+    check_mdp(mdp)
+    gamma = check_gamma(mdp.gamma, allow_one=False)
+    epsilon, max_iter = check_common(epsilon, max_iter)
+    tol = bounds.vi_norm_stopping_tol(epsilon, gamma)
+    v = initial_v(mdp, v0)
+    evaluate = resolve_evaluate(mdp, evaluate_policy)
+    t0 = time.perf_counter()
+    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    residuals = np.empty(max_iter)
+    n, converged = bellman.gauss_seidel_loop(
+        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, max_iter, residuals
+    )
+    q = np.empty(S * A)
+    Tv = np.empty(S)
+    pi = np.empty(S, dtype=np.int64)
+    bellman.bellman_q(sparse, P2, indptr, indices, data, R1, gamma, v, q)
+    bellman.greedy_max(q, mask1, S, A, Tv, pi)
+    d = Tv - v
+    bound = bounds.greedy_span_bound(gamma, d.max() - d.min())
+    lo, hi = bounds.macqueen_bounds(gamma, Tv, d.min(), d.max())
+    return build_result(
+        mdp,
+        v=v,
+        policy=pi,
+        converged=converged,
+        n_iter=n,
+        residuals=residuals[:n].copy(),
+        bound=bound,
+        method="gauss_seidel_value_iteration",
+        options=dict(epsilon=epsilon, max_iter=max_iter, tol=tol, v0_given=v0 is not None),
+        wall_time=time.perf_counter() - t0,
+        evaluate=evaluate,
+        q=_q_matrix(q, mask1, S, A),
+        v_lower=lo,
+        v_upper=hi,
+    )
+
+
+def policy_iteration(
+    mdp: TabularMDP,
+    *,
+    max_iter: int = 10_000,
+    policy0=None,
+    tie_rtol: float = 1e-12,
+) -> SolveResult:
+    r"""Howard's policy iteration with exact policy evaluation.
+
+    Alternates exact evaluation :math:`v_k = (I-\gamma P_{\pi_k})^{-1} r_{\pi_k}` and greedy
+    improvement.  Values increase monotonically and the method stops, after finitely many
+    iterations, with an optimal policy (Puterman 1994, Prop. 6.4.1 and Thm 6.4.2).  An action
+    is switched only when it improves :math:`q(s, \cdot)` by more than
+    ``tie_rtol * (1 + max|v|)`` so floating-point noise cannot make it cycle among ties.  The
+    returned bound is the a posteriori :math:`\|v^*-v_\pi\|_\infty \le \|Tv_\pi - v_\pi\|_\infty/(1-\gamma)`
+    (:func:`mdpkit.bounds.residual_value_bound`).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Requires ``gamma < 1``.
+    max_iter : int, default 10_000
+        Maximum number of evaluation/improvement steps.
+    policy0 : array_like of int, shape (S,), optional
+        Initial policy; greedy for the zero value (i.e. for ``R``) if omitted.
+    tie_rtol : float, default 1e-12
+        Relative improvement threshold (see above).
+
+    Returns
+    -------
+    SolveResult
+        ``v`` = ``v_policy`` (S,) exact value of the final policy; ``residuals`` (n_iter,) the
+        Bellman residual :math:`\|Tv_{\pi_k}-v_{\pi_k}\|_\infty` of each evaluated policy;
+        ``extra["n_changed"]`` actions switched per iteration.
+
+    Raises
+    ------
+    InvalidMDPError
+        If ``gamma >= 1``.
+    InvalidPolicyError
+        If ``policy0`` is invalid.
+
+    Warns
+    -----
+    ConvergenceWarning
+        If ``max_iter`` improvements happen without the policy becoming stable.
+
+    References
+    ----------
+    .. [1] R. A. Howard, *Dynamic Programming and Markov Processes*, MIT Press, 1960.
+    .. [2] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 6.4.
+    """
+    check_mdp(mdp)
+    gamma = check_gamma(mdp.gamma, allow_one=False)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    t0 = time.perf_counter()
+    S = mdp.S
+    pi = initial_policy(mdp, policy0)
+    if pi is None:
+        pi = np.argmax(np.where(mdp.action_mask, mdp.R, -np.inf), axis=1).astype(np.int64)
+    residuals, changed = [], []
+    converged = False
+    for _ in range(max_iter):
+        v = policy_evaluation(mdp, pi)
+        q = q_from_v(mdp, v)
+        best = np.argmax(q, axis=1)
+        cur = q[np.arange(S), pi]
+        residuals.append(float(np.abs(q.max(axis=1) - v).max()))
+        switch = q[np.arange(S), best] > cur + tie_rtol * (1.0 + np.abs(v).max())
+        changed.append(int(switch.sum()))
+        if not switch.any():
+            converged = True
+            break
+        pi = np.where(switch, best, pi).astype(np.int64)
+    bound = bounds.residual_value_bound(gamma, residuals[-1])
+    res = np.asarray(residuals)
+    return build_result(
+        mdp,
+        v=v,
+        policy=pi,
+        converged=converged,
+        n_iter=len(residuals),
+        residuals=res,
+        bound=bound,
+        method="policy_iteration",
+        options=dict(max_iter=max_iter, tie_rtol=tie_rtol, policy0_given=policy0 is not None),
+        wall_time=time.perf_counter() - t0,
+        evaluate=False,
+        v_policy=v.copy(),
+        q=q,
+        extra={"n_changed": np.asarray(changed)},
+    )
+
+
+def modified_policy_iteration(
+    mdp: TabularMDP,
+    *,
+    epsilon: float = 1e-6,
+    m: int = 20,
+    max_iter: int = 100_000,
+    v0=None,
+    evaluate_policy: bool | None = None,
+) -> SolveResult:
+    r"""Modified policy iteration (Puterman & Shin 1978).
+
+    Each iteration applies one improvement backup :math:`u_0 = T v_k` with greedy policy
+    :math:`\pi_k`, then ``m`` partial evaluation sweeps :math:`u_{j+1} = T_{\pi_k} u_j`;
+    :math:`v_{k+1} = u_m` (Puterman 1994, Sec. 6.5).  ``m = 0`` is value iteration and
+    ``m -> inf`` policy iteration.  Converges for any ``v0`` (Puterman 1994, Thm 6.5.5); the
+    default ``v0 = min R / (1-gamma)`` satisfies :math:`Tv_0 \ge v_0`, which makes the iterates
+    increase monotonically to :math:`v^*` (Thm 6.5.2).  Stops when
+    :math:`\operatorname{sp}(Tv_k-v_k) < \varepsilon(1-\gamma)/\gamma`; the returned policy
+    (greedy for :math:`v_k`) then satisfies the certified
+    :math:`\|v^*-v_\pi\|_\infty \le \frac{\gamma}{1-\gamma}\operatorname{sp}(Tv_k - v_k) < \varepsilon`.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Requires ``gamma < 1``.
+    epsilon : float, default 1e-6
+        Target suboptimality in reward units.
+    m : int, default 20
+        Partial-evaluation sweeps per iteration (``m >= 0``).
+    max_iter : int, default 100_000
+        Maximum number of improvement steps (each costs ``1 + m`` sweeps).
+    v0 : array_like of shape (S,), optional
+    evaluate_policy : bool, optional
+        Compute ``v_policy`` exactly; default True when ``S <= 10_000``.
+
+    Returns
+    -------
+    SolveResult
+        ``v`` (S,) equals :math:`T v_k` at the stop; ``residuals`` (n_iter,) the sup norms of
+        :math:`Tv_k - v_k`; ``extra["spans"]`` their spans; ``v_lower``/``v_upper`` the
+        MacQueen-Porteus bracket.
+
+    Raises
+    ------
+    InvalidMDPError
+        If ``gamma >= 1``.
+    InvalidArgumentError
+        Bad ``epsilon``, ``m``, ``max_iter`` or ``v0``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        If ``max_iter`` is reached first.
+
+    References
+    ----------
+    .. [1] M. L. Puterman and M. C. Shin, "Modified policy iteration algorithms for discounted
+       Markov decision problems", Management Science 24(11), 1978.
+    .. [2] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 6.5.
+    """
+    check_mdp(mdp)
+    gamma = check_gamma(mdp.gamma, allow_one=False)
+    epsilon, max_iter = check_common(epsilon, max_iter)
+    m = check_int(m, "m", minimum=0)
+    tol = bounds.span_stopping_tol(epsilon, gamma)
+    if v0 is None:
+        rmin = mdp.reward_range[0]
+        v = np.full(mdp.S, rmin / (1.0 - gamma))
+    else:
+        v = initial_v(mdp, v0)
+    evaluate = resolve_evaluate(mdp, evaluate_policy)
+    t0 = time.perf_counter()
+    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    q = np.empty(S * A)
+    v_new = np.empty(S)
+    pi = np.empty(S, dtype=np.int64)
+    residuals = np.empty(max_iter)
+    spans = np.empty(max_iter)
+    dmm = np.empty(2)
+    n, converged = bellman.modified_policy_iteration_loop(
+        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, m, max_iter,
+        q, v_new, pi, residuals, spans, dmm,
+    )
+    if not converged:
+        # v was moved on by the partial sweeps after the last test: certify it afresh
+        bellman.bellman_q(sparse, P2, indptr, indices, data, R1, gamma, v, q)
+        bellman.greedy_max(q, mask1, S, A, v_new, pi)
+        d = v_new - v
+        dmm[:] = d.min(), d.max()
+        v = v_new.copy()
+    bound = bounds.greedy_span_bound(gamma, dmm[1] - dmm[0])
+    lo, hi = bounds.macqueen_bounds(gamma, v, dmm[0], dmm[1])
+    return build_result(
+        mdp,
+        v=v,
+        policy=pi,
+        converged=converged,
+        n_iter=n,
+        residuals=residuals[:n].copy(),
+        bound=bound,
+        method="modified_policy_iteration",
+        options=dict(epsilon=epsilon, m=m, max_iter=max_iter, tol=tol, v0_given=v0 is not None),
+        wall_time=time.perf_counter() - t0,
+        evaluate=evaluate,
+        q=_q_matrix(q, mask1, S, A),
+        v_lower=lo,
+        v_upper=hi,
+        extra={"spans": spans[:n].copy()},
+    )
