@@ -54,6 +54,8 @@ from mdpkit._validation import check_int
 from mdpkit.model import TabularMDP
 from mdpkit.results import SolveResult, Status
 
+from ._common import user_stacklevel
+
 __all__ = ["to_fractions", "exact_policy_evaluation", "exact_policy_iteration"]
 
 _MODES = ("decimal", "binary")
@@ -704,7 +706,7 @@ def exact_policy_iteration(
         warnings.warn(
             f"exact_policy_iteration: {message}; returning the last policy with error_bound={bound:g}",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     v_pol = v_f.copy()
     extra = {"v_exact": _obj_vector(v), "q_exact": _obj_matrix(q), "gamma_exact": m.gamma}
