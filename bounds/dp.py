@@ -100,27 +100,31 @@ def residual_value_bound(gamma: float, residual: float) -> Bound:
     )
 
 
-def ssp_greedy_bound(delta_plus: float, max_expected_steps: float) -> Bound:
+def ssp_greedy_bound(delta_plus: float, expected_steps: float, *, route: str = "all policies proper") -> Bound:
     r"""Suboptimality of a policy in a total-reward (stochastic shortest path) MDP.
 
-    If every policy reaches the terminal states with probability one, for any :math:`v` with
-    :math:`Tv \le v + \delta^+` (componentwise) and :math:`v = v_\pi`,
-    :math:`v^* - v_\pi \le \delta^+ \cdot \max_\mu E_\mu[\tau]`, where :math:`\tau` is the number
-    of steps to termination.  Proof: for any proper :math:`\mu`,
-    :math:`v_\mu - v = \sum_k P_\mu^k (T_\mu v - v) \le \delta^+ E_\mu[\tau]`.
-    (Bertsekas & Tsitsiklis 1991, "An analysis of stochastic shortest path problems", setting;
-    the inequality is derived here.)
+    Let :math:`v = v_\pi` and :math:`\delta^+ = \max_s (Tv - v)(s)^+`.  For an optimal proper
+    policy :math:`\mu^*`, :math:`v^* - v = \sum_k P_{\mu^*}^k (T_{\mu^*} v - v) \le \delta^+
+    E_{\mu^*}[\tau]`, with :math:`\tau` the number of steps to termination.  ``expected_steps``
+    must bound :math:`\max_s E_{\mu^*}[\tau]`; two routes give one:
+
+    * ``"all policies proper"``: :math:`\max_\mu \max_s E_\mu[\tau]`, computed exactly;
+    * ``"negative rewards"``: if :math:`R(s,a) \le -c < 0` on every non-terminal available pair,
+      :math:`E_{\mu^*}[\tau](s) \le -v^*(s)/c \le -v_\pi(s)/c`.
+
+    The setting is Bertsekas & Tsitsiklis (1991); the inequality is derived here (checked by
+    property tests against brute-force enumeration), not quoted from the paper.
     """
-    if math.isinf(max_expected_steps):
-        val = math.inf  # some policy is improper: no finite certificate from this argument
+    if math.isinf(expected_steps):
+        val = math.inf  # no finite bound on the optimal policy's expected termination time
     else:
-        val = max(float(delta_plus), 0.0) * float(max_expected_steps)
+        val = max(float(delta_plus), 0.0) * float(expected_steps)
     return Bound(
         value=val,
         kind=BoundKind.DETERMINISTIC,
         citation="Bertsekas & Tsitsiklis (1991), Math. Oper. Res. 16(3); derived in mdpkit.bounds.dp",
-        assumptions=("every policy is proper", "v is the exact value of pi"),
-        statement="v* - v_pi <= max(T v_pi - v_pi)^+ * max_mu E_mu[steps to termination]",
+        assumptions=(route, "v is the exact value of pi"),
+        statement=f"v* - v_pi <= max(T v_pi - v_pi)^+ * E_mu*[steps to termination] (route: {route})",
     )
 
 

@@ -1,12 +1,9 @@
 r"""Model files: the native ``.npz`` format, a readable JSON format and craam2-style CSV rows.
 
-=================  ==============================  =========================================
-Format             Functions                       Carries
-=================  ==============================  =========================================
-``.npz`` (native)  :func:`save_npz`, :func:`load_npz`    every field, bit for bit
-``.json``          :func:`save_json`, :func:`load_json`  every field, bit for bit
-``.csv``           :func:`save_csv`, :func:`load_csv`    ``P`` and ``R_sas`` exactly; no ``gamma``
-=================  ==============================  =========================================
+- ``.npz`` (native), :func:`save_npz` / :func:`load_npz`: every field, bit for bit.
+- ``.json`` (readable), :func:`save_json` / :func:`load_json`: every field, bit for bit.
+- ``.csv`` (craam2 transition rows), :func:`save_csv` / :func:`load_csv`: ``P`` and the
+  per-transition rewards ``R_sas`` exactly; no ``gamma``, ``mu0``, labels or name.
 
 :func:`load` and :func:`save` choose the format from the file extension (or ``format=``).
 :func:`atomic_write` is the small helper every writer here uses (and the CLI reuses): the file
@@ -16,10 +13,11 @@ is written to a temporary file in the same directory and moved over the target w
 Files are treated as untrusted input.  Nothing is unpickled or evaluated (``.npz`` is read with
 ``np.load(..., allow_pickle=False)`` after its array headers have been checked; JSON is parsed
 with :mod:`json`; CSV with :mod:`csv`), every file is refused above ``max_bytes`` before it is
-read, and a file may not make the loader allocate arrays larger than ``max_bytes`` either (so a
-short file cannot declare a huge model).  Every error is a :class:`~mdpkit.ModelFileError` whose
-message starts with the file name and, for CSV, the 1-based line number (as an editor counts
-lines, the header being line 1), followed by what was wrong.  Nothing is repaired: a row of
+read, and a file may not make the loader allocate arrays larger than ``max_bytes`` either
+(``MIN_ALLOC_BYTES`` = 64 MiB is always allowed), so a short file cannot declare a huge model.
+Every error is a :class:`~mdpkit.ModelFileError` whose message starts with the file name and,
+for CSV, the 1-based line number (as an editor counts lines, the header being line 1), followed
+by what was wrong.  Nothing is repaired: a row of
 probabilities that does not sum to 1 is an error, not a renormalisation.
 """
 
@@ -34,7 +32,9 @@ import os
 import re
 import secrets
 import stat
+import struct
 import zipfile
+import zlib
 from array import array
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Union
@@ -50,6 +50,7 @@ __all__ = [
     "CSV_HEADER",
     "DEFAULT_MAX_BYTES",
     "JSON_FORMAT_VERSION",
+    "MIN_ALLOC_BYTES",
     "NPZ_FORMAT_VERSION",
     "atomic_write",
     "load",
@@ -68,6 +69,10 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: loader allocate (1 GiB).  Pass a larger ``max_bytes`` (or ``None``) for trusted files.
 DEFAULT_MAX_BYTES = 2**30
 
+#: Arrays up to this many bytes (64 MiB) may always be allocated, whatever ``max_bytes`` is; above
+#: it, the arrays a file declares may not exceed ``max_bytes``.
+MIN_ALLOC_BYTES = 2**26
+
 #: Version written to, and the only one accepted from, the ``format_version`` key of ``.npz`` files.
 NPZ_FORMAT_VERSION = 1
 
@@ -78,6 +83,10 @@ JSON_FORMAT_VERSION = 1
 CSV_HEADER = ("idstatefrom", "idaction", "idstateto", "probability", "reward")
 
 _JSON_MAGIC = "mdpkit-mdp"
+# what zipfile / numpy may raise on a corrupt or hostile archive
+_ZIP_ERRORS = (
+    ValueError, OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, struct.error,
+)
 _FORMATS = ("npz", "json", "csv")
 
 
@@ -109,12 +118,16 @@ def _check_atol(atol) -> float:
 
 
 def _check_alloc(path: PathLike, nbytes: int, what: str, max_bytes: int | None) -> None:
-    """Refuse a file whose declared sizes would make us allocate more than ``max_bytes``."""
-    if max_bytes is not None and nbytes > max_bytes:
+    """Refuse a file whose declared sizes would need arrays above ``max(max_bytes, 64 MiB)``."""
+    if max_bytes is None:
+        return
+    limit = max(max_bytes, MIN_ALLOC_BYTES)
+    if nbytes > limit:
         raise _fail(
             path,
-            f"{what} would need about {nbytes:,} bytes of arrays, more than max_bytes={max_bytes:,}; "
-            "pass a larger max_bytes= (or None) if the file is trusted",
+            f"{what} would need about {nbytes:,} bytes of arrays, more than the limit of {limit:,} bytes "
+            f"(max_bytes={max_bytes:,}, at least 64 MiB); pass a larger max_bytes= (or None) if the file "
+            "is trusted",
         )
 
 
@@ -314,9 +327,10 @@ def load(
     format : {'npz', 'json', 'csv'}, optional
         Overrides the extension.
     max_bytes : int or None, default DEFAULT_MAX_BYTES (1 GiB)
-        Largest accepted file size, checked before the file is read, and largest total size of
-        the arrays the file may make the loader allocate.  ``None`` disables both limits (only
-        for trusted files).
+        Largest accepted file size in bytes, checked before the file is read.  The arrays the
+        file's declared sizes would make the loader allocate may not exceed it either (but
+        ``MIN_ALLOC_BYTES`` = 64 MiB is always allowed), so a short file cannot ask for a huge
+        allocation.  ``None`` disables both limits (for trusted files only).
     atol : float, default 1e-8
         Tolerance on the row sums of ``P`` and on ``sum(mu0)``, passed to :class:`TabularMDP`.
 
@@ -403,10 +417,12 @@ def save_npz(mdp: TabularMDP, path: PathLike, *, compress: bool = True) -> None:
     ``format_version``    int64, ()                    1
     ``layout``            unicode, ()                  ``'dense'`` or ``'csr'`` (storage of P)
     ``P``                 float64, (S, A, S)           dense layout only
-    ``P_data``            float64, (nnz,)              csr layout only: the CSR arrays of P
-    ``P_indices``         int64, (nnz,)                  (rows ``s*A + a``, sorted column
-    ``P_indptr``          int64, (S*A + 1,)              indices, no duplicates)
-    ``P_shape``           int64, (2,)                    ``(S*A, S)``
+    ``P_data``            float64, (nnz,)              csr layout only: stored values of P
+    ``P_indices``         int64, (nnz,)                csr only: column ``s'`` of each value,
+                                                       increasing within a row (no duplicates)
+    ``P_indptr``          int64, (S*A + 1,)            csr only: row ``s*A + a`` is
+                                                       ``P_indptr[s*A + a] : P_indptr[s*A + a + 1]``
+    ``P_shape``           int64, (2,)                  csr only: ``(S*A, S)``
     ``R``                 float64, (S, A)              expected reward
     ``R_sas``             float64, (S, A, S)           optional, dense layout
     ``R_sas_data`` ...    as ``P_data`` ...            optional, csr layout (own sparsity pattern)
@@ -501,7 +517,7 @@ def _npz_check_headers(path: PathLike, zf: zipfile.ZipFile, max_bytes: int | Non
                     shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fp)
                 else:
                     raise ValueError(f"unsupported .npy format version {version}")
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as e:
+        except _ZIP_ERRORS as e:
             raise _fail(path, f"key {key!r}: unreadable .npy header ({e})") from None
         if dtype.hasobject:
             raise _fail(
@@ -523,11 +539,10 @@ def _npz_check_headers(path: PathLike, zf: zipfile.ZipFile, max_bytes: int | Non
     return members
 
 
-def _npz_check_keys(path: PathLike, keys: set[str]) -> str:
+def _npz_check_keys(path: PathLike, keys: set[str]) -> None:
     for k in ("format_version", "layout"):
         if k not in keys:
             raise _fail(path, f"missing key {k!r}: not an mdpkit .npz model file")
-    return ""
 
 
 def _npz_csr(path: PathLike, z: dict, prefix: str, S: int, A: int):
@@ -552,7 +567,9 @@ def _npz_csr(path: PathLike, z: dict, prefix: str, S: int, A: int):
     bad = np.flatnonzero((np.diff(indices) <= 0) & ~starts[1:])
     if bad.size:
         k = int(bad[0]) + 1
-        raise _fail(path, f"key '{prefix}_indices': entry {k} is not after entry {k - 1} in its row (not canonical CSR)")
+        raise _fail(
+            path, f"key '{prefix}_indices': entry {k} is not after entry {k - 1} in its row (not canonical CSR)"
+        )
     return sp.csr_matrix((data, indices, indptr), shape=(n, S))
 
 
@@ -566,9 +583,10 @@ def load_npz(
     path : str or os.PathLike
         A ``.npz`` file with the keys listed in :func:`save_npz`.
     max_bytes : int or None, default DEFAULT_MAX_BYTES (1 GiB)
-        Largest accepted file size (checked before reading) and largest total size of the
-        arrays that the archive's headers declare (checked before any array is read, so a
-        small compressed archive cannot expand into a huge allocation).
+        Largest accepted file size in bytes (checked before reading), and largest total size
+        of the arrays that the archive's ``.npy`` headers declare (checked before any array is
+        read, so a small compressed archive cannot expand into a huge allocation; 64 MiB is
+        always allowed).  ``None`` disables both limits (for trusted files only).
     atol : float, default 1e-8
         Row-sum tolerance passed to :class:`TabularMDP`.
 
@@ -595,7 +613,7 @@ def load_npz(
         raise _fail(path, "not an .npz archive (a .npz file is a zip archive; this file does not start with 'PK')")
     try:
         npz = np.load(_stdio.BytesIO(raw), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+    except _ZIP_ERRORS as e:
         raise _fail(path, f"not a readable .npz archive ({e})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):  # pragma: no cover - guarded by the 'PK' check
         raise _fail(path, "not an .npz archive")
@@ -609,7 +627,7 @@ def load_npz(
             if key not in z:
                 try:
                     z[key] = npz[key]
-                except (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError) as e:
+                except _ZIP_ERRORS as e:
                     raise _fail(path, f"key {key!r}: unreadable array data ({e})") from None
             return z[key]
 
@@ -632,7 +650,8 @@ def load_npz(
         for group in optional_groups + _NPZ_OPTIONAL:
             present = group & keys
             if present and present != group:
-                raise _fail(path, f"key {sorted(group - present)[0]!r} is missing; {', '.join(sorted(group))} go together")
+                first = sorted(group - present)[0]
+                raise _fail(path, f"key {first!r} is missing; {', '.join(sorted(group))} go together")
             allowed |= group
         extra = sorted(keys - allowed)
         if extra:
@@ -744,8 +763,9 @@ def save_json(mdp: TabularMDP, path: PathLike) -> None:
     atomic_write(path, _json_text(mdp))
 
 
-def _entries(M3, M_csr, A: int) -> list[list]:
-    """Entries [s, a, s', v] of a dense (S, A, S) array (bits != +0.0) or of a CSR matrix."""
+def _entries(M3, M_csr, A: int) -> list[str]:
+    """JSON text of the entries [s, a, s', v] of a dense (S, A, S) array (those whose bits are not
+    +0.0) or of a CSR matrix (every stored entry).  ``repr`` of a float is what :mod:`json` writes."""
     if M_csr is not None:
         counts = np.diff(M_csr.indptr)
         rows = np.repeat(np.arange(M_csr.shape[0], dtype=np.int64), counts)
@@ -757,11 +777,11 @@ def _entries(M3, M_csr, A: int) -> list[list]:
         rows, cols = np.nonzero(keep)
         vals = flat[rows, cols]
     s, a = np.divmod(rows, A)
-    return [list(e) for e in zip(s.tolist(), a.tolist(), cols.tolist(), vals.tolist())]
+    return [f"[{s}, {a}, {t}, {v!r}]" for s, a, t, v in zip(s.tolist(), a.tolist(), cols.tolist(), vals.tolist())]
 
 
 def _json_text(mdp: TabularMDP) -> str:
-    dumps = lambda v: json.dumps(v, ensure_ascii=True, allow_nan=False)  # noqa: E731
+    dumps = json.JSONEncoder(ensure_ascii=True, allow_nan=False).encode
     S, A = mdp.S, mdp.A
     csr = mdp.is_sparse
     P_entries = _entries(None if csr else mdp.P, mdp.P if csr else None, A)
@@ -770,12 +790,12 @@ def _json_text(mdp: TabularMDP) -> str:
     else:
         Rsas_entries = _entries(None if csr else mdp.R_sas, mdp.R_sas if csr else None, A)
 
-    def rows(items: list | None, indent: str = "    ") -> str:
+    def rows(items: list[str] | None) -> str:
         if items is None:
             return "null"
         if not items:
             return "[]"
-        return "[\n" + ",\n".join(indent + dumps(x) for x in items) + "\n  ]"
+        return "[\n    " + ",\n    ".join(items) + "\n  ]"
 
     members = [
         ("format", dumps(_JSON_MAGIC)),
@@ -786,9 +806,9 @@ def _json_text(mdp: TabularMDP) -> str:
         ("gamma", dumps(float(mdp.gamma))),
         ("layout", dumps("csr" if csr else "dense")),
         ("P", rows(P_entries)),
-        ("R", rows(mdp.R.tolist())),
+        ("R", rows([dumps(row) for row in mdp.R.tolist()])),
         ("R_sas", rows(Rsas_entries)),
-        ("action_mask", rows(mdp.action_mask.tolist())),
+        ("action_mask", rows([dumps(row) for row in mdp.action_mask.tolist()])),
         ("mu0", dumps(mdp.mu0.tolist())),
         ("state_labels", dumps(None if mdp.state_labels is None else list(mdp.state_labels))),
         ("action_labels", dumps(None if mdp.action_labels is None else list(mdp.action_labels))),
@@ -842,12 +862,12 @@ class _JSONReader:
             raise self.fail(where, f"expected a finite number, got {v.token}")
         raise self.fail(where, f"expected a number, got {_show(v)}")
 
-    def integer(self, v, where: str, lo: int = 0, hi: int | None = None, what: str = "an integer") -> int:
+    def integer(self, v, where: str, lo: int = 0, hi: int | None = None, what: str = "") -> int:
         if type(v) is not int:
-            raise self.fail(where, f"expected {what}, got {_show(v)}")
+            raise self.fail(where, f"expected an integer{' ' + what if what else ''}, got {_show(v)}")
         if v < lo or (hi is not None and v >= hi):
             rng = f">= {lo}" if hi is None else f"in [{lo}, {hi})"
-            raise self.fail(where, f"{what} {v} is not {rng}")
+            raise self.fail(where, f"{what + ' ' if what else ''}{v} is not {rng}")
         return v
 
     def string(self, v, where: str) -> str:
@@ -876,6 +896,9 @@ class _JSONReader:
 
     def entries(self, v, where: str, S: int, A: int, probability: bool):
         lst = self.list_(v, where)
+        fast = self._entries_fast(lst, S, A, probability)
+        if fast is not None:
+            return fast
         n = len(lst)
         s = np.empty(n, np.int64)
         a = np.empty(n, np.int64)
@@ -891,6 +914,27 @@ class _JSONReader:
             x[k] = self.number(e[3], w + "[3]")
             if probability and x[k] < 0:
                 raise self.fail(w + "[3]", f"probability {e[3]!r} is negative")
+        return s, a, t, x
+
+    @staticmethod
+    def _entries_fast(lst: list, S: int, A: int, probability: bool):
+        """Bulk conversion when every entry is well formed; None sends the caller to the checks."""
+        n = len(lst)
+        if n == 0 or set(map(type, lst)) != {list} or set(map(len, lst)) != {4}:
+            return None
+        c0, c1, c2, c3 = zip(*lst)
+        if set(map(type, c0)) | set(map(type, c1)) | set(map(type, c2)) != {int}:
+            return None
+        if not set(map(type, c3)) <= {int, float}:
+            return None
+        try:
+            s, a, t = (np.array(c, dtype=np.int64) for c in (c0, c1, c2))
+            x = np.array(c3, dtype=np.float64)
+        except (OverflowError, ValueError):
+            return None
+        ok = (s.min() >= 0) & (s.max() < S) & (t.min() >= 0) & (t.max() < S) & (a.min() >= 0) & (a.max() < A)
+        if not ok or not np.isfinite(x).all() or (probability and x.min() < 0):
+            return None
         return s, a, t, x
 
     def csr(self, where: str, s, a, t, x, S: int, A: int):
@@ -919,8 +963,9 @@ def load_json(
     path : str or os.PathLike
         A UTF-8 JSON file.
     max_bytes : int or None, default DEFAULT_MAX_BYTES (1 GiB)
-        Largest accepted file size (checked before reading), and largest size of the dense
-        arrays the file may declare.
+        Largest accepted file size in bytes (checked before reading), and largest size of the
+        dense ``P`` (and ``R_sas``) that ``S`` and ``A`` declare (64 MiB is always allowed).
+        ``None`` disables both limits (for trusted files only).
     atol : float, default 1e-8
         Row-sum tolerance passed to :class:`TabularMDP`.
 
@@ -972,7 +1017,8 @@ def load_json(
     if type(doc) is not dict:
         raise _fail(path, f"expected a JSON object at the top level, got {_show(doc)}")
     if doc.get("format") != _JSON_MAGIC:
-        raise _fail(path, f'member "format" must be "{_JSON_MAGIC}" (not an mdpkit JSON model), got {_show(doc.get("format"))}')
+        got = _show(doc.get("format"))
+        raise _fail(path, f'member "format" must be "{_JSON_MAGIC}" (not an mdpkit JSON model), got {got}')
     known = {
         "format", "version", "name", "S", "A", "gamma", "layout", "P", "R", "R_sas",
         "action_mask", "mu0", "state_labels", "action_labels", "grid_shape",
@@ -983,11 +1029,11 @@ def load_json(
     for k in ("version", "S", "A", "gamma", "layout", "P", "R", "action_mask", "mu0"):
         if k not in doc:
             raise _fail(path, f"missing member {k!r}")
-    version = r.integer(doc["version"], "version", 1, None, "version")
+    version = r.integer(doc["version"], "version", 1)
     if version != JSON_FORMAT_VERSION:
         raise _fail(path, f"version is {version}; this mdpkit reads version {JSON_FORMAT_VERSION}")
-    S = r.integer(doc["S"], "S", 1, None, "S")
-    A = r.integer(doc["A"], "A", 1, None, "A")
+    S = r.integer(doc["S"], "S", 1)
+    A = r.integer(doc["A"], "A", 1)
     gamma = r.number(doc["gamma"], "gamma")
     layout = r.string(doc["layout"], "layout")
     if layout not in ("dense", "csr"):
@@ -1003,7 +1049,9 @@ def load_json(
         v = doc.get(k)
         labels[k] = None if v is None else tuple(r.string(x, f"{k}[{i}]") for i, x in enumerate(r.list_(v, k, n)))
     g = doc.get("grid_shape")
-    grid = None if g is None else tuple(r.integer(x, f"grid_shape[{i}]", 1) for i, x in enumerate(r.list_(g, "grid_shape", 2)))
+    if g is not None:
+        g = tuple(r.integer(x, f"grid_shape[{i}]", 1) for i, x in enumerate(r.list_(g, "grid_shape", 2)))
+    grid = g
 
     has_rsas = doc.get("R_sas") is not None
     if layout == "dense":
@@ -1142,6 +1190,8 @@ def _csv_number(text: str) -> float:
 
 def _csv_id(text: str) -> int:
     if text.isdigit() and text.isascii():
+        if len(text) > 18:
+            raise _FieldError(f"{text[:20]!r}... is too large for an id")
         return int(text)
     v = _csv_number(text)
     if v < 0:
@@ -1151,6 +1201,95 @@ def _csv_id(text: str) -> int:
     if v >= 2.0**53:
         raise _FieldError(f"{text!r} is too large for an id")
     return int(v)
+
+
+_CSV_CHUNK = 1 << 15
+
+
+def _read_csv_rows(path: PathLike, text: str):
+    """Parse the header and the transition rows; return column arrays and 1-based line numbers."""
+    reader = csv.reader(_stdio.StringIO(text, newline=""), strict=True, skipinitialspace=True)
+    parts: list[tuple[np.ndarray, ...]] = []
+    buf: list[list[str]] = []
+    buf_lines = array("q")
+    header_seen = False
+    prev = 0
+    try:
+        for row in reader:
+            line = prev + 1
+            prev = reader.line_num
+            if not row:
+                continue  # blank line
+            if not header_seen:
+                if tuple(x.strip() for x in row) != CSV_HEADER:
+                    raise _fail(path, f"wrong header: expected {','.join(CSV_HEADER)}, got {','.join(row)!r}", line)
+                header_seen = True
+                continue
+            if len(row) != 5:
+                msg = f"expected 5 fields ({','.join(CSV_HEADER)}), got {len(row)}: {','.join(row)!r}"
+                raise _fail(path, msg, line)
+            buf.append(row)
+            buf_lines.append(line)
+            if len(buf) == _CSV_CHUNK:
+                parts.append(_csv_chunk(path, buf, buf_lines))
+                buf, buf_lines = [], array("q")
+    except csv.Error as e:
+        raise _fail(path, f"malformed CSV: {e}", reader.line_num) from None
+    if not header_seen:
+        raise _fail(path, f"empty file; expected the header {','.join(CSV_HEADER)}", 1)
+    if buf:
+        parts.append(_csv_chunk(path, buf, buf_lines))
+    if not parts:
+        raise _fail(path, "no transition rows after the header (end of file)", prev + 1)
+    return tuple(np.concatenate(col) for col in zip(*parts))
+
+
+def _csv_chunk(path: PathLike, rows: list[list[str]], lines: array):
+    """Convert a chunk of rows in bulk; on any doubt, redo it field by field for the exact error.
+
+    The bulk path uses ``int`` and ``float``, which accept a superset of the documented syntax
+    (underscores, non-ASCII digits, ``nan``/``inf``, signs on ids); any such row is sent to the
+    strict per-field path, which either accepts it (e.g. an id written ``3.0``) or names it.
+    """
+    n = len(rows)
+    line_arr = np.frombuffer(lines, dtype=np.int64).copy()
+    try:
+        cols = list(zip(*rows))
+        for col in cols:
+            joined = "".join(col)
+            if not joined.isascii() or "_" in joined:
+                raise ValueError
+        ids = [np.fromiter(map(int, cols[k]), np.int64, n) for k in range(3)]
+        p = np.fromiter(map(float, cols[3]), np.float64, n)
+        r = np.fromiter(map(float, cols[4]), np.float64, n)
+        if min(x.min() for x in ids) < 0 or not np.isfinite(p).all() or not np.isfinite(r).all() or p.min() < 0:
+            raise ValueError
+        return ids[0], ids[1], ids[2], p, r, line_arr
+    except (ValueError, OverflowError):
+        pass
+    out = np.empty((n, 5), dtype=object)
+    for i, (row, line) in enumerate(zip(rows, lines)):
+        k = 0
+        try:
+            vals = []
+            for k in range(3):
+                vals.append(_csv_id(row[k]))
+            for k in (3, 4):
+                vals.append(_csv_number(row[k]))
+        except _FieldError as e:
+            raise _fail(path, f"{CSV_HEADER[k]} {e}", line) from None
+        if vals[3] < 0:
+            raise _fail(path, f"probability {row[3].strip()} is negative; probabilities must be >= 0", line)
+        out[i] = vals
+    return (
+        out[:, 0].astype(np.int64),
+        out[:, 1].astype(np.int64),
+        out[:, 2].astype(np.int64),
+        out[:, 3].astype(np.float64),
+        out[:, 4].astype(np.float64),
+        line_arr,
+    )
+
 
 
 def _lines_text(lines: np.ndarray, limit: int = 8) -> str:
@@ -1215,9 +1354,10 @@ def load_csv(
     atol : float, default 1e-8
         Tolerance on the probability sums.
     max_bytes : int or None, default DEFAULT_MAX_BYTES (1 GiB)
-        Largest accepted file size (checked before reading), and largest size of the arrays the
-        ids may make the loader allocate (about 33 bytes per state-action pair, plus
-        ``16 S A S`` bytes when dense), so that a short file with a huge id is refused.
+        Largest accepted file size in bytes (checked before reading), and largest size of the
+        arrays the ids may make the loader allocate (about 33 bytes per state-action pair, plus
+        ``16 S A S`` bytes when dense; 64 MiB is always allowed), so that a short file with a
+        huge id is refused.  ``None`` disables both limits (for trusted files only).
 
     Returns
     -------
@@ -1230,10 +1370,11 @@ def load_csv(
         With the file name and 1-based line number (header = line 1) for: an empty file; a
         wrong header; a row without exactly 5 fields; a non-numeric field; a negative or
         non-integer id; an id beyond given ``S``/``A``; a negative, NaN or infinite probability;
-        a non-finite reward; broken CSV quoting; no transition rows.  Without a single line: a
-        state with no row (naming it and a line that uses a larger id); ``(s, a)``
-        probabilities that do not sum to 1 (naming the pair, the sum and the lines of its rows);
-        a file too large for ``max_bytes``.
+        a non-finite reward; broken CSV quoting or a NUL byte; invalid UTF-8; no transition
+        rows.  A state with no row (naming it and the line of the largest id); ``(s, a)``
+        probabilities that do not sum to 1 (naming the pair, the sum and the lines of its
+        rows); ids implying arrays larger than ``max_bytes`` (naming the line of the largest
+        action id); a file larger than ``max_bytes`` (no line).
     InvalidArgumentError
         ``gamma`` missing or outside ``[0, 1]``; ``S``, ``A``, ``atol`` or ``max_bytes`` invalid.
     OSError
@@ -1260,64 +1401,8 @@ def load_csv(
     max_bytes = _check_max_bytes(max_bytes)
 
     text = _decode_utf8(path, _read_bytes(path, max_bytes))
-    reader = csv.reader(_stdio.StringIO(text, newline=""), strict=True)
-    s_col, a_col, t_col, line_col = array("q"), array("q"), array("q"), array("q")
-    p_col, r_col = array("d"), array("d")
+    s, a, t, p, r, lines = _read_csv_rows(path, text)
     names = ("idstatefrom", "idaction", "idstateto")
-    header_seen = False
-    prev = 0
-    try:
-        for row in reader:
-            line = prev + 1
-            prev = reader.line_num
-            if not row:
-                continue  # blank line
-            if not header_seen:
-                got = tuple(x.strip() for x in row)
-                if got != CSV_HEADER:
-                    raise _fail(
-                        path,
-                        f"wrong header: expected {','.join(CSV_HEADER)}, got {','.join(row)!r}",
-                        line,
-                    )
-                header_seen = True
-                continue
-            if len(row) != 5:
-                raise _fail(path, f"expected 5 fields ({','.join(CSV_HEADER)}), got {len(row)}: {','.join(row)!r}", line)
-            try:
-                k = 0
-                s = _csv_id(row[0])
-                k = 1
-                a = _csv_id(row[1])
-                k = 2
-                t = _csv_id(row[2])
-                k = 3
-                p = _csv_number(row[3])
-                k = 4
-                r = _csv_number(row[4])
-            except _FieldError as e:
-                raise _fail(path, f"{CSV_HEADER[k]} {e}", line) from None
-            if p < 0:
-                raise _fail(path, f"probability {row[3].strip()} is negative; probabilities must be >= 0", line)
-            s_col.append(s)
-            a_col.append(a)
-            t_col.append(t)
-            p_col.append(p)
-            r_col.append(r)
-            line_col.append(line)
-    except csv.Error as e:
-        raise _fail(path, f"malformed CSV: {e}", reader.line_num) from None
-    if not header_seen:
-        raise _fail(path, f"empty file; expected the header line {','.join(CSV_HEADER)}")
-    if not p_col:
-        raise _fail(path, "no transition rows after the header")
-
-    s = np.frombuffer(s_col, dtype=np.int64)
-    a = np.frombuffer(a_col, dtype=np.int64)
-    t = np.frombuffer(t_col, dtype=np.int64)
-    p = np.frombuffer(p_col, dtype=np.float64)
-    r = np.frombuffer(r_col, dtype=np.float64)
-    lines = np.frombuffer(line_col, dtype=np.int64)
 
     # sizes: given S/A must cover every id; implied S must have a row for every state
     for arr, lim, nm in ((s, S_arg, names[0]), (t, S_arg, names[2]), (a, A_arg, names[1])):
@@ -1387,15 +1472,19 @@ def load_csv(
     P, R_sas = _csr_from_rows(row, t, p, r, n_pairs, n_states)
     try:
         if dense:
-            return TabularMDP(
-                P=P.toarray().reshape(n_states, n_actions, n_states),
-                R=None,
-                R_sas=R_sas.toarray().reshape(n_states, n_actions, n_states),
-                **mdp_kwargs,
-            )
+            shape = (n_states, n_actions, n_states)
+            return TabularMDP(P=_csr_to_dense(P, shape), R=None, R_sas=_csr_to_dense(R_sas, shape), **mdp_kwargs)
         return TabularMDP(P=P, R=None, R_sas=R_sas, **mdp_kwargs)
     except InvalidMDPError as e:
         raise _wrap_model_error(path, e) from None
+
+
+def _csr_to_dense(M, shape: tuple[int, int, int]) -> np.ndarray:
+    """Dense copy by assignment (``toarray`` adds into zeros, which turns ``-0.0`` into ``0.0``)."""
+    out = np.zeros(M.shape)
+    rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+    out[rows, M.indices] = M.data
+    return out.reshape(shape)
 
 
 def _csr_from_rows(row, t, p, r, n_rows: int, n_cols: int):

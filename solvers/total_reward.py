@@ -220,11 +220,13 @@ def ssp_policy_iteration(
     Prop. 2).  If the assumptions fail (an improper policy with finite value, e.g. a zero-reward
     cycle) the improvement step can produce an improper policy; this is detected and reported.
 
-    The certified bound: when every policy is proper (checked by :func:`all_policies_proper`),
-    :math:`v^* - v_\pi \le \max(Tv_\pi - v_\pi)^+ \cdot \max_\mu E_\mu[\tau]`
-    (:func:`mdpkit.bounds.ssp_greedy_bound`), with :math:`\max_\mu E_\mu[\tau]` computed exactly
-    by the same policy iteration on the unit-reward problem.  Otherwise ``error_bound`` is ``inf``
-    (the policy is still optimal by the convergence theorem; no numeric certificate is claimed).
+    The certified bound is :math:`v^* - v_\pi \le \max(Tv_\pi - v_\pi)^+ \cdot N`
+    (:func:`mdpkit.bounds.ssp_greedy_bound`), where :math:`N` bounds the optimal policy's expected
+    number of steps: :math:`\max_\mu E_\mu[\tau]` computed exactly by the same policy iteration
+    on the unit-reward problem when every policy is proper (:func:`all_policies_proper`), or
+    :math:`\max_s(-v_\pi(s))/c` when every non-terminal reward is at most :math:`-c < 0`.  If
+    neither applies ``error_bound`` is ``inf`` (the policy is still optimal by the convergence
+    theorem; no numeric certificate is claimed).
 
     Parameters
     ----------
@@ -272,13 +274,19 @@ def ssp_policy_iteration(
         pi = _proper_policy(mdp, term)
     R = np.asarray(mdp.R, dtype=float)
     pi, v, q, residuals, converged = _pi_loop(mdp, R, term, gamma, pi, max_iter, tie_rtol)
+    n_max, route = np.inf, "no finite certificate"
     if all_policies_proper(mdp, term):
         ones = np.where(term[:, None], 0.0, 1.0) * np.ones((mdp.S, mdp.A))
         _, steps, _, _, ok = _pi_loop(mdp, ones, term, 1.0, _proper_policy(mdp, term), 10 * mdp.S + 10, tie_rtol)
-        n_max = float(steps.max()) if ok else np.inf
-    else:
-        n_max = np.inf
-    bound = bounds.ssp_greedy_bound(max(residuals[-1], 0.0), n_max)
+        if ok:
+            n_max, route = float(steps.max()), "all policies proper"
+    nonterm = mdp.action_mask & ~term[:, None]
+    if nonterm.any() and R[nonterm].max() < 0.0:
+        c = -float(R[nonterm].max())
+        n_neg = float(np.max(-v)) / c
+        if n_neg < n_max:
+            n_max, route = n_neg, "negative rewards"
+    bound = bounds.ssp_greedy_bound(max(residuals[-1], 0.0), n_max, route=route)
     return build_result(
         mdp,
         v=v,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import poisson
 
 from .._exceptions import InvalidArgumentError
 from ..model import TabularMDP
@@ -18,6 +17,7 @@ def _count_law(lam: float, n: int, truncated: bool, upper: int) -> tuple[np.ndar
     Exact: ``tail`` from ``poisson.sf`` (accurate in the far tail).  Truncated: the Poisson law
     conditioned on ``X < upper`` (pmf on ``0..upper-1`` divided by its mass).
     """
+    from scipy.stats import poisson  # lazy: scipy.stats is slow to import
     k = np.arange(n + 1)
     if not truncated:
         pmf = poisson.pmf(k, lam)
@@ -149,7 +149,7 @@ def jacks_car_rental(
     >>> m.S, m.A
     (441, 11)
     >>> [m.action_labels[k] for k in m.action_mask[20].nonzero()[0]]  # state (0, 20)
-    ['-5', '-4', '-3', '-2', '-1', '+0']
+    ['-5', '-4', '-3', '-2', '-1', '0']
     """
     N = check_int(max_cars, "max_cars", minimum=1)
     M = check_int(max_move, "max_move", minimum=0)
@@ -185,7 +185,7 @@ def jacks_car_rental(
         gamma=gamma,
         action_mask=mask,
         state_labels=[f"({i},{j})" for i, j in zip(n1, n2)],
-        action_labels=[f"{k:+d}" for k in a],
+        action_labels=[f"{k:+d}" if k else "0" for k in a],
         name=f"jacks_car_rental(max_cars={N}, max_move={M}{variant})",
         grid_shape=(N + 1, N + 1),
     )

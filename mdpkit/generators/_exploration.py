@@ -13,8 +13,12 @@ __all__ = ["riverswim", "chain"]
 # (p_left, p_stay, p_right) of "swim right" at the left end, inside, and at the right end,
 # and the rewards (left end "left", right end "right"), per convention.
 _RIVERSWIM = {
-    "strehl_littman": dict(first=(0.0, 0.7, 0.3), middle=(0.1, 0.6, 0.3), last=(0.7, 0.3, 0.0), r_left=5.0, r_right=10000.0),
-    "osband": dict(first=(0.0, 0.4, 0.6), middle=(0.05, 0.6, 0.35), last=(0.4, 0.6, 0.0), r_left=0.005, r_right=1.0),
+    "strehl_littman": dict(
+        first=(0.0, 0.7, 0.3), middle=(0.1, 0.6, 0.3), last=(0.7, 0.3, 0.0), r_left=5.0, r_right=10000.0
+    ),
+    "osband": dict(
+        first=(0.0, 0.4, 0.6), middle=(0.05, 0.6, 0.35), last=(0.4, 0.6, 0.0), r_left=0.005, r_right=1.0
+    ),
 }
 
 
@@ -64,7 +68,8 @@ def riverswim(n_states: int = 6, gamma: float = 0.99, *, convention: str = "stre
     otherwise.  With ``n_states = 6`` this model equals the 22 rows of craam2's
     ``riverswim_mdp.csv`` entry for entry.
 
-    Rewards, ``"osband"`` (Osband, Russo & Van Roy [3]_, who use it with a finite horizon): 5/1000 for "left" at the left end and 1 for "right" at the right end, as
+    Rewards, ``"osband"`` (Osband, Russo & Van Roy [3]_, who use it with a finite horizon):
+    5/1000 for "left" at the left end and 1 for "right" at the right end, as
     state-action rewards (``R`` only; ``R_sas`` equals ``R`` on every successor).
 
     ``mu0`` puts all mass on the left end (position 0), where both papers start.

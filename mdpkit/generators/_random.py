@@ -82,7 +82,7 @@ def garnet(
     successors for all ``S*A`` rows (row ``s*A + a``), then the cut points, then the rewards.
     Rewards are expected rewards ``R[s, a]`` (no ``R_sas``).  Building is vectorised,
     ``O(S*A*b**2)`` time and ``O(S*A*b)`` memory for CSR; ``S = 200000, A = 4, b = 8`` takes
-    about a second.
+    one to two seconds.
 
     Bhatnagar et al. [2]_ use the same transition construction with Gaussian rewards
     and an extra non-stationarity parameter; only the stationary Uniform-reward form is
