@@ -316,7 +316,7 @@ def policy_iteration(
         pi = np.argmax(np.where(mdp.action_mask, mdp.R, -np.inf), axis=1).astype(np.int64)
     residuals, changed = [], []
     converged = False
-    for _ in range(max_iter):
+    for it in range(max_iter):
         v = policy_evaluation(mdp, pi)
         q = q_from_v(mdp, v)
         best = np.argmax(q, axis=1)
@@ -327,6 +327,8 @@ def policy_iteration(
         if not switch.any():
             converged = True
             break
+        if it == max_iter - 1:
+            break  # return the evaluated policy, so v, q and the bound all describe it
         pi = np.where(switch, best, pi).astype(np.int64)
     bound = bounds.residual_value_bound(gamma, residuals[-1])
     res = np.asarray(residuals)

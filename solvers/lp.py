@@ -25,7 +25,7 @@ def linear_programming(
     alpha=None,
     solver: str | None = None,
     evaluate_policy: bool | None = None,
-    **solver_options,
+    solver_options: dict | None = None,
 ) -> SolveResult:
     r"""Solve a discounted MDP as a linear program with cvxpy.
 
@@ -51,8 +51,8 @@ def linear_programming(
         A cvxpy solver name (e.g. ``"HIGHS"``, ``"CLARABEL"``); cvxpy's default if omitted.
     evaluate_policy : bool, optional
         Compute ``v_policy`` exactly; default True when ``S <= 10_000``.
-    **solver_options
-        Passed to ``cvxpy.Problem.solve``.
+    solver_options : dict, optional
+        Keyword arguments passed to ``cvxpy.Problem.solve``.
 
     Returns
     -------
@@ -94,7 +94,7 @@ def linear_programming(
     v_var = cp.Variable(S)
     cons = [M @ v_var >= mdp.R.ravel()[avail]]
     prob = cp.Problem(cp.Minimize(w @ v_var), cons)
-    prob.solve(solver=solver, **solver_options)
+    prob.solve(solver=solver, **dict(solver_options or {}))
     if v_var.value is None or prob.status not in ("optimal", "optimal_inaccurate"):
         raise RuntimeError(f"the LP solver returned status {prob.status!r}")
     v = np.asarray(v_var.value, dtype=float)
@@ -115,7 +115,7 @@ def linear_programming(
         residuals=np.array([float(np.abs(d).max())]),
         bound=bound,
         method="linear_programming",
-        options=dict(alpha_given=alpha is not None, solver=solver, **solver_options),
+        options=dict(alpha_given=alpha is not None, solver=solver, solver_options=dict(solver_options or {})),
         wall_time=time.perf_counter() - t0,
         evaluate=evaluate,
         v_lower=lo,

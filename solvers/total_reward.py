@@ -155,7 +155,7 @@ def _proper_policy(mdp: TabularMDP, term: np.ndarray) -> np.ndarray:
 def _pi_loop(mdp, R, term, gamma, pi, max_iter, tie_rtol):
     S = mdp.S
     residuals, converged = [], False
-    for _ in range(max_iter):
+    for it in range(max_iter):
         v = _evaluate(mdp, R, pi, term, gamma)
         q = _q(mdp, R, v, gamma)
         q[term] = np.where(mdp.action_mask[term], 0.0, -np.inf)
@@ -166,6 +166,8 @@ def _pi_loop(mdp, R, term, gamma, pi, max_iter, tie_rtol):
         if not switch.any():
             converged = True
             break
+        if it == max_iter - 1:
+            break  # return the evaluated policy, so v, q and the bound all describe it
         pi = np.where(switch, best, pi).astype(np.int64)
     return pi, v, q, residuals, converged
 
@@ -244,7 +246,10 @@ def ssp_policy_iteration(
     SolveResult
         ``v`` = ``v_policy`` (S,) (zero on terminal states); ``residuals`` per iteration
         :math:`\max_s (Tv_{\pi_k} - v_{\pi_k})(s)`; ``extra["terminal"]`` the terminal mask and
-        ``extra["max_expected_steps"]``.
+        ``extra["max_expected_steps"]``, the bound :math:`N` on the optimal policy's expected number
+        of steps used by the certificate (the smaller of the two routes; ``inf`` if neither applies).
+        With ``gamma < 1`` an optimal policy that never terminates is reported as improper (this
+        solver assumes termination), although its discounted value is finite.
 
     Raises
     ------
