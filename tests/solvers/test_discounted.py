@@ -47,7 +47,7 @@ from mdpkit.solvers import (
     solve,
     value_iteration,
 )
-from mdpkit.testing import mdps
+from mdpkit.testing import mdps, policies
 
 #: The instances the brief asks for: gamma in [0, 0.95], masked actions, dense or CSR.
 MODELS = mdps(gamma=(0.0, 0.95), masked=True, sparse=None)
@@ -155,14 +155,20 @@ def test_exact_pi_equals_brute_force_optimum__puterman_thm_6_2_10(mdp):
 
 
 # ============================================================================ value iteration
+def optional_v0(S: int):
+    """None (the solver's default start) or an arbitrary finite start vector."""
+    return st.none() | hnp.arrays(np.float64, S, elements=st.floats(-50, 50))
+
+
 @pytest.mark.parametrize("stopping", ["norm", "span"])
-@given(mdp=MODELS, epsilon=st.sampled_from([1e-1, 1e-3, 1e-6, 1e-9]))
-def test_vi_policy_epsilon_optimal__puterman_thm_6_3_1(mdp, epsilon, stopping):
-    """Puterman 1994 Thm 6.3.1 (norm rule) and Sec. 6.6.3 (span rule): when VI stops,
-    0 <= v*(s) - v_pi(s) <= error_bound <= epsilon for every s."""
+@given(mdp=MODELS, epsilon=st.sampled_from([1e-1, 1e-3, 1e-6, 1e-9]), data=st.data())
+def test_vi_policy_epsilon_optimal__puterman_thm_6_3_1(mdp, epsilon, stopping, data):
+    """Puterman 1994 Thm 6.3.1 (norm rule) and Sec. 6.6.3 (span rule): for any v0, when VI
+    stops, 0 <= v*(s) - v_pi(s) <= error_bound <= epsilon for every s."""
+    v0 = data.draw(optional_v0(mdp.S), label="v0")
     vs = v_star(mdp)
     slack = REL * scale_of(vs)
-    r = value_iteration(mdp, epsilon=epsilon, stopping=stopping)
+    r = value_iteration(mdp, epsilon=epsilon, stopping=stopping, v0=v0)
     assert r.converged
     gap = vs - np.asarray(r.v_policy)
     assert gap.min() >= -slack
@@ -267,16 +273,17 @@ def test_max_iter_stop_warns_and_stays_certified(fn, kw, sparse):
         assert np.all(vs <= r.v_upper + REL * scale_of(vs))
 
 
-@given(mdp=MODELS, max_iter=st.sampled_from([1, 2, 3, 100_000]))
-def test_macqueen_porteus_bracket__puterman_sec_6_6_2(mdp, max_iter):
+@given(mdp=MODELS, max_iter=st.sampled_from([1, 2, 3, 100_000]), data=st.data())
+def test_macqueen_porteus_bracket__puterman_sec_6_6_2(mdp, max_iter, data):
     """MacQueen 1966; Puterman 1994 Sec. 6.6.2: with d = T v - v and pi greedy for v,
     T v + gamma/(1-gamma) min d <= v_pi <= v* <= T v + gamma/(1-gamma) max d
-    (VI, GS, MPI for any max_iter; LP)."""
+    (VI, GS, MPI for any v0 and max_iter; LP)."""
+    v0 = data.draw(optional_v0(mdp.S), label="v0")
     vs = v_star(mdp)
     slack = REL * scale_of(vs)
     tight = 0.0
     for name, fn, kw in BRACKETED:
-        kw = dict(kw) if fn is linear_programming else dict(kw, max_iter=max_iter)
+        kw = dict(kw) if fn is linear_programming else dict(kw, max_iter=max_iter, v0=v0)
         r = run(fn, mdp, **kw)
         lo, hi = np.asarray(r.v_lower), np.asarray(r.v_upper)
         assert np.all(lo <= vs + slack), name
@@ -310,14 +317,32 @@ def test_returned_policy_within_error_bound__puterman_sec_6_6_2(mdp, epsilon):
             assert r.error_bound <= epsilon * (1 + 1e-12), name
 
 
-@given(MODELS)
-def test_pi_returns_optimal_policy__puterman_thm_6_4_2(mdp):
-    """Puterman 1994 Thm 6.4.2: policy iteration stops with an optimal policy, v_pi = v*;
-    where the optimal action is unique it is the one exact rational PI finds."""
+@given(mdp=MODELS, m=st.sampled_from([0, 1, 5, 20]), epsilon=st.sampled_from([1e-2, 1e-6]), data=st.data())
+def test_mpi_converges_from_any_v0__puterman_thm_6_5_5(mdp, m, epsilon, data):
+    """Puterman 1994 Thm 6.5.5 (MPI converges for any v0) with the span stopping rule of
+    Sec. 6.6.3: the returned policy satisfies 0 <= v* - v_pi <= error_bound < epsilon."""
+    v0 = data.draw(hnp.arrays(np.float64, mdp.S, elements=st.floats(-50, 50)), label="v0")
+    vs = v_star(mdp)
+    slack = REL * scale_of(vs)
+    r = modified_policy_iteration(mdp, m=m, epsilon=epsilon, v0=v0, max_iter=20_000)
+    assert r.converged
+    gap = vs - value_of(mdp, r.policy)
+    assert gap.min() >= -slack
+    assert gap.max() <= r.error_bound + slack
+    assert r.error_bound <= epsilon * (1 + 1e-12)
+    target(float(gap.max()) / epsilon, label="suboptimality / epsilon")
+
+
+@given(mdp=MODELS, data=st.data())
+def test_pi_returns_optimal_policy__puterman_thm_6_4_2(mdp, data):
+    """Puterman 1994 Thm 6.4.2: policy iteration stops, from any initial policy, with an
+    optimal policy, v_pi = v*; where the optimal action is unique it is the one exact rational
+    PI finds."""
+    policy0 = data.draw(st.none() | policies(mdp), label="policy0")
     ex = exact_optimum(mdp)
     vs = np.asarray(ex.v)
     slack = REL * scale_of(vs)
-    r = policy_iteration(mdp)
+    r = policy_iteration(mdp, policy0=policy0)
     assert r.converged and r.status == Status.CONVERGED
     assert_allclose(r.v_policy, vs, rtol=0, atol=slack)
     assert_allclose(value_of(mdp, r.policy), vs, rtol=0, atol=slack)
