@@ -22,7 +22,6 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from hypothesis import given, target
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -115,6 +114,13 @@ def scale_of(v) -> float:
     return 1.0 + float(np.max(np.abs(v)))
 
 
+def assert_bound(lhs, rhs, *, atol, rtol=0.0, what=""):
+    """Assert ``lhs <= rhs + atol + rtol * |rhs|`` elementwise: the float slack is explicit."""
+    lhs, rhs = np.broadcast_arrays(np.asarray(lhs, dtype=float), np.asarray(rhs, dtype=float))
+    ok = lhs <= rhs + atol + rtol * np.abs(rhs)
+    assert np.all(ok), f"{what} bound violated: lhs={lhs[~ok]}, rhs={rhs[~ok]}, atol={atol:g}, rtol={rtol:g}"
+
+
 def run(fn, mdp, **kw):
     """Call a solver with ConvergenceWarning silenced (tests that need it check it explicitly)."""
     with warnings.catch_warnings():
@@ -171,9 +177,10 @@ def test_vi_policy_epsilon_optimal__puterman_thm_6_3_1(mdp, epsilon, stopping, d
     r = value_iteration(mdp, epsilon=epsilon, stopping=stopping, v0=v0)
     assert r.converged
     gap = vs - np.asarray(r.v_policy)
-    assert gap.min() >= -slack
-    assert gap.max() <= r.error_bound + slack
-    assert r.error_bound <= epsilon * (1 + 1e-12)  # 1e-12: rounding of gamma/(1-gamma) * span
+    assert_bound(0.0, gap, atol=slack, what="v_pi <= v*")
+    assert_bound(gap, r.error_bound, atol=slack, what="v* - v_pi <= error_bound")
+    # rtol 1e-12: rounding of gamma/(1-gamma) * span against epsilon(1-gamma)/gamma
+    assert_bound(r.error_bound, epsilon, atol=0.0, rtol=1e-12, what="error_bound <= epsilon")
     target(float(gap.max()) / epsilon, label="suboptimality / epsilon")
 
 
@@ -185,7 +192,7 @@ def test_vi_norm_rule_last_iterate_within_half_epsilon__puterman_thm_6_3_1(mdp, 
     r = value_iteration(mdp, epsilon=epsilon, stopping="norm")
     assert r.converged
     err = float(np.abs(np.asarray(r.v) - vs).max())
-    assert err <= epsilon / 2 + REL * scale_of(vs)
+    assert_bound(err, epsilon / 2, atol=REL * scale_of(vs), what="||v - v*|| < eps/2")
     target(err / epsilon, label="||v - v*|| / epsilon")
 
 
@@ -199,7 +206,7 @@ def test_vi_geometric_rate__puterman_thm_6_3_1(mdp, data):
     n = r.n_iter
     lhs = float(np.abs(np.asarray(r.v) - vs).max())
     rhs = mdp.gamma**n * float(np.abs(v0 - vs).max())
-    assert lhs <= rhs + REL * (scale_of(vs) + scale_of(v0))
+    assert_bound(lhs, rhs, atol=REL * (scale_of(vs) + scale_of(v0)), what="geometric rate")
     if rhs > 0:
         target(lhs / rhs, label="rate ratio")
 
@@ -229,8 +236,8 @@ def test_certified_bound_when_stopped_early__puterman_sec_6_6_2(mdp, max_iter):
         v_pi = value_of(mdp, r.policy)
         assert_allclose(r.v_policy, v_pi, rtol=0, atol=slack, err_msg=name)
         gap = vs - v_pi
-        assert gap.min() >= -slack, name
-        assert gap.max() <= r.error_bound + slack, name
+        assert_bound(0.0, gap, atol=slack, what=f"{name}: v_pi <= v*")
+        assert_bound(gap, r.error_bound, atol=slack, what=f"{name}: v* - v_pi <= error_bound")
         if r.error_bound > 0:
             worst = max(worst, float(gap.max()) / r.error_bound)
     target(worst, label="suboptimality / bound")
@@ -265,12 +272,12 @@ def test_max_iter_stop_warns_and_stays_certified(fn, kw, sparse):
     assert r.n_iter == max_iter and len(r.residuals) == max_iter
     v_pi = value_of(mdp, r.policy)
     assert_allclose(r.v_policy, v_pi, rtol=0, atol=REL * scale_of(vs))
-    assert np.all(vs - v_pi >= -REL * scale_of(vs))
-    assert np.all(vs - v_pi <= r.error_bound + REL * scale_of(vs))
+    assert_bound(0.0, vs - v_pi, atol=REL * scale_of(vs), what="v_pi <= v*")
+    assert_bound(vs - v_pi, r.error_bound, atol=REL * scale_of(vs), what="v* - v_pi <= error_bound")
     assert r.error_bound > 0
     if r.v_lower is not None:
-        assert np.all(r.v_lower <= vs + REL * scale_of(vs))
-        assert np.all(vs <= r.v_upper + REL * scale_of(vs))
+        assert_bound(r.v_lower, vs, atol=REL * scale_of(vs), what="v_lower <= v*")
+        assert_bound(vs, r.v_upper, atol=REL * scale_of(vs), what="v* <= v_upper")
 
 
 @given(mdp=MODELS, max_iter=st.sampled_from([1, 2, 3, 100_000]), data=st.data())
@@ -286,9 +293,9 @@ def test_macqueen_porteus_bracket__puterman_sec_6_6_2(mdp, max_iter, data):
         kw = dict(kw) if fn is linear_programming else dict(kw, max_iter=max_iter, v0=v0)
         r = run(fn, mdp, **kw)
         lo, hi = np.asarray(r.v_lower), np.asarray(r.v_upper)
-        assert np.all(lo <= vs + slack), name
-        assert np.all(vs <= hi + slack), name
-        assert np.all(lo <= np.asarray(r.v_policy) + slack), name
+        assert_bound(lo, vs, atol=slack, what=f"{name}: v_lower <= v*")
+        assert_bound(vs, hi, atol=slack, what=f"{name}: v* <= v_upper")
+        assert_bound(lo, r.v_policy, atol=slack, what=f"{name}: v_lower <= v_pi")
         width = float((hi - lo).max())
         if width > 0:
             tight = max(tight, 1.0 - float(np.minimum(vs - lo, hi - vs).min()) / width)
@@ -311,10 +318,10 @@ def test_returned_policy_within_error_bound__puterman_sec_6_6_2(mdp, epsilon):
         v_pi = value_of(mdp, r.policy)
         assert_allclose(r.v_policy, v_pi, rtol=0, atol=slack, err_msg=name)
         gap = vs - v_pi
-        assert gap.min() >= -slack, name
-        assert gap.max() <= r.error_bound + slack, name
+        assert_bound(0.0, gap, atol=slack, what=f"{name}: v_pi <= v*")
+        assert_bound(gap, r.error_bound, atol=slack, what=f"{name}: v* - v_pi <= error_bound")
         if fn in (value_iteration, modified_policy_iteration):
-            assert r.error_bound <= epsilon * (1 + 1e-12), name
+            assert_bound(r.error_bound, epsilon, atol=0.0, rtol=1e-12, what=f"{name}: error_bound <= epsilon")
 
 
 @given(mdp=MODELS, m=st.sampled_from([0, 1, 5, 20]), epsilon=st.sampled_from([1e-2, 1e-6]), data=st.data())
@@ -327,9 +334,9 @@ def test_mpi_converges_from_any_v0__puterman_thm_6_5_5(mdp, m, epsilon, data):
     r = modified_policy_iteration(mdp, m=m, epsilon=epsilon, v0=v0, max_iter=20_000)
     assert r.converged
     gap = vs - value_of(mdp, r.policy)
-    assert gap.min() >= -slack
-    assert gap.max() <= r.error_bound + slack
-    assert r.error_bound <= epsilon * (1 + 1e-12)
+    assert_bound(0.0, gap, atol=slack, what="v_pi <= v*")
+    assert_bound(gap, r.error_bound, atol=slack, what="v* - v_pi <= error_bound")
+    assert_bound(r.error_bound, epsilon, atol=0.0, rtol=1e-12, what="error_bound <= epsilon")
     target(float(gap.max()) / epsilon, label="suboptimality / epsilon")
 
 
@@ -373,7 +380,7 @@ def test_bellman_operator_contraction__puterman_thm_6_2_3(mdp, data):
     lhs = float(np.abs(Tu - Tw).max())
     rhs = mdp.gamma * float(np.abs(u - w).max())
     scale = 1.0 + max(float(np.abs(Tu).max()), float(np.abs(Tw).max()))
-    assert lhs <= rhs + 1e-12 * scale
+    assert_bound(lhs, rhs, atol=1e-12 * scale, what="contraction")
     if rhs > 0:
         target(lhs / rhs, label="||Tu - Tw|| / (gamma ||u - w||)")
 
@@ -568,6 +575,20 @@ def test_output_types_and_shapes(mdp):
         if fn is linear_programming:
             assert r.extra["occupancy"].shape == (S, A)
             assert r.extra["dual_policy"].dtype == np.int64 and r.extra["dual_policy"].shape == (S,)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_evaluate_policy_flag(sparse):
+    """evaluate_policy=False skips the exact solve (v_policy None); True gives numpy's value."""
+    mdp = _dyadic_mdp()
+    mdp = mdp.to_sparse() if sparse else mdp
+    for name, fn, kw in SOLVERS:
+        if fn is policy_iteration:  # PI always evaluates: its v is v_policy
+            continue
+        assert fn(mdp, evaluate_policy=False, **kw).v_policy is None, name
+        r = fn(mdp, evaluate_policy=True, **kw)
+        slack = 1e-12 * scale_of(r.v_policy) + _policy_solve_slack(mdp, r.policy)
+        assert_allclose(r.v_policy, value_of(mdp, r.policy), rtol=0, atol=slack, err_msg=name)
 
 
 # ---------------------------------------------------------------------------- solve() dispatch
