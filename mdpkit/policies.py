@@ -130,8 +130,8 @@ def policy_evaluation(mdp: TabularMDP, policy: ArrayLike) -> NDArray[np.float64]
     -------
     v : ndarray of float64, shape (S,)
         :math:`v_\pi = (I-\gamma P_\pi)^{-1} r_\pi`, in reward units.  Dense models use LU
-        (``numpy.linalg.solve``); CSR models use GMRES (relative residual 1e-12) and fall back
-        to a direct sparse solve when it does not reach that residual.
+        (``numpy.linalg.solve``); CSR models use GMRES (``rtol=1e-12``) and fall back to a direct
+        sparse solve when GMRES fails or its residual exceeds ``1e-9 * max|r_pi|``.
 
     Raises
     ------

@@ -68,6 +68,8 @@ def linear_programming(
         If ``gamma >= 1``.
     InvalidArgumentError
         If ``alpha`` is not positive with shape (S,).
+    RuntimeError
+        If the LP solver does not report an optimal (or optimal_inaccurate) status.
 
     References
     ----------
