@@ -45,6 +45,35 @@ def _q_matrix(q1: np.ndarray, mask1: np.ndarray, S: int, A: int) -> np.ndarray:
     return q.reshape(S, A)
 
 
+def _certified_result(mdp, gamma, *, v, v_next, pi, q1, dmin, dmax, n, converged, residuals, method, options,
+                      t0, evaluate, extra=None):
+    """Result for a policy greedy for some u, certified by one exact backup v_next = T u, d = v_next - u.
+
+    ``v`` is the iterate the solver returns (``v_next`` itself for VI and MPI).
+
+    The bound (:func:`mdpkit.bounds.greedy_span_bound`) and the MacQueen-Porteus bracket
+    (:func:`mdpkit.bounds.macqueen_bounds`) depend only on gamma, v_next and min/max of d.
+    """
+    lo, hi = bounds.macqueen_bounds(gamma, v_next, dmin, dmax)
+    return build_result(
+        mdp,
+        v=v,
+        policy=pi,
+        converged=converged,
+        n_iter=n,
+        residuals=residuals,
+        bound=bounds.greedy_span_bound(gamma, dmax - dmin),
+        method=method,
+        options=options,
+        wall_time=time.perf_counter() - t0,
+        evaluate=evaluate,
+        q=_q_matrix(q1, mdp.action_mask.reshape(-1), mdp.S, mdp.A),
+        v_lower=lo,
+        v_upper=hi,
+        extra=extra,
+    )
+
+
 def value_iteration(
     mdp: TabularMDP,
     *,
@@ -143,24 +172,11 @@ def value_iteration(
         sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, stopping == "span",
         max_iter, q, v_new, pi, residuals, spans, dmm,
     )
-    bound = bounds.greedy_span_bound(gamma, dmm[1] - dmm[0])
-    lo, hi = bounds.macqueen_bounds(gamma, v, dmm[0], dmm[1])
-    return build_result(
-        mdp,
-        v=v,
-        policy=pi,
-        converged=converged,
-        n_iter=n,
-        residuals=residuals[:n].copy(),
-        bound=bound,
-        method="value_iteration",
+    return _certified_result(
+        mdp, gamma, v=v, v_next=v, pi=pi, q1=q, dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
+        residuals=residuals[:n].copy(), method="value_iteration",
         options=dict(epsilon=epsilon, max_iter=max_iter, stopping=stopping, tol=tol, v0_given=v0 is not None),
-        wall_time=time.perf_counter() - t0,
-        evaluate=evaluate,
-        q=_q_matrix(q, mask1, S, A),
-        v_lower=lo,
-        v_upper=hi,
-        extra={"spans": spans[:n].copy()},
+        t0=t0, evaluate=evaluate, extra={"spans": spans[:n].copy()},
     )
 
 
@@ -234,23 +250,11 @@ def gauss_seidel_value_iteration(
     bellman.bellman_q(sparse, P2, indptr, indices, data, R1, gamma, v, q)
     bellman.greedy_max(q, mask1, S, A, Tv, pi)
     d = Tv - v
-    bound = bounds.greedy_span_bound(gamma, d.max() - d.min())
-    lo, hi = bounds.macqueen_bounds(gamma, Tv, d.min(), d.max())
-    return build_result(
-        mdp,
-        v=v,
-        policy=pi,
-        converged=converged,
-        n_iter=n,
-        residuals=residuals[:n].copy(),
-        bound=bound,
-        method="gauss_seidel_value_iteration",
+    return _certified_result(
+        mdp, gamma, v=v, v_next=Tv, pi=pi, q1=q, dmin=d.min(), dmax=d.max(), n=n, converged=converged,
+        residuals=residuals[:n].copy(), method="gauss_seidel_value_iteration",
         options=dict(epsilon=epsilon, max_iter=max_iter, tol=tol, v0_given=v0 is not None),
-        wall_time=time.perf_counter() - t0,
-        evaluate=evaluate,
-        q=_q_matrix(q, mask1, S, A),
-        v_lower=lo,
-        v_upper=hi,
+        t0=t0, evaluate=evaluate,
     )
 
 
@@ -440,22 +444,9 @@ def modified_policy_iteration(
         d = v_new - v
         dmm[:] = d.min(), d.max()
         v = v_new.copy()
-    bound = bounds.greedy_span_bound(gamma, dmm[1] - dmm[0])
-    lo, hi = bounds.macqueen_bounds(gamma, v, dmm[0], dmm[1])
-    return build_result(
-        mdp,
-        v=v,
-        policy=pi,
-        converged=converged,
-        n_iter=n,
-        residuals=residuals[:n].copy(),
-        bound=bound,
-        method="modified_policy_iteration",
+    return _certified_result(
+        mdp, gamma, v=v, v_next=v, pi=pi, q1=q, dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
+        residuals=residuals[:n].copy(), method="modified_policy_iteration",
         options=dict(epsilon=epsilon, m=m, max_iter=max_iter, tol=tol, v0_given=v0 is not None),
-        wall_time=time.perf_counter() - t0,
-        evaluate=evaluate,
-        q=_q_matrix(q, mask1, S, A),
-        v_lower=lo,
-        v_upper=hi,
-        extra={"spans": spans[:n].copy()},
+        t0=t0, evaluate=evaluate, extra={"spans": spans[:n].copy()},
     )
