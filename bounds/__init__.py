@@ -1,33 +1,46 @@
 """Theorems as functions: every theory constant used by mdpkit, written once.
 
 Exact dynamic programming (:mod:`mdpkit.bounds.dp`)
-    vi_norm_stopping_tol, span_stopping_tol, greedy_span_bound, macqueen_bounds,
-    residual_value_bound, ssp_greedy_bound, gain_bracket, vi_iterations
+    vi_norm_stopping_tol, span_stopping_tol, vi_iterations, vi_contraction_bound,
+    vi_a_posteriori_bound, residual_value_bound, greedy_span_bound, macqueen_bounds,
+    span_contraction_coefficient, span_contraction_bound, span_vi_iterations,
+    greedy_loss_v, greedy_loss_q, approximate_vi_bound, approximate_vi_asymptotic,
+    pi_contraction_bound, mpi_vi_dominance, simulation_lemma_bound, ssp_greedy_bound, gain_bracket
+Policy-iteration complexity (:mod:`mdpkit.bounds.pi`)
+    pi_iterations_scherrer, pi_iterations_hansen_miltersen_zwick, pi_iterations_ye
+Identities (:mod:`mdpkit.bounds.identities`)
+    performance_difference, simulation_identity
+Rates and assertions
+    fit_rate, RateFit, assert_bound, bound_ratio, BoundViolation
 Records
     Bound, BoundKind
 """
 
 from ._bound import Bound, BoundKind
+from .assertions import BoundViolation, assert_bound, bound_ratio
 from .dp import (
+    approximate_vi_asymptotic,
+    approximate_vi_bound,
     gain_bracket,
+    greedy_loss_q,
+    greedy_loss_v,
     greedy_span_bound,
     macqueen_bounds,
+    mpi_vi_dominance,
+    pi_contraction_bound,
     residual_value_bound,
+    simulation_lemma_bound,
+    span_contraction_bound,
+    span_contraction_coefficient,
     span_stopping_tol,
+    span_vi_iterations,
     ssp_greedy_bound,
+    vi_a_posteriori_bound,
+    vi_contraction_bound,
     vi_iterations,
     vi_norm_stopping_tol,
 )
+from .identities import performance_difference, simulation_identity
+from .rates import RateFit, fit_rate
 
-__all__ = [
-    "Bound",
-    "BoundKind",
-    "gain_bracket",
-    "greedy_span_bound",
-    "macqueen_bounds",
-    "residual_value_bound",
-    "span_stopping_tol",
-    "ssp_greedy_bound",
-    "vi_iterations",
-    "vi_norm_stopping_tol",
-]
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("dp", "identities", "rates", "assertions")]

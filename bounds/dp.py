@@ -156,3 +156,267 @@ def vi_iterations(epsilon: float, gamma: float, initial_error: float) -> int:
     if g == 0.0:
         return 1
     return int(math.ceil(math.log(epsilon / initial_error) / math.log(g)))
+
+
+# ----------------------------------------------------------------------------- value iteration
+def vi_contraction_bound(gamma: float, k: int, initial_error: float) -> Bound:
+    r"""A priori VI error: :math:`\|v_k - v^*\|_\infty \le \gamma^k \|v_0 - v^*\|_\infty`.
+
+    :math:`T` is a :math:`\gamma`-contraction in the sup norm (Banach fixed-point theorem), so each
+    sweep shrinks the error by at least :math:`\gamma`.  Puterman 1994, Thm 6.2.3 and
+    Thm 6.3.1(a).  The same holds for any :math:`T_\pi`.
+    """
+    g = _check_gamma_lt1(gamma)
+    k = int(k)
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    return Bound(
+        value=(g**k) * max(float(initial_error), 0.0),
+        kind=BoundKind.DETERMINISTIC,
+        citation=f"{PUTERMAN}, Thm 6.2.3 (contraction) and Thm 6.3.1(a)",
+        assumptions=("gamma < 1", "v_{j+1} = T v_j exactly"),
+        statement="||v_k - v*||_inf <= gamma^k ||v_0 - v*||_inf",
+    )
+
+
+def vi_a_posteriori_bound(gamma: float, step: float) -> Bound:
+    r"""A posteriori VI error: :math:`\|v_{k+1}-v^*\|_\infty \le \frac{\gamma}{1-\gamma}\|v_{k+1}-v_k\|_\infty`.
+
+    From :math:`\|v_{k+1}-v^*\| \le \gamma\|v_k - v^*\| \le \gamma(\|v_k-v_{k+1}\| + \|v_{k+1}-v^*\|)`;
+    the inequality behind the stopping rule of Puterman 1994, Thm 6.3.1 (proof of part (c)).
+    """
+    g = _check_gamma_lt1(gamma)
+    return Bound(
+        value=0.0 if g == 0.0 else g / (1.0 - g) * max(float(step), 0.0),
+        kind=BoundKind.DETERMINISTIC,
+        citation=f"{PUTERMAN}, Thm 6.3.1 (proof of (c))",
+        assumptions=("gamma < 1", "v_{k+1} = T v_k exactly"),
+        statement="||v_{k+1} - v*||_inf <= gamma/(1-gamma) ||v_{k+1} - v_k||_inf",
+    )
+
+
+def span_contraction_coefficient(P, action_mask=None, *, max_rows: int = 20_000) -> float:
+    r"""Delta coefficient :math:`\delta(P) = 1 - \min_{(s,a),(s',a')} \sum_j \min\{P(j|s,a), P(j|s',a')\}`.
+
+    The maximum total-variation distance between two available transition rows; it lies in
+    :math:`[0, 1]`.  With it the Bellman operator contracts the span seminorm:
+    :math:`\operatorname{sp}(Tu - Tv) \le \gamma\,\delta(P)\,\operatorname{sp}(u - v)`
+    (:func:`span_contraction_bound`; Puterman 1994, Sec. 6.6.1, Prop. 6.6.1 and Thm 6.6.2, where
+    :math:`\gamma\delta(P)` is written :math:`\gamma'`).
+
+    Parameters
+    ----------
+    P : ndarray (S, A, S) or (S*A, S), or scipy sparse (S*A, S)
+        Transition probabilities, rows in the order ``s*A + a``.
+    action_mask : ndarray of bool (S, A), optional
+        Only available pairs count.
+    max_rows : int
+        The cost is O(rows^2 S); larger inputs raise ``ValueError`` rather than run for hours.
+
+    Returns
+    -------
+    float
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    if sp.issparse(P):
+        P2 = P.toarray() if P.shape[0] <= max_rows else None
+    else:
+        P2 = np.asarray(P, dtype=float)
+    if P2 is None or P2.reshape(-1, P2.shape[-1]).shape[0] > max_rows:
+        raise ValueError(f"span_contraction_coefficient: more than max_rows={max_rows} rows; pass a larger max_rows")
+    P2 = P2.reshape(-1, P2.shape[-1])
+    if action_mask is not None:
+        P2 = P2[np.asarray(action_mask, dtype=bool).reshape(-1)]
+    n = P2.shape[0]
+    if n <= 1:
+        return 0.0
+    min_overlap = 1.0
+    chunk = max(1, int(4_000_000 // max(1, n * P2.shape[1])))
+    for i0 in range(0, n, chunk):
+        ov = np.minimum(P2[i0:i0 + chunk, None, :], P2[None, :, :]).sum(axis=2)
+        min_overlap = min(min_overlap, float(ov.min()))
+    return float(min(max(1.0 - min_overlap, 0.0), 1.0))
+
+
+def span_contraction_bound(gamma: float, delta: float, span_diff: float) -> Bound:
+    r"""Span contraction: :math:`\operatorname{sp}(Tu - Tv) \le \gamma\,\delta(P)\,\operatorname{sp}(u-v)`.
+
+    ``delta`` from :func:`span_contraction_coefficient`.  Derivation: with :math:`a_u, a_v` greedy
+    for :math:`u, v`, :math:`\gamma P_{s,a_v}(u-v) \le (Tu-Tv)(s) \le \gamma P_{s,a_u}(u-v)`, and
+    :math:`(p - p')w \le (1-\sum_j\min(p_j,p'_j))\operatorname{sp}(w)` for probability rows
+    :math:`p, p'`.  Puterman 1994, Prop. 6.6.1 / Thm 6.6.2 (the inequality was derived here;
+    the proposition numbers were taken from secondary sources).  With :math:`\gamma = 1` this
+    is the contraction used for relative value iteration (Sec. 8.5).
+    """
+    g = float(gamma)
+    if not (0.0 <= g <= 1.0):
+        raise ValueError(f"gamma must lie in [0, 1], got {gamma!r}")
+    return Bound(
+        value=g * float(delta) * max(float(span_diff), 0.0),
+        kind=BoundKind.DETERMINISTIC,
+        citation=f"{PUTERMAN}, Sec. 6.6.1 (Prop. 6.6.1, Thm 6.6.2)",
+        assumptions=("delta = delta(P) over all available state-action rows",),
+        statement="sp(T u - T v) <= gamma * delta(P) * sp(u - v)",
+    )
+
+
+def span_vi_iterations(gamma: float, delta: float, first_span: float, tol: float) -> int:
+    r"""Sweeps after which VI's span rule :math:`\operatorname{sp}(v_{n+1}-v_n) < \mathrm{tol}` holds.
+
+    From :math:`\operatorname{sp}(v_{n+1}-v_n) \le (\gamma\delta)^n \operatorname{sp}(v_1-v_0)`
+    (iterate :func:`span_contraction_bound`), the rule holds once
+    :math:`(\gamma\delta)^n \operatorname{sp}(v_1-v_0) < \mathrm{tol}`; the number returned is
+    the number of sweeps ``n + 1`` (``v_1`` costs one).  Puterman 1994, Sec. 6.6.
+    """
+    c = float(gamma) * float(delta)
+    first_span = float(first_span)
+    if first_span < tol:
+        return 1
+    if c == 0.0:
+        return 2
+    if c >= 1.0:
+        return math.inf
+    n = math.floor(math.log(tol / first_span) / math.log(c)) + 1
+    return int(n) + 1
+
+
+# ----------------------------------------------------------------------------- greedy policies
+def greedy_loss_v(gamma: float, v_error: float) -> Bound:
+    r"""Loss of a policy greedy for :math:`V`: :math:`\|V^*-V^{\pi}\|_\infty \le \frac{2\gamma\varepsilon}{1-\gamma}`.
+
+    For :math:`\|V - V^*\|_\infty \le \varepsilon` and :math:`\pi` greedy for :math:`V`.
+    Singh & Yee (1994), Machine Learning 16:227-233, Thm 1 (main result); the constant
+    :math:`2\gamma/(1-\gamma)` is tight.  Derivation used for the check:
+    :math:`V^*-V^\pi = (T_{\pi^*}V^* - T_{\pi^*}V) + (T_{\pi^*} V - T_\pi V) + (T_\pi V - T_\pi V^\pi)`
+    with the middle term :math:`\le 0`.
+    """
+    g = _check_gamma_lt1(gamma)
+    return Bound(
+        value=2.0 * g * max(float(v_error), 0.0) / (1.0 - g),
+        kind=BoundKind.DETERMINISTIC,
+        citation="S. P. Singh and R. C. Yee, An upper bound on the loss from approximate optimal-value "
+                 "functions, Machine Learning 16 (1994), Thm 1",
+        assumptions=("gamma < 1", "||V - V*||_inf <= eps", "pi greedy for V"),
+        statement="||V* - V^pi||_inf <= 2 gamma eps / (1 - gamma)",
+    )
+
+
+def greedy_loss_q(gamma: float, q_error: float) -> Bound:
+    r"""Loss of a policy greedy for :math:`Q`: :math:`\|V^*-V^{\pi}\|_\infty \le \frac{2\varepsilon}{1-\gamma}`.
+
+    For :math:`\|Q - Q^*\|_\infty \le \varepsilon` and :math:`\pi(s) \in \arg\max_a Q(s,a)`.
+    Singh & Yee (1994), Machine Learning 16:227-233, the Q-function corollary of the main result.
+    """
+    g = _check_gamma_lt1(gamma)
+    return Bound(
+        value=2.0 * max(float(q_error), 0.0) / (1.0 - g),
+        kind=BoundKind.DETERMINISTIC,
+        citation="S. P. Singh and R. C. Yee, Machine Learning 16 (1994), corollary for Q-functions",
+        assumptions=("gamma < 1", "||Q - Q*||_inf <= eps", "pi greedy for Q"),
+        statement="||V* - V^pi||_inf <= 2 eps / (1 - gamma)",
+    )
+
+
+def approximate_vi_bound(gamma: float, k: int, initial_error: float, step_error: float) -> Bound:
+    r"""Approximate VI: :math:`\|v_k - v^*\| \le \gamma^k\|v_0-v^*\| + \varepsilon\frac{1-\gamma^k}{1-\gamma}`.
+
+    For :math:`v_{j+1} = T v_j + e_j` with :math:`\|e_j\|_\infty \le \varepsilon`; by induction from
+    the contraction.  Combined with :func:`greedy_loss_v` it gives the classical asymptotic
+    :math:`\limsup_k \|v^*-v^{\pi_k}\|_\infty \le 2\gamma\varepsilon/(1-\gamma)^2`
+    (Bertsekas & Tsitsiklis 1996, Neuro-Dynamic Programming, Sec. 6.5.3; see
+    :func:`approximate_vi_asymptotic`).
+    """
+    g = _check_gamma_lt1(gamma)
+    k = int(k)
+    e = max(float(step_error), 0.0)
+    return Bound(
+        value=(g**k) * max(float(initial_error), 0.0) + e * (1.0 - g**k) / (1.0 - g),
+        kind=BoundKind.DETERMINISTIC,
+        citation="derived from the gamma-contraction (Puterman 1994, Thm 6.2.3); "
+                 "Bertsekas & Tsitsiklis, Neuro-Dynamic Programming, 1996, Sec. 6.5.3",
+        assumptions=("gamma < 1", "||v_{j+1} - T v_j||_inf <= eps for every j"),
+        statement="||v_k - v*|| <= gamma^k ||v_0 - v*|| + eps (1 - gamma^k)/(1 - gamma)",
+    )
+
+
+def approximate_vi_asymptotic(gamma: float, step_error: float) -> Bound:
+    r"""Asymptotic loss of approximate VI: :math:`\limsup_k \|v^*-v^{\pi_k}\|_\infty \le \frac{2\gamma\varepsilon}{(1-\gamma)^2}`.
+
+    Bertsekas & Tsitsiklis 1996, Neuro-Dynamic Programming, Sec. 6.5.3 (approximate value
+    iteration).  An asymptotic statement: it constrains the tail, not any finite ``k``.
+    """
+    g = _check_gamma_lt1(gamma)
+    return Bound(
+        value=2.0 * g * max(float(step_error), 0.0) / (1.0 - g) ** 2,
+        kind=BoundKind.ASYMPTOTIC,
+        citation="D. P. Bertsekas and J. N. Tsitsiklis, Neuro-Dynamic Programming, 1996, Sec. 6.5.3",
+        assumptions=("gamma < 1", "||v_{j+1} - T v_j||_inf <= eps", "pi_k greedy for v_k"),
+        statement="limsup_k ||v* - v^{pi_k}||_inf <= 2 gamma eps / (1 - gamma)^2",
+    )
+
+
+# ----------------------------------------------------------------------------- policy iteration
+def pi_contraction_bound(gamma: float, k: int, initial_gap: float) -> Bound:
+    r"""Howard PI envelope: :math:`\|v^*-v_{\pi_k}\|_\infty \le \gamma^k\|v^*-v_{\pi_0}\|_\infty`.
+
+    Since :math:`v_{\pi_{k+1}} \ge T v_{\pi_k} \ge v_{\pi_k}` (Puterman 1994, Prop. 6.4.1 and the
+    proof of Thm 6.4.6: PI converges at least as fast as VI started from :math:`v_{\pi_0}`),
+    each iteration shrinks the gap by :math:`\gamma`.  Also Scherrer (2016), Lemma 2 (stated there
+    for the :math:`\gamma^k` contraction of PI).
+    """
+    g = _check_gamma_lt1(gamma)
+    return Bound(
+        value=(g ** int(k)) * max(float(initial_gap), 0.0),
+        kind=BoundKind.DETERMINISTIC,
+        citation=f"{PUTERMAN}, Prop. 6.4.1 and Thm 6.4.6; B. Scherrer, Math. Oper. Res. 41(3), 2016",
+        assumptions=("gamma < 1", "exact evaluation", "greedy (Howard) improvement"),
+        statement="||v* - v_{pi_k}||_inf <= gamma^k ||v* - v_{pi_0}||_inf",
+    )
+
+
+def mpi_vi_dominance(gamma: float) -> Bound:
+    r"""Modified PI is monotone and at least as fast as VI: :math:`T^k v_0 \le v_k \le v^*`.
+
+    For :math:`v_0` with :math:`Tv_0 \ge v_0` (e.g. :math:`v_0 = \min R/(1-\gamma)`), the MPI iterates
+    increase monotonically, stay below :math:`v^*`, and dominate the VI iterates from the same
+    start.  Puterman 1994, Sec. 6.5 (Lemma 6.5.1 and Thm 6.5.5, monotone convergence).  The
+    ``value`` is the rate, :math:`\gamma`, of the VI envelope that MPI inherits.
+    """
+    g = _check_gamma_lt1(gamma)
+    return Bound(
+        value=g,
+        kind=BoundKind.DETERMINISTIC,
+        citation=f"{PUTERMAN}, Sec. 6.5 (Lemma 6.5.1, Thm 6.5.5)",
+        assumptions=("gamma < 1", "T v_0 >= v_0"),
+        statement="T^k v_0 <= v_k <= v_{k+1} <= v*  (MPI iterates v_k)",
+    )
+
+
+def simulation_lemma_bound(gamma: float, reward_error: float, transition_error: float, value_span: float) -> Bound:
+    r"""Simulation lemma: value gap of one policy in two models.
+
+    For a policy :math:`\pi` in models :math:`(P_1, r_1)` and :math:`(P_2, r_2)` with
+    :math:`\max_{s,a}|r_1-r_2| \le \varepsilon_r` and
+    :math:`\max_{s,a}\|P_1(\cdot|s,a)-P_2(\cdot|s,a)\|_1 \le \varepsilon_P`,
+
+    .. math:: \|V_1^\pi - V_2^\pi\|_\infty \le \frac{\varepsilon_r + \gamma\,\varepsilon_P\,
+              \operatorname{sp}(V_2^\pi)/2}{1-\gamma},
+
+    from the identity :math:`V_1-V_2 = (I-\gamma P_{1,\pi})^{-1}[(r_{1,\pi}-r_{2,\pi}) +
+    \gamma(P_{1,\pi}-P_{2,\pi})V_2]` and :math:`|(p-p')v| \le \tfrac12\|p-p'\|_1\operatorname{sp}(v)`.
+    With :math:`\operatorname{sp}(V_2)/2 \le \|V_2\|_\infty \le R_{\max}/(1-\gamma)` it gives the
+    textbook form (Kearns & Singh 2002, Lemma 4; Agarwal, Jiang, Kakade & Sun, *RL: Theory and
+    Algorithms*, Lemma 2.2).  The identity and the span refinement were derived here.
+    """
+    g = _check_gamma_lt1(gamma)
+    return Bound(
+        value=(max(float(reward_error), 0.0) + g * max(float(transition_error), 0.0) * max(float(value_span), 0.0) / 2.0)
+        / (1.0 - g),
+        kind=BoundKind.DETERMINISTIC,
+        citation="Kearns & Singh (2002), Machine Learning 49, Lemma 4; Agarwal, Jiang, Kakade & Sun, "
+                 "RL: Theory and Algorithms, Lemma 2.2 (simulation lemma)",
+        assumptions=("gamma < 1", "same policy in both models"),
+        statement="||V1 - V2||_inf <= (eps_r + gamma eps_P sp(V2)/2) / (1 - gamma)",
+    )

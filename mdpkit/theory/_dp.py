@@ -1,0 +1,568 @@
+"""Registered theorem checks for exact dynamic programming (discounted and average reward).
+
+Each check's docstring-level facts (statement, source) live in its :class:`Theorem` record; the
+functions below only run the subject and assemble the observed and bound arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+
+from mdpkit import bounds
+from mdpkit.policies import bellman_operator, greedy_policy, occupancy_measure, policy_evaluation, policy_matrices, q_from_v
+from mdpkit.solvers import modified_policy_iteration, policy_iteration, relative_value_iteration, value_iteration
+
+from ._core import Observation, Theorem, register
+from ._instances import (
+    dense_mdps,
+    discounted_mdps,
+    optimal_gain,
+    optimal_value,
+    positive_mdps,
+    value_scale,
+)
+
+PUTERMAN = "Puterman 1994"
+SLACK = 1e-9  # relative round-off slack, times the instance's value scale
+
+
+def _slack(mdp) -> float:
+    return SLACK * value_scale(mdp)
+
+
+def _wrong_gamma(mdp):
+    """The negative controls' mistake: a discount halfway between gamma and 1 (0.5 for gamma = 0)."""
+    g = mdp.gamma
+    return mdp.with_gamma(0.5 if g == 0.0 else 0.5 * (1.0 + g))
+
+
+def _n_sweeps(gamma: float, cap: int = 150) -> int:
+    if gamma == 0.0:
+        return 3
+    return int(min(cap, math.ceil(math.log(1e-12) / math.log(gamma)) + 1))
+
+
+def _sup(x) -> float:
+    return float(np.max(np.abs(x))) if np.size(x) else 0.0
+
+
+def _sp(x) -> float:
+    return float(np.max(x) - np.min(x)) if np.size(x) else 0.0
+
+
+def _start(mdp, rng) -> np.ndarray:
+    return rng.uniform(-1.0, 1.0, mdp.S) * value_scale(mdp)
+
+
+# ----------------------------------------------------------------------------- subjects
+def bellman(mdp, v):
+    """Default subject: the Bellman optimality operator, ``(mdp, v) -> T v``."""
+    return bellman_operator(mdp, v)[0]
+
+
+def bellman_wrong_discount(mdp, v):
+    """Negative control: the Bellman operator with the wrong discount."""
+    return bellman_operator(_wrong_gamma(mdp), v)[0]
+
+
+def vi_wrong_discount(mdp, **kw):
+    """Negative control: value iteration run on the model with the wrong discount."""
+    return value_iteration(_wrong_gamma(mdp), **kw)
+
+
+# ----------------------------------------------------------------------------- VI: a priori
+def _vi_trace(mdp, rng, T, noise=0.0):
+    vstar = optimal_value(mdp)
+    v = _start(mdp, rng)
+    K = _n_sweeps(mdp.gamma)
+    vs = [v]
+    for _ in range(K):
+        v = np.asarray(T(mdp, v), dtype=float)
+        if noise:
+            v = v + noise * rng.choice([-1.0, 1.0], mdp.S) * rng.uniform(0.5, 1.0, mdp.S)
+        vs.append(v)
+    errs = np.array([_sup(x - vstar) for x in vs])
+    return vstar, vs, errs
+
+
+def _run_vi_contraction(mdp, rng, T):
+    _, _, errs = _vi_trace(mdp, rng, T)
+    k = np.arange(errs.size)
+    bnd = np.array([bounds.vi_contraction_bound(mdp.gamma, j, errs[0]).value for j in k])
+    return Observation(errs, bnd, x=k, atol=_slack(mdp), rate_trace=errs, rate_floor=1e-8 * value_scale(mdp),
+                       claimed_rate=mdp.gamma)
+
+
+register(Theorem(
+    name="vi-contraction",
+    statement="||v_k - v*||_inf <= gamma^k ||v_0 - v*||_inf, and the fitted rate of the error is <= gamma",
+    source=f"{PUTERMAN}, Thm 6.2.3 and Thm 6.3.1(a)",
+    compare="bound+rate",
+    subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
+    run=_run_vi_contraction, family=discounted_mdps,
+    negative=bellman_wrong_discount, negative_doc="Bellman operator with discount (1+gamma)/2",
+    zoo=("gridworld_5x5", "riverswim:gamma=0.9"), claimed_rate="gamma", ylabel="||v_k - v*||_inf",
+))
+
+
+def _run_vi_posterior(mdp, rng, T):
+    _, vs, errs = _vi_trace(mdp, rng, T)
+    steps = np.array([_sup(vs[j + 1] - vs[j]) for j in range(len(vs) - 1)])
+    bnd = np.array([bounds.vi_a_posteriori_bound(mdp.gamma, s).value for s in steps])
+    return Observation(errs[1:], bnd, x=np.arange(1, errs.size), atol=_slack(mdp))
+
+
+register(Theorem(
+    name="vi-a-posteriori",
+    statement="||v_{k+1} - v*||_inf <= gamma/(1-gamma) ||v_{k+1} - v_k||_inf",
+    source=f"{PUTERMAN}, Thm 6.3.1 (proof of (c))",
+    compare="bound",
+    subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
+    run=_run_vi_posterior, family=discounted_mdps,
+    negative=bellman_wrong_discount, negative_doc="Bellman operator with discount (1+gamma)/2",
+    zoo=("gridworld_5x5",), ylabel="||v_{k+1} - v*||_inf",
+))
+
+
+# ----------------------------------------------------------------------------- VI: stopping rule
+def _run_vi_stopping(mdp, rng, solver):
+    vstar = optimal_value(mdp)
+    eps = float(10.0 ** rng.uniform(-4, -1)) * max(1.0, _sup(mdp.R[mdp.action_mask]) if mdp.action_mask.any() else 1.0)
+    res = solver(mdp, epsilon=eps, v0=_start(mdp, rng))
+    v_pi = policy_evaluation(mdp, res.policy)
+    obs = np.array([_sup(vstar - v_pi), _sup(np.asarray(res.v) - vstar)])
+    return Observation(obs, np.array([eps, eps / 2.0]), atol=_slack(mdp),
+                       info={"epsilon": eps, "n_iter": int(res.n_iter)})
+
+
+def vi_forgets_factor(mdp, *, epsilon, v0=None):
+    """Negative control: VI that stops when ||v_{k+1} - v_k|| < epsilon (forgets (1-gamma)/(2 gamma))."""
+    g = mdp.gamma
+    eps = epsilon if g == 0.0 else epsilon * 2.0 * g / (1.0 - g)
+    return value_iteration(mdp, epsilon=eps, v0=v0)
+
+
+register(Theorem(
+    name="vi-stopping-rule",
+    statement="stopping at ||v_{n+1}-v_n|| < eps(1-gamma)/(2 gamma) gives ||v* - v_pi|| <= eps and ||v_{n+1} - v*|| < eps/2",
+    source=f"{PUTERMAN}, Thm 6.3.1(b)-(d)",
+    compare="bound",
+    subject=value_iteration, subject_doc="solver(mdp, epsilon=, v0=) -> SolveResult (.policy, .v)",
+    run=_run_vi_stopping, family=discounted_mdps,
+    negative=vi_forgets_factor, negative_doc="VI stopping at ||v_{k+1} - v_k|| < eps",
+    zoo=("frozenlake:gamma=0.95", "gridworld_5x5", "riverswim:gamma=0.95"), plot="ratio",
+))
+
+
+# ----------------------------------------------------------------------------- span seminorm
+def _extremal_pair(mdp):
+    """Rows (i, j) with the smallest overlap sum_k min(P_i, P_j), and the indicator of {P_i > P_j}."""
+    P2 = mdp.P_dense().reshape(mdp.S * mdp.A, mdp.S)
+    rows = np.flatnonzero(mdp.action_mask.reshape(-1))
+    P2 = P2[rows]
+    ov = np.minimum(P2[:, None, :], P2[None, :, :]).sum(axis=2)
+    i, j = np.unravel_index(np.argmin(ov), ov.shape)
+    return (P2[i] > P2[j]).astype(float)
+
+
+def _run_span_contraction(mdp, rng, T):
+    delta = bounds.span_contraction_coefficient(mdp.P, mdp.action_mask)
+    c = value_scale(mdp)
+    pairs = [(rng.uniform(-1, 1, mdp.S) * c, rng.uniform(-1, 1, mdp.S) * c) for _ in range(8)]
+    w = _extremal_pair(mdp)
+    pairs.append((w * c, np.zeros(mdp.S)))
+    pairs.append((np.zeros(mdp.S), -w * c))
+    obs, bnd = [], []
+    for u, v in pairs:
+        obs.append(_sp(np.asarray(T(mdp, u)) - np.asarray(T(mdp, v))))
+        bnd.append(bounds.span_contraction_bound(mdp.gamma, delta, _sp(u - v)).value)
+    return Observation(np.array(obs), np.array(bnd), atol=_slack(mdp), info={"delta": delta})
+
+
+register(Theorem(
+    name="span-contraction",
+    statement="sp(T u - T v) <= gamma * delta(P) * sp(u - v), delta(P) = 1 - min over row pairs of sum_j min(p_j, p'_j)",
+    source=f"{PUTERMAN}, Sec. 6.6.1 (Prop. 6.6.1, Thm 6.6.2)",
+    compare="bound",
+    subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
+    run=_run_span_contraction, family=dense_mdps,
+    negative=bellman_wrong_discount, negative_doc="Bellman operator with discount (1+gamma)/2",
+    zoo=("gridworld_4x4:gamma=0.9", "machine_replacement"), plot="ratio",
+))
+
+
+def _run_span_envelope(mdp, rng, solver):
+    delta = bounds.span_contraction_coefficient(mdp.P, mdp.action_mask)
+    eps = 1e-9 * value_scale(mdp)
+    res = solver(mdp, epsilon=eps, stopping="span", v0=_start(mdp, rng), max_iter=2000)
+    spans = np.asarray(res.extra["spans"], dtype=float)
+    c = mdp.gamma * delta
+    k = np.arange(spans.size)
+    env = (c ** k) * spans[0]
+    tol = bounds.span_stopping_tol(eps, mdp.gamma) if mdp.gamma > 0 else math.inf
+    n_bound = bounds.span_vi_iterations(mdp.gamma, delta, spans[0], tol) if mdp.gamma > 0 else 1
+    obs = np.append(spans, res.n_iter)
+    bnd = np.append(env, n_bound)
+    return Observation(obs, bnd, x=np.append(k, -1), atol=_slack(mdp),
+                       info={"delta": delta, "n_iter": int(res.n_iter), "n_bound": n_bound})
+
+
+register(Theorem(
+    name="vi-span-iterations",
+    statement="sp(v_{k+1} - v_k) <= (gamma delta(P))^k sp(v_1 - v_0), so the span rule stops within "
+              "1 + ceil(log(tol / sp(v_1 - v_0)) / log(gamma delta)) sweeps",
+    source=f"{PUTERMAN}, Sec. 6.6 (span contraction and span stopping)",
+    compare="bound",
+    subject=value_iteration, subject_doc="solver(mdp, epsilon=, stopping='span', v0=, max_iter=) -> SolveResult "
+                                         "with extra['spans']",
+    run=_run_span_envelope, family=dense_mdps,
+    negative=vi_wrong_discount, negative_doc="value iteration on the model with discount (1+gamma)/2",
+    zoo=("gridworld_5x5",), plot="ratio",
+))
+
+
+def _run_macqueen(mdp, rng, solver):
+    vstar = optimal_value(mdp)
+    v0 = _start(mdp, rng)
+    ks = sorted({1, 2, 3, 5, 8, 13, 21, 34, 55})
+    obs, bnd, xs = [], [], []
+    for k in ks:
+        res = solver(mdp, max_iter=k, v0=v0)
+        lo, hi = np.asarray(res.v_lower), np.asarray(res.v_upper)
+        mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+        obs.append(np.abs(vstar - mid))
+        bnd.append(half)
+        xs.append(np.full(mdp.S, k))
+    return Observation(np.concatenate(obs), np.concatenate(bnd), x=np.concatenate(xs), atol=_slack(mdp))
+
+
+register(Theorem(
+    name="macqueen-bounds",
+    statement="v_{n+1} + gamma/(1-gamma) min(v_{n+1}-v_n) <= v* <= v_{n+1} + gamma/(1-gamma) max(v_{n+1}-v_n)",
+    source=f"MacQueen (1966); Porteus (1971); {PUTERMAN}, Sec. 6.6.2",
+    compare="bound",
+    subject=value_iteration, subject_doc="solver(mdp, max_iter=, v0=) -> SolveResult with .v_lower, .v_upper",
+    run=_run_macqueen, family=discounted_mdps,
+    negative=vi_wrong_discount, negative_doc="value iteration on the model with discount (1+gamma)/2",
+    zoo=("gridworld_5x5", "machine_replacement"), plot="ratio", ylabel="|v* - midpoint| / half-width",
+))
+
+
+# ----------------------------------------------------------------------------- greedy policies
+def myopic_greedy(mdp, x):
+    """Negative control: ignores its argument and acts greedily for the immediate reward."""
+    return np.argmax(np.where(mdp.action_mask, mdp.R, -np.inf), axis=1).astype(np.int64)
+
+
+def _perturbation(mdp, rng, size):
+    """Entries +-eps (vertices of the ball, where the bound is tight) or uniform in [-eps, eps]."""
+    eps = float(10.0 ** rng.uniform(-3, 0)) * max(1.0, _sup(mdp.R[mdp.action_mask]))
+    u = rng.choice([-1.0, 1.0], size) if rng.random() < 0.5 else rng.uniform(-1.0, 1.0, size)
+    return eps, eps * u
+
+
+def _run_greedy_v(mdp, rng, greedy):
+    vstar = optimal_value(mdp)
+    eps, noise = _perturbation(mdp, rng, mdp.S)
+    v = vstar + noise
+    pi = greedy(mdp, v)
+    loss = _sup(vstar - policy_evaluation(mdp, pi))
+    return Observation(np.array([loss]), np.array([bounds.greedy_loss_v(mdp.gamma, _sup(v - vstar)).value]),
+                       atol=_slack(mdp), info={"eps": eps})
+
+
+register(Theorem(
+    name="greedy-loss-v",
+    statement="||V - V*|| <= eps and pi greedy for V imply ||V* - V^pi|| <= 2 gamma eps/(1-gamma)",
+    source="Singh & Yee (1994), Machine Learning 16, Thm 1",
+    compare="bound",
+    subject=greedy_policy, subject_doc="greedy(mdp, v) -> (S,) int policy greedy for v",
+    run=_run_greedy_v, family=discounted_mdps,
+    negative=myopic_greedy, negative_doc="greedy for the immediate reward R instead of R + gamma P v",
+    zoo=("gridworld_5x5", "frozenlake:gamma=0.9"), plot="ratio",
+))
+
+
+def greedy_q(mdp, q):
+    """Default subject: argmax over available actions of Q (ties to the lowest index)."""
+    return np.argmax(np.where(mdp.action_mask, q, -np.inf), axis=1).astype(np.int64)
+
+
+def _run_greedy_q(mdp, rng, greedy):
+    vstar = optimal_value(mdp)
+    qstar = q_from_v(mdp, vstar)
+    eps, noise = _perturbation(mdp, rng, (mdp.S, mdp.A))
+    q = np.where(mdp.action_mask, qstar + noise, -np.inf)
+    err = float(np.max(np.abs(q[mdp.action_mask] - qstar[mdp.action_mask])))
+    loss = _sup(vstar - policy_evaluation(mdp, greedy(mdp, q)))
+    return Observation(np.array([loss]), np.array([bounds.greedy_loss_q(mdp.gamma, err).value]),
+                       atol=_slack(mdp), info={"eps": eps})
+
+
+register(Theorem(
+    name="greedy-loss-q",
+    statement="||Q - Q*|| <= eps and pi greedy for Q imply ||V* - V^pi|| <= 2 eps/(1-gamma)",
+    source="Singh & Yee (1994), Machine Learning 16 (Q-function form of Thm 1)",
+    compare="bound",
+    subject=greedy_q, subject_doc="greedy(mdp, q) -> (S,) int policy, argmax_a q[s, a]",
+    run=_run_greedy_q, family=discounted_mdps,
+    negative=myopic_greedy, negative_doc="greedy for the immediate reward R, ignoring Q",
+    zoo=("gridworld_5x5",), plot="ratio",
+))
+
+
+def _run_approx_vi(mdp, rng, T):
+    eps = float(10.0 ** rng.uniform(-4, -1)) * max(1.0, _sup(mdp.R[mdp.action_mask]))
+    vstar = optimal_value(mdp)
+    v = _start(mdp, rng)
+    e0 = _sup(v - vstar)
+    errs = [e0]
+    for _ in range(_n_sweeps(mdp.gamma, cap=100)):
+        v = np.asarray(T(mdp, v)) + eps * rng.choice([-1.0, 1.0], mdp.S)
+        errs.append(_sup(v - vstar))
+    k = np.arange(len(errs))
+    bnd = np.array([bounds.approximate_vi_bound(mdp.gamma, j, e0, eps).value for j in k])
+    return Observation(np.array(errs), bnd, x=k, atol=_slack(mdp), info={"eps": eps})
+
+
+register(Theorem(
+    name="approximate-vi",
+    statement="v_{k+1} = T v_k + e_k with ||e_k|| <= eps gives ||v_k - v*|| <= gamma^k ||v_0 - v*|| + eps (1-gamma^k)/(1-gamma)",
+    source="Bertsekas & Tsitsiklis (1996), Neuro-Dynamic Programming, Sec. 6.5.3 (derived from the contraction)",
+    compare="bound",
+    subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
+    run=_run_approx_vi, family=discounted_mdps,
+    negative=bellman_wrong_discount, negative_doc="Bellman operator with discount (1+gamma)/2",
+    zoo=("gridworld_5x5",), ylabel="||v_k - v*||_inf",
+))
+
+
+# ----------------------------------------------------------------------------- policy iteration
+def pi_bad_improvement(mdp, *, policy0, max_iter):
+    """Negative control: PI whose improvement step also switches one state to its worst action."""
+    pi = np.asarray(policy0, dtype=np.int64).copy()
+    S = mdp.S
+    for it in range(max_iter):
+        v = policy_evaluation(mdp, pi)
+        if it == max_iter - 1:
+            break
+        q = q_from_v(mdp, v)
+        new = greedy_q(mdp, q)
+        s = it % S
+        new[s] = int(np.argmin(np.where(mdp.action_mask[s], q[s], np.inf)))
+        if np.array_equal(new, pi):
+            break
+        pi = new
+    return SimpleNamespace(policy=pi, v_policy=v, n_iter=it + 1, converged=False)
+
+
+def _random_policy(mdp, rng):
+    return np.array([rng.choice(np.flatnonzero(mdp.action_mask[s])) for s in range(mdp.S)], dtype=np.int64)
+
+
+def _pi_sequence(mdp, rng, solver, K=30):
+    """Values of the policies pi_0, pi_1, ... that ``solver(max_iter=k)`` returns after k evaluations."""
+    pi0 = _random_policy(mdp, rng)
+    vals = []
+    for k in range(1, K + 1):
+        res = solver(mdp, policy0=pi0, max_iter=k)
+        vals.append(np.asarray(res.v_policy, dtype=float))
+        if res.converged:
+            break
+    return vals
+
+
+def _run_pi_monotone(mdp, rng, solver):
+    vals = _pi_sequence(mdp, rng, solver)
+    if len(vals) < 2:
+        return Observation(np.zeros(1), np.zeros(1), atol=_slack(mdp))
+    drops = np.array([np.max(vals[j] - vals[j + 1]) for j in range(len(vals) - 1)])
+    return Observation(drops, np.zeros_like(drops), x=np.arange(1, drops.size + 1), atol=_slack(mdp),
+                       info={"n_policies": len(vals)})
+
+
+register(Theorem(
+    name="pi-monotone",
+    statement="Howard PI improves monotonically: v_{pi_{k+1}} >= v_{pi_k} componentwise",
+    source=f"{PUTERMAN}, Prop. 6.4.1",
+    compare="bound",
+    subject=policy_iteration, subject_doc="solver(mdp, policy0=, max_iter=) -> SolveResult (.v_policy after "
+                                          "max_iter evaluations, .converged)",
+    run=_run_pi_monotone, family=discounted_mdps,
+    negative=pi_bad_improvement, negative_doc="PI whose improvement also switches one state to its worst action",
+    zoo=("gridworld_5x5", "frozenlake:gamma=0.9"), plot="ratio", ylabel="max_s (v_k - v_{k+1})",
+))
+
+
+def _run_pi_contraction(mdp, rng, solver):
+    vstar = optimal_value(mdp)
+    vals = _pi_sequence(mdp, rng, solver)
+    gaps = np.array([_sup(vstar - v) for v in vals])
+    k = np.arange(gaps.size)
+    bnd = np.array([bounds.pi_contraction_bound(mdp.gamma, j, gaps[0]).value for j in k])
+    return Observation(gaps, bnd, x=k, atol=_slack(mdp))
+
+
+register(Theorem(
+    name="pi-contraction",
+    statement="||v* - v_{pi_k}||_inf <= gamma^k ||v* - v_{pi_0}||_inf",
+    source=f"{PUTERMAN}, Thm 6.4.6; Scherrer (2016), Math. Oper. Res. 41(3)",
+    compare="bound",
+    subject=policy_iteration, subject_doc="solver(mdp, policy0=, max_iter=) -> SolveResult (.v_policy, .converged)",
+    run=_run_pi_contraction, family=discounted_mdps,
+    negative=pi_bad_improvement, negative_doc="PI whose improvement also switches one state to its worst action",
+    zoo=("gridworld_5x5",), ylabel="||v* - v_{pi_k}||_inf",
+))
+
+
+# ----------------------------------------------------------------------------- modified PI
+def mpi_no_improvement(mdp, *, m, max_iter, v0, epsilon=None):
+    """Negative control: 'MPI' that never improves: evaluates the initial greedy policy forever."""
+    _, pi = bellman_operator(mdp, v0)
+    P_pi, r_pi = policy_matrices(mdp, pi)
+    v = np.asarray(v0, dtype=float)
+    for _ in range(max_iter * (m + 1) + 1):
+        v = r_pi + mdp.gamma * (P_pi @ v)
+    return SimpleNamespace(v=v)
+
+
+def _run_mpi(mdp, rng, solver):
+    vstar = optimal_value(mdp)
+    m = int(rng.integers(0, 6))
+    v0 = np.full(mdp.S, mdp.reward_range[0] / (1.0 - mdp.gamma))  # T v0 >= v0
+    ks = list(range(1, 16))
+    obs, bnd = [], []
+    prev = v0
+    tiny = 1e-13 * value_scale(mdp)  # run every sweep: neither method may stop before max_iter
+    for k in ks:
+        v_mpi = np.asarray(solver(mdp, m=m, max_iter=k, v0=v0, epsilon=tiny).v, dtype=float)
+        v_vi = np.asarray(value_iteration(mdp, max_iter=k, v0=v0, epsilon=tiny).v, dtype=float)
+        # v* - v_mpi <= v* - v_vi (at least as fast as VI), v_mpi <= v*, v_prev <= v_mpi
+        obs += [vstar - v_mpi, v_mpi - vstar, prev - v_mpi]
+        bnd += [vstar - v_vi, np.zeros(mdp.S), np.zeros(mdp.S)]
+        prev = v_mpi
+    return Observation(np.concatenate(obs), np.concatenate(bnd), atol=_slack(mdp), info={"m": m})
+
+
+register(Theorem(
+    name="mpi-monotone",
+    statement="from T v_0 >= v_0, modified PI iterates increase, stay below v*, and dominate VI: T^k v_0 <= v_k <= v*",
+    source=f"{PUTERMAN}, Sec. 6.5 (Lemma 6.5.1, Thm 6.5.5)",
+    compare="bound",
+    subject=modified_policy_iteration, subject_doc="solver(mdp, m=, max_iter=, v0=, epsilon=) -> SolveResult (.v)",
+    run=_run_mpi, family=discounted_mdps,
+    negative=mpi_no_improvement, negative_doc="MPI that skips the improvement step",
+    zoo=("gridworld_5x5", "riverswim:gamma=0.9"), plot="ratio",
+))
+
+
+# ----------------------------------------------------------------------------- identities
+def evaluate_wrong_discount(mdp, policy):
+    """Negative control: policy evaluation with discount (1+gamma)/2."""
+    return policy_evaluation(_wrong_gamma(mdp), policy)
+
+
+def _random_stochastic_policy(mdp, rng):
+    w = rng.random((mdp.S, mdp.A)) * mdp.action_mask
+    w[w.sum(axis=1) == 0] = mdp.action_mask[w.sum(axis=1) == 0]
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def _run_pdl(mdp, rng, evaluate):
+    pi, pi2 = _random_stochastic_policy(mdp, rng), _random_stochastic_policy(mdp, rng)
+    mu = rng.dirichlet(np.ones(mdp.S))
+    v, v2 = np.asarray(evaluate(mdp, pi)), np.asarray(evaluate(mdp, pi2))
+    adv = np.where(mdp.action_mask, q_from_v(mdp, v) - v[:, None], 0.0)
+    d2 = occupancy_measure(mdp, pi2, mu0=mu)
+    rhs = bounds.performance_difference(mdp.gamma, d2, adv).value
+    lhs = float(mu @ (v2 - v))
+    return Observation(np.array([abs(lhs - rhs)]), np.zeros(1), atol=_slack(mdp), info={"lhs": lhs, "rhs": rhs})
+
+
+register(Theorem(
+    name="performance-difference",
+    statement="V^{pi'}(mu) - V^pi(mu) = E_{(s,a) ~ d^{pi'}_mu}[A^pi(s, a)] / (1 - gamma)",
+    source="Kakade & Langford (2002), ICML, Lemma 6.1",
+    compare="identity",
+    subject=policy_evaluation, subject_doc="evaluate(mdp, policy) -> (S,) value of a stochastic (S, A) policy",
+    run=_run_pdl, family=discounted_mdps,
+    negative=evaluate_wrong_discount, negative_doc="policy evaluation with discount (1+gamma)/2",
+    zoo=("gridworld_5x5",), plot="ratio", ylabel="|lhs - rhs|",
+))
+
+
+def _run_simulation(mdp, rng, evaluate):
+    m1 = mdp.to_dense() if mdp.is_sparse else mdp
+    S, A = m1.S, m1.A
+    lam = float(10.0 ** rng.uniform(-3, 0))
+    other = rng.dirichlet(np.ones(S), size=(S, A))
+    P2 = (1.0 - lam) * m1.P + lam * other
+    R2 = m1.R + lam * rng.uniform(-1, 1, (S, A))
+    from mdpkit.model import TabularMDP
+
+    m2 = TabularMDP(P2, R2, m1.gamma, action_mask=m1.action_mask)
+    pi = _random_stochastic_policy(m1, rng)
+    v1, v2 = np.asarray(evaluate(m1, pi)), np.asarray(evaluate(m2, pi))
+    P1pi, r1pi = policy_matrices(m1, pi)
+    P2pi, r2pi = policy_matrices(m2, pi)
+    ident = bounds.simulation_identity(m1.gamma, P1pi, r1pi, r2pi, P2pi, v2)
+    mask = m1.action_mask
+    eps_r = float(np.max(np.abs(m1.R - R2)[mask]))
+    eps_p = float(np.max(np.abs(m1.P - P2).sum(axis=2)[mask]))
+    b = bounds.simulation_lemma_bound(m1.gamma, eps_r, eps_p, _sp(v2)).value
+    obs = np.append(np.abs((v1 - v2) - ident), _sup(v1 - v2))
+    bnd = np.append(np.zeros(S), b)
+    return Observation(obs, bnd, atol=_slack(mdp), info={"lambda": lam})
+
+
+register(Theorem(
+    name="simulation-lemma",
+    statement="V1 - V2 = (I - gamma P1_pi)^{-1}[(r1 - r2) + gamma (P1 - P2) V2], hence "
+              "||V1 - V2|| <= (eps_r + gamma eps_P sp(V2)/2)/(1 - gamma)",
+    source="Kearns & Singh (2002), Lemma 4; Agarwal, Jiang, Kakade & Sun, RL: Theory and Algorithms, Lemma 2.2",
+    compare="identity+bound",
+    subject=policy_evaluation, subject_doc="evaluate(mdp, policy) -> (S,) value of a stochastic (S, A) policy",
+    run=_run_simulation, family=discounted_mdps,
+    negative=evaluate_wrong_discount, negative_doc="policy evaluation with discount (1+gamma)/2",
+    zoo=("gridworld_5x5",), plot="ratio",
+))
+
+
+# ----------------------------------------------------------------------------- average reward
+def rvi_discounted(mdp, *, max_iter, v0=None):
+    """Negative control: a 'relative' VI that discounts by 0.9 and brackets with (T_0.9 v - v)."""
+    v = np.zeros(mdp.S) if v0 is None else np.asarray(v0, float)
+    m9 = mdp.with_gamma(0.9)
+    for _ in range(max_iter):
+        v_new = bellman_operator(m9, v)[0]
+        d = v_new - v
+        v = v_new
+    return SimpleNamespace(extra={"gain_lower": float(d.min()), "gain_upper": float(d.max())})
+
+
+def _run_gain_bracket(mdp, rng, solver):
+    g = optimal_gain(mdp)
+    obs, bnd = [], []
+    for k in (1, 2, 3, 5, 8, 13, 21):
+        res = solver(mdp, max_iter=k, v0=rng.uniform(-1, 1, mdp.S) * max(1.0, _sup(mdp.R)))
+        lo, hi = res.extra["gain_lower"], res.extra["gain_upper"]
+        obs.append(abs(g - 0.5 * (lo + hi)))
+        bnd.append(0.5 * (hi - lo))
+    return Observation(np.array(obs), np.array(bnd), x=np.array([1, 2, 3, 5, 8, 13, 21]),
+                       atol=SLACK * max(1.0, _sup(mdp.R)), info={"gain": g})
+
+
+register(Theorem(
+    name="rvi-gain-bracket",
+    statement="min_s (T h - h)(s) <= g* <= max_s (T h - h)(s) for the relative value iterates h",
+    source=f"Odoni (1969); {PUTERMAN}, Sec. 8.5 (Thm 8.5.5)",
+    compare="bound",
+    subject=relative_value_iteration, subject_doc="solver(mdp, max_iter=, v0=) -> SolveResult with "
+                                                  "extra['gain_lower'], extra['gain_upper']",
+    run=_run_gain_bracket, family=positive_mdps,
+    negative=rvi_discounted, negative_doc="relative VI that discounts by 0.9",
+    zoo=("machine_replacement",), plot="ratio", ylabel="|g* - midpoint| / half-width",
+))
