@@ -1,0 +1,690 @@
+r"""Figures for theory checks and grid worlds.
+
+Functions
+---------
+plot_convergence
+    Observed error per iteration against its bound(s) on a log axis; one run, several labelled
+    runs, or many instances at once (thin translucent lines and their median).
+plot_ratio_hist
+    Histogram of observed/bound ratios with the line ratio = 1.
+plot_values
+    Heat map of a value vector on a grid world (``mdp.grid_shape``).
+plot_policy
+    Arrows of a deterministic or stochastic policy on a grid world, optionally over the value
+    heat map.
+
+matplotlib is imported inside these functions only, so ``import mdpkit.plotting`` (and
+``import mdpkit``) does not load it.  Every function returns the matplotlib ``Figure``, draws into
+``ax`` when one is given (otherwise it creates a figure with ``matplotlib.pyplot.subplots``:
+close it with ``plt.close(fig)`` when making many), and never calls ``plt.show()``.
+
+Grid conventions: a model with ``grid_shape = (rows, cols)`` has its first ``rows*cols`` states
+laid out row-major (``s = row*cols + col``); row 0 is drawn at the top, so a move to a smaller
+row index ("up", "north") points up on screen.  States beyond ``rows*cols`` (e.g. the absorbing
+``"terminal"`` state that the gymnasium toy-text models add) are not cells; they are listed in
+the title, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ._exceptions import InvalidArgumentError
+
+__all__ = ["plot_convergence", "plot_ratio_hist", "plot_values", "plot_policy"]
+
+#: Screen direction ``(dcol, drow)`` of action-label words; row 0 is at the top, so "up" is
+#: ``drow = -1``.  Labels are matched word by word (``"move up"``, ``"north-east"`` work).
+_DIRECTIONS: dict[str, tuple[int, int]] = {
+    "up": (0, -1),
+    "north": (0, -1),
+    "down": (0, 1),
+    "south": (0, 1),
+    "right": (1, 0),
+    "east": (1, 0),
+    "left": (-1, 0),
+    "west": (-1, 0),
+    "northeast": (1, -1),
+    "northwest": (-1, -1),
+    "southeast": (1, 1),
+    "southwest": (-1, 1),
+}
+
+#: Largest grid (cells) whose values ``plot_values`` writes in the cells by default.
+_ANNOTATE_MAX_CELLS = 100
+#: Off-grid states listed one by one in a title before summarising them.
+_MAX_LISTED = 3
+
+
+# --------------------------------------------------------------------------------- helpers
+def _axes(ax, figsize):
+    """``(fig, ax)``: a new pyplot figure when ``ax`` is None, else ``ax``'s root figure."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        return plt.subplots(figsize=figsize, layout="constrained")
+    if not hasattr(ax, "get_figure") or not hasattr(ax, "imshow"):
+        raise InvalidArgumentError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    try:
+        fig = ax.get_figure(root=True)  # matplotlib >= 3.10 (subfigures)
+    except TypeError:
+        fig = ax.get_figure()
+    return fig, ax
+
+
+def _as_curves(x, name: str, default_label: str) -> list[tuple[str, np.ndarray]]:
+    """``[(label, y)]`` from a 1-D/2-D array or a dict label -> array; y is float (K,) or (n, K)."""
+    if isinstance(x, dict):
+        if not x:
+            raise InvalidArgumentError(f"{name} is an empty dict; give at least one curve")
+        items = [(str(k), val, f"{name}[{k!r}]") for k, val in x.items()]
+    else:
+        items = [(default_label, x, name)]
+    out = []
+    for label, val, where in items:
+        try:
+            y = np.array(val, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise InvalidArgumentError(f"{where} could not be converted to a float array: {e}") from None
+        if y.ndim not in (1, 2):
+            raise InvalidArgumentError(
+                f"{where} must be 1-D (K,) or 2-D (n_instances, K) per iteration, got shape {y.shape}"
+            )
+        if y.size == 0:
+            raise InvalidArgumentError(f"{where} is empty (shape {y.shape})")
+        out.append((label, y))
+    return out
+
+
+def _hidden_note(bad: np.ndarray, y: np.ndarray, logy: bool) -> str:
+    """Legend suffix counting the points that cannot be drawn (never replaced by fake values)."""
+    parts = []
+    n_nonfinite = int(np.count_nonzero(~np.isfinite(y)))
+    n_nonpos = int(np.count_nonzero(bad)) - n_nonfinite
+    if logy and n_nonpos:
+        parts.append(f"{n_nonpos} value{'s' if n_nonpos > 1 else ''} <= 0")
+    if n_nonfinite:
+        parts.append(f"{n_nonfinite} non-finite")
+    return f" [{', '.join(parts)} not shown]" if parts else ""
+
+
+def _masked(y: np.ndarray, logy: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Copy of ``y`` with undrawable points set to NaN (a gap in the line) and the mask."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(y) | ((y <= 0) if logy else False)
+    yd = np.where(bad, np.nan, y)
+    return yd, bad
+
+
+def _draw_curves(ax, curves, *, logy: bool, linestyle: str, colors: list[str]) -> None:
+    for (label, y), color in zip(curves, colors):
+        if y.ndim == 1:
+            yd, bad = _masked(y, logy)
+            ks = np.arange(y.shape[0])
+            ax.plot(ks, yd, linestyle=linestyle, color=color, lw=1.8, label=label + _hidden_note(bad, y, logy))
+            if np.count_nonzero(~bad) == 1:  # a single drawable point is invisible as a line
+                ax.plot(ks[~bad], yd[~bad], marker="o", ms=3, color=color, linestyle="none")
+            continue
+        n, K = y.shape
+        ks = np.arange(K)
+        yd, bad = _masked(y, logy)
+        alpha = float(np.clip(4.0 / n, 0.04, 0.35))
+        for row in yd:
+            ax.plot(ks, row, linestyle=linestyle, color=color, lw=0.6, alpha=alpha)
+        # The median is taken over the observed values (zeros included, NaN = missing), then
+        # masked like any curve: a median of 0 is a gap on the log axis, not a fake value.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
+            med = np.nanmedian(np.where(np.isnan(y), np.nan, y), axis=0)
+        md, _ = _masked(med, logy)
+        ax.plot(
+            ks, md, linestyle=linestyle, color=color, lw=2.4,
+            label=f"{label} (median of {n}){_hidden_note(bad, y, logy)}",
+        )
+
+
+# ------------------------------------------------------------------------ convergence plots
+def plot_convergence(
+    traces: ArrayLike | dict[str, ArrayLike],
+    bounds: ArrayLike | dict[str, ArrayLike] | None = None,
+    *,
+    ax=None,
+    logy: bool = True,
+    xlabel: str = "iteration k",
+    ylabel: str = "error",
+    title: str | None = None,
+):
+    r"""Plot observed errors per iteration against their bounds.
+
+    Each trace is drawn as a solid line at iterations ``k = 0, 1, ..., K-1`` (its index), each
+    bound as a dashed line on the same iteration axis, e.g. the observed
+    :math:`\|v_k - v^*\|_\infty` of value iteration against the contraction bound
+    :math:`\gamma^k \|v_0 - v^*\|_\infty` (Puterman 1994, Thm 6.3.1).
+
+    Parameters
+    ----------
+    traces : array_like of shape (K,) or (n_instances, K), or dict of str to such arrays
+        Observed error per iteration.  A 2-D array holds many instances (rows) at once, as in a
+        theorem check: each row is a thin translucent line and the per-iteration median (over
+        the rows, NaN entries ignored) is bold.  NaN marks a missing value (e.g. the padding of
+        runs that stopped early).  A dict draws one labelled curve (or bundle) per key; a bare
+        array is labelled ``"observed"``.
+    bounds : array_like or dict of str to array_like, optional
+        Bounds in the same formats, drawn dashed; a bare array is labelled ``"bound"``.  A bound
+        takes the colour of the trace with the same label (its legend entry then reads
+        ``"<label>: bound"``), or of the single trace when both are bare arrays; other bounds
+        take the next colours.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure is created if omitted.
+    logy : bool, default True
+        Logarithmic y-axis.  Points that cannot be drawn on it (values ``<= 0``) and non-finite
+        values are **not drawn** (the line has a gap there; they are never replaced by a small
+        fake value) and the legend entry says how many were hidden, e.g.
+        ``"observed [3 values <= 0 not shown]"``.  An exact zero error, which value iteration
+        can reach on small models, therefore shows as the end of the line.
+    xlabel, ylabel : str
+        Axis labels.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure holding ``ax``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If a trace or bound is not numeric, not 1-D or 2-D, empty, an empty dict, or ``ax`` is
+        not an Axes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mdpkit.plotting import plot_convergence
+    >>> k = np.arange(50)
+    >>> fig = plot_convergence({"VI": 0.5 * 0.9**k}, {"VI": 0.9**k})
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['VI', 'VI: bound']
+    """
+    tr = _as_curves(traces, "traces", "observed")
+    bd = [] if bounds is None else _as_curves(bounds, "bounds", "bound")
+    fig, ax = _axes(ax, (7.0, 4.5))
+    t_colors = [f"C{i % 10}" for i in range(len(tr))]
+    by_label = {lab: c for (lab, _), c in zip(tr, t_colors)}
+    paired_bare = not isinstance(traces, dict) and bounds is not None and not isinstance(bounds, dict)
+    b_colors, nxt, b_named = [], len(tr), []
+    for lab, y in bd:
+        if paired_bare:
+            b_colors.append(t_colors[0])
+        elif lab in by_label:
+            b_colors.append(by_label[lab])
+            lab = f"{lab}: bound"  # the legend must tell the pair apart
+        else:
+            b_colors.append(f"C{nxt % 10}")
+            nxt += 1
+        b_named.append((lab, y))
+    bd = b_named
+    if logy:
+        ax.set_yscale("log")
+    _draw_curves(ax, tr, logy=logy, linestyle="-", colors=t_colors)
+    _draw_curves(ax, bd, logy=logy, linestyle="--", colors=b_colors)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title is not None:
+        ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_ratio_hist(ratios: ArrayLike, *, ax=None, title: str | None = None, bins: Any = "auto"):
+    r"""Histogram of observed/bound ratios, with a vertical line at 1.
+
+    A ratio above 1 means the observed quantity exceeded its bound on that instance (a violation,
+    up to floating-point slack); the legend reports how many of the ratios exceed 1 and the
+    largest one.  Typical input: ``max_k ||v_k - v*|| / (gamma^k ||v_0 - v*||)`` per instance of
+    a theorem check.
+
+    Parameters
+    ----------
+    ratios : array_like of shape (n,)
+        Finite ratios, one per instance (or per instance and iteration, flattened by the caller).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure is created if omitted.
+    title : str, optional
+        Axes title.
+    bins : int, sequence or str, default "auto"
+        Passed to ``Axes.hist``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``ratios`` is not 1-D, is empty, or holds a non-finite value (e.g. 0/0 from a zero
+        bound: decide what it means before plotting).
+    """
+    try:
+        r = np.array(ratios, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(f"ratios could not be converted to a float array: {e}") from None
+    if r.ndim != 1 or r.size == 0:
+        raise InvalidArgumentError(f"ratios must be a non-empty 1-D array, got shape {r.shape}")
+    if not np.all(np.isfinite(r)):
+        bad = np.flatnonzero(~np.isfinite(r))
+        raise InvalidArgumentError(
+            f"ratios[{bad[0]}] is {float(r[bad[0]])!r}; {bad.size} of {r.size} ratios are not finite"
+        )
+    fig, ax = _axes(ax, (6.0, 4.0))
+    if isinstance(bins, str) and r.min() == r.max():
+        # matplotlib would spread identical values over a unit-wide bin around them
+        half = 0.01 * max(abs(r[0]), 1e-3)
+        bins = [r[0] - half, r[0] + half]
+    ax.hist(r, bins=bins, color="C0", edgecolor="white", label=f"{r.size} ratios")
+    n_above = int(np.count_nonzero(r > 1.0))
+    ax.axvline(1.0, color="C3", linestyle="--", lw=1.5, label=f"ratio = 1: {n_above} of {r.size} above (max {r.max():.5g})")
+    lo, hi = ax.get_xlim()
+    pad = 0.05 * max(hi - lo, 1.0)
+    ax.set_xlim(min(lo, 1.0 - pad), max(hi, 1.0 + pad))
+    ax.set_xlabel("observed / bound")
+    ax.set_ylabel("count")
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+# ------------------------------------------------------------------------------ grid worlds
+def _grid(mdp, who: str) -> tuple[int, int, int]:
+    gs = getattr(mdp, "grid_shape", None)
+    if gs is None:
+        name = getattr(mdp, "name", "") or type(mdp).__name__
+        raise InvalidArgumentError(
+            f"{who} needs a grid world, but model {name!r} has no grid_shape; build it with "
+            "grid_shape=(rows, cols) (its first rows*cols states row-major)"
+        )
+    rows, cols = gs
+    return rows, cols, rows * cols
+
+
+def _check_values(mdp, v) -> np.ndarray:
+    from .policies import _check_v  # the one shape/finiteness check of a value vector
+
+    return _check_v(mdp, v)
+
+
+def _state_name(mdp, s: int) -> str:
+    return repr(mdp.state_labels[s]) if mdp.state_labels is not None else f"state {s}"
+
+
+def _off_grid_note(mdp, n: int, describe) -> str:
+    """One line listing the states beyond the grid (``describe(s) -> str``), or ``""``."""
+    extra = range(n, mdp.S)
+    if not extra:
+        return ""
+    if len(extra) <= _MAX_LISTED:
+        items = "; ".join(f"{_state_name(mdp, s)}: {describe(s)}" for s in extra)
+        return f"off-grid: {items}"
+    return f"off-grid: {len(extra)} states {n}..{mdp.S - 1}"
+
+
+def _with_note(title: str | None, default: str, note: str) -> str:
+    t = default if title is None else title
+    return f"{t}\n{note}" if note else t
+
+
+def _figsize(rows: int, cols: int) -> tuple[float, float]:
+    cell = min(0.8, 9.0 / max(rows, cols))
+    return (cols * cell + 2.2, rows * cell + 1.6)
+
+
+def _fontsize(fig, ax, rows: int, cols: int) -> float:
+    """Font size (points) for text in a cell: about a quarter of the cell's side on the page."""
+    w, h = ax.get_position().width, ax.get_position().height
+    fw, fh = fig.get_size_inches()
+    cell_pt = 72.0 * min(w * fw / cols, h * fh / rows)
+    return float(np.clip(0.25 * cell_pt, 4.0, 11.0))
+
+
+def _decimals(values: np.ndarray) -> int:
+    """Decimals giving about three significant digits to the largest magnitude."""
+    m = float(np.max(np.abs(values))) if values.size else 0.0
+    if m == 0.0:
+        return 1
+    return int(np.clip(2 - np.floor(np.log10(m)), 0, 3))
+
+
+def _setup_grid_axes(ax, rows: int, cols: int) -> None:
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)  # row 0 at the top
+    ax.set_aspect("equal")
+    if cols <= 25:
+        ax.set_xticks(np.arange(cols))
+    if rows <= 25:
+        ax.set_yticks(np.arange(rows))
+    ax.set_xticks(np.arange(-0.5, cols, 1.0), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows, 1.0), minor=True)
+    ax.tick_params(which="minor", length=0)
+    ax.tick_params(which="major", labelsize=8)
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+
+
+def _heat(ax, fig, V: np.ndarray, cmap: str, colorbar_label: str):
+    import matplotlib.colors as mcolors
+
+    vmin, vmax = float(V.min()), float(V.max())
+    if vmin == vmax:  # a constant map: centre the single colour instead of a singular norm
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+    norm = mcolors.Normalize(vmin=vmin, vmax=vmax)
+    im = ax.imshow(V, cmap=cmap, norm=norm, origin="upper", interpolation="nearest")
+    # The colorbar lives in an inset of ``ax`` (axes coordinates), so it has the height of the
+    # grid whatever the aspect ratio and layout engine; it is 0.3 cells wide.
+    cols = V.shape[1]
+    cax = ax.inset_axes([1.0 + 0.2 / cols, 0.0, 0.3 / cols, 1.0])
+    fig.colorbar(im, cax=cax, label=colorbar_label)
+    return im
+
+
+def _text_color(im, value: float) -> str:
+    r, g, b, _ = im.cmap(im.norm(value))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+
+
+def plot_values(mdp, v: ArrayLike, *, ax=None, title: str | None = None, cmap: str = "viridis", annotate: bool | None = None):
+    r"""Heat map of a value vector on a grid world.
+
+    Cell ``(row, col)`` shows ``v[row*cols + col]`` with ``(rows, cols) = mdp.grid_shape``; row 0
+    is at the top.  States beyond the grid (``S > rows*cols``, e.g. the absorbing ``"terminal"``
+    state of the gymnasium toy-text models) are listed with their values in the title (or
+    summarised as a count when there are more than three); the colour scale covers the grid
+    cells only.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        A model with ``grid_shape`` (S&B grid worlds, FrozenLake, CliffWalking, Jack's car rental).
+    v : array_like of shape (S,)
+        Finite values, in reward units.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure is created if omitted.  A colorbar is added beside it.
+    title : str, optional
+        Title; ``mdp.name`` (or ``"values"``) if omitted.  The off-grid note is appended.
+    cmap : str, default "viridis"
+        Matplotlib colormap name.
+    annotate : bool, optional
+        Write each value in its cell (three significant digits of the largest magnitude, the
+        same number of decimals in every cell).  Default: only when the grid has at most 100
+        cells.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InvalidArgumentError
+        If the model has no ``grid_shape``, or ``v`` does not have shape (S,) or is not finite.
+
+    Examples
+    --------
+    >>> from mdpkit.generators import gridworld_5x5
+    >>> from mdpkit.solvers import policy_iteration
+    >>> from mdpkit.plotting import plot_values
+    >>> m = gridworld_5x5()
+    >>> fig = plot_values(m, policy_iteration(m).v)
+    >>> fig.axes[0].texts[1].get_text()  # v*(A) of Sutton & Barto Fig. 3.5
+    '24.4'
+    """
+    rows, cols, n = _grid(mdp, "plot_values")
+    vv = _check_values(mdp, v)
+    fig, ax = _axes(ax, _figsize(rows, cols))
+    V = vv[:n].reshape(rows, cols)
+    im = _heat(ax, fig, V, cmap, "v(s)")
+    _setup_grid_axes(ax, rows, cols)
+    if annotate is None:
+        annotate = n <= _ANNOTATE_MAX_CELLS
+    if annotate:
+        d = _decimals(V)
+        fs = _fontsize(fig, ax, rows, cols)
+        for r in range(rows):
+            for c in range(cols):
+                val = V[r, c]
+                ax.text(c, r, f"{val:.{d}f}", ha="center", va="center", fontsize=fs, color=_text_color(im, val))
+    d_all = _decimals(vv)
+    if mdp.S - n > _MAX_LISTED:
+        extra = vv[n:]
+        note = _off_grid_note(mdp, n, None) + f", v in [{extra.min():.{d_all}f}, {extra.max():.{d_all}f}]"
+    else:
+        note = _off_grid_note(mdp, n, lambda s: f"v = {vv[s]:.{d_all}f}")
+    ax.set_title(_with_note(title, mdp.name or "values", note), fontsize=10)
+    return fig
+
+
+# ----------------------------------------------------------------------------------- policies
+def _direction(label: str) -> tuple[float, float] | None:
+    """Unit screen vector ``(dx, drow)`` of an action label, or None if it names no direction."""
+    vec = np.zeros(2)
+    found = False
+    for word in set(re.findall(r"[a-z]+", label.lower())):
+        if word in _DIRECTIONS:
+            vec += _DIRECTIONS[word]
+            found = True
+    if not found or not vec.any():
+        return None
+    return tuple(vec / np.hypot(*vec))
+
+
+def _action_irrelevant(mdp) -> np.ndarray:
+    """Bool (S,): every available action has the same transition row and reward (>= 2 actions)."""
+    import scipy.sparse as sp
+
+    S, A = mdp.S, mdp.A
+    mask = mdp.action_mask
+    first = np.argmax(mask, axis=1)
+    ref_rows = np.arange(S) * A + first
+    rows = mdp.P_rows
+    ref = rows[np.repeat(ref_rows, A)]
+    if sp.issparse(rows):
+        D = abs(sp.csr_matrix(rows) - sp.csr_matrix(ref))
+        same_p = np.asarray(D.max(axis=1).todense()).ravel() == 0
+    else:
+        same_p = np.all(rows == ref, axis=1)
+    same = (same_p.reshape(S, A) & (mdp.R == mdp.R[np.arange(S), first][:, None])) | ~mask
+    return np.all(same, axis=1) & (mask.sum(axis=1) >= 2)
+
+
+def _reachable(mdp) -> np.ndarray:
+    """Bool (S,): reachable with positive probability from ``mu0`` under some policy."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    S, A = mdp.S, mdp.A
+    keep = sp.diags(mdp.action_mask.ravel().astype(float))
+    M = sp.csr_matrix((np.ones(S * A), (np.repeat(np.arange(S), A), np.arange(S * A))), shape=(S, S * A))
+    adj = sp.csr_matrix(M @ keep @ sp.csr_matrix(mdp.P_rows))
+    adj.data = (adj.data > 0).astype(float)
+    adj.eliminate_zeros()
+    starts = np.flatnonzero(mdp.mu0 > 0)
+    reach = np.zeros(S, dtype=bool)
+    reach[starts] = True
+    # one BFS from a virtual source linked to every start state
+    src = sp.csr_matrix((np.ones(starts.size), (np.zeros(starts.size, dtype=np.int64), starts)), shape=(1, S))
+    ext = sp.bmat([[sp.csr_matrix((1, 1)), src], [sp.csr_matrix((S, 1)), adj]], format="csr")
+    order = csgraph.breadth_first_order(ext, 0, directed=True, return_predecessors=False)
+    reach[order[order > 0] - 1] = True
+    return reach
+
+
+def _cell_tag(label: str | None) -> str:
+    """A state label without its ``(row,col)`` coordinates, e.g. ``"H(1,1)" -> "H"``."""
+    if label is None:
+        return ""
+    return re.sub(r"\(\s*-?\d+\s*,\s*-?\d+\s*\)", "", label).strip(" :-_")
+
+
+def plot_policy(
+    mdp,
+    policy: ArrayLike,
+    *,
+    ax=None,
+    v: ArrayLike | None = None,
+    title: str | None = None,
+    cmap: str = "viridis",
+):
+    r"""Arrows of a policy on a grid world, optionally over the value heat map.
+
+    The direction of an action is read from ``mdp.action_labels``: the words up/north,
+    down/south, right/east, left/west (and northeast, ..., or combinations such as
+    ``"up-left"``) give an arrow; row 0 is at the top, so "up" points up on screen.  An action
+    whose label names no direction (``"pickup"``, ``"+3"``, or an unlabelled model's index) is
+    written as text in the cell.
+
+    Deterministic policies (S,) get one arrow per cell, centred.  **Stochastic policies (S, A)
+    get one arrow per action of positive probability**, starting at the cell centre, with length
+    proportional to the probability (an equiprobable policy shows a cross; a near-deterministic
+    one a single long arrow); non-directional actions of positive probability are written as
+    ``label:p``.
+
+    Special cells, detected from the model itself:
+
+    - *action has no effect* (hatched ``///``, no arrow): every available action has the same
+      transition row and reward, e.g. the absorbing terminal corners of the S&B 4x4 grid, the
+      holes and goal of FrozenLake (all actions end the episode), the A and B cells of the S&B
+      5x5 grid; absorbing zero-reward states (:func:`mdpkit.solvers.terminal_states`) with a
+      single action count too.  The cell shows its label without coordinates (``"H"``,
+      ``"terminal"``, ``"A"``), or ``"any"``.
+    - *unreachable from* ``mu0`` (dotted ``..``, faded arrow, tag in the corner): no policy
+      reaches the cell from the initial distribution, e.g. the cliff and goal cells of
+      CliffWalking; the policy there does not affect the return from ``mu0``.
+
+    Off-grid states (``S > rows*cols``) are listed with their action in the title.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        A model with ``grid_shape``.
+    policy : array_like of int, shape (S,), or of float, shape (S, A)
+        Deterministic or stochastic policy, validated by :func:`mdpkit.policies.check_policy`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into; a new figure is created if omitted.
+    v : array_like of shape (S,), optional
+        Values drawn underneath as a heat map with a colorbar (no numbers in the cells).
+    title : str, optional
+        Title; ``mdp.name`` (or ``"policy"``) if omitted.  The off-grid note is appended.
+    cmap : str, default "viridis"
+        Colormap of the heat map.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The arrows are ``matplotlib.quiver.Quiver`` objects with gid ``"policy"`` (reachable
+        cells) and ``"policy-unreachable"``; their ``X, Y`` are cell centres (column, row) and
+        ``U, V`` the arrow in (column, row) units, so ``V < 0`` points up.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If the model has no ``grid_shape`` or ``v`` has the wrong shape or is not finite.
+    InvalidPolicyError
+        If ``policy`` is not a valid policy of ``mdp``.
+
+    Examples
+    --------
+    >>> from mdpkit.generators import gridworld_5x5
+    >>> from mdpkit.solvers import policy_iteration
+    >>> from mdpkit.plotting import plot_policy
+    >>> m = gridworld_5x5()
+    >>> res = policy_iteration(m)
+    >>> fig = plot_policy(m, res.policy, v=res.v)
+    """
+    from matplotlib.patches import Patch, Rectangle
+
+    from .policies import check_policy
+    from .solvers import terminal_states
+
+    rows, cols, n = _grid(mdp, "plot_policy")
+    pi = check_policy(mdp, policy)
+    vv = None if v is None else _check_values(mdp, v)
+    fig, ax = _axes(ax, _figsize(rows, cols))
+    if vv is not None:
+        im = _heat(ax, fig, vv[:n].reshape(rows, cols), cmap, "v(s)")
+        arrow_kw = dict(color="white", edgecolor="black", linewidth=0.6)
+        text_color = lambda s: _text_color(im, vv[s])  # noqa: E731
+    else:
+        arrow_kw = dict(color="black")
+        text_color = lambda s: "black"  # noqa: E731
+    _setup_grid_axes(ax, rows, cols)
+    ax.grid(which="minor", color="0.75" if vv is None else "white", lw=0.5)
+    ax.grid(which="major", visible=False)
+
+    labels = mdp.action_labels or tuple(str(a) for a in range(mdp.A))
+    dirs = [_direction(lab) for lab in labels]
+    no_effect = _action_irrelevant(mdp) | terminal_states(mdp)
+    reach = _reachable(mdp)
+    fs = _fontsize(fig, ax, rows, cols)
+    probs = np.eye(mdp.A)[pi] if pi.ndim == 1 else pi
+    if pi.ndim == 1:
+        length, pivot, shape = 0.7, "middle", dict(width=0.07, headwidth=3.2, headlength=3.2, headaxislength=2.8)
+    else:
+        length, pivot, shape = 0.46, "tail", dict(width=0.03, headwidth=2.6, headlength=2.2, headaxislength=2.0)
+
+    arrows = {True: [], False: []}  # reachable -> [(x, y, u, v)]
+    for s in range(n):
+        r, c = divmod(s, cols)
+        tag = _cell_tag(mdp.state_labels[s] if mdp.state_labels is not None else None)
+        if no_effect[s]:
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.5", lw=0))
+            ax.text(c, r, tag or "any", ha="center", va="center", fontsize=fs, color=text_color(s), fontweight="bold")
+            continue
+        if not reach[s]:
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="..", edgecolor="0.5", lw=0))
+            if tag:
+                ax.text(c - 0.45, r - 0.45, tag, ha="left", va="top", fontsize=0.7 * fs, color=text_color(s))
+        words = []
+        for a in np.flatnonzero(probs[s] > 0):
+            p = float(probs[s, a])
+            if dirs[a] is None:
+                words.append(labels[a] if pi.ndim == 1 else f"{labels[a]}:{p:.2g}")
+            else:
+                dx, dy = dirs[a]
+                L = length * (1.0 if pi.ndim == 1 else p)
+                arrows[bool(reach[s])].append((c, r, L * dx, L * dy))
+        if words:
+            ax.text(c, r, "\n".join(words), ha="center", va="center", fontsize=0.8 * fs, color=text_color(s))
+    for ok, gid, alpha in ((True, "policy", 1.0), (False, "policy-unreachable", 0.35)):
+        if arrows[ok]:
+            X, Y, U, V = np.array(arrows[ok], dtype=float).T
+            q = ax.quiver(
+                X, Y, U, V, angles="xy", scale_units="xy", scale=1, units="xy", pivot=pivot, alpha=alpha,
+                **shape, **arrow_kw,
+            )
+            q.set_gid(gid)
+
+    handles = []
+    if no_effect[:n].any():
+        handles.append(Patch(facecolor="none", edgecolor="0.5", hatch="///", label="action has no effect"))
+    if (~reach[:n] & ~no_effect[:n]).any():
+        handles.append(Patch(facecolor="none", edgecolor="0.5", hatch="..", label="unreachable from mu0"))
+    if handles:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.25 / rows), ncol=2, fontsize=8, frameon=False)
+
+    def describe(s: int) -> str:
+        if no_effect[s]:
+            return "action has no effect"
+        acts = np.flatnonzero(probs[s] > 0)
+        if pi.ndim == 1:
+            return labels[int(pi[s])]
+        return ", ".join(f"{labels[a]}:{probs[s, a]:.2g}" for a in acts)
+
+    note = _off_grid_note(mdp, n, describe)
+    ax.set_title(_with_note(title, mdp.name or "policy", note), fontsize=10)
+    return fig
