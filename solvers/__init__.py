@@ -27,6 +27,7 @@ from .exact import exact_policy_evaluation, exact_policy_iteration, to_fractions
 from .finite_horizon import backward_induction
 from .lp import linear_programming
 from .total_reward import all_policies_proper, ssp_policy_evaluation, ssp_policy_iteration, terminal_states
+from .robust import robust_modified_policy_iteration, robust_partial_policy_iteration, robust_policy_iteration, robust_value_iteration  # noqa: E501
 
 __all__ = [
     "SOLVERS",
@@ -40,6 +41,10 @@ __all__ = [
     "modified_policy_iteration",
     "policy_iteration",
     "relative_value_iteration",
+    "robust_modified_policy_iteration",
+    "robust_partial_policy_iteration",
+    "robust_policy_iteration",
+    "robust_value_iteration",
     "solve",
     "ssp_policy_evaluation",
     "ssp_policy_iteration",

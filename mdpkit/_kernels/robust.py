@@ -1,0 +1,1004 @@
+r"""Numba kernels for robust MDPs: nature's inner problems and the robust Bellman loops.
+
+Conventions follow ``bellman.py``: raw float64/int64 arrays, preallocated outputs and work
+buffers, no validation, no defaults.  Nature minimises ``p . z`` over an uncertainty set around a
+nominal distribution ``q``; every inner routine works on the first ``n`` entries of gathered
+buffers ``qb, zb`` (the states nature may use) and writes the minimiser into ``pb``, returning
+the minimum.  Which states are gathered is the *support semantics*: the nominal support
+(``q > 0``) or, for dense rows, every state (``full``).
+
+Set codes (``kind``):
+
+====  ==============  =========================================================================
+code  name            set (or penalty) around q, radius kappa (penalty weight beta)
+====  ==============  =========================================================================
+0     l1              ||p - q||_1 <= kappa
+1     linf            ||p - q||_inf <= kappa
+2     l2              ||p - q||_2 <= kappa
+3     chi2            sum_i (p_i - q_i)^2 / q_i <= kappa      (support only)
+4     kl              sum_i p_i log(p_i / q_i) <= kappa       (support only)
+5     wasserstein     W_1(p, q) <= kappa for the ground metric D (S, S)
+6     wl1             sum_i w_i |p_i - q_i| <= kappa  (= W_1 with cost w_i + w_j, i != j)
+7     kl_penalty      min p.z + beta KL(p || q)               (support only)
+8     tv_penalty      min p.z + beta TV(p, q),  TV = ||p - q||_1 / 2
+9     cvar            0 <= p <= q / alpha (kappa = alpha)     (support only)
+====  ==============  =========================================================================
+
+The plain-numpy oracles are in ``mdpkit/_reference_robust.py``.
+"""
+
+import numpy as np
+from numba import njit
+
+from .bellman import greedy_max
+
+NEG_INF = -np.inf
+
+L1, LINF, L2, CHI2, KL, WASSERSTEIN, WL1, KL_PENALTY, TV_PENALTY, CVAR = range(10)
+
+
+# --------------------------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _argsort_into(z, n, idx):
+    """idx[:n] = a stable ascending argsort of z[:n] (insertion sort for short rows)."""
+    if n <= 24:
+        for k in range(n):
+            idx[k] = k
+        for k in range(1, n):
+            key = idx[k]
+            zk = z[key]
+            j = k - 1
+            while j >= 0 and z[idx[j]] > zk:
+                idx[j + 1] = idx[j]
+                j -= 1
+            idx[j + 1] = key
+    else:
+        order = np.argsort(z[:n], kind="mergesort")
+        for k in range(n):
+            idx[k] = order[k]
+
+
+@njit(cache=True)
+def _dot(p, z, n):
+    acc = 0.0
+    for k in range(n):
+        acc += p[k] * z[k]
+    return acc
+
+
+@njit(cache=True)
+def _zmin(z, n):
+    m = np.inf
+    for k in range(n):
+        if z[k] < m:
+            m = z[k]
+    return m
+
+
+# --------------------------------------------------------------------------------------------
+# inner problems on gathered rows
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def inner_l1(qb, zb, kappa, n, pb, idx):
+    """min p.z s.t. ||p - q||_1 <= kappa, p in the simplex over the n gathered states.
+
+    Ho, Petrik & Wiesemann (2018), Algorithm 1 in spirit: move ``eps = min(kappa/2, 1 - q_min)``
+    of mass onto the lowest-z state, taken from the highest-z states first.  O(n log n).
+    """
+    for k in range(n):
+        pb[k] = qb[k]
+    if n <= 1:
+        return _dot(pb, zb, n)
+    _argsort_into(zb, n, idx)
+    i0 = idx[0]
+    eps = 0.5 * kappa
+    room = 1.0 - qb[i0]
+    if room < eps:
+        eps = room
+    if eps <= 0.0:
+        return _dot(pb, zb, n)
+    pb[i0] += eps
+    rem = eps
+    for k in range(n - 1, 0, -1):
+        j = idx[k]
+        take = pb[j] if pb[j] < rem else rem
+        pb[j] -= take
+        rem -= take
+        if rem <= 0.0:
+            break
+    return _dot(pb, zb, n)
+
+
+@njit(cache=True)
+def inner_box(lo, hi, zb, n, pb, idx):
+    """min p.z s.t. lo <= p <= hi, sum p = 1 (needs sum lo <= 1 <= sum hi): fill lowest z first."""
+    rem = 1.0
+    for k in range(n):
+        pb[k] = lo[k]
+        rem -= lo[k]
+    _argsort_into(zb, n, idx)
+    for k in range(n):
+        if rem <= 0.0:
+            break
+        j = idx[k]
+        add = hi[j] - lo[j]
+        if add > rem:
+            add = rem
+        pb[j] += add
+        rem -= add
+    return _dot(pb, zb, n)
+
+
+@njit(cache=True)
+def _ellip_project(qb, cb, zb, t, n, pb, bb, idx):
+    """p_i = max(0, q_i + c_i (s - t z_i)) with s such that sum p = 1; returns the active count."""
+    for k in range(n):
+        bb[k] = t * zb[k] - qb[k] / cb[k]
+    _argsort_into(bb, n, idx)
+    C = 0.0
+    CB = 0.0
+    s = 0.0
+    for k in range(n):
+        j = idx[k]
+        C += cb[j]
+        CB += cb[j] * bb[j]
+        s = (1.0 + CB) / C
+        if k == n - 1 or s <= bb[idx[k + 1]]:
+            break
+    cnt = 0
+    for k in range(n):
+        val = qb[k] + cb[k] * (s - t * zb[k])
+        if val > 0.0:
+            pb[k] = val
+            cnt += 1
+        else:
+            pb[k] = 0.0
+    return cnt
+
+
+@njit(cache=True)
+def _ellip_dist(qb, cb, pb, n):
+    d = 0.0
+    for k in range(n):
+        e = pb[k] - qb[k]
+        d += e * e / cb[k]
+    return d
+
+
+@njit(cache=True)
+def inner_ellipsoid(qb, cb, zb, r2, n, pb, bb, idx, act):
+    """min p.z s.t. sum_i (p_i - q_i)^2 / c_i <= r2, p in the simplex (c > 0).
+
+    ``c = 1, r2 = kappa^2`` is the L2 ball; ``c = q, r2 = kappa`` the chi-square ball.  KKT gives
+    ``p(t) = argmin_{simplex} ||p - (q - t c z)||_{c^{-1}}`` (a weighted projection), whose
+    distance to q grows with t; t is bracketed by bisection and then solved exactly (a quadratic)
+    on the piece where the active set is constant.
+    """
+    if n == 0:
+        return 0.0
+    zmin = _zmin(zb, n)
+    zmax = -np.inf
+    for k in range(n):
+        if zb[k] > zmax:
+            zmax = zb[k]
+    if zmax - zmin <= 0.0 or r2 <= 0.0:
+        for k in range(n):
+            pb[k] = qb[k]
+        return _dot(pb, zb, n)
+    # limit t -> inf: all mass on argmin z
+    QM = 0.0
+    CM = 0.0
+    rest = 0.0
+    for k in range(n):
+        if zb[k] == zmin:
+            QM += qb[k]
+            CM += cb[k]
+        else:
+            rest += qb[k] * qb[k] / cb[k]
+    dinf = (1.0 - QM) * (1.0 - QM) / CM + rest
+    if dinf <= r2:
+        for k in range(n):
+            pb[k] = qb[k] + cb[k] * (1.0 - QM) / CM if zb[k] == zmin else 0.0
+        return _dot(pb, zb, n)
+    lo = 0.0
+    hi = 1.0 / (zmax - zmin)
+    for _ in range(200):
+        _ellip_project(qb, cb, zb, hi, n, pb, bb, idx)
+        if _ellip_dist(qb, cb, pb, n) >= r2:
+            break
+        lo = hi
+        hi *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        _ellip_project(qb, cb, zb, mid, n, pb, bb, idx)
+        # exact solve on the active set of p(mid)
+        QK = 0.0
+        CK = 0.0
+        CZ = 0.0
+        restK = 0.0
+        for k in range(n):
+            if pb[k] > 0.0:
+                act[k] = 1
+                QK += qb[k]
+                CK += cb[k]
+                CZ += cb[k] * zb[k]
+            else:
+                act[k] = 0
+                restK += qb[k] * qb[k] / cb[k]
+        zbar = CZ / CK
+        alpha = (1.0 - QK) / CK
+        B = 0.0
+        for k in range(n):
+            if act[k]:
+                beta = zbar - zb[k]
+                B += cb[k] * beta * beta
+        const = alpha * alpha * CK + restK
+        if B > 0.0 and r2 >= const:
+            tstar = np.sqrt((r2 - const) / B)
+            if lo <= tstar <= hi:
+                _ellip_project(qb, cb, zb, tstar, n, pb, bb, idx)
+                same = True
+                for k in range(n):
+                    if (pb[k] > 0.0) != (act[k] == 1):
+                        same = False
+                        break
+                if same:
+                    return _dot(pb, zb, n)
+        _ellip_project(qb, cb, zb, mid, n, pb, bb, idx)
+        if _ellip_dist(qb, cb, pb, n) < r2:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-15 * hi:
+            break
+    _ellip_project(qb, cb, zb, lo, n, pb, bb, idx)
+    return _dot(pb, zb, n)
+
+
+@njit(cache=True)
+def _kl_tilt(qb, zb, zmin, u, n, pb):
+    """p ∝ q exp(-u (z - zmin)); returns KL(p || q)."""
+    Z = 0.0
+    for k in range(n):
+        w = qb[k] * np.exp(-u * (zb[k] - zmin))
+        pb[k] = w
+        Z += w
+    m = 0.0
+    for k in range(n):
+        pb[k] /= Z
+        m += pb[k] * (zb[k] - zmin)
+    return -u * m - np.log(Z)
+
+
+@njit(cache=True)
+def inner_kl(qb, zb, kappa, n, pb):
+    """min p.z s.t. KL(p || q) <= kappa (p << q), Nilim & El Ghaoui (2005) 1-D dual.
+
+    The minimiser is the exponential tilt ``p ∝ q exp(-z/lambda)`` with ``KL(p||q) = kappa``; if
+    ``kappa >= -log q(argmin z)`` the minimum ``min z`` is attained on the boundary (lambda -> 0):
+    p is q restricted to argmin z, renormalised.
+    """
+    if n == 0:
+        return 0.0
+    zmin = _zmin(zb, n)
+    QM = 0.0
+    zmax = -np.inf
+    for k in range(n):
+        if zb[k] == zmin:
+            QM += qb[k]
+        if zb[k] > zmax:
+            zmax = zb[k]
+    if zmax - zmin <= 0.0 or kappa <= 0.0:
+        for k in range(n):
+            pb[k] = qb[k]
+        return _dot(pb, zb, n)
+    if kappa >= -np.log(QM):
+        for k in range(n):
+            pb[k] = qb[k] / QM if zb[k] == zmin else 0.0
+        return zmin
+    lo = 0.0
+    hi = 1.0 / (zmax - zmin)
+    for _ in range(2000):
+        if _kl_tilt(qb, zb, zmin, hi, n, pb) >= kappa:
+            break
+        lo = hi
+        hi *= 2.0
+    u = 0.5 * (lo + hi)
+    for _ in range(200):
+        f = _kl_tilt(qb, zb, zmin, u, n, pb) - kappa
+        if f < 0.0:
+            lo = u
+        else:
+            hi = u
+        if f == 0.0 or hi - lo <= 4e-16 * hi:
+            break
+        # Newton step d KL / du = u Var_p(z), safeguarded by the bracket
+        m1 = 0.0
+        m2 = 0.0
+        for k in range(n):
+            d = zb[k] - zmin
+            m1 += pb[k] * d
+            m2 += pb[k] * d * d
+        deriv = u * (m2 - m1 * m1)
+        un = u - f / deriv if deriv > 0.0 else 0.5 * (lo + hi)
+        if not (lo < un < hi):
+            un = 0.5 * (lo + hi)
+        u = un
+    _kl_tilt(qb, zb, zmin, u, n, pb)
+    return _dot(pb, zb, n)
+
+
+@njit(cache=True)
+def inner_kl_penalty(qb, zb, beta, n, pb):
+    """min p.z + beta KL(p || q) = -beta log sum q exp(-z / beta); p ∝ q exp(-z / beta)."""
+    if n == 0:
+        return 0.0
+    zmin = _zmin(zb, n)
+    Z = 0.0
+    for k in range(n):
+        w = qb[k] * np.exp(-(zb[k] - zmin) / beta)
+        pb[k] = w
+        Z += w
+    for k in range(n):
+        pb[k] /= Z
+    return zmin - beta * np.log(Z)
+
+
+@njit(cache=True)
+def inner_tv_penalty(qb, zb, beta, n, pb, i0):
+    """min p.z + beta * ||p - q||_1 / 2: move all mass with z_i > z_{i0} + beta onto i0 = argmin z."""
+    zmin = zb[i0]
+    val = 0.0
+    for k in range(n):
+        pb[k] = qb[k]
+    for k in range(n):
+        if zb[k] > zmin + beta:
+            pb[i0] += pb[k]
+            val += qb[k] * (zmin + beta)
+            pb[k] = 0.0
+        else:
+            val += qb[k] * zb[k]
+    return val
+
+
+@njit(cache=True)
+def inner_transport(qb, zb, D, kappa, n, pb, hull, seg_slope, seg_len, seg_src, order, pos, frac):
+    """min p.z over {p : W(p, q) <= kappa} with transport cost D (n, n), D[i, i] = 0.
+
+    Exact fractional knapsack: each source i moves its mass along the lower convex hull of the
+    points (D[i, j], z_j); hull segments of all sources are taken steepest first until the
+    budget is spent.  O(n^2 log n).  Work buffers: ``hull (n, n)`` int, ``seg_* (n*n,)``,
+    ``order (n*n,)`` int, ``pos (n,)`` int, ``frac (n,)``.
+    """
+    nseg = 0
+    for i in range(n):
+        pos[i] = 0
+        frac[i] = 0.0
+        # sort targets by cost (ties: lower z first) -- insertion sort on hull row
+        h = 0
+        for j in range(n):
+            # insert j keeping (D[i, j], z_j) lexicographic order
+            k = h
+            while k > 0:
+                jj = hull[i, k - 1]
+                if D[i, jj] > D[i, j] or (D[i, jj] == D[i, j] and zb[jj] > zb[j]):
+                    hull[i, k] = jj
+                    k -= 1
+                else:
+                    break
+            hull[i, k] = j
+            h += 1
+        # lower convex hull, decreasing part only (monotone chain)
+        m = 0
+        for k in range(n):
+            j = hull[i, k]
+            if m > 0 and zb[j] >= zb[hull[i, m - 1]]:
+                continue  # not lower: never useful
+            while m >= 2:
+                a = hull[i, m - 2]
+                b = hull[i, m - 1]
+                # cross product: remove b if it lies on or above segment a -> j
+                cr = (D[i, b] - D[i, a]) * (zb[j] - zb[a]) - (zb[b] - zb[a]) * (D[i, j] - D[i, a])
+                if cr <= 0.0:
+                    m -= 1
+                else:
+                    break
+            if m == 1 and D[i, hull[i, 0]] == D[i, j]:
+                m = 0  # same cost, lower z: replace the start
+            hull[i, m] = j
+            m += 1
+        # segments of source i
+        for k in range(m - 1):
+            a = hull[i, k]
+            b = hull[i, k + 1]
+            dl = D[i, b] - D[i, a]
+            seg_slope[nseg] = (zb[b] - zb[a]) / dl
+            seg_len[nseg] = dl
+            seg_src[nseg] = i
+            nseg += 1
+        # mark the hull length in frac's sign-free slot via pos bound (stored in hull[i, n-1]? no:
+        # hull rows keep vertices 0..m-1; the start vertex is hull[i, 0])
+    if nseg > 0:
+        o = np.argsort(seg_slope[:nseg], kind="mergesort")
+        for k in range(nseg):
+            order[k] = o[k]
+    budget = kappa
+    for k in range(nseg):
+        if budget <= 0.0:
+            break
+        g = order[k]
+        i = seg_src[g]
+        cost = qb[i] * seg_len[g]
+        if cost <= 0.0:
+            pos[i] += 1
+            continue
+        if cost <= budget:
+            pos[i] += 1
+            budget -= cost
+        else:
+            frac[i] = budget / cost
+            budget = 0.0
+    for k in range(n):
+        pb[k] = 0.0
+    for i in range(n):
+        if qb[i] <= 0.0:
+            continue
+        a = hull[i, pos[i]]
+        if frac[i] > 0.0:
+            b = hull[i, pos[i] + 1]
+            pb[a] += qb[i] * (1.0 - frac[i])
+            pb[b] += qb[i] * frac[i]
+        else:
+            pb[a] += qb[i]
+    return _dot(pb, zb, n)
+
+
+# --------------------------------------------------------------------------------------------
+# one row of the robust Bellman operator
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols):
+    """Gather the states nature may use in row i: q, z = v, storage position, state index."""
+    n = 0
+    if sparse:
+        for k in range(indptr[i], indptr[i + 1]):
+            if data[k] > 0.0:
+                qb[n] = data[k]
+                zb[n] = v[indices[k]]
+                pos[n] = k
+                cols[n] = indices[k]
+                n += 1
+    else:
+        S = P2.shape[1]
+        for j in range(S):
+            pij = P2[i, j]
+            if full or pij > 0.0:
+                qb[n] = pij
+                zb[n] = v[j]
+                pos[n] = j
+                cols[n] = j
+                n += 1
+    return n
+
+
+@njit(cache=True)
+def solve_row(kind, qb, zb, n, kappa, cols, W, metric, pb, idx, bb, cb, act, Db, hull, seg_slope, seg_len,
+              seg_src, order, tpos, frac):
+    """Dispatch one inner problem on gathered buffers; returns min value, minimiser in pb[:n]."""
+    if kind == L1:
+        return inner_l1(qb, zb, kappa, n, pb, idx)
+    if kind == LINF:
+        for k in range(n):
+            lo = qb[k] - kappa
+            bb[k] = lo if lo > 0.0 else 0.0
+            hi = qb[k] + kappa
+            cb[k] = hi if hi < 1.0 else 1.0
+        return inner_box(bb, cb, zb, n, pb, idx)
+    if kind == CVAR:
+        for k in range(n):
+            bb[k] = 0.0
+            cb[k] = qb[k] / kappa
+        return inner_box(bb, cb, zb, n, pb, idx)
+    if kind == L2:
+        for k in range(n):
+            cb[k] = 1.0
+        return inner_ellipsoid(qb, cb, zb, kappa * kappa, n, pb, bb, idx, act)
+    if kind == CHI2:
+        for k in range(n):
+            cb[k] = qb[k]
+        return inner_ellipsoid(qb, cb, zb, kappa, n, pb, bb, idx, act)
+    if kind == KL:
+        return inner_kl(qb, zb, kappa, n, pb)
+    if kind == KL_PENALTY:
+        return inner_kl_penalty(qb, zb, kappa, n, pb)
+    if kind == TV_PENALTY:
+        i0 = 0
+        for k in range(1, n):
+            if zb[k] < zb[i0]:
+                i0 = k
+        return inner_tv_penalty(qb, zb, kappa, n, pb, i0)
+    # transport: Wasserstein with metric, or weighted L1 with cost w_i + w_j
+    for a in range(n):
+        for b in range(n):
+            if kind == WASSERSTEIN:
+                Db[a, b] = metric[cols[a], cols[b]]
+            else:
+                Db[a, b] = 0.0 if a == b else W[cols[a]] + W[cols[b]]
+    return inner_transport(qb, zb, Db, kappa, n, pb, hull, seg_slope, seg_len, seg_src, order, tpos, frac)
+
+
+@njit(cache=True)
+def robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa1, full, W, metric,
+             store, pw2, pwd, q_out, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
+             seg_len, seg_src, order, tpos, frac):
+    """q_out[i] = R1[i] + gamma * min_{p in U_i} p . v for every available row i (-inf if masked).
+
+    If ``store``, the minimiser is written to ``pw2`` (dense rows, (S*A, S), zero outside the
+    gathered states) or ``pwd`` (CSR data, aligned with ``data``).
+    """
+    for i in range(R1.shape[0]):
+        if not mask1[i]:
+            q_out[i] = NEG_INF
+            continue
+        n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
+        val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
+                        seg_slope, seg_len, seg_src, order, tpos, frac)
+        q_out[i] = R1[i] + gamma * val
+        if store:
+            if sparse:
+                for k in range(indptr[i], indptr[i + 1]):
+                    pwd[k] = 0.0
+                for k in range(n):
+                    pwd[pos[k]] = pb[k]
+            else:
+                for j in range(pw2.shape[1]):
+                    pw2[i, j] = 0.0
+                for k in range(n):
+                    pw2[i, pos[k]] = pb[k]
+
+
+# --------------------------------------------------------------------------------------------
+# s-rectangular L1 (Ho, Petrik & Wiesemann 2018, Sec. 4)
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def l1_knots(qb, zb, n, idx, xi_k, f_k):
+    """Breakpoints of f(xi) = min {p.z : ||p - q||_1 <= xi} (convex, piecewise linear, decreasing).
+
+    Writes knots ``xi_k[0] = 0 < ... `` and values ``f_k``; returns their number m.  Beyond the
+    last knot f is constant (all movable mass sits on argmin z).
+    """
+    _argsort_into(zb, n, idx)
+    f0 = 0.0
+    for k in range(n):
+        f0 += qb[k] * zb[k]
+    xi_k[0] = 0.0
+    f_k[0] = f0
+    m = 1
+    if n <= 1:
+        return m
+    i0 = idx[0]
+    zlo = zb[i0]
+    cap = 1.0 - qb[i0]
+    eps = 0.0
+    f = f0
+    for k in range(n - 1, 0, -1):
+        j = idx[k]
+        if eps >= cap:
+            break
+        take = qb[j]
+        if eps + take > cap:
+            take = cap - eps
+        if take <= 0.0:
+            continue
+        if zb[j] <= zlo:
+            break  # the remaining moves are free of gain: f is flat from here
+        eps += take
+        f += take * (zlo - zb[j])
+        xi_k[m] = 2.0 * eps
+        f_k[m] = f
+        m += 1
+    return m
+
+
+@njit(cache=True)
+def _pl_inverse(xi_k, f_k, m, u):
+    """Smallest xi with f(xi) <= u for the piecewise-linear decreasing f (inf if u < floor)."""
+    if u >= f_k[0]:
+        return 0.0
+    if u < f_k[m - 1]:
+        return np.inf
+    for k in range(1, m):
+        if f_k[k] <= u:
+            a = f_k[k - 1]
+            b = f_k[k]
+            return xi_k[k - 1] + (xi_k[k] - xi_k[k - 1]) * (a - u) / (a - b)
+    return xi_k[m - 1]
+
+
+@njit(cache=True)
+def _pl_slope(xi_k, f_k, m, xi):
+    """Slope of f on the piece just right of ``xi`` (0 past the last knot)."""
+    for k in range(1, m):
+        if xi < xi_k[k]:
+            return (f_k[k] - f_k[k - 1]) / (xi_k[k] - xi_k[k - 1])
+    return 0.0
+
+
+@njit(cache=True)
+def _srect_total(A, avail, XI, QV, M, u):
+    """sum_a xi_a(u): the budget needed to push every q_a(xi_a) down to u (inf if impossible)."""
+    t = 0.0
+    for a in range(A):
+        if avail[a]:
+            t += _pl_inverse(XI[a], QV[a], M[a], u)
+    return t
+
+
+@njit(cache=True)
+def s_rect_l1_state(A, avail, XI, QV, M, kappa, pi_out, xi_out):
+    """Ho et al. (2018) s-rectangular L1 update at one state from per-action knots.
+
+    Action a has the convex, piecewise-linear, non-increasing q_a(xi) = R_a + gamma f_a(xi) with
+    knots ``XI[a, :M[a]]`` and values ``QV[a, :M[a]]``.  Solves
+    min_{xi >= 0, sum xi <= kappa} max_a q_a(xi_a) (= the max over randomized policies of the
+    worst case, by the minimax theorem) exactly over the breakpoints, writes the budget split
+    into ``xi_out`` and an optimal randomized policy (pi_a ∝ 1/|q_a'(xi_a)| on the active
+    actions: the epigraph multipliers) into ``pi_out``; returns the value.
+    """
+    ulo = -np.inf
+    c = 0
+    for a in range(A):
+        pi_out[a] = 0.0
+        xi_out[a] = 0.0
+        if avail[a]:
+            c += M[a]
+            if QV[a, M[a] - 1] > ulo:
+                ulo = QV[a, M[a] - 1]
+    if _srect_total(A, avail, XI, QV, M, ulo) <= kappa:
+        best = -1
+        for a in range(A):
+            if avail[a] and (best < 0 or QV[a, M[a] - 1] > QV[best, M[best] - 1]):
+                best = a
+        pi_out[best] = 1.0
+        for a in range(A):
+            if avail[a]:
+                xi_out[a] = _pl_inverse(XI[a], QV[a], M[a], ulo)
+        return ulo
+    lev = np.empty(c)
+    c = 0
+    for a in range(A):
+        if avail[a]:
+            for k in range(M[a]):
+                lev[c] = QV[a, k]
+                c += 1
+    lev = np.sort(lev)
+    lo = 0
+    while lev[lo] < ulo:
+        lo += 1
+    hi = c - 1  # the largest q_a(0): total 0 there
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _srect_total(A, avail, XI, QV, M, lev[mid]) <= kappa:
+            hi = mid
+        else:
+            lo = mid
+    ua = lev[lo]
+    ub = lev[hi]
+    ta = _srect_total(A, avail, XI, QV, M, ua)
+    tb = _srect_total(A, avail, XI, QV, M, ub)
+    if ta <= kappa:
+        ustar = ua
+    elif tb >= kappa or ta == tb:
+        ustar = ub
+    else:
+        ustar = ua + (ub - ua) * (ta - kappa) / (ta - tb)
+        if ustar > ub:
+            ustar = ub
+        if ustar < ua:
+            ustar = ua
+    # policy from the slopes on the open segment (ua, ub)
+    umid = 0.5 * (ua + ub)
+    tot = 0.0
+    for a in range(A):
+        if not avail[a]:
+            continue
+        xm = _pl_inverse(XI[a], QV[a], M[a], umid)
+        if xm > 0.0 and xm < np.inf:
+            sl = _pl_slope(XI[a], QV[a], M[a], xm)
+            if sl < 0.0:
+                pi_out[a] = -1.0 / sl
+                tot += pi_out[a]
+    if tot > 0.0:
+        for a in range(A):
+            pi_out[a] /= tot
+    else:  # degenerate segment: fall back to the action with the largest floor
+        best = -1
+        for a in range(A):
+            if avail[a] and (best < 0 or QV[a, M[a] - 1] > QV[best, M[best] - 1]):
+                best = a
+        pi_out[best] = 1.0
+    for a in range(A):
+        if avail[a]:
+            x = _pl_inverse(XI[a], QV[a], M[a], ustar)
+            xi_out[a] = x if x < np.inf else XI[a, M[a] - 1]
+    return ustar
+
+
+@njit(cache=True)
+def _s_knots(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, full, s, qb, zb, pos, cols, idx, XI, QV,
+             M, avail):
+    """Per-action knots of q_a(xi) = R[s, a] + gamma min_{||p - q_a||_1 <= xi} p.v at state s."""
+    for a in range(A):
+        i = s * A + a
+        avail[a] = mask1[i]
+        M[a] = 1
+        XI[a, 0] = 0.0
+        QV[a, 0] = R1[i]
+        if mask1[i]:
+            n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
+            M[a] = l1_knots(qb, zb, n, idx, XI[a], QV[a])
+            if gamma == 0.0:
+                M[a] = 1
+            for k in range(M[a]):
+                QV[a, k] = R1[i] + gamma * QV[a, k]
+
+
+@njit(cache=True)
+def _store_l1_rows(sparse, P2, indptr, indices, data, mask1, A, v, full, s, xi, pw2, pwd, qb, zb, pb, pos, cols, idx):
+    for a in range(A):
+        i = s * A + a
+        if not mask1[i]:
+            continue
+        n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
+        inner_l1(qb, zb, xi[a], n, pb, idx)
+        if sparse:
+            for k in range(indptr[i], indptr[i + 1]):
+                pwd[k] = 0.0
+            for k in range(n):
+                pwd[pos[k]] = pb[k]
+        else:
+            for j in range(pw2.shape[1]):
+                pw2[i, j] = 0.0
+            for k in range(n):
+                pw2[i, pos[k]] = pb[k]
+
+
+@njit(cache=True)
+def s_rect_l1_backup(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kappa_s, full, store,
+                     v_out, pi_out, xi_out, pw2, pwd, qb, zb, pb, pos, cols, idx, XI, QV, M, Rs, avail):
+    """(T v)(s) for the s-rectangular L1 set {(p_a): sum_a ||p_a - q_a||_1 <= kappa_s[s]}.
+
+    ``pi_out (S*A,)`` receives the randomized policy, ``xi_out (S*A,)`` the budget split; with
+    ``store`` the worst-case rows (p_a at budget xi_a) go to ``pw2``/``pwd``.  ``Rs`` is unused
+    (kept for a stable signature).
+    """
+    for s in range(S):
+        _s_knots(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, full, s, qb, zb, pos, cols, idx, XI, QV,
+                 M, avail)
+        v_out[s] = s_rect_l1_state(A, avail, XI, QV, M, kappa_s[s], pi_out[s * A:(s + 1) * A],
+                                   xi_out[s * A:(s + 1) * A])
+        if store:
+            _store_l1_rows(sparse, P2, indptr, indices, data, mask1, A, v, full, s, xi_out[s * A:(s + 1) * A],
+                           pw2, pwd, qb, zb, pb, pos, cols, idx)
+
+
+@njit(cache=True)
+def s_rect_l1_policy_state(A, avail, pis, XI, QV, M, kappa, xi_out):
+    """min over budget splits of sum_a pi_a q_a(xi_a): a fractional knapsack over knot segments.
+
+    Returns the value; the split goes to ``xi_out``.  Segments with the most negative
+    ``pi_a * slope`` are bought first (each action's slopes increase along its knots, so its
+    segments are bought in order).
+    """
+    val = 0.0
+    nseg = 0
+    for a in range(A):
+        xi_out[a] = 0.0
+        if avail[a] and pis[a] > 0.0:
+            val += pis[a] * QV[a, 0]
+            nseg += M[a] - 1
+    if nseg == 0:
+        return val
+    sl = np.empty(nseg)
+    sa = np.empty(nseg, dtype=np.int64)
+    sk = np.empty(nseg, dtype=np.int64)
+    c = 0
+    for a in range(A):
+        if avail[a] and pis[a] > 0.0:
+            for k in range(1, M[a]):
+                sl[c] = pis[a] * (QV[a, k] - QV[a, k - 1]) / (XI[a, k] - XI[a, k - 1])
+                sa[c] = a
+                sk[c] = k
+                c += 1
+    order = np.argsort(sl, kind="mergesort")
+    budget = kappa
+    for t in range(nseg):
+        g = order[t]
+        if budget <= 0.0 or sl[g] >= 0.0:
+            break
+        a = sa[g]
+        k = sk[g]
+        length = XI[a, k] - XI[a, k - 1]
+        take = length if length < budget else budget
+        xi_out[a] += take
+        val += sl[g] * take
+        budget -= take
+    return val
+
+
+@njit(cache=True)
+def s_rect_l1_policy_backup(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kappa_s, full, pis,
+                            store, v_out, xi_out, pw2, pwd, qb, zb, pb, pos, cols, idx, XI, QV, M, Rs, avail):
+    """(T_pi v)(s) = min_{(p_a) in U_s} sum_a pi[s, a] (R[s, a] + gamma p_a . v), s-rectangular L1."""
+    for s in range(S):
+        _s_knots(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, full, s, qb, zb, pos, cols, idx, XI, QV,
+                 M, avail)
+        v_out[s] = s_rect_l1_policy_state(A, avail, pis[s * A:(s + 1) * A], XI, QV, M, kappa_s[s],
+                                          xi_out[s * A:(s + 1) * A])
+        if store:
+            _store_l1_rows(sparse, P2, indptr, indices, data, mask1, A, v, full, s, xi_out[s * A:(s + 1) * A],
+                           pw2, pwd, qb, zb, pb, pos, cols, idx)
+
+
+# --------------------------------------------------------------------------------------------
+# loops
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def robust_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kind, kappa1, full, W, metric,
+                   tol, use_span, max_iter, q, v_new, pi_out, residuals, spans, dminmax, pw2, pwd,
+                   qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope, seg_len, seg_src, order, tpos,
+                   frac):
+    """sa-rectangular robust value iteration v_{k+1} = T_U v_k, in place on ``v``.
+
+    Same contract as ``bellman.value_iteration_loop``: on return ``v`` is the last iterate, ``q``
+    and ``pi_out`` the robust q-values and greedy policy of the previous iterate.
+    """
+    n = 0
+    converged = False
+    while n < max_iter:
+        robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa1, full, W, metric,
+                 False, pw2, pwd, q, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
+                 seg_len, seg_src, order, tpos, frac)
+        greedy_max(q, mask1, S, A, v_new, pi_out)
+        dmin = np.inf
+        dmax = -np.inf
+        res = 0.0
+        for s in range(S):
+            d = v_new[s] - v[s]
+            if d < dmin:
+                dmin = d
+            if d > dmax:
+                dmax = d
+            if abs(d) > res:
+                res = abs(d)
+            v[s] = v_new[s]
+        residuals[n] = res
+        spans[n] = dmax - dmin
+        dminmax[0] = dmin
+        dminmax[1] = dmax
+        n += 1
+        crit = dmax - dmin if use_span else res
+        if crit < tol:
+            converged = True
+            break
+    return n, converged
+
+
+@njit(cache=True)
+def robust_policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kind, kappa1, full, W, metric,
+                        store, pw2, pwd, v_out, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
+                        seg_len, seg_src, order, tpos, frac):
+    """v_out[s] = R[s, pi[s]] + gamma min_{p in U_{s, pi[s]}} p . v (deterministic pi, sa-rectangular).
+
+    With ``store`` the minimising rows of the policy's actions are written to ``pw2``/``pwd``.
+    """
+    for s in range(v.shape[0]):
+        i = s * A + pi[s]
+        n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
+        val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
+                        seg_slope, seg_len, seg_src, order, tpos, frac)
+        v_out[s] = R1[i] + gamma * val
+        if store:
+            if sparse:
+                for k in range(indptr[i], indptr[i + 1]):
+                    pwd[k] = 0.0
+                for k in range(n):
+                    pwd[pos[k]] = pb[k]
+            else:
+                for j in range(pw2.shape[1]):
+                    pw2[i, j] = 0.0
+                for k in range(n):
+                    pw2[i, pos[k]] = pb[k]
+
+
+@njit(cache=True)
+def robust_mpi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kind, kappa1, full, W, metric,
+                    tol, m, max_iter, q, v_new, pi_out, residuals, spans, dminmax, pw2, pwd,
+                    qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope, seg_len, seg_src, order, tpos,
+                    frac):
+    """Robust modified policy iteration (Kaufman & Schaefer 2013), sa-rectangular, in place on ``v``.
+
+    One improvement backup u = T_U v (greedy pi), stop if span(u - v) < tol, else ``m`` robust
+    evaluation sweeps u <- T_{pi, U} u.  On a stop ``v`` = T_U v_k and ``pi_out`` is greedy for
+    v_k.  Returns ``(n_iter, converged)``.
+    """
+    n = 0
+    converged = False
+    while n < max_iter:
+        robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa1, full, W, metric,
+                 False, pw2, pwd, q, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
+                 seg_len, seg_src, order, tpos, frac)
+        greedy_max(q, mask1, S, A, v_new, pi_out)
+        dmin = np.inf
+        dmax = -np.inf
+        res = 0.0
+        for s in range(S):
+            d = v_new[s] - v[s]
+            if d < dmin:
+                dmin = d
+            if d > dmax:
+                dmax = d
+            if abs(d) > res:
+                res = abs(d)
+            v[s] = v_new[s]
+        residuals[n] = res
+        spans[n] = dmax - dmin
+        dminmax[0] = dmin
+        dminmax[1] = dmax
+        n += 1
+        if dmax - dmin < tol:
+            converged = True
+            break
+        for _ in range(m):
+            robust_policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi_out, A, v, kind, kappa1, full, W,
+                                metric, False, pw2, pwd, v_new, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull,
+                                seg_slope, seg_len, seg_src, order, tpos, frac)
+            for s in range(S):
+                v[s] = v_new[s]
+    return n, converged
+
+
+@njit(cache=True)
+def s_rect_l1_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kappa_s, full, tol, use_span,
+                      max_iter, v_new, pi_out, xi_out, residuals, spans, dminmax, pw2, pwd, qb, zb, pb, pos, cols,
+                      idx, XI, FV, M, Rs, avail):
+    """s-rectangular L1 robust value iteration, in place on ``v`` (policy of the previous iterate)."""
+    n = 0
+    converged = False
+    while n < max_iter:
+        s_rect_l1_backup(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kappa_s, full, False,
+                         v_new, pi_out, xi_out, pw2, pwd, qb, zb, pb, pos, cols, idx, XI, FV, M, Rs, avail)
+        dmin = np.inf
+        dmax = -np.inf
+        res = 0.0
+        for s in range(S):
+            d = v_new[s] - v[s]
+            if d < dmin:
+                dmin = d
+            if d > dmax:
+                dmax = d
+            if abs(d) > res:
+                res = abs(d)
+            v[s] = v_new[s]
+        residuals[n] = res
+        spans[n] = dmax - dmin
+        dminmax[0] = dmin
+        dminmax[1] = dmax
+        n += 1
+        crit = dmax - dmin if use_span else res
+        if crit < tol:
+            converged = True
+            break
+    return n, converged
