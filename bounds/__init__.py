@@ -41,6 +41,7 @@ from .dp import (
     vi_norm_stopping_tol,
 )
 from .identities import performance_difference, simulation_identity
+from .pi import pi_iterations_hansen_miltersen_zwick, pi_iterations_scherrer, pi_iterations_ye
 from .rates import RateFit, fit_rate
 
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("dp", "identities", "rates", "assertions")]
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("dp", "identities", "rates", "assertions", "pi")]

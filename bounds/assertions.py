@@ -38,10 +38,9 @@ def assert_bound(observed, bound, *, rtol: float = 1e-10, atol: float = 1e-12, w
     o, b = np.broadcast_arrays(np.asarray(observed, dtype=float), np.asarray(bound, dtype=float))
     ok = o <= b + atol + rtol * np.abs(b)
     if not np.all(ok):
-        idx = np.argwhere(~ok)[0] if o.ndim else ()
-        i = tuple(idx)
+        i = tuple(int(j) for j in np.argwhere(~ok)[0]) if o.ndim else ()
         raise BoundViolation(
-            f"{what + ': ' if what else ''}observed {o[i]!r} > bound {b[i]!r} at index {i} "
+            f"{what + ': ' if what else ''}observed {float(o[i])!r} > bound {float(b[i])!r} at index {i} "
             f"(slack atol={atol:g}, rtol={rtol:g}; {int((~ok).sum())} of {o.size} entries violate it)"
         )
     r = bound_ratio(o, b, rtol=rtol, atol=atol)

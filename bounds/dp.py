@@ -88,7 +88,8 @@ def residual_value_bound(gamma: float, residual: float) -> Bound:
     r"""A posteriori distance to a fixed point: :math:`\|v - v^*\|_\infty \le \|Tv - v\|_\infty/(1-\gamma)`.
 
     Holds for any :math:`\gamma`-contraction :math:`T` (Banach), e.g. :math:`T` or :math:`T_\pi`.
-    Puterman 1994, Prop. 6.2.4 / proof of Thm 6.3.1.
+    Puterman 1994, proof of Thm 6.3.1 (read in the Isabelle AFP formalisation MDP-Algorithms;
+    the book itself was not available).
     """
     g = _check_gamma_lt1(gamma)
     return Bound(
@@ -132,13 +133,13 @@ def gain_bracket(dmin: float, dmax: float) -> Bound:
     r"""Average reward: :math:`\min_s (Tv-v)(s) \le g_\pi \le g^* \le \max_s (Tv-v)(s)`.
 
     For :math:`\pi` greedy for :math:`v` (any :math:`v`); so :math:`g^* - g_\pi \le \operatorname{sp}(Tv-v)`.
-    Puterman 1994, Thm 8.5.5 (bounds for relative value iteration; Odoni 1969).  Requires a
-    constant optimal gain (unichain or weakly communicating models).
+    Puterman 1994, Sec. 8.5 (Odoni 1969; theorem number 8.5.5 unverified).  The inequalities hold
+    state-wise in any finite MDP; mdpkit's relative VI reports them for one closed class.
     """
     return Bound(
         value=max(float(dmax) - float(dmin), 0.0),
         kind=BoundKind.DETERMINISTIC,
-        citation=f"Odoni (1969); {PUTERMAN}, Sec. 8.5 (Thm 8.5.5)",
+        citation=f"Odoni (1969); {PUTERMAN}, Sec. 8.5 (Thm 8.5.5, number unverified)",
         assumptions=("optimal gain constant across states (unichain / weakly communicating)",),
         statement="g* - g_pi <= sp(T v - v)",
         extra={"gain_lower": float(dmin), "gain_upper": float(dmax)},
@@ -201,8 +202,9 @@ def span_contraction_coefficient(P, action_mask=None, *, max_rows: int = 20_000)
     The maximum total-variation distance between two available transition rows; it lies in
     :math:`[0, 1]`.  With it the Bellman operator contracts the span seminorm:
     :math:`\operatorname{sp}(Tu - Tv) \le \gamma\,\delta(P)\,\operatorname{sp}(u - v)`
-    (:func:`span_contraction_bound`; Puterman 1994, Sec. 6.6.1, Prop. 6.6.1 and Thm 6.6.2, where
-    :math:`\gamma\delta(P)` is written :math:`\gamma'`).
+    (:func:`span_contraction_bound`; Puterman 1994, Sec. 6.6; the theorem number is unverified:
+    pymdptoolbox's comments cite p. 202, Thm 6.6.6).  pymdptoolbox computes a looser coefficient,
+    :math:`1-\sum_j \min_{s,a} P(j|s,a)`, so its iteration estimates are no oracle for this one.
 
     Parameters
     ----------
@@ -246,8 +248,8 @@ def span_contraction_bound(gamma: float, delta: float, span_diff: float) -> Boun
     ``delta`` from :func:`span_contraction_coefficient`.  Derivation: with :math:`a_u, a_v` greedy
     for :math:`u, v`, :math:`\gamma P_{s,a_v}(u-v) \le (Tu-Tv)(s) \le \gamma P_{s,a_u}(u-v)`, and
     :math:`(p - p')w \le (1-\sum_j\min(p_j,p'_j))\operatorname{sp}(w)` for probability rows
-    :math:`p, p'`.  Puterman 1994, Prop. 6.6.1 / Thm 6.6.2 (the inequality was derived here;
-    the proposition numbers were taken from secondary sources).  With :math:`\gamma = 1` this
+    :math:`p, p'`.  Puterman 1994, Sec. 6.6 (the inequality was derived here; the theorem
+    number is unverified).  With :math:`\gamma = 1` this
     is the contraction used for relative value iteration (Sec. 8.5).
     """
     g = float(gamma)
@@ -256,7 +258,7 @@ def span_contraction_bound(gamma: float, delta: float, span_diff: float) -> Boun
     return Bound(
         value=g * float(delta) * max(float(span_diff), 0.0),
         kind=BoundKind.DETERMINISTIC,
-        citation=f"{PUTERMAN}, Sec. 6.6.1 (Prop. 6.6.1, Thm 6.6.2)",
+        citation=f"{PUTERMAN}, Sec. 6.6 (span contraction; theorem number unverified)",
         assumptions=("delta = delta(P) over all available state-action rows",),
         statement="sp(T u - T v) <= gamma * delta(P) * sp(u - v)",
     )
@@ -287,8 +289,9 @@ def greedy_loss_v(gamma: float, v_error: float) -> Bound:
     r"""Loss of a policy greedy for :math:`V`: :math:`\|V^*-V^{\pi}\|_\infty \le \frac{2\gamma\varepsilon}{1-\gamma}`.
 
     For :math:`\|V - V^*\|_\infty \le \varepsilon` and :math:`\pi` greedy for :math:`V`.
-    Singh & Yee (1994), Machine Learning 16:227-233, Thm 1 (main result); the constant
-    :math:`2\gamma/(1-\gamma)` is tight.  Derivation used for the check:
+    Singh & Yee (1994), Machine Learning 16:227-233 (main result; the paper's theorem number
+    was not seen).  The statement and its tightness example were read in Szepesvari's RL Theory
+    lecture notes, Lecture 3; the constant :math:`2\gamma/(1-\gamma)` is tight.  Derivation used for the check:
     :math:`V^*-V^\pi = (T_{\pi^*}V^* - T_{\pi^*}V) + (T_{\pi^*} V - T_\pi V) + (T_\pi V - T_\pi V^\pi)`
     with the middle term :math:`\le 0`.
     """
@@ -297,7 +300,7 @@ def greedy_loss_v(gamma: float, v_error: float) -> Bound:
         value=2.0 * g * max(float(v_error), 0.0) / (1.0 - g),
         kind=BoundKind.DETERMINISTIC,
         citation="S. P. Singh and R. C. Yee, An upper bound on the loss from approximate optimal-value "
-                 "functions, Machine Learning 16 (1994), Thm 1",
+                 "functions, Machine Learning 16 (1994), main result; Szepesvari, RL Theory lecture 3",
         assumptions=("gamma < 1", "||V - V*||_inf <= eps", "pi greedy for V"),
         statement="||V* - V^pi||_inf <= 2 gamma eps / (1 - gamma)",
     )
@@ -307,13 +310,15 @@ def greedy_loss_q(gamma: float, q_error: float) -> Bound:
     r"""Loss of a policy greedy for :math:`Q`: :math:`\|V^*-V^{\pi}\|_\infty \le \frac{2\varepsilon}{1-\gamma}`.
 
     For :math:`\|Q - Q^*\|_\infty \le \varepsilon` and :math:`\pi(s) \in \arg\max_a Q(s,a)`.
-    Singh & Yee (1994), Machine Learning 16:227-233, the Q-function corollary of the main result.
+    Singh & Yee (1994), Machine Learning 16:227-233; Agarwal, Jiang, Kakade & Sun, *RL: Theory
+    and Algorithms*, Lemma 1.11 (read; the formula was checked numerically).
     """
     g = _check_gamma_lt1(gamma)
     return Bound(
         value=2.0 * max(float(q_error), 0.0) / (1.0 - g),
         kind=BoundKind.DETERMINISTIC,
-        citation="S. P. Singh and R. C. Yee, Machine Learning 16 (1994), corollary for Q-functions",
+        citation="S. P. Singh and R. C. Yee, Machine Learning 16 (1994); Agarwal, Jiang, Kakade & Sun, "
+                 "RL: Theory and Algorithms, Lemma 1.11",
         assumptions=("gamma < 1", "||Q - Q*||_inf <= eps", "pi greedy for Q"),
         statement="||V* - V^pi||_inf <= 2 eps / (1 - gamma)",
     )
@@ -325,7 +330,7 @@ def approximate_vi_bound(gamma: float, k: int, initial_error: float, step_error:
     For :math:`v_{j+1} = T v_j + e_j` with :math:`\|e_j\|_\infty \le \varepsilon`; by induction from
     the contraction.  Combined with :func:`greedy_loss_v` it gives the classical asymptotic
     :math:`\limsup_k \|v^*-v^{\pi_k}\|_\infty \le 2\gamma\varepsilon/(1-\gamma)^2`
-    (Bertsekas & Tsitsiklis 1996, Neuro-Dynamic Programming, Sec. 6.5.3; see
+    (Bertsekas & Tsitsiklis 1996, Neuro-Dynamic Programming, approximate VI, not seen; see
     :func:`approximate_vi_asymptotic`).
     """
     g = _check_gamma_lt1(gamma)
@@ -335,7 +340,7 @@ def approximate_vi_bound(gamma: float, k: int, initial_error: float, step_error:
         value=(g**k) * max(float(initial_error), 0.0) + e * (1.0 - g**k) / (1.0 - g),
         kind=BoundKind.DETERMINISTIC,
         citation="derived from the gamma-contraction (Puterman 1994, Thm 6.2.3); "
-                 "Bertsekas & Tsitsiklis, Neuro-Dynamic Programming, 1996, Sec. 6.5.3",
+                 "Bertsekas & Tsitsiklis, Neuro-Dynamic Programming, 1996 (approximate VI)",
         assumptions=("gamma < 1", "||v_{j+1} - T v_j||_inf <= eps for every j"),
         statement="||v_k - v*|| <= gamma^k ||v_0 - v*|| + eps (1 - gamma^k)/(1 - gamma)",
     )
@@ -344,14 +349,15 @@ def approximate_vi_bound(gamma: float, k: int, initial_error: float, step_error:
 def approximate_vi_asymptotic(gamma: float, step_error: float) -> Bound:
     r"""Asymptotic loss of approximate VI: :math:`\limsup_k \|v^*-v^{\pi_k}\|_\infty \le \frac{2\gamma\varepsilon}{(1-\gamma)^2}`.
 
-    Bertsekas & Tsitsiklis 1996, Neuro-Dynamic Programming, Sec. 6.5.3 (approximate value
-    iteration).  An asymptotic statement: it constrains the tail, not any finite ``k``.
+    Bertsekas & Tsitsiklis 1996, Neuro-Dynamic Programming (approximate value iteration; the
+    book was not seen: the constant follows from :func:`approximate_vi_bound` and
+    :func:`greedy_loss_v`).  An asymptotic statement: it constrains the tail, not any finite ``k``.
     """
     g = _check_gamma_lt1(gamma)
     return Bound(
         value=2.0 * g * max(float(step_error), 0.0) / (1.0 - g) ** 2,
         kind=BoundKind.ASYMPTOTIC,
-        citation="D. P. Bertsekas and J. N. Tsitsiklis, Neuro-Dynamic Programming, 1996, Sec. 6.5.3",
+        citation="D. P. Bertsekas and J. N. Tsitsiklis, Neuro-Dynamic Programming, 1996 (approximate VI)",
         assumptions=("gamma < 1", "||v_{j+1} - T v_j||_inf <= eps", "pi_k greedy for v_k"),
         statement="limsup_k ||v* - v^{pi_k}||_inf <= 2 gamma eps / (1 - gamma)^2",
     )
@@ -363,14 +369,16 @@ def pi_contraction_bound(gamma: float, k: int, initial_gap: float) -> Bound:
 
     Since :math:`v_{\pi_{k+1}} \ge T v_{\pi_k} \ge v_{\pi_k}` (Puterman 1994, Prop. 6.4.1 and the
     proof of Thm 6.4.6: PI converges at least as fast as VI started from :math:`v_{\pi_0}`),
-    each iteration shrinks the gap by :math:`\gamma`.  Also Scherrer (2016), Lemma 2 (stated there
-    for the :math:`\gamma^k` contraction of PI).
+    each iteration shrinks the gap by :math:`\gamma` (Puterman's numbers unverified).  Read in
+    Szepesvari, RL Theory lecture notes, Lecture 4 (geometric progress lemma and corollary,
+    following Scherrer 2016) and Agarwal, Jiang, Kakade & Sun, Lemma 1.13.
     """
     g = _check_gamma_lt1(gamma)
     return Bound(
         value=(g ** int(k)) * max(float(initial_gap), 0.0),
         kind=BoundKind.DETERMINISTIC,
-        citation=f"{PUTERMAN}, Prop. 6.4.1 and Thm 6.4.6; B. Scherrer, Math. Oper. Res. 41(3), 2016",
+        citation=f"{PUTERMAN}, Sec. 6.4; Szepesvari, RL Theory lecture 4 (geometric convergence); "
+                 "Agarwal, Jiang, Kakade & Sun, Lemma 1.13",
         assumptions=("gamma < 1", "exact evaluation", "greedy (Howard) improvement"),
         statement="||v* - v_{pi_k}||_inf <= gamma^k ||v* - v_{pi_0}||_inf",
     )
@@ -381,7 +389,8 @@ def mpi_vi_dominance(gamma: float) -> Bound:
 
     For :math:`v_0` with :math:`Tv_0 \ge v_0` (e.g. :math:`v_0 = \min R/(1-\gamma)`), the MPI iterates
     increase monotonically, stay below :math:`v^*`, and dominate the VI iterates from the same
-    start.  Puterman 1994, Sec. 6.5 (Lemma 6.5.1 and Thm 6.5.5, monotone convergence).  The
+    start.  Puterman 1994, Sec. 6.5 (monotone convergence; read in the Isabelle AFP formalisation
+    MDP-Algorithms, theorem ``mpi_conv``; the book's numbers were not checked).  The
     ``value`` is the rate, :math:`\gamma`, of the VI envelope that MPI inherits.
     """
     g = _check_gamma_lt1(gamma)
@@ -407,16 +416,17 @@ def simulation_lemma_bound(gamma: float, reward_error: float, transition_error: 
     from the identity :math:`V_1-V_2 = (I-\gamma P_{1,\pi})^{-1}[(r_{1,\pi}-r_{2,\pi}) +
     \gamma(P_{1,\pi}-P_{2,\pi})V_2]` and :math:`|(p-p')v| \le \tfrac12\|p-p'\|_1\operatorname{sp}(v)`.
     With :math:`\operatorname{sp}(V_2)/2 \le \|V_2\|_\infty \le R_{\max}/(1-\gamma)` it gives the
-    textbook form (Kearns & Singh 2002, Lemma 4; Agarwal, Jiang, Kakade & Sun, *RL: Theory and
-    Algorithms*, Lemma 2.2).  The identity and the span refinement were derived here.
+    textbook form (Agarwal, Jiang, Kakade & Sun, *RL: Theory and Algorithms*, Lemma 2.2, read;
+    Kearns & Singh 2002 state an O-form).  The identity and the span refinement were derived
+    here and checked numerically.
     """
     g = _check_gamma_lt1(gamma)
     return Bound(
         value=(max(float(reward_error), 0.0) + g * max(float(transition_error), 0.0) * max(float(value_span), 0.0) / 2.0)
         / (1.0 - g),
         kind=BoundKind.DETERMINISTIC,
-        citation="Kearns & Singh (2002), Machine Learning 49, Lemma 4; Agarwal, Jiang, Kakade & Sun, "
-                 "RL: Theory and Algorithms, Lemma 2.2 (simulation lemma)",
+        citation="Agarwal, Jiang, Kakade & Sun, RL: Theory and Algorithms, Lemma 2.2 (simulation lemma); "
+                 "Kearns & Singh (2002), Machine Learning 49",
         assumptions=("gamma < 1", "same policy in both models"),
         statement="||V1 - V2||_inf <= (eps_r + gamma eps_P sp(V2)/2) / (1 - gamma)",
     )

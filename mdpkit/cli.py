@@ -1,4 +1,4 @@
-"""Command line: ``mdpkit solve MODEL`` and ``mdpkit list models|solvers``.
+"""Command line: ``mdpkit solve MODEL``, ``mdpkit verify [THEOREM ...]`` and ``mdpkit list models|solvers|theorems``.
 
 Errors in the user's input exit with status 2 and a one-line message, never a traceback.
 """
@@ -168,7 +168,46 @@ def _cmd_solve(args) -> int:
     return 0
 
 
+def _cmd_verify(args) -> int:
+    from . import theory
+
+    names = args.theorems or None
+    if args.model:
+        mdp = _load_model(args.model, args.gamma)
+        if args.gamma is not None and mdp.gamma != args.gamma:
+            mdp = mdp.with_gamma(args.gamma)
+        chosen = [theory.get(n) for n in names] if names else theory.list_theorems(default_only=True)
+        results = []
+        for th in chosen:
+            results.append(theory.check(th, mdp=mdp, seed=args.seed, negative_control=not args.no_control))
+        rep = theory.Report(results, seed=args.seed, n_examples=1)
+    else:
+        rep = theory.verify(names, n_examples=args.examples, seed=args.seed, out=None,
+                            negative_control=not args.no_control, progress=not args.quiet)
+    if args.out:
+        theory.write_report(rep, args.out, plots=not args.no_plots)
+    print(rep.table())
+    bad = [r for r in rep.results if not r.ok]
+    for r in bad:
+        for e in r.errors:
+            print(f"{r.theorem.name}: error: {e}", file=sys.stderr)
+        for o in r.failures()[:3]:
+            print(f"{r.theorem.name}: violated on {o.label} (ratio {o.ratio:.6g}, instance seed "
+                  f"{o.info.get('instance_seed')})", file=sys.stderr)
+    n_ok = len(rep.results) - len(bad)
+    print(f"\n{n_ok}/{len(rep.results)} checks passed in {rep.wall_time:.1f} s (seed {rep.seed}, "
+          f"{rep.n_examples} random instances each)" + (f"; report in {args.out}" if args.out else ""))
+    return 0 if not bad else 1
+
+
 def _cmd_list(args) -> int:
+    if args.what == "theorems":
+        from .theory import list_theorems
+
+        for th in list_theorems():
+            flag = "" if th.default else "  (not in the default set)"
+            print(f"{th.name:<24} {th.source}{flag}\n{'':<24} {th.statement}")
+        return 0
     if args.what == "models":
         from .generators import list_models
 
@@ -198,8 +237,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--horizon", type=int, help="solve the finite-horizon problem with H steps (backward induction)")
     s.add_argument("--out", help="write the result (.json or .npz), atomically")
     s.set_defaults(func=_cmd_solve)
-    ls = sub.add_parser("list", help="list built-in models or solvers")
-    ls.add_argument("what", choices=["models", "solvers"])
+    from .theory._report import COLUMNS
+
+    cols = "\n".join(f"  {k:<15} {v}" for k, v in COLUMNS.items())
+    v = sub.add_parser(
+        "verify", help="check theorems numerically on random instances and zoo models",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run registered theorem checks (see 'mdpkit list theorems'). Each check runs its subject (an "
+                    "mdpkit solver or operator) on random instances drawn with hypothesis, steered toward instances "
+                    "where the bound is tight, plus zoo models, and compares observed numbers with the bound "
+                    "from mdpkit.bounds. Each also runs a deliberately wrong subject (the negative control), which "
+                    "must fail. Exit status 0 when every check passes and every control fails, 1 otherwise.",
+        epilog="table columns:\n" + cols)
+    v.add_argument("theorems", nargs="*", metavar="THEOREM", help="theorem names; default: the default set")
+    v.add_argument("--out", help="directory for report.json and one PNG per theorem")
+    v.add_argument("--examples", type=int, default=25, help="random instances per theorem (default 25)")
+    v.add_argument("--seed", type=int, default=0, help="seed of the instance draws (default 0)")
+    v.add_argument("--model", help="check on this zoo model or model file only, instead of random instances")
+    v.add_argument("--gamma", type=float, help="discount factor for --model")
+    v.add_argument("--no-plots", action="store_true", help="with --out, write only report.json")
+    v.add_argument("--no-control", action="store_true", help="skip the negative controls")
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
+    v.set_defaults(func=_cmd_verify)
+    ls = sub.add_parser("list", help="list built-in models, solvers or theorems")
+    ls.add_argument("what", choices=["models", "solvers", "theorems"])
     ls.set_defaults(func=_cmd_list)
     return p
 

@@ -11,13 +11,13 @@ must fail.
     'PASS'
 
 Functions
-    check, verify, list_theorems, get, register
+    check, verify, list_theorems, get, register, write_report, format_table
 Records
     Theorem, Observation, CheckResult, Report
 """
 
 from ._core import REGISTRY, CheckResult, Observation, Theorem, check, get, list_theorems, register
-from ._report import Report, verify
+from ._report import Report, format_table, verify, write_report
 
 __all__ = ["REGISTRY", "CheckResult", "Observation", "Report", "Theorem", "check", "get", "list_theorems",
-           "register", "verify"]
+           "register", "verify", "format_table", "write_report"]

@@ -118,7 +118,7 @@ def _run_vi_posterior(mdp, rng, T):
 register(Theorem(
     name="vi-a-posteriori",
     statement="||v_{k+1} - v*||_inf <= gamma/(1-gamma) ||v_{k+1} - v_k||_inf",
-    source=f"{PUTERMAN}, Thm 6.3.1 (proof of (c))",
+    source=f"{PUTERMAN}, Thm 6.3.1 (proof)",
     compare="bound",
     subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
     run=_run_vi_posterior, family=discounted_mdps,
@@ -185,7 +185,7 @@ def _run_span_contraction(mdp, rng, T):
 register(Theorem(
     name="span-contraction",
     statement="sp(T u - T v) <= gamma * delta(P) * sp(u - v), delta(P) = 1 - min over row pairs of sum_j min(p_j, p'_j)",
-    source=f"{PUTERMAN}, Sec. 6.6.1 (Prop. 6.6.1, Thm 6.6.2)",
+    source=f"{PUTERMAN}, Sec. 6.6 (span contraction)",
     compare="bound",
     subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
     run=_run_span_contraction, family=dense_mdps,
@@ -277,7 +277,7 @@ def _run_greedy_v(mdp, rng, greedy):
 register(Theorem(
     name="greedy-loss-v",
     statement="||V - V*|| <= eps and pi greedy for V imply ||V* - V^pi|| <= 2 gamma eps/(1-gamma)",
-    source="Singh & Yee (1994), Machine Learning 16, Thm 1",
+    source="Singh & Yee (1994), Machine Learning 16; Szepesvari RL Theory lecture 3",
     compare="bound",
     subject=greedy_policy, subject_doc="greedy(mdp, v) -> (S,) int policy greedy for v",
     run=_run_greedy_v, family=discounted_mdps,
@@ -305,7 +305,7 @@ def _run_greedy_q(mdp, rng, greedy):
 register(Theorem(
     name="greedy-loss-q",
     statement="||Q - Q*|| <= eps and pi greedy for Q imply ||V* - V^pi|| <= 2 eps/(1-gamma)",
-    source="Singh & Yee (1994), Machine Learning 16 (Q-function form of Thm 1)",
+    source="Singh & Yee (1994); Agarwal, Jiang, Kakade & Sun, Lemma 1.11",
     compare="bound",
     subject=greedy_q, subject_doc="greedy(mdp, q) -> (S,) int policy, argmax_a q[s, a]",
     run=_run_greedy_q, family=discounted_mdps,
@@ -331,7 +331,7 @@ def _run_approx_vi(mdp, rng, T):
 register(Theorem(
     name="approximate-vi",
     statement="v_{k+1} = T v_k + e_k with ||e_k|| <= eps gives ||v_k - v*|| <= gamma^k ||v_0 - v*|| + eps (1-gamma^k)/(1-gamma)",
-    source="Bertsekas & Tsitsiklis (1996), Neuro-Dynamic Programming, Sec. 6.5.3 (derived from the contraction)",
+    source="derived from the gamma-contraction; Bertsekas & Tsitsiklis (1996), approximate VI",
     compare="bound",
     subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
     run=_run_approx_vi, family=discounted_mdps,
@@ -387,7 +387,7 @@ def _run_pi_monotone(mdp, rng, solver):
 register(Theorem(
     name="pi-monotone",
     statement="Howard PI improves monotonically: v_{pi_{k+1}} >= v_{pi_k} componentwise",
-    source=f"{PUTERMAN}, Prop. 6.4.1",
+    source=f"{PUTERMAN}, Sec. 6.4; Szepesvari RL Theory lecture 4",
     compare="bound",
     subject=policy_iteration, subject_doc="solver(mdp, policy0=, max_iter=) -> SolveResult (.v_policy after "
                                           "max_iter evaluations, .converged)",
@@ -409,12 +409,44 @@ def _run_pi_contraction(mdp, rng, solver):
 register(Theorem(
     name="pi-contraction",
     statement="||v* - v_{pi_k}||_inf <= gamma^k ||v* - v_{pi_0}||_inf",
-    source=f"{PUTERMAN}, Thm 6.4.6; Scherrer (2016), Math. Oper. Res. 41(3)",
+    source="Szepesvari RL Theory lecture 4 (after Scherrer 2016); AJKS Lemma 1.13",
     compare="bound",
     subject=policy_iteration, subject_doc="solver(mdp, policy0=, max_iter=) -> SolveResult (.v_policy, .converged)",
     run=_run_pi_contraction, family=discounted_mdps,
     negative=pi_bad_improvement, negative_doc="PI whose improvement also switches one state to its worst action",
     zoo=("gridworld_5x5",), ylabel="||v* - v_{pi_k}||_inf",
+))
+
+
+def pi_no_improvement(mdp, *, policy0, **kw):
+    """Negative control: 'PI' that evaluates the initial policy and stops without improving it."""
+    return SimpleNamespace(policy=np.asarray(policy0, np.int64), v_policy=policy_evaluation(mdp, policy0),
+                           n_iter=1, converged=True)
+
+
+def _run_pi_iterations(mdp, rng, solver):
+    vstar = optimal_value(mdp)
+    res = solver(mdp, policy0=_random_policy(mdp, rng))
+    m, n = int(mdp.action_mask.sum()), mdp.S
+    b = bounds.pi_iterations_scherrer(m, n, mdp.gamma).value
+    gap = _sup(vstar - policy_evaluation(mdp, res.policy))
+    info = {"n_iter": int(res.n_iter), "scherrer": b,
+            "hmz_rate": bounds.pi_iterations_hansen_miltersen_zwick(m, n, mdp.gamma).value,
+            "ye_rate": bounds.pi_iterations_ye(m, n, mdp.gamma).value}
+    # n_iter counts evaluations: the last evaluated policy is pi_{n_iter - 1}
+    return Observation(np.array([res.n_iter - 1, gap]), np.array([b, 0.0]), atol=_slack(mdp), info=info)
+
+
+register(Theorem(
+    name="pi-iterations",
+    statement="Howard PI returns an optimal policy after at most (m - n)(ceil(ln(1/(1-gamma))/(1-gamma)) + 1) "
+              "improvements (m state-action pairs, n states)",
+    source="Scherrer (2016), Math. Oper. Res. 41(3); constant from Szepesvari RL Theory lecture 4",
+    compare="bound",
+    subject=policy_iteration, subject_doc="solver(mdp, policy0=) -> SolveResult (.policy, .n_iter evaluations)",
+    run=_run_pi_iterations, family=discounted_mdps,
+    negative=pi_no_improvement, negative_doc="PI that stops after evaluating the initial policy",
+    zoo=("gridworld_5x5", "frozenlake:gamma=0.99", "riverswim:gamma=0.99"), plot="ratio",
 ))
 
 
@@ -450,7 +482,7 @@ def _run_mpi(mdp, rng, solver):
 register(Theorem(
     name="mpi-monotone",
     statement="from T v_0 >= v_0, modified PI iterates increase, stay below v*, and dominate VI: T^k v_0 <= v_k <= v*",
-    source=f"{PUTERMAN}, Sec. 6.5 (Lemma 6.5.1, Thm 6.5.5)",
+    source=f"{PUTERMAN}, Sec. 6.5 (monotone convergence of MPI)",
     compare="bound",
     subject=modified_policy_iteration, subject_doc="solver(mdp, m=, max_iter=, v0=, epsilon=) -> SolveResult (.v)",
     run=_run_mpi, family=discounted_mdps,
@@ -522,7 +554,7 @@ register(Theorem(
     name="simulation-lemma",
     statement="V1 - V2 = (I - gamma P1_pi)^{-1}[(r1 - r2) + gamma (P1 - P2) V2], hence "
               "||V1 - V2|| <= (eps_r + gamma eps_P sp(V2)/2)/(1 - gamma)",
-    source="Kearns & Singh (2002), Lemma 4; Agarwal, Jiang, Kakade & Sun, RL: Theory and Algorithms, Lemma 2.2",
+    source="Agarwal, Jiang, Kakade & Sun, RL: Theory and Algorithms, Lemma 2.2",
     compare="identity+bound",
     subject=policy_evaluation, subject_doc="evaluate(mdp, policy) -> (S,) value of a stochastic (S, A) policy",
     run=_run_simulation, family=discounted_mdps,
@@ -558,7 +590,7 @@ def _run_gain_bracket(mdp, rng, solver):
 register(Theorem(
     name="rvi-gain-bracket",
     statement="min_s (T h - h)(s) <= g* <= max_s (T h - h)(s) for the relative value iterates h",
-    source=f"Odoni (1969); {PUTERMAN}, Sec. 8.5 (Thm 8.5.5)",
+    source=f"Odoni (1969); {PUTERMAN}, Sec. 8.5",
     compare="bound",
     subject=relative_value_iteration, subject_doc="solver(mdp, max_iter=, v0=) -> SolveResult with "
                                                   "extra['gain_lower'], extra['gain_upper']",

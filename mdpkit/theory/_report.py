@@ -12,7 +12,7 @@ import numpy as np
 
 from ._core import CheckResult, check, get, list_theorems
 
-__all__ = ["Report", "verify", "format_table"]
+__all__ = ["Report", "verify", "format_table", "write_report"]
 
 COLUMNS = {
     "theorem": "registered name (mdpkit list theorems)",
@@ -147,14 +147,19 @@ def verify(
         results.append(check(th, n_examples=n_examples, seed=seed, negative_control=negative_control))
     rep = Report(results, seed=seed, n_examples=n_examples, wall_time=time.perf_counter() - t0)
     if out:
-        from mdpkit.io import atomic_write
-
-        os.makedirs(out, exist_ok=True)
-        if plots:
-            for r in results:
-                rep.files.append(plot_check(r, os.path.join(out, f"{r.theorem.name}.png")))
-        path = os.path.join(out, "report.json")
-        text = json.dumps(rep.to_dict(), indent=1)
-        atomic_write(path, text.encode())
-        rep.files.append(path)
+        write_report(rep, out, plots=plots)
     return rep
+
+
+def write_report(rep: Report, out: str, *, plots: bool = True) -> list:
+    """Write ``report.json`` (atomically) and, if ``plots``, ``<theorem>.png`` per check into ``out``."""
+    from mdpkit.io import atomic_write
+
+    os.makedirs(out, exist_ok=True)
+    if plots:
+        for r in rep.results:
+            rep.files.append(plot_check(r, os.path.join(out, f"{r.theorem.name}.png")))
+    path = os.path.join(out, "report.json")
+    atomic_write(path, (json.dumps(rep.to_dict(), indent=1) + "\n").encode())
+    rep.files.append(path)
+    return rep.files
