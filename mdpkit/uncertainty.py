@@ -474,10 +474,14 @@ _CLARABEL_OPTS = dict(tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11, tol_
 def _cp_solve(prob):
     import cvxpy as cp
 
-    try:
-        prob.solve(solver=cp.CLARABEL, **_CLARABEL_OPTS)
-    except cp.error.SolverError:
-        prob.solve(solver=cp.CLARABEL)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+        try:
+            prob.solve(solver=cp.CLARABEL, **_CLARABEL_OPTS)
+        except cp.error.SolverError:
+            prob.solve(solver=cp.CLARABEL)
     if prob.status not in ("optimal", "optimal_inaccurate"):
         raise RuntimeError(f"cvxpy could not solve the inner problem (status {prob.status})")
 
@@ -513,12 +517,13 @@ def _cp_set(kind, p, q, r, w=None, D=None, constraints=None):
     raise InvalidArgumentError(f"no cvxpy formulation for kind {kind!r}")
 
 
-def cvxpy_inner(q, z, uset):
+def cvxpy_inner(q, z, uset, *, return_status: bool = False):
     r"""Solve nature's inner problem with cvxpy (Clarabel): the oracle and ``engine="cvxpy"``.
 
     ``uset`` is an :class:`UncertaintySet` (any built-in kind, or ``kind="cvxpy"`` with a
     ``constraints(p, q)`` callable for a user-written set).  Returns ``(p_worst (n,), value)``.
-    The simplex constraints and the support semantics are added here.
+    The simplex constraints and the support semantics are added here.  With
+    ``return_status`` the cvxpy status string is returned third.
     """
     import cvxpy as cp
 
@@ -539,6 +544,8 @@ def cvxpy_inner(q, z, uset):
     _cp_solve(prob)
     out = np.zeros_like(qq)
     out[idx] = np.asarray(p.value, dtype=float)
+    if return_status:
+        return out, float(prob.value), prob.status
     return out, float(prob.value)
 
 
