@@ -101,50 +101,50 @@ def _as_curves(x, name: str, default_label: str) -> list[tuple[str, np.ndarray]]
     return out
 
 
-def _hidden_note(bad: np.ndarray, y: np.ndarray, logy: bool) -> str:
-    """Legend suffix counting the points that cannot be drawn (never replaced by fake values)."""
+def _hidden_note(y: np.ndarray, logy: bool) -> str:
+    """Legend suffix counting the values that cannot be drawn (never replaced by fake values)."""
     parts = []
-    n_nonfinite = int(np.count_nonzero(~np.isfinite(y)))
-    n_nonpos = int(np.count_nonzero(bad)) - n_nonfinite
-    if logy and n_nonpos:
+    with np.errstate(invalid="ignore"):
+        n_nonpos = int(np.count_nonzero(y <= 0)) if logy else 0
+    n_inf = int(np.count_nonzero(np.isinf(y) & ~((y < 0) if logy else False)))
+    if n_nonpos:
         parts.append(f"{n_nonpos} value{'s' if n_nonpos > 1 else ''} <= 0")
-    if n_nonfinite:
-        parts.append(f"{n_nonfinite} non-finite")
+    if n_inf:
+        parts.append(f"{n_inf} infinite")
     return f" [{', '.join(parts)} not shown]" if parts else ""
 
 
-def _masked(y: np.ndarray, logy: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Copy of ``y`` with undrawable points set to NaN (a gap in the line) and the mask."""
+def _line(ax, y: np.ndarray, *, logy: bool, **kw) -> None:
+    """Plot ``y`` against its index: NaN entries are missing (the line joins the neighbouring
+    values); values that cannot be drawn (infinite, or <= 0 on a log axis) leave a gap."""
+    ks = np.flatnonzero(~np.isnan(y))
+    yk = y[ks]
     with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(y) | ((y <= 0) if logy else False)
-    yd = np.where(bad, np.nan, y)
-    return yd, bad
+        bad = np.isinf(yk) | ((yk <= 0) if logy else False)
+    yd = np.where(bad, np.nan, yk)
+    (line,) = ax.plot(ks, yd, **kw)
+    if np.count_nonzero(~bad) == 1:  # a single drawable point is invisible as a line
+        ax.plot(ks[~bad], yd[~bad], marker="o", ms=3, color=line.get_color(), alpha=line.get_alpha(),
+                linestyle="none")
 
 
 def _draw_curves(ax, curves, *, logy: bool, linestyle: str, colors: list[str]) -> None:
     for (label, y), color in zip(curves, colors):
         if y.ndim == 1:
-            yd, bad = _masked(y, logy)
-            ks = np.arange(y.shape[0])
-            ax.plot(ks, yd, linestyle=linestyle, color=color, lw=1.8, label=label + _hidden_note(bad, y, logy))
-            if np.count_nonzero(~bad) == 1:  # a single drawable point is invisible as a line
-                ax.plot(ks[~bad], yd[~bad], marker="o", ms=3, color=color, linestyle="none")
+            _line(ax, y, logy=logy, linestyle=linestyle, color=color, lw=1.8, label=label + _hidden_note(y, logy))
             continue
-        n, K = y.shape
-        ks = np.arange(K)
-        yd, bad = _masked(y, logy)
+        n = y.shape[0]
         alpha = float(np.clip(4.0 / n, 0.04, 0.35))
-        for row in yd:
-            ax.plot(ks, row, linestyle=linestyle, color=color, lw=0.6, alpha=alpha)
+        for row in y:
+            _line(ax, row, logy=logy, linestyle=linestyle, color=color, lw=0.6, alpha=alpha)
         # The median is taken over the observed values (zeros included, NaN = missing), then
-        # masked like any curve: a median of 0 is a gap on the log axis, not a fake value.
+        # drawn like any curve: a median of 0 is a gap on the log axis, not a fake value.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN
-            med = np.nanmedian(np.where(np.isnan(y), np.nan, y), axis=0)
-        md, _ = _masked(med, logy)
-        ax.plot(
-            ks, md, linestyle=linestyle, color=color, lw=2.4,
-            label=f"{label} (median of {n}){_hidden_note(bad, y, logy)}",
+            med = np.nanmedian(y, axis=0)
+        _line(
+            ax, med, logy=logy, linestyle=linestyle, color=color, lw=2.4,
+            label=f"{label} (median of {n}){_hidden_note(y, logy)}",
         )
 
 
@@ -171,9 +171,10 @@ def plot_convergence(
     traces : array_like of shape (K,) or (n_instances, K), or dict of str to such arrays
         Observed error per iteration.  A 2-D array holds many instances (rows) at once, as in a
         theorem check: each row is a thin translucent line and the per-iteration median (over
-        the rows, NaN entries ignored) is bold.  NaN marks a missing value (e.g. the padding of
-        runs that stopped early).  A dict draws one labelled curve (or bundle) per key; a bare
-        array is labelled ``"observed"``.
+        the rows, NaN entries ignored) is bold.  NaN marks a missing value (an iteration that
+        was not recorded, or the padding of runs that stopped early): it is skipped and the line
+        joins the recorded values around it.  A dict draws one labelled curve (or bundle) per
+        key; a bare array is labelled ``"observed"``.
     bounds : array_like or dict of str to array_like, optional
         Bounds in the same formats, drawn dashed; a bare array is labelled ``"bound"``.  A bound
         takes the colour of the trace with the same label (its legend entry then reads
@@ -182,9 +183,9 @@ def plot_convergence(
     ax : matplotlib.axes.Axes, optional
         Axes to draw into; a new figure is created if omitted.
     logy : bool, default True
-        Logarithmic y-axis.  Points that cannot be drawn on it (values ``<= 0``) and non-finite
-        values are **not drawn** (the line has a gap there; they are never replaced by a small
-        fake value) and the legend entry says how many were hidden, e.g.
+        Logarithmic y-axis.  Values that cannot be drawn on it (``<= 0``) and infinite values
+        are **not drawn** (the line has a gap there; they are never replaced by a small fake
+        value) and the legend entry says how many were hidden, e.g.
         ``"observed [3 values <= 0 not shown]"``.  An exact zero error, which value iteration
         can reach on small models, therefore shows as the end of the line.
     xlabel, ylabel : str
@@ -254,7 +255,9 @@ def plot_ratio_hist(ratios: ArrayLike, *, ax=None, title: str | None = None, bin
     Parameters
     ----------
     ratios : array_like of shape (n,)
-        Finite ratios, one per instance (or per instance and iteration, flattened by the caller).
+        Ratios, one per instance.  Non-finite ratios cannot be binned: they are left out of the
+        histogram and the legend says how many (``+inf``, e.g. a positive error against a zero
+        bound, is counted as above 1; NaN, e.g. 0/0, as undefined).
     ax : matplotlib.axes.Axes, optional
         Axes to draw into; a new figure is created if omitted.
     title : str, optional
@@ -269,8 +272,7 @@ def plot_ratio_hist(ratios: ArrayLike, *, ax=None, title: str | None = None, bin
     Raises
     ------
     InvalidArgumentError
-        If ``ratios`` is not 1-D, is empty, or holds a non-finite value (e.g. 0/0 from a zero
-        bound: decide what it means before plotting).
+        If ``ratios`` is not numeric, not 1-D, or empty.
     """
     try:
         r = np.array(ratios, dtype=np.float64)
@@ -278,19 +280,25 @@ def plot_ratio_hist(ratios: ArrayLike, *, ax=None, title: str | None = None, bin
         raise InvalidArgumentError(f"ratios could not be converted to a float array: {e}") from None
     if r.ndim != 1 or r.size == 0:
         raise InvalidArgumentError(f"ratios must be a non-empty 1-D array, got shape {r.shape}")
-    if not np.all(np.isfinite(r)):
-        bad = np.flatnonzero(~np.isfinite(r))
-        raise InvalidArgumentError(
-            f"ratios[{bad[0]}] is {float(r[bad[0]])!r}; {bad.size} of {r.size} ratios are not finite"
-        )
+    fin = r[np.isfinite(r)]
+    n_nan = int(np.count_nonzero(np.isnan(r)))
+    n_pinf = int(np.count_nonzero(r == np.inf))
+    n_minf = int(np.count_nonzero(r == -np.inf))
     fig, ax = _axes(ax, (6.0, 4.0))
-    if isinstance(bins, str) and r.min() == r.max():
-        # matplotlib would spread identical values over a unit-wide bin around them
-        half = 0.01 * max(abs(r[0]), 1e-3)
-        bins = [r[0] - half, r[0] + half]
-    ax.hist(r, bins=bins, color="C0", edgecolor="white", label=f"{r.size} ratios")
+    if fin.size:
+        if isinstance(bins, str) and fin.min() == fin.max():
+            # matplotlib would spread identical values over a unit-wide bin around them
+            half = 0.01 * max(abs(fin[0]), 1e-3)
+            bins = [fin[0] - half, fin[0] + half]
+        ax.hist(fin, bins=bins, color="C0", edgecolor="white", label=f"{fin.size} finite ratios")
+    hidden = [f"{k} {what}" for k, what in ((n_pinf, "+inf"), (n_minf, "-inf"), (n_nan, "NaN")) if k]
+    if hidden:  # a legend entry without a mark, next to the counts it qualifies
+        ax.plot([], [], " ", label=f"not shown: {', '.join(hidden)}")
     n_above = int(np.count_nonzero(r > 1.0))
-    ax.axvline(1.0, color="C3", linestyle="--", lw=1.5, label=f"ratio = 1: {n_above} of {r.size} above (max {r.max():.5g})")
+    n_defined = r.size - n_nan
+    worst = f"max {np.nanmax(r):.5g}" if n_defined else "max undefined"
+    label = f"ratio = 1: {n_above} of {n_defined} above ({worst})"
+    ax.axvline(1.0, color="C3", linestyle="--", lw=1.5, label=label)
     lo, hi = ax.get_xlim()
     pad = 0.05 * max(hi - lo, 1.0)
     ax.set_xlim(min(lo, 1.0 - pad), max(hi, 1.0 + pad))
@@ -399,7 +407,15 @@ def _text_color(im, value: float) -> str:
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
 
 
-def plot_values(mdp, v: ArrayLike, *, ax=None, title: str | None = None, cmap: str = "viridis", annotate: bool | None = None):
+def plot_values(
+    mdp,
+    v: ArrayLike,
+    *,
+    ax=None,
+    title: str | None = None,
+    cmap: str = "viridis",
+    annotate: bool | None = None,
+):
     r"""Heat map of a value vector on a grid world.
 
     Cell ``(row, col)`` shows ``v[row*cols + col]`` with ``(rows, cols) = mdp.grid_shape``; row 0
@@ -675,7 +691,10 @@ def plot_policy(
     if (~reach[:n] & ~no_effect[:n]).any():
         handles.append(Patch(facecolor="none", edgecolor="0.5", hatch="..", label="unreachable from mu0"))
     if handles:
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.25 / rows), ncol=2, fontsize=8, frameon=False)
+        ax.legend(
+            handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.25 / rows), ncol=2, fontsize=8,
+            frameon=False,
+        )
 
     def describe(s: int) -> str:
         if no_effect[s]:

@@ -55,7 +55,8 @@ def main(argv=None):
     # Sutton & Barto Example 4.1: undiscounted, so the SSP solver (gamma = 1).
     m4 = generators.make("gridworld4x4")
     r4 = ssp_policy_iteration(m4)
-    save(plotting.plot_policy(m4, r4.policy, v=r4.v, title="S&B Ex. 4.1: optimal policy over v*"), "gridworld4x4_policy.png")
+    fig = plotting.plot_policy(m4, r4.policy, v=r4.v, title="S&B Ex. 4.1: optimal policy over v*")
+    save(fig, "gridworld4x4_policy.png")
 
     # Sutton & Barto Example 3.5 / Figure 3.5.
     m5 = generators.make("gridworld5x5")
