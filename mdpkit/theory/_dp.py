@@ -92,8 +92,9 @@ def _run_vi_contraction(mdp, rng, T):
     _, _, errs = _vi_trace(mdp, rng, T)
     k = np.arange(errs.size)
     bnd = np.array([bounds.vi_contraction_bound(mdp.gamma, j, errs[0]).value for j in k])
-    return Observation(errs, bnd, x=k, atol=_slack(mdp), rate_trace=errs, rate_floor=1e-8 * value_scale(mdp),
-                       claimed_rate=mdp.gamma)
+    # k = 0 holds with equality by construction: compare from k = 1 on
+    return Observation(errs[1:], bnd[1:], x=k[1:], atol=_slack(mdp), rate_trace=errs,
+                       rate_floor=1e-8 * value_scale(mdp), claimed_rate=mdp.gamma)
 
 
 register(Theorem(
@@ -204,9 +205,9 @@ def _run_span_envelope(mdp, rng, solver):
     env = (c ** k) * spans[0]
     tol = bounds.span_stopping_tol(eps, mdp.gamma) if mdp.gamma > 0 else math.inf
     n_bound = bounds.span_vi_iterations(mdp.gamma, delta, spans[0], tol) if mdp.gamma > 0 else 1
-    obs = np.append(spans, res.n_iter)
-    bnd = np.append(env, n_bound)
-    return Observation(obs, bnd, x=np.append(k, -1), atol=_slack(mdp),
+    obs = np.append(spans[1:], res.n_iter)
+    bnd = np.append(env[1:], n_bound)
+    return Observation(obs, bnd, x=np.append(k[1:], -1), atol=_slack(mdp),
                        info={"delta": delta, "n_iter": int(res.n_iter), "n_bound": n_bound})
 
 
@@ -325,7 +326,7 @@ def _run_approx_vi(mdp, rng, T):
         errs.append(_sup(v - vstar))
     k = np.arange(len(errs))
     bnd = np.array([bounds.approximate_vi_bound(mdp.gamma, j, e0, eps).value for j in k])
-    return Observation(np.array(errs), bnd, x=k, atol=_slack(mdp), info={"eps": eps})
+    return Observation(np.array(errs)[1:], bnd[1:], x=k[1:], atol=_slack(mdp), info={"eps": eps})
 
 
 register(Theorem(
@@ -403,7 +404,9 @@ def _run_pi_contraction(mdp, rng, solver):
     gaps = np.array([_sup(vstar - v) for v in vals])
     k = np.arange(gaps.size)
     bnd = np.array([bounds.pi_contraction_bound(mdp.gamma, j, gaps[0]).value for j in k])
-    return Observation(gaps, bnd, x=k, atol=_slack(mdp))
+    if gaps.size < 2:  # pi_0 was optimal: nothing to compare beyond k = 0
+        return Observation(gaps, bnd, x=k, atol=_slack(mdp))
+    return Observation(gaps[1:], bnd[1:], x=k[1:], atol=_slack(mdp))
 
 
 register(Theorem(

@@ -78,6 +78,20 @@ def format_table(results) -> str:
     return "\n".join(out)
 
 
+def _short(label: str) -> str:
+    """Legend label: drop a zoo model's long description in parentheses."""
+    import re
+
+    return re.sub(r"\s*\([^)]*\)", "", label)
+
+
+def _on_axis(x, y) -> np.ndarray:
+    """Place ``y`` at integer iterations ``x`` (NaN elsewhere), since plots index by iteration."""
+    out = np.full(int(np.max(x)) + 1, np.nan)
+    out[np.asarray(x, dtype=int)] = y
+    return out
+
+
 def plot_check(res: CheckResult, path: str) -> str:
     """Write the PNG of one check: traces with their bounds (log scale) or the ratio histogram."""
     import matplotlib
@@ -92,7 +106,8 @@ def plot_check(res: CheckResult, path: str) -> str:
     if th.plot == "trace" and traced:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
         tight = sorted(traced, key=lambda o: -o.ratio if math.isfinite(o.ratio) else 0)[:4]
-        plotting.plot_convergence({o.label: o.observed for o in tight}, {o.label: o.bound for o in tight},
+        plotting.plot_convergence({_short(o.label): _on_axis(o.x, o.observed) for o in tight},
+                                  {_short(o.label): _on_axis(o.x, o.bound) for o in tight},
                                   ax=axes[0], ylabel=th.ylabel, title=f"{th.name}: 4 tightest instances")
         plotting.plot_ratio_hist([o.ratio for o in res.observations], ax=axes[1],
                                  title=f"observed/bound, {res.n_instances} instances")
