@@ -317,6 +317,9 @@ def check(
     n_examples : int
         Number of random instances drawn from the family (hypothesis, seeded by ``seed``,
         with ``hypothesis.target`` steering toward near-tight instances when ``steer``).
+        The same seed gives the same instances in a fresh process (as ``mdpkit verify`` runs);
+        within one long session the draws can differ slightly, because hypothesis mixes
+        constants found in loaded non-site-packages modules into its draws.
     zoo : bool
         Also run the theorem's zoo models.
     negative_control : bool

@@ -105,17 +105,24 @@ def plot_check(res: CheckResult, path: str) -> str:
     traced = [o for o in res.observations if o.x is not None and o.observed.size > 1 and np.all(np.diff(o.x) > 0)]
     if th.plot == "trace" and traced:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        tight = sorted(traced, key=lambda o: -o.ratio if math.isfinite(o.ratio) else 0)[:4]
+        tight, seen = [], set()
+        for o in sorted(traced, key=lambda o: -o.ratio if math.isfinite(o.ratio) else 0):
+            if _short(o.label) not in seen and len(tight) < 4:  # distinct models, tightest first
+                seen.add(_short(o.label))
+                tight.append(o)
         plotting.plot_convergence({_short(o.label): _on_axis(o.x, o.observed) for o in tight},
                                   {_short(o.label): _on_axis(o.x, o.bound) for o in tight},
-                                  ax=axes[0], ylabel=th.ylabel, title=f"{th.name}: 4 tightest instances")
+                                  ax=axes[0], ylabel=th.ylabel, title=f"{th.name}: tightest instances")
         plotting.plot_ratio_hist([o.ratio for o in res.observations], ax=axes[1],
                                  title=f"observed/bound, {res.n_instances} instances")
     else:
         fig, ax = plt.subplots(figsize=(6, 4.2))
         plotting.plot_ratio_hist([o.ratio for o in res.observations], ax=ax,
                                  title=f"{th.name}: observed/bound, {res.n_instances} instances")
-    fig.suptitle(f"{th.statement}\n{th.source}  -  {res.verdict}", fontsize=8)
+    import textwrap
+
+    width = int(fig.get_figwidth() * 13)
+    fig.suptitle(textwrap.fill(th.statement, width) + f"\n{th.source}  -  {res.verdict}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
