@@ -19,7 +19,8 @@ def test_wheel_installs_solvers_and_bounds_inside_mdpkit(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
     code = (
-        "import sys; sys.path.insert(0, %r); import mdpkit, mdpkit.solvers, mdpkit.bounds;"
+        "import sys; sys.path.insert(0, %r); import mdpkit, mdpkit.solvers, mdpkit.bounds, mdpkit.theory;"
+        "assert mdpkit.theory.check('vi-contraction', n_examples=2).ok;"
         "assert mdpkit.__file__.startswith(%r), mdpkit.__file__;"
         "import importlib.util; assert importlib.util.find_spec('solvers') is None;"
         "assert importlib.util.find_spec('bounds') is None; print('ok')" % (str(target), str(target))
@@ -30,8 +31,9 @@ def test_wheel_installs_solvers_and_bounds_inside_mdpkit(tmp_path):
 
 def test_import_mdpkit_loads_only_numpy_scipy_numba():
     code = (
-        "import sys, mdpkit, mdpkit.solvers, mdpkit.bounds;"
-        "heavy = [m for m in ('cvxpy', 'networkx', 'matplotlib', 'gymnasium', 'dask', 'tqdm') if m in sys.modules];"
+        "import sys, mdpkit, mdpkit.solvers, mdpkit.bounds, mdpkit.theory; mdpkit.theory.list_theorems();"
+        "heavy = [m for m in ('cvxpy', 'networkx', 'matplotlib', 'gymnasium', 'dask', 'tqdm', 'hypothesis')"
+        " if m in sys.modules];"
         "print(heavy)"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT.parent)
