@@ -72,6 +72,8 @@ def ellipsoid_enum(q, c, z, r2):
     of z).  Every candidate that is feasible is evaluated; the smallest objective wins.
     """
     n = q.size
+    zmin = float(z.min())
+    z = z - zmin  # translation invariance; keeps t * z well scaled
     best_val, best_p = float(q @ z), q.copy()
     for k in range(1, n + 1):
         for K in itertools.combinations(range(n), k):
@@ -97,7 +99,7 @@ def ellipsoid_enum(q, c, z, r2):
                 val = float(p @ z)
                 if val < best_val:
                     best_val, best_p = val, p
-    return best_p, best_val
+    return best_p, best_val + zmin
 
 
 def kl_dual(q, z, kappa):

@@ -340,9 +340,7 @@ def robust_bellman_operator(mdp: TabularMDP, v, uncertainty) -> RobustBackup:
     q = ctx.q_backup(vv, store=True, pw=(pw2, pwd))
     Tv = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
-    from mdpkit._kernels.bellman import greedy_max
-
-    greedy_max(q, ctx.args[6], S, A, Tv, pi)
+    rk.greedy_max(q, ctx.args[6], S, A, Tv, pi)
     return RobustBackup(Tv, pi, q.reshape(S, A), ctx.pw_to_kernel(pw2, pwd), None)
 
 
@@ -709,9 +707,7 @@ def robust_modified_policy_iteration(
                                       spans, dmm, pw2, pwd, *ctx.work)
     if not converged:
         q = ctx.q_backup(v)
-        from mdpkit._kernels.bellman import greedy_max
-
-        greedy_max(q, mask1, S, A, v_new, pi)
+        rk.greedy_max(q, mask1, S, A, v_new, pi)
         d = v_new - v
         dmm[:] = d.min(), d.max()
         v = v_new.copy()
@@ -805,9 +801,7 @@ def robust_partial_policy_iteration(
         qq = ctx.q_backup(u)
         Tu = np.empty(S)
         p = np.empty(S, dtype=np.int64)
-        from mdpkit._kernels.bellman import greedy_max
-
-        greedy_max(qq, ctx.args[6], S, A, Tu, p)
+        rk.greedy_max(qq, ctx.args[6], S, A, Tu, p)
         return Tu, p, qq.reshape(S, A), None
 
     Tv, pi, q, xi = backup(v)

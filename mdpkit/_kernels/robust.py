@@ -30,7 +30,6 @@ The plain-numpy oracles are in ``mdpkit/_reference_robust.py``.
 import numpy as np
 from numba import njit
 
-from .bellman import greedy_max
 
 NEG_INF = -np.inf
 
@@ -173,6 +172,24 @@ def _ellip_dist(qb, cb, pb, n):
 
 @njit(cache=True)
 def inner_ellipsoid(qb, cb, zb, r2, n, pb, bb, idx, act):
+    """min p.z s.t. sum_i (p_i - q_i)^2 / c_i <= r2 over the simplex; see ``_ellipsoid_core``.
+
+    z is shifted by its minimum first (the minimiser is translation invariant), so that the
+    multiplier t, which grows like 1 / spread(z), never multiplies large absolute values.
+    """
+    if n == 0:
+        return 0.0
+    zmin = _zmin(zb, n)
+    for k in range(n):
+        zb[k] -= zmin
+    _ellipsoid_core(qb, cb, zb, r2, n, pb, bb, idx, act)
+    for k in range(n):
+        zb[k] += zmin
+    return _dot(pb, zb, n)
+
+
+@njit(cache=True)
+def _ellipsoid_core(qb, cb, zb, r2, n, pb, bb, idx, act):
     """min p.z s.t. sum_i (p_i - q_i)^2 / c_i <= r2, p in the simplex (c > 0).
 
     ``c = 1, r2 = kappa^2`` is the L2 ball; ``c = q, r2 = kappa`` the chi-square ball.  KKT gives
@@ -853,6 +870,25 @@ def s_rect_l1_policy_backup(sparse, P2, indptr, indices, data, R1, mask1, S, A, 
 # --------------------------------------------------------------------------------------------
 # loops
 # --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def greedy_max(q, mask1, S, A, v_out, pi_out):
+    """Same as ``bellman.greedy_max`` (lowest-index argmax over available actions).
+
+    Duplicated on purpose: Numba's on-disk cache is keyed on this file only, so a cached kernel
+    that called into ``bellman.py`` would keep a stale copy when ``bellman.py`` changes.
+    """
+    for s in range(S):
+        best = NEG_INF
+        arg = -1
+        for a in range(A):
+            i = s * A + a
+            if mask1[i] and (arg < 0 or q[i] > best):
+                best = q[i]
+                arg = a
+        v_out[s] = best
+        pi_out[s] = arg
 
 
 @njit(cache=True)
