@@ -104,16 +104,39 @@ def policy_matrices(mdp: TabularMDP, policy: ArrayLike):
 
 
 def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12) -> NDArray[np.float64]:
-    """Solve (I - gamma P_pi) v = r_pi: dense LU, or GMRES with a direct sparse fallback."""
+    """Solve (I - gamma P_pi) v = r_pi.
+
+    Dense: LU.  CSR: when every row of ``P_pi`` has at most one stored entry (a deterministic
+    policy graph, e.g. a grid world) the matrix is a permuted triangular matrix plus cycles and a
+    direct sparse LU does not fill in, so it is solved directly.  Otherwise a Krylov solver
+    (BiCGSTAB, then restarted GMRES) with a Jacobi (diagonal) preconditioner is used: a direct
+    solve of a random sparse system fills in and stalls.  A Krylov answer is accepted only if
+    its residual is at most ``1e3 * rtol * max|r_pi|``; otherwise the exact direct solve is the
+    fallback.
+    """
     S = r_pi.shape[0]
     if not sp.issparse(P_pi):
         return np.linalg.solve(np.eye(S) - gamma * P_pi, r_pi)
     M = (sp.identity(S, format="csr") - gamma * P_pi).tocsr()
-    x0 = r_pi / (1.0 - gamma) if gamma < 1 else None
+    if S == 0 or np.diff(M.indptr).max() <= 2:  # at most one off-diagonal entry per row
+        return np.asarray(spla.spsolve(M.tocsc(), r_pi), dtype=np.float64)
     scale = max(float(np.abs(r_pi).max()), 1e-300)
-    v, info = spla.gmres(M, r_pi, x0=x0, rtol=rtol, atol=0.0, restart=50, maxiter=200)
-    if info != 0 or not np.all(np.isfinite(v)) or np.abs(M @ v - r_pi).max() > 1e3 * rtol * scale:
-        v = spla.spsolve(M.tocsc(), r_pi)  # direct fallback: exact but may fill in
+    x0 = r_pi / (1.0 - gamma) if gamma < 1 else None
+    diag = M.diagonal()
+    if np.all(diag != 0):
+        inv_diag = 1.0 / diag
+        prec = spla.LinearOperator(M.shape, matvec=lambda x: inv_diag * x, dtype=np.float64)
+    else:
+        prec = None
+
+    def ok(v):
+        return np.all(np.isfinite(v)) and np.abs(M @ v - r_pi).max() <= 1e3 * rtol * scale
+
+    v, info = spla.bicgstab(M, r_pi, x0=x0, rtol=rtol, atol=0.0, maxiter=2000, M=prec)
+    if info != 0 or not ok(v):
+        v, info = spla.gmres(M, r_pi, x0=x0, rtol=rtol, atol=0.0, restart=50, maxiter=200, M=prec)
+        if info != 0 or not ok(v):
+            v = spla.spsolve(M.tocsc(), r_pi)  # direct fallback: exact but may fill in
     return np.asarray(v, dtype=np.float64)
 
 
@@ -130,8 +153,10 @@ def policy_evaluation(mdp: TabularMDP, policy: ArrayLike) -> NDArray[np.float64]
     -------
     v : ndarray of float64, shape (S,)
         :math:`v_\pi = (I-\gamma P_\pi)^{-1} r_\pi`, in reward units.  Dense models use LU
-        (``numpy.linalg.solve``); CSR models use GMRES (``rtol=1e-12``) and fall back to a direct
-        sparse solve when GMRES fails or its residual exceeds ``1e-9 * max|r_pi|``.
+        (``numpy.linalg.solve``).  CSR models with a deterministic policy graph (one stored
+        entry per row of :math:`P_\pi`) use a direct sparse LU, which does not fill in; other
+        CSR models use Jacobi-preconditioned BiCGSTAB, then GMRES (``rtol=1e-12``), and fall back
+        to a direct sparse solve when both fail or the residual exceeds ``1e-9 * max|r_pi|``.
 
     Raises
     ------

@@ -16,7 +16,7 @@ import numpy as np
 
 from mdpkit import bounds
 from mdpkit._kernels import bellman, model_args
-from mdpkit._validation import check_gamma, check_int
+from mdpkit._validation import check_gamma, check_int, check_positive
 from mdpkit.policies import policy_evaluation, q_from_v
 from mdpkit.model import TabularMDP
 from mdpkit.results import SolveResult
@@ -362,6 +362,7 @@ def modified_policy_iteration(
     max_iter: int = 100_000,
     v0=None,
     evaluate_policy: bool | None = None,
+    eval_rtol: float = 0.0,
 ) -> SolveResult:
     r"""Modified policy iteration (Puterman & Shin 1978).
 
@@ -382,7 +383,14 @@ def modified_policy_iteration(
     epsilon : float, default 1e-6
         Target suboptimality in reward units.
     m : int, default 20
-        Partial-evaluation sweeps per iteration (``m >= 0``).
+        Partial-evaluation sweeps per iteration (``m >= 0``); with ``eval_rtol > 0`` the most
+        sweeps per iteration.
+    eval_rtol : float, default 0.0
+        Adaptive order: stop an iteration's partial evaluation after the first sweep whose change
+        has span below ``eval_rtol * sp(T v_k - v_k)``.  ``0`` keeps exactly ``m`` sweeps.  Any
+        order sequence ``0 <= m_k <= m`` keeps the convergence theorem (Puterman 1994,
+        Thm 6.5.5 holds for an arbitrary order sequence) and the certificate, which is computed
+        at the improvement step.
     max_iter : int, default 100_000
         Maximum number of improvement steps (each costs ``1 + m`` sweeps).
     v0 : array_like of shape (S,), optional
@@ -418,6 +426,7 @@ def modified_policy_iteration(
     gamma = check_gamma(mdp.gamma, allow_one=False)
     epsilon, max_iter = check_common(epsilon, max_iter)
     m = check_int(m, "m", minimum=0)
+    eval_rtol = check_positive(eval_rtol, "eval_rtol", allow_zero=True)
     tol = bounds.span_stopping_tol(epsilon, gamma)
     if v0 is None:
         rmin = mdp.reward_range[0]
@@ -433,9 +442,10 @@ def modified_policy_iteration(
     residuals = np.empty(max_iter)
     spans = np.empty(max_iter)
     dmm = np.empty(2)
+    n_eval = np.zeros(1, dtype=np.int64)
     n, converged = bellman.modified_policy_iteration_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, m, max_iter,
-        q, v_new, pi, residuals, spans, dmm,
+        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, m, eval_rtol, max_iter,
+        q, v_new, pi, residuals, spans, dmm, n_eval,
     )
     if not converged:
         # v was moved on by the partial sweeps after the last test: certify it afresh
@@ -447,6 +457,6 @@ def modified_policy_iteration(
     return _certified_result(
         mdp, gamma, v=v, v_next=v, pi=pi, q1=q, dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
         residuals=residuals[:n].copy(), method="modified_policy_iteration",
-        options=dict(epsilon=epsilon, m=m, max_iter=max_iter, tol=tol, v0_given=v0 is not None),
-        t0=t0, evaluate=evaluate, extra={"spans": spans[:n].copy()},
+        options=dict(epsilon=epsilon, m=m, eval_rtol=eval_rtol, max_iter=max_iter, tol=tol, v0_given=v0 is not None),
+        t0=t0, evaluate=evaluate, extra={"spans": spans[:n].copy(), "n_eval_sweeps": int(n_eval[0])},
     )

@@ -5,12 +5,41 @@ outputs, no validation, no defaults.  The transition matrix arrives in both form
 ``sparse`` selects dense rows ``P2 (S*A, S)`` or CSR ``(indptr, indices, data)``; the unused
 form is a dummy array.  Row ``s*A + a`` holds ``P[s, a, :]``.  Argmax ties go to the lowest action
 index (strict ``>``).  Masked actions (``mask[s*A + a] == False``) are skipped.
+
+Performance (see STYLE.md, "Performance notes for kernels"):
+
+* a sweep is memory-bound; the dense row product is compiled with
+  ``fastmath={"reassoc", "contract"}`` so LLVM vectorises it with several accumulators (never
+  ``nnan``/``ninf``: NaN checks keep working); CSR rows are summed in storage order, and
+  :func:`mdpkit._kernels.model_args` passes the column indices through an *unsigned* view so
+  the gather ``v[indices[k]]`` needs no negative-index wraparound;
+* whole iteration loops run inside one compiled call; a sweep whose work (stored entries of
+  ``P`` it reads) reaches :data:`PAR_MIN_WORK` runs over :data:`N_CHUNKS` fixed blocks of states
+  with ``prange``; every state's backup is computed by the same serial code and the per-block
+  reductions are min/max (exact), so results are bitwise independent of the thread count;
+* Jacobi loops swap two value buffers instead of copying, and no sweep allocates.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 NEG_INF = -np.inf
+
+#: Sweeps reading at least this many stored entries of P run in parallel (prange over blocks).
+#: Below it the serial path is used: entering a parallel region costs microseconds, which a
+#: small sweep cannot repay (and on a loaded machine far more).
+PAR_MIN_WORK = 1 << 18
+#: Fixed number of state blocks of a parallel sweep (independent of the thread count).
+N_CHUNKS = 64
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def _dense_dot(P2, i, v):
+    """sum_j P2[i, j] v[j], reassociated so that it vectorises (one call per row)."""
+    acc = 0.0
+    for j in range(P2.shape[1]):
+        acc += P2[i, j] * v[j]
+    return acc
 
 
 @njit(cache=True, inline="always")
@@ -21,30 +50,43 @@ def _row_dot(sparse, P2, indptr, indices, data, i, v):
         for k in range(indptr[i], indptr[i + 1]):
             acc += data[k] * v[indices[k]]
         return acc
-    n = P2.shape[1]
-    a0 = 0.0
-    a1 = 0.0
-    a2 = 0.0
-    a3 = 0.0
-    j = 0
-    # four independent accumulators break the floating-point dependency chain
-    while j + 4 <= n:
-        a0 += P2[i, j] * v[j]
-        a1 += P2[i, j + 1] * v[j + 1]
-        a2 += P2[i, j + 2] * v[j + 2]
-        a3 += P2[i, j + 3] * v[j + 3]
-        j += 4
-    while j < n:
-        a0 += P2[i, j] * v[j]
-        j += 1
-    return (a0 + a1) + (a2 + a3)
+    return _dense_dot(P2, i, v)
+
+
+@njit(cache=True, inline="always")
+def _work(sparse, P2, data, A, per_state):
+    """Stored entries of P read by one sweep (all actions, or one action per state)."""
+    n = data.shape[0] if sparse else P2.shape[0] * P2.shape[1]
+    return n if not per_state else n // max(A, 1)
+
+
+@njit(cache=True, inline="always")
+def _chunk(c, n_chunks, S):
+    return (c * S) // n_chunks, ((c + 1) * S) // n_chunks
+
+
+# ---------------------------------------------------------------------------- one backup
+@njit(cache=True, inline="always")
+def _q_rows(sparse, P2, indptr, indices, data, R1, gamma, v, q_out, lo, hi):
+    for i in range(lo, hi):
+        q_out[i] = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+
+
+@njit(cache=True, parallel=True)
+def _bellman_q_par(sparse, P2, indptr, indices, data, R1, gamma, v, q_out):
+    n = R1.shape[0]
+    for c in prange(N_CHUNKS):
+        lo, hi = _chunk(c, N_CHUNKS, n)
+        _q_rows(sparse, P2, indptr, indices, data, R1, gamma, v, q_out, lo, hi)
 
 
 @njit(cache=True)
 def bellman_q(sparse, P2, indptr, indices, data, R1, gamma, v, q_out):
     """q_out[s*A + a] = R[s, a] + gamma * sum_s' P[s, a, s'] v[s'] for every row."""
-    for i in range(R1.shape[0]):
-        q_out[i] = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+    if _work(sparse, P2, data, 1, False) >= PAR_MIN_WORK:
+        _bellman_q_par(sparse, P2, indptr, indices, data, R1, gamma, v, q_out)
+    else:
+        _q_rows(sparse, P2, indptr, indices, data, R1, gamma, v, q_out, 0, R1.shape[0])
 
 
 @njit(cache=True)
@@ -62,45 +104,146 @@ def greedy_max(q, mask1, S, A, v_out, pi_out):
         pi_out[s] = arg
 
 
+# ---------------------------------------------------------------------------- fused sweeps
+@njit(cache=True, inline="always")
+def _greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out, store_q,
+                 lo, hi, stats, c):
+    """States lo..hi-1: v_out[s] = (T v)(s), pi_out[s] its lowest maximiser, optionally q_out.
+
+    stats[c] = (min d, max d, max |d|) over the block, d = v_out - v.
+    """
+    dmin = np.inf
+    dmax = -np.inf
+    res = 0.0
+    for s in range(lo, hi):
+        best = NEG_INF
+        arg = -1
+        for a in range(A):
+            i = s * A + a
+            val = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+            if store_q:
+                q_out[i] = val
+            if mask1[i] and (arg < 0 or val > best):
+                best = val
+                arg = a
+        v_out[s] = best
+        pi_out[s] = arg
+        d = best - v[s]
+        if d < dmin:
+            dmin = d
+        if d > dmax:
+            dmax = d
+        if abs(d) > res:
+            res = abs(d)
+    stats[c, 0] = dmin
+    stats[c, 1] = dmax
+    stats[c, 2] = res
+
+
+@njit(cache=True, parallel=True)
+def _greedy_sweep_par(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, v_out, pi_out, q_out,
+                      store_q, stats):
+    for c in prange(N_CHUNKS):
+        lo, hi = _chunk(c, N_CHUNKS, S)
+        _greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out, store_q,
+                     lo, hi, stats, c)
+
+
+@njit(cache=True, inline="always")
+def _reduce(stats, n):
+    dmin = stats[0, 0]
+    dmax = stats[0, 1]
+    res = stats[0, 2]
+    for c in range(1, n):
+        dmin = min(dmin, stats[c, 0])
+        dmax = max(dmax, stats[c, 1])
+        res = max(res, stats[c, 2])
+    return dmin, dmax, res
+
+
+@njit(cache=True)
+def greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, v_out, pi_out, q_out, store_q,
+                 stats):
+    """One fused Bellman sweep ``v_out = T v`` with greedy ``pi_out`` (and ``q_out`` if ``store_q``).
+
+    ``stats`` is a (N_CHUNKS, 3) scratch buffer.  Returns ``(min d, max d, max |d|)`` of
+    ``d = v_out - v``.  ``v`` and ``v_out`` must not alias.
+    """
+    if _work(sparse, P2, data, A, False) >= PAR_MIN_WORK:
+        _greedy_sweep_par(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, v_out, pi_out, q_out,
+                          store_q, stats)
+        return _reduce(stats, N_CHUNKS)
+    _greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out, store_q,
+                 0, S, stats, 0)
+    return _reduce(stats, 1)
+
+
+@njit(cache=True, inline="always")
+def _policy_rows(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c):
+    dmin = np.inf
+    dmax = -np.inf
+    for s in range(lo, hi):
+        i = s * A + pi[s]
+        x = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+        v_out[s] = x
+        d = x - v[s]
+        if d < dmin:
+            dmin = d
+        if d > dmax:
+            dmax = d
+    stats[c, 0] = dmin
+    stats[c, 1] = dmax
+    stats[c, 2] = max(abs(dmin), abs(dmax))
+
+
+@njit(cache=True, parallel=True)
+def _policy_sweep_par(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, stats):
+    S = v.shape[0]
+    for c in prange(N_CHUNKS):
+        lo, hi = _chunk(c, N_CHUNKS, S)
+        _policy_rows(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c)
+
+
+@njit(cache=True)
+def policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, stats):
+    """``v_out = T_pi v`` for a deterministic ``pi``; returns (min, max, max abs) of ``v_out - v``."""
+    if _work(sparse, P2, data, A, True) >= PAR_MIN_WORK:
+        _policy_sweep_par(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, stats)
+        return _reduce(stats, N_CHUNKS)
+    _policy_rows(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, 0, v.shape[0], stats, 0)
+    return _reduce(stats, 1)
+
+
 @njit(cache=True)
 def policy_backup(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out):
     """v_out[s] = R[s, pi[s]] + gamma * sum_s' P[s, pi[s], s'] v[s'] (deterministic pi)."""
-    for s in range(v.shape[0]):
-        i = s * A + pi[s]
-        v_out[s] = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+    stats = np.empty((N_CHUNKS, 3))
+    policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, stats)
 
 
+# ---------------------------------------------------------------------------- loops
 @njit(cache=True)
 def value_iteration_loop(
     sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, use_span, max_iter,
     q, v_new, pi_out, residuals, spans, dminmax
 ):
-    """Jacobi value iteration v_{k+1} = T v_k, in place on ``v``.
+    """Jacobi value iteration v_{k+1} = T v_k, result left in ``v``.
 
     Stops after the first iteration whose difference d = v_{k+1} - v_k has
     ``span(d) < tol`` (``use_span``) or ``max|d| < tol``.  On return ``v`` holds the last iterate
-    v_{n}, ``pi_out`` the greedy policy of v_{n-1} (so T_pi v_{n-1} = v_n), ``dminmax`` the
-    min and max of the last d, ``residuals``/``spans`` the per-iteration max|d| and span(d).
-    Returns ``(n_iter, converged)``.
+    v_{n}, ``pi_out`` the greedy policy of v_{n-1} (so T_pi v_{n-1} = v_n), ``q`` the backup of
+    v_{n-1}, ``dminmax`` the min and max of the last d, ``residuals``/``spans`` the
+    per-iteration max|d| and span(d).  ``v`` and ``v_new`` are swapped between sweeps (no
+    copies); q is written once, after the loop.  Returns ``(n_iter, converged)``.
     """
+    stats = np.empty((N_CHUNKS, 3))
+    cur = v
+    nxt = v_new
     n = 0
     converged = False
-    while n < max_iter:
-        bellman_q(sparse, P2, indptr, indices, data, R1, gamma, v, q)
-        greedy_max(q, mask1, S, A, v_new, pi_out)
-        dmin = np.inf
-        dmax = -np.inf
-        res = 0.0
-        for s in range(S):
-            d = v_new[s] - v[s]
-            if d < dmin:
-                dmin = d
-            if d > dmax:
-                dmax = d
-            ad = abs(d)
-            if ad > res:
-                res = ad
-            v[s] = v_new[s]
+    while True:
+        dmin, dmax, res = greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, cur, nxt,
+                                       pi_out, q, False, stats)
         residuals[n] = res
         spans[n] = dmax - dmin
         dminmax[0] = dmin
@@ -110,6 +253,13 @@ def value_iteration_loop(
         if crit < tol:
             converged = True
             break
+        if n >= max_iter:
+            break
+        cur, nxt = nxt, cur
+    # nxt = v_n = T cur, cur = v_{n-1}; n - 1 swaps happened
+    bellman_q(sparse, P2, indptr, indices, data, R1, gamma, cur, q)
+    if (n - 1) % 2 == 0:  # nxt is v_new
+        v[:] = nxt
     return n, converged
 
 
@@ -117,8 +267,9 @@ def value_iteration_loop(
 def gauss_seidel_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, max_iter, residuals):
     """Gauss-Seidel value iteration: states updated in order 0..S-1, in place on ``v``.
 
-    Each state's backup uses the values already updated in the same sweep.  Stops after the
-    first sweep whose max change is below ``tol``.  Returns ``(n_iter, converged)``.
+    Each state's backup uses the values already updated in the same sweep (so the sweep is
+    serial by nature; it costs the same as a serial Jacobi sweep).  Stops after the first sweep
+    whose max change is below ``tol``.  Returns ``(n_iter, converged)``.
     """
     n = 0
     converged = False
@@ -148,45 +299,52 @@ def gauss_seidel_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma,
 
 @njit(cache=True)
 def modified_policy_iteration_loop(
-    sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, m, max_iter,
-    q, v_new, pi_out, residuals, spans, dminmax
+    sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, m, eval_rtol, max_iter,
+    q, v_new, pi_out, residuals, spans, dminmax, n_eval
 ):
-    """Modified policy iteration (Puterman 1994, Sec. 6.5), in place on ``v``.
+    """Modified policy iteration (Puterman 1994, Sec. 6.5), result left in ``v``.
 
-    Each iteration is one improvement sweep u = T v (greedy pi) followed by ``m`` partial
-    evaluation sweeps u <- T_pi u.  The stopping test is applied to d = T v - v at the
-    improvement step: ``span(d) < tol``; then ``pi_out`` is greedy for ``v``, ``dminmax`` holds
-    min/max of d and ``v`` is left equal to T v.  Returns ``(n_iter, converged)``.
+    Each iteration is one improvement sweep u_0 = T v_k (greedy pi_k, q stored) followed by at
+    most ``m`` partial evaluation sweeps u_{j+1} = T_{pi_k} u_j; v_{k+1} = u_j.  With
+    ``eval_rtol > 0`` the partial evaluation stops early, after the first sweep with
+    span(u_{j+1} - u_j) < eval_rtol * span(T v_k - v_k) (an adaptive order sequence m_k <= m);
+    ``eval_rtol = 0`` gives exactly ``m`` sweeps.  The stopping test is applied to
+    d = T v_k - v_k at the improvement step: ``span(d) < tol``; then ``pi_out`` is greedy for
+    v_k, ``q`` its backup, ``dminmax`` holds min/max of d and ``v`` is left equal to T v_k.
+    ``n_eval[0]`` receives the total number of partial evaluation sweeps.
+    Returns ``(n_iter, converged)``.
     """
+    stats = np.empty((N_CHUNKS, 3))
+    cur = v
+    nxt = v_new
+    swaps = 0
     n = 0
+    n_ev = 0
     converged = False
     while n < max_iter:
-        bellman_q(sparse, P2, indptr, indices, data, R1, gamma, v, q)
-        greedy_max(q, mask1, S, A, v_new, pi_out)
-        dmin = np.inf
-        dmax = -np.inf
-        res = 0.0
-        for s in range(S):
-            d = v_new[s] - v[s]
-            if d < dmin:
-                dmin = d
-            if d > dmax:
-                dmax = d
-            if abs(d) > res:
-                res = abs(d)
-            v[s] = v_new[s]
+        dmin, dmax, res = greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, cur, nxt,
+                                       pi_out, q, True, stats)
         residuals[n] = res
         spans[n] = dmax - dmin
         dminmax[0] = dmin
         dminmax[1] = dmax
         n += 1
+        cur, nxt = nxt, cur
+        swaps += 1
         if dmax - dmin < tol:
             converged = True
             break
+        thresh = eval_rtol * (dmax - dmin)
         for _ in range(m):
-            policy_backup(sparse, P2, indptr, indices, data, R1, gamma, pi_out, A, v, v_new)
-            for s in range(S):
-                v[s] = v_new[s]
+            emin, emax, _r = policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi_out, A, cur, nxt, stats)
+            cur, nxt = nxt, cur
+            swaps += 1
+            n_ev += 1
+            if emax - emin < thresh:
+                break
+    if swaps % 2 == 1:  # cur is v_new
+        v[:] = cur
+    n_eval[0] = n_ev
     return n, converged
 
 

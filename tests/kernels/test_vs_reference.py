@@ -364,9 +364,10 @@ def test_modified_policy_iteration_loop_matches_numpy_twin(case, m):
     residuals = np.full(max_iter, np.nan)
     spans = np.full(max_iter, np.nan)
     dmm = np.empty(2)
+    n_eval = np.zeros(1, dtype=np.int64)
     n_k, conv = bellman.modified_policy_iteration_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, mdp.gamma, v_k, tol, m, max_iter,
-        q, v_new, pi_k, residuals, spans, dmm,
+        sparse, P2, indptr, indices, data, R1, mask1, S, A, mdp.gamma, v_k, tol, m, 0.0, max_iter,
+        q, v_new, pi_k, residuals, spans, dmm, n_eval,
     )
     assert n_k == n_t
     assert bool(conv) == conv_t
@@ -402,7 +403,7 @@ def test_kernels_accept_int64_csr_indices():
     assert M.indptr.dtype == np.int64
     wide = SimpleNamespace(S=S, A=A, R=mdp.R, action_mask=mdp.action_mask, is_sparse=True, P=M, gamma=0.9)
     args = model_args(wide)
-    assert args[2].dtype == np.int64 and args[3].dtype == np.int64
+    assert args[2].dtype == np.int64 and args[3].dtype == np.uint64  # indices: unsigned view
     v = rng.normal(size=S)
     q = kernel_q(wide, v)
     assert_allclose(q, ref.bellman_q(P, R, 0.9, v), rtol=RTOL_BACKUP, atol=RTOL_BACKUP * backup_scale(mdp, v))

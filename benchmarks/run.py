@@ -1,0 +1,415 @@
+"""Side-by-side benchmark: mdpkit vs QuantEcon, pymdptoolbox and mdpsolver, and vs the memory floor.
+
+Usage::
+
+    python benchmarks/run.py            # the full suite (see README.md; tens of minutes)
+    python benchmarks/run.py --quick    # reduced sizes, under 2 minutes
+    python benchmarks/run.py --smoke    # tiny sizes, a few seconds (used by the test suite)
+
+For every benchmark MDP (built with fixed seeds, ``instances.py``) and discount factor it
+
+1. measures this machine's memory bandwidth (``bandwidth.py``: STREAM-like triad, numpy and numba);
+2. computes a reference solution and certifies it independently of mdpkit's kernels: one
+   Bellman backup with scipy gives the MacQueen-Porteus bracket
+   ``T v + gamma/(1-gamma) [min d, max d]`` of ``v*`` (``d = T v - v``), whose width is reported;
+3. runs every method of every installed library in a child process (``_worker.py``), with a
+   time budget (a run that exceeds it is reported as ``timeout``), repeating it and keeping the
+   median time;
+4. scores each answer: ``value err`` = max |v - v*|, ``policy err`` = max (v* - v_pi) with
+   ``v_pi`` the exact value of the returned policy (a scipy linear solve); an answer whose policy
+   is not epsilon-optimal is flagged ``NOT eps-optimal``, one whose values are more than epsilon
+   from ``v*`` is flagged ``values off``; neither is counted as a time to epsilon (mdpkit's value
+   answer is the centre of its certified MacQueen-Porteus bracket ``(v_lower + v_upper) / 2``);
+5. times one Bellman sweep per library and compares it with the floor
+   ``bytes(P [+ CSR indices]) / bandwidth``.
+
+Outputs ``results.md`` (Markdown tables), ``results.json`` and ``time_to_epsilon.png`` in
+``--out`` (default ``benchmarks/results``; ``--quick``/``--smoke`` write to a ``quick``/``smoke``
+subfolder so the committed full results are not overwritten).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import bandwidth  # noqa: E402
+import instances  # noqa: E402
+import peers  # noqa: E402
+
+PROFILES = {
+    #            gammas          repeats  sweeps  budget(s)  instances
+    "full": dict(gammas=(0.99, 0.999), repeats=3, sweeps=10, budget=240.0),
+    "quick": dict(gammas=(0.99, 0.999), repeats=1, sweeps=3, budget=10.0),
+    "smoke": dict(gammas=(0.99,), repeats=1, sweeps=2, budget=20.0),
+}
+
+
+# ----------------------------------------------------------------------------- reference (scipy only)
+def _rows(mdp):
+    return mdp.P_rows if mdp.is_sparse else np.asarray(mdp.P).reshape(mdp.S * mdp.A, mdp.S)
+
+
+def bellman_scipy(mdp, v):
+    """(T v, greedy policy) with scipy/numpy only (independent of mdpkit's kernels)."""
+    q = np.asarray(mdp.R) + mdp.gamma * np.asarray(_rows(mdp) @ v).reshape(mdp.S, mdp.A)
+    q = np.where(mdp.action_mask, q, -np.inf)
+    return q.max(axis=1), q.argmax(axis=1)
+
+
+def policy_value_scipy(mdp, policy):
+    """Exact v_pi = (I - gamma P_pi)^{-1} r_pi with numpy/scipy (direct, or BiCGSTAB + checks)."""
+    S, A = mdp.S, mdp.A
+    policy = np.asarray(policy, dtype=np.int64)
+    rows = np.arange(S) * A + policy
+    r = np.asarray(mdp.R)[np.arange(S), policy]
+    Ppi = _rows(mdp)[rows]
+    if not mdp.is_sparse:
+        return np.linalg.solve(np.eye(S) - mdp.gamma * Ppi, r)
+    M = (sp.identity(S, format="csr") - mdp.gamma * sp.csr_matrix(Ppi)).tocsr()
+    if np.diff(M.indptr).max() <= 2:
+        return spla.spsolve(M.tocsc(), r)
+    x, info = spla.bicgstab(M, r, x0=r / (1 - mdp.gamma), rtol=1e-14, atol=0.0, maxiter=5000)
+    for _ in range(3):  # iterative refinement of the residual
+        res = r - M @ x
+        if np.abs(res).max() <= 1e-13 * max(1.0, np.abs(r).max()):
+            break
+        dx, _ = spla.bicgstab(M, res, rtol=1e-10, atol=0.0, maxiter=5000)
+        x = x + dx
+    return x
+
+
+def reference(mdp, epsilon):
+    """v* to within a certified half-width, from a tight mdpkit solve checked by a scipy backup."""
+    from mdpkit.solvers import modified_policy_iteration
+
+    eps_ref = epsilon * 1e-2
+    t0 = time.perf_counter()
+    res = modified_policy_iteration(mdp, epsilon=eps_ref, m=500, eval_rtol=1e-3, evaluate_policy=False,
+                                    max_iter=1_000_000)
+    v = np.asarray(res.v)
+    Tv, _ = bellman_scipy(mdp, v)
+    d = Tv - v
+    c = mdp.gamma / (1.0 - mdp.gamma)
+    lo, hi = Tv + c * d.min(), Tv + c * d.max()
+    return {"v_star": 0.5 * (lo + hi), "half_width": float(0.5 * c * (d.max() - d.min())),
+            "seconds": time.perf_counter() - t0}
+
+
+# ----------------------------------------------------------------------------- child runs
+def run_child(spec: dict, workdir: str, timeout: float):
+    fd, path = tempfile.mkstemp(suffix=".json", dir=workdir)
+    with os.fdopen(fd, "w") as f:
+        json.dump(spec, f)
+    try:
+        proc = subprocess.run([sys.executable, os.path.join(HERE, "_worker.py"), path], capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": "timeout"}, None
+    out = path[: -len(".json")] + ".out.json"
+    if proc.returncode != 0 or not os.path.exists(out):
+        tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
+        return {"status": "error", "error": tail[0][:200]}, None
+    with open(out) as f:
+        res = json.load(f)
+    arrays = None
+    npz = path[: -len(".json")] + ".npz"
+    if os.path.exists(npz):
+        with np.load(npz) as z:
+            arrays = (z["v"], z["policy"])
+    return res, arrays
+
+
+def floor_bytes(mdp) -> int:
+    if mdp.is_sparse:
+        P = mdp.P
+        return int(P.data.nbytes + P.indices.nbytes + P.indptr.nbytes)
+    return int(np.asarray(mdp.P).nbytes)
+
+
+def machine_info(bw: dict) -> dict:
+    import numba
+
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = None
+    try:
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) / 2**20
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "numba_threads": numba.config.NUMBA_NUM_THREADS,
+            "memory_gib": mem, "python": platform.python_version(), "platform": platform.platform(),
+            "bandwidth": bw, "load_average_at_start": load}
+
+
+# ----------------------------------------------------------------------------- scoring and output
+def score(row, arrays, mdp, ref, epsilon):
+    v, pi = arrays
+    vs = ref["v_star"]
+    row["value_err"] = float(np.abs(v - vs).max()) if v.shape == vs.shape else None
+    try:
+        v_pi = policy_value_scipy(mdp, pi)
+        row["policy_err"] = float(max((vs - v_pi).max(), 0.0))
+    except Exception as e:  # noqa: BLE001 - an invalid policy from a peer is a result, not a crash
+        row["policy_err"] = None
+        row["error"] = f"policy evaluation failed: {e}"[:200]
+    slack = ref["half_width"]
+    pol_ok = row["policy_err"] is not None and row["policy_err"] <= epsilon + slack
+    val_ok = row["value_err"] is not None and row["value_err"] <= epsilon + slack
+    row["policy_eps_optimal"] = bool(pol_ok)
+    row["values_eps_accurate"] = bool(val_ok)
+    row["eps_optimal"] = bool(pol_ok and val_ok)  # counted as a certified answer only if both hold
+    if not pol_ok:
+        row["status"] = "NOT eps-optimal"
+    elif not val_ok:
+        row["status"] = "values off"
+
+
+def fmt(x, spec=".3g", none="-"):
+    if x is None:
+        return none
+    if isinstance(x, float) and not np.isfinite(x):
+        return str(x)
+    return format(x, spec)
+
+
+def write_outputs(out_dir, meta, rows, sweeps, make_plot=True):
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump({"meta": meta, "solves": rows, "sweeps": sweeps}, f, indent=1, default=float)
+    bw = meta["machine"]["bandwidth"]
+    lines = [f"# mdpkit benchmark ({meta['profile']})", ""]
+    mi = meta["machine"]
+    lines += [
+        f"Machine: {mi['cpu']}, {mi['cores']} cores (numba threads {mi['numba_threads']}), "
+        f"{fmt(mi['memory_gib'], '.1f')} GiB RAM, Python {mi['python']}; load average at start "
+        f"{', '.join(f'{x:.2f}' for x in mi['load_average_at_start'] or [])}.",
+        f"Measured bandwidth (STREAM-like triad, best of 10, {bw['array_mib']:.0f} MiB arrays): numpy "
+        f"{bw['numpy_triad_gbs']:.1f} GB/s, numba {bw['numba_triad_gbs']:.1f} GB/s (median "
+        f"{bw['numba_triad_median_gbs']:.1f}); read-only numba {bw['numba_read_gbs']:.1f} GB/s. "
+        f"Floor bandwidth used: **{bw['floor_gbs']:.1f} GB/s**.",
+        f"epsilon = {meta['epsilon']:g}; times are medians over up to {meta['repeats']} repeats; "
+        f"time budget per run {meta['budget']:.0f} s. Libraries: "
+        + ", ".join(f"{k} {v}" if v else f"{k} (not installed: skipped)" for k, v in meta["libraries"].items())
+        + ".",
+        "",
+        "## Time to a certified epsilon-optimal policy (best method per library)",
+        "",
+    ]
+    libs = [k for k, v in meta["libraries"].items() if v]
+    cases = []
+    for r in rows:
+        key = (r["instance"], r["gamma"])
+        if key not in cases:
+            cases.append(key)
+    lines.append("| instance | gamma | " + " | ".join(libs) + " | mdpkit / fastest peer |")
+    lines.append("|---|---|" + "---|" * len(libs) + "---|")
+    summary = []
+    for inst, g in cases:
+        best = {}
+        for lib in libs:
+            cand = [r for r in rows if r["instance"] == inst and r["gamma"] == g and r["lib"] == lib
+                    and r.get("eps_optimal") and r.get("time") is not None]
+            best[lib] = min(cand, key=lambda r: r["time"]) if cand else None
+        peer_times = [b["time"] for lib, b in best.items() if lib != "mdpkit" and b is not None]
+        fastest_peer = min(peer_times) if peer_times else None
+        cells = []
+        for lib in libs:
+            b = best[lib]
+            if b is None:
+                sts = {r["status"] for r in rows if r["instance"] == inst and r["gamma"] == g and r["lib"] == lib}
+                cells.append("/".join(sorted(sts)) or "-")
+            else:
+                cells.append(f"{b['time']:.3g} s ({b['method']})")
+        ratio = (best["mdpkit"]["time"] / fastest_peer) if best.get("mdpkit") and fastest_peer else None
+        summary.append({"instance": inst, "gamma": g, "best": {k: (v["time"] if v else None) for k, v in best.items()},
+                        "mdpkit_over_fastest_peer": ratio})
+        lines.append(f"| {inst} | {g} | " + " | ".join(cells) + f" | {fmt(ratio, '.2f')} |")
+    meta["summary"] = summary
+    lines += ["", "## Bellman sweep time vs the memory-bandwidth floor", "",
+              "floor = bytes(P) (+ CSR indices and indptr) / floor bandwidth; one sweep = all actions.", "",
+              "| instance | MB of P | floor (ms) | library | sweep median (ms) | sweep / floor |",
+              "|---|---|---|---|---|---|"]
+    for s in sweeps:
+        lines.append(f"| {s['instance']} | {s['bytes'] / 1e6:.1f} | {s['floor_s'] * 1e3:.2f} | {s['lib']} | "
+                     f"{fmt(s.get('sweep_s') and s['sweep_s'] * 1e3, '.2f', s['status'])} | "
+                     f"{fmt(s.get('ratio_to_floor'), '.2f')} |")
+    lines += ["", "## All runs", "",
+              "iterations: the library's count (improvement steps for PI/MPI, sweeps for VI/GS); "
+              "value err = max|v - v*|; policy err = max(v* - v_pi) (exact v_pi); peak = extra resident "
+              "memory during the solve.", "",
+              "| instance | gamma | library | method | status | iterations | time (s) | time / fastest peer | "
+              "peak MB | value err | policy err |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['instance']} | {r['gamma']} | {r['lib']} | {r['method']} | {r['status']} | "
+            f"{fmt(r.get('iterations'), 'd')} | {fmt(r.get('time'))} | {fmt(r.get('ratio_to_fastest_peer'), '.2f')} | "
+            f"{fmt(r.get('peak_mb'), '.0f')} | {fmt(r.get('value_err'), '.1e')} | {fmt(r.get('policy_err'), '.1e')} |")
+    lines += ["", "Reference v*: " + "; ".join(
+        f"{k}: half-width {v['half_width']:.1e}" for k, v in meta["references"].items()) + "."]
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump({"meta": meta, "solves": rows, "sweeps": sweeps}, f, indent=1, default=float)
+    if make_plot:
+        plot(out_dir, meta, summary, libs)
+    return "\n".join(lines)
+
+
+def plot(out_dir, meta, summary, libs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(summary) + 2), 4.2))
+    width = 0.8 / max(len(libs), 1)
+    x = np.arange(len(summary))
+    ymax = max([t for s in summary for t in s["best"].values() if t] or [1.0])
+    for k, lib in enumerate(libs):
+        ts = [s["best"].get(lib) for s in summary]
+        xs = x + (k - (len(libs) - 1) / 2) * width
+        ax.bar(xs, [t if t else 0 for t in ts], width, label=lib)
+        for xi, t in zip(xs, ts):
+            if not t:
+                ax.text(xi, ymax * 1.5, "x", ha="center", va="bottom", fontsize=8, color="C3")
+    ax.set_yscale("log")
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"{s['instance']}\ngamma={s['gamma']}" for s in summary], fontsize=8)
+    ax.set_ylabel("time to certified eps-optimal policy (s)")
+    bw = meta["machine"]["bandwidth"]["floor_gbs"]
+    ax.set_title(f"{meta['profile']} suite, eps={meta['epsilon']:g}; {meta['machine']['cores']} cores, "
+                 f"{bw:.1f} GB/s  (x: timeout / not eps-optimal / not run)", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out_dir, "time_to_epsilon.png"), dpi=120)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="reduced sizes, under 2 minutes")
+    g.add_argument("--smoke", action="store_true", help="tiny sizes (test suite)")
+    p.add_argument("--out", help="output folder")
+    p.add_argument("--epsilon", type=float, default=1e-6)
+    p.add_argument("--repeats", type=int)
+    p.add_argument("--budget", type=float, help="seconds per run before it is reported as timeout")
+    p.add_argument("--libs", help="comma-separated subset of " + ",".join(a.name for a in peers.ADAPTERS))
+    p.add_argument("--instances", help="comma-separated subset of dense-garnet,sparse-garnet,forest,grid-world")
+    p.add_argument("--gammas", help="comma-separated discount factors")
+    p.add_argument("--no-plot", action="store_true")
+    args = p.parse_args(argv)
+    profile = "quick" if args.quick else "smoke" if args.smoke else "full"
+    prof = dict(PROFILES[profile])
+    if args.repeats:
+        prof["repeats"] = args.repeats
+    if args.budget:
+        prof["budget"] = args.budget
+    gammas = tuple(float(x) for x in args.gammas.split(",")) if args.gammas else prof["gammas"]
+    out_dir = args.out or os.path.join(HERE, "results", "" if profile == "full" else profile)
+    names = args.instances.split(",") if args.instances else list(instances.SUITES[profile])
+    avail = peers.availability()
+    if args.libs:
+        keep = set(args.libs.split(","))
+        avail = {k: (v if k in keep else None) for k, v in avail.items()}
+    eps = args.epsilon
+    t_all = time.perf_counter()
+    print(f"[bench] profile={profile} libraries={avail}", flush=True)
+    bw = bandwidth.measure(n=(1 << 25) if profile == "full" else (1 << 24), repeats=10 if profile != "smoke" else 3)
+    print(f"[bench] bandwidth {bw}", flush=True)
+    meta = {"profile": profile, "epsilon": eps, "repeats": prof["repeats"], "budget": prof["budget"],
+            "machine": machine_info(bw), "libraries": avail, "references": {}, "instances": {}}
+    rows, sweeps = [], []
+    workdir = tempfile.mkdtemp(prefix="mdpkit-bench-")
+    for name in names:
+        for gamma in gammas:
+            mdp = instances.build(name, profile, gamma)
+            key = f"{name} gamma={gamma}"
+            meta["instances"][name] = {"params": instances.params(name, profile), "S": mdp.S, "A": mdp.A,
+                                       "nnz": mdp.nnz, "sparse": mdp.is_sparse}
+            ref = reference(mdp, eps)
+            meta["references"][key] = {"half_width": ref["half_width"], "seconds": ref["seconds"]}
+            print(f"[bench] {key}: S={mdp.S} A={mdp.A} nnz={mdp.nnz}; reference half-width "
+                  f"{ref['half_width']:.1e} ({ref['seconds']:.1f} s)", flush=True)
+            case_rows = []
+            for adapter in peers.ADAPTERS:
+                if not avail.get(adapter.name):
+                    continue
+                for method in adapter.methods:
+                    spec = dict(lib=adapter.name, method=method, instance=name, suite=profile, gamma=gamma,
+                                epsilon=eps, repeats=prof["repeats"], budget=prof["budget"], mode="solve")
+                    res, arrays = run_child(spec, workdir, timeout=prof["budget"] + 60.0)
+                    row = {"instance": name, "gamma": gamma, "lib": adapter.name, "method": method,
+                           "status": res["status"], "error": res.get("error")}
+                    if res["status"] == "ok":
+                        row.update(time=float(np.median(res["times"])), times=res["times"],
+                                   iterations=res.get("iterations"), extra=res.get("extra"),
+                                   peak_mb=res.get("peak_mb"))
+                        score(row, arrays, mdp, ref, eps)
+                    case_rows.append(row)
+                    print(f"[bench]   {adapter.name:<12} {method:<5} {row['status']:<16} "
+                          f"{fmt(row.get('time'))} s  iters={row.get('iterations')} "
+                          f"policy_err={fmt(row.get('policy_err'), '.1e')}", flush=True)
+            peer_ok = [r["time"] for r in case_rows if r["lib"] != "mdpkit" and r.get("eps_optimal")]
+            fastest = min(peer_ok) if peer_ok else None
+            for r in case_rows:
+                r["ratio_to_fastest_peer"] = (r["time"] / fastest) if fastest and r.get("time") else None
+            rows += case_rows
+            if gamma == gammas[0]:  # a sweep does not depend on gamma
+                nb = floor_bytes(mdp)
+                floor_s = nb / (bw["floor_gbs"] * 1e9)
+                for adapter in peers.ADAPTERS:
+                    if not avail.get(adapter.name):
+                        continue
+                    spec = dict(lib=adapter.name, method="sweep", instance=name, suite=profile, gamma=gamma,
+                                epsilon=eps, repeats=1, budget=prof["budget"], mode="sweep", sweeps=prof["sweeps"])
+                    res, _ = run_child(spec, workdir, timeout=prof["budget"] + 60.0)
+                    s = {"instance": name, "lib": adapter.name, "bytes": nb, "floor_s": floor_s,
+                         "status": res["status"]}
+                    if res["status"] == "ok" and res.get("sweep_times"):
+                        s["sweep_s"] = float(np.median(res["sweep_times"]))
+                        s["sweep_min_s"] = float(np.min(res["sweep_times"]))
+                        s["ratio_to_floor"] = s["sweep_s"] / floor_s
+                    sweeps.append(s)
+                    print(f"[bench]   sweep {adapter.name:<12} {s['status']} "
+                          f"{fmt(s.get('sweep_s') and s['sweep_s'] * 1e3, '.2f')} ms "
+                          f"(floor {floor_s * 1e3:.2f} ms)", flush=True)
+            del mdp
+    meta["total_seconds"] = time.perf_counter() - t_all
+    table = write_outputs(out_dir, meta, rows, sweeps, make_plot=not args.no_plot)
+    print(table)
+    print(f"[bench] wrote {out_dir}/results.md, results.json" + ("" if args.no_plot else ", time_to_epsilon.png"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
