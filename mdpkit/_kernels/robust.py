@@ -41,7 +41,7 @@ L1, LINF, L2, CHI2, KL, WASSERSTEIN, WL1, KL_PENALTY, TV_PENALTY, CVAR = range(1
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _argsort_into(z, n, idx):
     """idx[:n] = a stable ascending argsort of z[:n] (insertion sort for short rows)."""
     if n <= 24:
@@ -61,7 +61,7 @@ def _argsort_into(z, n, idx):
             idx[k] = order[k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _dot(p, z, n):
     acc = 0.0
     for k in range(n):
@@ -83,19 +83,23 @@ def _zmin(z, n):
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def inner_l1(qb, zb, kappa, n, pb, idx):
     """min p.z s.t. ||p - q||_1 <= kappa, p in the simplex over the n gathered states.
 
-    Ho, Petrik & Wiesemann (2018), Algorithm 1 in spirit: move ``eps = min(kappa/2, 1 - q_min)``
-    of mass onto the lowest-z state, taken from the highest-z states first.  O(n log n).
+    Ho, Petrik & Wiesemann (2018), Sec. 3 (unit weights): move ``eps = min(kappa/2, 1 - q_min)``
+    of mass onto the lowest-z state, taken from the highest-z states first.  Short rows
+    (n <= 32) select the next-highest state by a linear scan (few scans are needed for small
+    kappa, and no sort is paid); longer rows sort once, O(n log n).
     """
     for k in range(n):
         pb[k] = qb[k]
     if n <= 1:
         return _dot(pb, zb, n)
-    _argsort_into(zb, n, idx)
-    i0 = idx[0]
+    i0 = 0
+    for k in range(1, n):
+        if zb[k] < zb[i0]:
+            i0 = k
     eps = 0.5 * kappa
     room = 1.0 - qb[i0]
     if room < eps:
@@ -104,8 +108,25 @@ def inner_l1(qb, zb, kappa, n, pb, idx):
         return _dot(pb, zb, n)
     pb[i0] += eps
     rem = eps
-    for k in range(n - 1, 0, -1):
+    if n <= 32:
+        while rem > 0.0:
+            j = -1
+            best = -np.inf
+            for k in range(n):
+                if k != i0 and pb[k] > 0.0 and zb[k] > best:
+                    best = zb[k]
+                    j = k
+            if j < 0:
+                break
+            take = pb[j] if pb[j] < rem else rem
+            pb[j] -= take
+            rem -= take
+        return _dot(pb, zb, n)
+    _argsort_into(zb, n, idx)
+    for k in range(n - 1, -1, -1):
         j = idx[k]
+        if j == i0:
+            continue
         take = pb[j] if pb[j] < rem else rem
         pb[j] -= take
         rem -= take
@@ -481,9 +502,13 @@ def inner_transport(qb, zb, D, kappa, n, pb, hull, seg_slope, seg_len, seg_src, 
 # --------------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols):
-    """Gather the states nature may use in row i: q, z = v, storage position, state index."""
+    """Gather the states nature may use in row i: q, z = v and the storage position.
+
+    ``pos[k]`` is the CSR position (sparse) or the column (dense); ``cols`` is filled later, and
+    only by the transport sets that need state indices (see ``solve_row``).
+    """
     n = 0
     if sparse:
         for k in range(indptr[i], indptr[i + 1]):
@@ -491,7 +516,6 @@ def _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols):
                 qb[n] = data[k]
                 zb[n] = v[indices[k]]
                 pos[n] = k
-                cols[n] = indices[k]
                 n += 1
     else:
         S = P2.shape[1]
@@ -501,9 +525,14 @@ def _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols):
                 qb[n] = pij
                 zb[n] = v[j]
                 pos[n] = j
-                cols[n] = j
                 n += 1
     return n
+
+
+@njit(cache=True)
+def _fill_cols(sparse, indices, pos, n, cols):
+    for k in range(n):
+        cols[k] = indices[pos[k]] if sparse else pos[k]
 
 
 @njit(cache=True)
@@ -566,8 +595,13 @@ def robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa
             q_out[i] = NEG_INF
             continue
         n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
-        val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
-                        seg_slope, seg_len, seg_src, order, tpos, frac)
+        if kind == L1:  # direct call: passing solve_row's ~20 arrays costs more than the L1 update
+            val = inner_l1(qb, zb, kappa1[i], n, pb, idx)
+        else:
+            if kind == WASSERSTEIN or kind == WL1:
+                _fill_cols(sparse, indices, pos, n, cols)
+            val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
+                            seg_slope, seg_len, seg_src, order, tpos, frac)
         q_out[i] = R1[i] + gamma * val
         if store:
             if sparse:
@@ -943,8 +977,13 @@ def robust_policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, 
     for s in range(v.shape[0]):
         i = s * A + pi[s]
         n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
-        val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
-                        seg_slope, seg_len, seg_src, order, tpos, frac)
+        if kind == L1:  # direct call: passing solve_row's ~20 arrays costs more than the L1 update
+            val = inner_l1(qb, zb, kappa1[i], n, pb, idx)
+        else:
+            if kind == WASSERSTEIN or kind == WL1:
+                _fill_cols(sparse, indices, pos, n, cols)
+            val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
+                            seg_slope, seg_len, seg_src, order, tpos, frac)
         v_out[s] = R1[i] + gamma * val
         if store:
             if sparse:
