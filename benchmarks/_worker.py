@@ -1,5 +1,10 @@
-"""Child process of ``run.py``: one library, one method, one instance (isolated for timeouts and
-peak memory).  Usage: ``python _worker.py SPEC.json``; writes ``SPEC.out.json`` (+ ``.npz``)."""
+"""Child process of ``run.py``: one library, a list of jobs (instance, gamma, method or "sweep"),
+isolated from the parent so a run can be stopped at its time budget and its peak memory measured.
+
+Usage: ``python _worker.py SPEC.json``.  For each task it appends one JSON line to
+``SPEC.out.jsonl`` as soon as the task finishes (so a later timeout keeps earlier results) and
+saves the returned ``v`` and ``policy`` to ``SPEC.<k>.npz``.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ def _status_kb(field: str) -> int | None:
 
 
 def _reset_peak() -> bool:
-    """Reset the kernel's resident-set high-water mark (Linux >= 4.0), so VmHWM measures the solve."""
+    """Reset the kernel's resident-set high-water mark (Linux >= 4.0), so VmHWM measures one task."""
     try:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")
@@ -39,52 +44,68 @@ def _reset_peak() -> bool:
         return False
 
 
+def _solve(adapter, model, spec, method):
+    budget = float(spec["budget"])
+    t_start = time.perf_counter()
+    times, first = [], None
+    while len(times) < spec["repeats"]:
+        v, pi, n_iter, extra, dt = adapter.solve(model, method, spec["epsilon"])
+        times.append(dt)
+        if first is None:
+            first = (v, pi, n_iter, extra)
+        if (time.perf_counter() - t_start) + dt > budget * 0.8:  # no room for another repeat
+            break
+    v, pi, n_iter, extra = first
+    return {"status": "ok", "times": times, "iterations": n_iter, "extra": extra}, (v, pi)
+
+
+def _sweep(adapter, model, spec):
+    fn = adapter.sweep(model)
+    if fn is None:
+        return {"status": "n/a"}
+    t_start = time.perf_counter()
+    fn()  # first call: page-in, caches
+    times = []
+    while len(times) < spec["sweeps"] and (time.perf_counter() - t_start) < float(spec["budget"]) / 2:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return {"status": "ok", "sweep_times": times}
+
+
 def main(spec_path: str) -> None:
     with open(spec_path) as f:
         spec = json.load(f)
-    out_path = spec_path[: -len(".json")] + ".out.json"
+    stem = spec_path[: -len(".json")]
     adapter = peers.by_name(spec["lib"])
     warnings.simplefilter("ignore")
     adapter.warmup()
-    mdp = instances.build(spec["instance"], spec["suite"], spec["gamma"])
-    model = adapter.prepare(mdp)
-    gc.collect()
-    rss0 = _status_kb("VmRSS")
-    reset = _reset_peak()
-    budget = float(spec["budget"])
-    t_start = time.perf_counter()
-    result: dict = {"lib": spec["lib"], "method": spec["method"], "mode": spec["mode"]}
-    if spec["mode"] == "sweep":
-        fn = adapter.sweep(model)
-        if fn is None:
-            result["status"] = "n/a"
+    current, model = None, None
+    for k, job in enumerate(spec["jobs"]):
+        key = (job["instance"], job["gamma"])
+        if key != current:
+            model = None
+            gc.collect()
+            mdp = instances.build(job["instance"], spec["suite"], job["gamma"])
+            model = adapter.prepare(mdp)
+            del mdp
+            current = key
+        gc.collect()
+        rss0 = _status_kb("VmRSS")
+        reset = _reset_peak()
+        task = job["task"]
+        if task == "sweep":
+            res, arrays = _sweep(adapter, model, spec), None
         else:
-            fn()  # first call: caches, page-in
-            times = []
-            while len(times) < spec["sweeps"] and (time.perf_counter() - t_start) < budget / 2:
-                t0 = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - t0)
-            result.update(status="ok", sweep_times=times)
-    else:
-        times, first = [], None
-        while len(times) < spec["repeats"]:
-            v, pi, n_iter, extra, dt = adapter.solve(model, spec["method"], spec["epsilon"])
-            times.append(dt)
-            if first is None:
-                first = (v, pi, n_iter, extra)
-            spent = time.perf_counter() - t_start
-            if spent + dt > budget * 0.8:  # no room for another repeat
-                break
-        v, pi, n_iter, extra = first
-        np.savez(spec_path[: -len(".json")] + ".npz", v=np.asarray(v, float), policy=np.asarray(pi, np.int64))
-        result.update(status="ok", times=times, iterations=n_iter, extra=extra)
-    hwm = _status_kb("VmHWM")
-    if rss0 is not None and hwm is not None:
-        result["peak_mb"] = (hwm - rss0) / 1024.0 if reset else None
-        result["peak_total_mb"] = hwm / 1024.0
-    with open(out_path, "w") as f:
-        json.dump(result, f, default=float)
+            res, arrays = _solve(adapter, model, spec, task)
+        hwm = _status_kb("VmHWM")
+        res["task"] = task
+        res["peak_mb"] = max(hwm - rss0, 0) / 1024.0 if (reset and rss0 is not None and hwm is not None) else None
+        if arrays is not None:
+            np.savez(f"{stem}.{k}.npz", v=np.asarray(arrays[0], float), policy=np.asarray(arrays[1], np.int64))
+            res["npz"] = f"{stem}.{k}.npz"
+        with open(stem + ".out.jsonl", "a") as f:
+            f.write(json.dumps(res, default=float) + "\n")
 
 
 if __name__ == "__main__":

@@ -75,15 +75,15 @@ class MdpkitAdapter:
 
     def warmup(self):
         from mdpkit import TabularMDP
-        from mdpkit.solvers import solve
 
         P = np.full((2, 2, 2), 0.5)
-        for m in (TabularMDP(P, np.ones((2, 2)), 0.5),):
-            for mm in (m, m.to_sparse()):
-                for meth in self.methods:
-                    self.solve(mm, meth, 1e-3)
-                self.sweep(mm)()
-        del solve
+        Pd = np.zeros((2, 2, 2))
+        Pd[:, 0, 0] = Pd[:, 1, 1] = 1.0  # deterministic: auto takes the policy-iteration path
+        m = TabularMDP(P, np.ones((2, 2)), 0.5)
+        for mm in (m, m.to_sparse(), TabularMDP(Pd, np.ones((2, 2)), 0.5).to_sparse()):
+            for meth in self.methods:
+                self.solve(mm, meth, 1e-3)
+            self.sweep(mm)()
 
 
 class QuantEconAdapter:

@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -51,10 +52,11 @@ import instances  # noqa: E402
 import peers  # noqa: E402
 
 PROFILES = {
-    #            gammas          repeats  sweeps  budget(s)  instances
-    "full": dict(gammas=(0.99, 0.999), repeats=3, sweeps=10, budget=240.0),
-    "quick": dict(gammas=(0.99, 0.999), repeats=1, sweeps=3, budget=10.0),
-    "smoke": dict(gammas=(0.99,), repeats=1, sweeps=2, budget=20.0),
+    # budget: seconds per run before it is reported as "timeout" (plus 90 s per run for start-up
+    # and building the instance); group: how runs share a child process
+    "full": dict(gammas=(0.99, 0.999), repeats=3, sweeps=10, budget=120.0, group="job"),
+    "quick": dict(gammas=(0.99, 0.999), repeats=1, sweeps=3, budget=10.0, group="case"),
+    "smoke": dict(gammas=(0.99,), repeats=1, sweeps=2, budget=20.0, group="library"),
 }
 
 
@@ -94,12 +96,11 @@ def policy_value_scipy(mdp, policy):
 
 def reference(mdp, epsilon):
     """v* to within a certified half-width, from a tight mdpkit solve checked by a scipy backup."""
-    from mdpkit.solvers import modified_policy_iteration
+    from mdpkit.solvers import solve
 
     eps_ref = epsilon * 1e-2
     t0 = time.perf_counter()
-    res = modified_policy_iteration(mdp, epsilon=eps_ref, m=500, eval_rtol=1e-3, evaluate_policy=False,
-                                    max_iter=1_000_000)
+    res = solve(mdp, epsilon=eps_ref, evaluate_policy=False)
     v = np.asarray(res.v)
     Tv, _ = bellman_scipy(mdp, v)
     d = Tv - v
@@ -110,27 +111,40 @@ def reference(mdp, epsilon):
 
 
 # ----------------------------------------------------------------------------- child runs
-def run_child(spec: dict, workdir: str, timeout: float):
+def run_child(spec: dict, workdir: str, timeout: float) -> list[tuple[dict, tuple | None]]:
+    """Run ``_worker.py`` on ``spec``; one ``(result, (v, policy) or None)`` per job, in order."""
     fd, path = tempfile.mkstemp(suffix=".json", dir=workdir)
     with os.fdopen(fd, "w") as f:
         json.dump(spec, f)
+    failure = None
     try:
         proc = subprocess.run([sys.executable, os.path.join(HERE, "_worker.py"), path], capture_output=True,
                               text=True, timeout=timeout)
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+            failure = {"status": "error", "error": tail[0][:200]}
     except subprocess.TimeoutExpired:
-        return {"status": "timeout"}, None
-    out = path[: -len(".json")] + ".out.json"
-    if proc.returncode != 0 or not os.path.exists(out):
-        tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or ["no output"]
-        return {"status": "error", "error": tail[0][:200]}, None
-    with open(out) as f:
-        res = json.load(f)
-    arrays = None
-    npz = path[: -len(".json")] + ".npz"
-    if os.path.exists(npz):
-        with np.load(npz) as z:
-            arrays = (z["v"], z["policy"])
-    return res, arrays
+        failure = {"status": "timeout"}
+    done = []
+    out = path[: -len(".json")] + ".out.jsonl"
+    if os.path.exists(out):
+        with open(out) as f:
+            done = [json.loads(line) for line in f if line.strip()]
+    results = []
+    for k, task in enumerate(job["task"] for job in spec["jobs"]):
+        if k < len(done):
+            res = done[k]
+            arrays = None
+            if res.get("npz") and os.path.exists(res["npz"]):
+                with np.load(res["npz"]) as z:
+                    arrays = (z["v"], z["policy"])
+                os.remove(res["npz"])
+            results.append((res, arrays))
+        elif k == len(done):
+            results.append((dict(failure or {"status": "error", "error": "no result"}, task=task), None))
+        else:
+            results.append(({"status": "not run", "task": task}, None))
+    return results
 
 
 def floor_bytes(mdp) -> int:
@@ -344,55 +358,62 @@ def main(argv=None) -> int:
     eps = args.epsilon
     t_all = time.perf_counter()
     print(f"[bench] profile={profile} libraries={avail}", flush=True)
-    bw = bandwidth.measure(n=(1 << 25) if profile == "full" else (1 << 24), repeats=10 if profile != "smoke" else 3)
+    bw = bandwidth.measure(n={"full": 1 << 25, "quick": 1 << 24, "smoke": 1 << 22}[profile],
+                           repeats=10 if profile != "smoke" else 3)
     print(f"[bench] bandwidth {bw}", flush=True)
     meta = {"profile": profile, "epsilon": eps, "repeats": prof["repeats"], "budget": prof["budget"],
             "machine": machine_info(bw), "libraries": avail, "references": {}, "instances": {}}
     rows, sweeps = [], []
     workdir = tempfile.mkdtemp(prefix="mdpkit-bench-")
-    for name in names:
-        for gamma in gammas:
-            mdp = instances.build(name, profile, gamma)
-            key = f"{name} gamma={gamma}"
-            meta["instances"][name] = {"params": instances.params(name, profile), "S": mdp.S, "A": mdp.A,
-                                       "nnz": mdp.nnz, "sparse": mdp.is_sparse}
-            ref = reference(mdp, eps)
-            meta["references"][key] = {"half_width": ref["half_width"], "seconds": ref["seconds"]}
-            print(f"[bench] {key}: S={mdp.S} A={mdp.A} nnz={mdp.nnz}; reference half-width "
-                  f"{ref['half_width']:.1e} ({ref['seconds']:.1f} s)", flush=True)
-            case_rows = []
-            for adapter in peers.ADAPTERS:
-                if not avail.get(adapter.name):
-                    continue
-                for method in adapter.methods:
-                    spec = dict(lib=adapter.name, method=method, instance=name, suite=profile, gamma=gamma,
-                                epsilon=eps, repeats=prof["repeats"], budget=prof["budget"], mode="solve")
-                    res, arrays = run_child(spec, workdir, timeout=prof["budget"] + 60.0)
-                    row = {"instance": name, "gamma": gamma, "lib": adapter.name, "method": method,
-                           "status": res["status"], "error": res.get("error")}
-                    if res["status"] == "ok":
-                        row.update(time=float(np.median(res["times"])), times=res["times"],
-                                   iterations=res.get("iterations"), extra=res.get("extra"),
-                                   peak_mb=res.get("peak_mb"))
-                        score(row, arrays, mdp, ref, eps)
-                    case_rows.append(row)
-                    print(f"[bench]   {adapter.name:<12} {method:<5} {row['status']:<16} "
-                          f"{fmt(row.get('time'))} s  iters={row.get('iterations')} "
-                          f"policy_err={fmt(row.get('policy_err'), '.1e')}", flush=True)
-            peer_ok = [r["time"] for r in case_rows if r["lib"] != "mdpkit" and r.get("eps_optimal")]
-            fastest = min(peer_ok) if peer_ok else None
-            for r in case_rows:
-                r["ratio_to_fastest_peer"] = (r["time"] / fastest) if fastest and r.get("time") else None
-            rows += case_rows
-            if gamma == gammas[0]:  # a sweep does not depend on gamma
-                nb = floor_bytes(mdp)
-                floor_s = nb / (bw["floor_gbs"] * 1e9)
-                for adapter in peers.ADAPTERS:
-                    if not avail.get(adapter.name):
-                        continue
-                    spec = dict(lib=adapter.name, method="sweep", instance=name, suite=profile, gamma=gamma,
-                                epsilon=eps, repeats=1, budget=prof["budget"], mode="sweep", sweeps=prof["sweeps"])
-                    res, _ = run_child(spec, workdir, timeout=prof["budget"] + 60.0)
+    cases = [(name, gamma) for name in names for gamma in gammas]
+    # 1. plan: one job per (library, instance, gamma, method or "sweep")
+    jobs = {}
+    for name, gamma in cases:
+        for adapter in peers.ADAPTERS:
+            if avail.get(adapter.name):
+                tasks = list(adapter.methods) + (["sweep"] if gamma == gammas[0] else [])
+                jobs[(adapter.name, name, gamma)] = tasks
+    # 2. run: full = one child per job (a timeout stops only that job); quick = one child per
+    #    library and case; smoke = one child per library (start-up time dominates)
+    results = {}
+    base = dict(suite=profile, epsilon=eps, repeats=prof["repeats"], budget=prof["budget"], sweeps=prof["sweeps"])
+    groups = []
+    for (lib, name, gamma), tasks in jobs.items():
+        js = [dict(instance=name, gamma=gamma, task=t) for t in tasks]
+        if prof["group"] == "job":
+            groups += [(lib, [j]) for j in js]
+        elif prof["group"] == "case" or not groups or groups[-1][0] != lib:
+            groups.append((lib, js))
+        else:
+            groups[-1][1].extend(js)
+    if prof["group"] == "library":  # jobs of one library are spread over cases: merge them
+        merged = {}
+        for lib, js in groups:
+            merged.setdefault(lib, []).extend(js)
+        groups = list(merged.items())
+    for lib, js in groups:
+        out = run_child(dict(base, lib=lib, jobs=js), workdir, timeout=(prof["budget"] + 90.0) * len(js))
+        for job, r in zip(js, out):
+            results[(lib, job["instance"], job["gamma"], job["task"])] = r
+    # 3. score against the references
+    for name, gamma in cases:
+        mdp = instances.build(name, profile, gamma)
+        key = f"{name} gamma={gamma}"
+        meta["instances"][name] = {"params": instances.params(name, profile), "S": mdp.S, "A": mdp.A,
+                                   "nnz": mdp.nnz, "sparse": mdp.is_sparse}
+        ref = reference(mdp, eps)
+        meta["references"][key] = {"half_width": ref["half_width"], "seconds": ref["seconds"]}
+        print(f"[bench] {key}: S={mdp.S} A={mdp.A} nnz={mdp.nnz}; reference half-width "
+              f"{ref['half_width']:.1e} ({ref['seconds']:.1f} s)", flush=True)
+        case_rows = []
+        for adapter in peers.ADAPTERS:
+            if not avail.get(adapter.name):
+                continue
+            for task in jobs[(adapter.name, name, gamma)]:
+                res, arrays = results[(adapter.name, name, gamma, task)]
+                if task == "sweep":
+                    nb = floor_bytes(mdp)
+                    floor_s = nb / (bw["floor_gbs"] * 1e9)
                     s = {"instance": name, "lib": adapter.name, "bytes": nb, "floor_s": floor_s,
                          "status": res["status"]}
                     if res["status"] == "ok" and res.get("sweep_times"):
@@ -403,7 +424,26 @@ def main(argv=None) -> int:
                     print(f"[bench]   sweep {adapter.name:<12} {s['status']} "
                           f"{fmt(s.get('sweep_s') and s['sweep_s'] * 1e3, '.2f')} ms "
                           f"(floor {floor_s * 1e3:.2f} ms)", flush=True)
-            del mdp
+                    continue
+                row = {"instance": name, "gamma": gamma, "lib": adapter.name, "method": task,
+                       "status": res["status"], "error": res.get("error")}
+                if res["status"] == "ok" and arrays is not None:
+                    row.update(time=float(np.median(res["times"])), times=res["times"],
+                               iterations=res.get("iterations"), extra=res.get("extra"),
+                               peak_mb=res.get("peak_mb"))
+                    score(row, arrays, mdp, ref, eps)
+                case_rows.append(row)
+                print(f"[bench]   {adapter.name:<12} {task:<5} {row['status']:<16} "
+                      f"{fmt(row.get('time'))} s  iters={row.get('iterations')} "
+                      f"policy_err={fmt(row.get('policy_err'), '.1e')} value_err={fmt(row.get('value_err'), '.1e')}",
+                      flush=True)
+        peer_ok = [r["time"] for r in case_rows if r["lib"] != "mdpkit" and r.get("eps_optimal")]
+        fastest = min(peer_ok) if peer_ok else None
+        for r in case_rows:
+            r["ratio_to_fastest_peer"] = (r["time"] / fastest) if fastest and r.get("time") else None
+        rows += case_rows
+        del mdp
+    shutil.rmtree(workdir, ignore_errors=True)
     meta["total_seconds"] = time.perf_counter() - t_all
     table = write_outputs(out_dir, meta, rows, sweeps, make_plot=not args.no_plot)
     print(table)

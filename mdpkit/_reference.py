@@ -55,3 +55,11 @@ def policy_backup(P, R, gamma, pi, v):
     """(T_pi v)(s) = R[s, pi[s]] + gamma * P[s, pi[s], :] @ v."""
     idx = np.arange(v.shape[0])
     return R[idx, pi] + gamma * P[idx, pi] @ v
+
+
+def single_entry_policy_value(next_state, weight, r, gamma):
+    """v = r + gamma * weight * v[next_state] by a dense linear solve."""
+    S = r.shape[0]
+    M = np.eye(S)
+    M[np.arange(S), next_state] -= gamma * weight
+    return np.linalg.solve(M, r)

@@ -106,9 +106,11 @@ def policy_matrices(mdp: TabularMDP, policy: ArrayLike):
 def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12) -> NDArray[np.float64]:
     """Solve (I - gamma P_pi) v = r_pi.
 
-    Dense: LU.  CSR: when every row of ``P_pi`` has at most one stored entry (a deterministic
-    policy graph, e.g. a grid world) the matrix is a permuted triangular matrix plus cycles and a
-    direct sparse LU does not fill in, so it is solved directly.  Otherwise a Krylov solver
+    Dense: LU.  CSR: when every row of ``P_pi`` has exactly one stored entry (a deterministic
+    policy graph, e.g. a grid world) the system is solved exactly in O(S) along the graph
+    (:func:`mdpkit._kernels.bellman.single_entry_policy_value`); with at most one off-diagonal
+    entry per row the matrix is a permuted triangular matrix plus cycles and a direct sparse LU
+    barely fills in, so it is solved directly.  Otherwise a Krylov solver
     (BiCGSTAB, then restarted GMRES) with a Jacobi (diagonal) preconditioner is used: a direct
     solve of a random sparse system fills in and stalls.  A Krylov answer is accepted only if
     its residual is at most ``1e3 * rtol * max|r_pi|``; otherwise the exact direct solve is the
@@ -117,8 +119,18 @@ def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12) -> ND
     S = r_pi.shape[0]
     if not sp.issparse(P_pi):
         return np.linalg.solve(np.eye(S) - gamma * P_pi, r_pi)
+    P_pi = sp.csr_matrix(P_pi)
+    if P_pi.nnz == S and np.all(np.diff(P_pi.indptr) == 1):
+        # one stored entry per row (a deterministic policy graph): exact O(S) solve
+        v = np.empty(S)
+        ok = bellman.single_entry_policy_value(
+            P_pi.indices.astype(np.int64), np.ascontiguousarray(P_pi.data, dtype=np.float64),
+            np.ascontiguousarray(r_pi, dtype=np.float64), float(gamma), v,
+            np.empty(S, dtype=np.int8), np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64))
+        if ok:
+            return v
     M = (sp.identity(S, format="csr") - gamma * P_pi).tocsr()
-    if S == 0 or np.diff(M.indptr).max() <= 2:  # at most one off-diagonal entry per row
+    if np.diff(M.indptr).max() <= 2:  # at most one off-diagonal entry per row: LU barely fills in
         return np.asarray(spla.spsolve(M.tocsc(), r_pi), dtype=np.float64)
     scale = max(float(np.abs(r_pi).max()), 1e-300)
     x0 = r_pi / (1.0 - gamma) if gamma < 1 else None
@@ -154,7 +166,9 @@ def policy_evaluation(mdp: TabularMDP, policy: ArrayLike) -> NDArray[np.float64]
     v : ndarray of float64, shape (S,)
         :math:`v_\pi = (I-\gamma P_\pi)^{-1} r_\pi`, in reward units.  Dense models use LU
         (``numpy.linalg.solve``).  CSR models with a deterministic policy graph (one stored
-        entry per row of :math:`P_\pi`) use a direct sparse LU, which does not fill in; other
+        entry per row of :math:`P_\pi`) are solved exactly in O(S) along the graph (trees
+        hanging on cycles, each cycle in closed form), or by a direct sparse LU when at most
+        one off-diagonal entry per row remains, which barely fills in; other
         CSR models use Jacobi-preconditioned BiCGSTAB, then GMRES (``rtol=1e-12``), and fall back
         to a direct sparse solve when both fail or the residual exceeds ``1e-9 * max|r_pi|``.
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from mdpkit._exceptions import InvalidArgumentError
 from mdpkit.model import TabularMDP
 from mdpkit.results import SolveResult
@@ -44,24 +46,47 @@ _ALIASES = {
 
 #: Schedule ``solve(mdp)`` ("auto") gives modified policy iteration: at most ``AUTO_M`` partial
 #: evaluation sweeps per improvement, stopping early once a sweep's change has span below
-#: ``AUTO_EVAL_RTOL`` times the span of the improvement residual.  Chosen from the benchmark
-#: suite (benchmarks/run.py): an evaluation sweep reads one action's rows, an improvement sweep
-#: all ``A``, so long evaluations are cheap, and the span test stops them on fast-mixing models.
+#: ``AUTO_EVAL_RTOL`` times the span of the improvement residual.  Chosen on the benchmark suite
+#: (benchmarks/run.py): an evaluation sweep reads one action's rows, an improvement sweep all
+#: ``A``, so long evaluations are cheap, and the span test stops them early on fast-mixing models.
 AUTO_M = 500
 AUTO_EVAL_RTOL = 1e-2
 
+#: Options that only make sense for the iterative solvers; passing one keeps "auto" on MPI.
+_MPI_ONLY = ("m", "eval_rtol", "v0")
 
-def auto_method(mdp: TabularMDP) -> tuple[str, dict, str]:
+
+def _single_entry_rows(mdp: TabularMDP) -> bool:
+    """True if every row of ``P`` has exactly one stored entry (a deterministic CSR model)."""
+    if not mdp.is_sparse:
+        return False
+    P = mdp.P
+    return P.nnz == P.shape[0] and bool(np.all(np.diff(P.indptr) == 1))
+
+
+def auto_method(mdp: TabularMDP, options: dict | None = None) -> tuple[str, dict, str]:
     """The method ``solve(mdp)`` uses: ``(method key, default options, reason)``.
 
-    Every candidate is certified (its result carries the MacQueen-Porteus bound of
-    :func:`mdpkit.bounds.greedy_span_bound`).  On the benchmark suite (dense and sparse Garnets,
-    forest management, a 10^6-state grid world at gamma = 0.99 and 0.999) modified policy
-    iteration with the adaptive schedule above reached a certified epsilon-optimal policy
-    fastest at every size and discount tried, so it is the choice for every discounted model; a
-    model with ``gamma == 1`` goes to the same solver, which rejects it with the usual error.
+    Both candidates are certified: MPI by the MacQueen-Porteus bound
+    (:func:`mdpkit.bounds.greedy_span_bound`), PI by the residual bound
+    (:func:`mdpkit.bounds.residual_value_bound`) of the exactly evaluated final policy.
+
+    * Deterministic CSR models (one stored entry per row of ``P``: grid worlds, shortest paths):
+      Howard policy iteration.  Every policy's transition graph is then a functional graph, which
+      :func:`mdpkit.policies.policy_evaluation` solves exactly in O(S); value iteration and MPI
+      would need a number of sweeps of the order of the longest path (and of
+      ``log(eps)/log(gamma)``), policy iteration a few dozen to a few hundred improvement steps.
+    * Everything else: modified policy iteration with the adaptive schedule above.
+
+    On the benchmark suite (dense and sparse Garnets, forest management, a 10^6-state grid world
+    at gamma = 0.99 and 0.999) this was the fastest mdpkit method on every instance.  A model with
+    ``gamma == 1`` goes to MPI, which rejects it with the usual error.
     """
-    reason = (f"discounted model (S={mdp.S}, A={mdp.A}, gamma={mdp.gamma:g}): modified policy iteration with "
+    opts = options or {}
+    if mdp.gamma < 1.0 and _single_entry_rows(mdp) and not any(k in opts for k in _MPI_ONLY):
+        return "pi", {}, (f"deterministic CSR model (S={mdp.S}, A={mdp.A}, gamma={mdp.gamma:g}): policy iteration "
+                          "with exact O(S) evaluation of each policy's functional graph")
+    reason = (f"model with S={mdp.S}, A={mdp.A}, gamma={mdp.gamma:g}: modified policy iteration with "
               f"adaptive partial evaluation (m <= {AUTO_M}, eval_rtol={AUTO_EVAL_RTOL:g})")
     return "mpi", {"m": AUTO_M, "eval_rtol": AUTO_EVAL_RTOL}, reason
 
@@ -73,9 +98,9 @@ def solve(mdp: TabularMDP, method: str = "auto", **options) -> SolveResult:
     ----------
     mdp : TabularMDP
     method : str, default "auto"
-        ``"auto"`` picks the fastest certified method for the model
-        (:func:`auto_method`: modified policy iteration with an adaptive evaluation schedule)
-        and records the choice in ``result.options["auto"]`` and ``result.options["auto_reason"]``;
+        ``"auto"`` picks the fastest certified method for the model (:func:`auto_method`:
+        policy iteration with O(S) exact evaluation on deterministic CSR models, otherwise
+        modified policy iteration with an adaptive evaluation schedule) and records the choice in ``result.options["auto"]`` and ``result.options["auto_reason"]``;
         ``result.method`` names the solver that ran.  Otherwise one of ``SOLVERS`` (``vi``,
         ``gs``, ``pi``, ``mpi``, ``lp``, ``exact``, ``ssp``, ``rvi``, ``finite``) or the solver's
         full name.
@@ -101,9 +126,15 @@ def solve(mdp: TabularMDP, method: str = "auto", **options) -> SolveResult:
     ('modified_policy_iteration', True, True)
     """
     if isinstance(method, str) and method.lower() == "auto":
-        key, defaults, reason = auto_method(mdp) if isinstance(mdp, TabularMDP) else ("mpi", {}, "")
+        if not isinstance(mdp, TabularMDP):
+            return solve(mdp, "mpi", **options)  # the solver raises its own type error
+        key, defaults, reason = auto_method(mdp, options)
+        extra_opts = {}
+        if key == "pi":
+            # PI needs no tolerance: it stops at an optimal policy (its bound is reported)
+            extra_opts = {k: options.pop(k) for k in ("epsilon", "evaluate_policy") if k in options}
         res = solve(mdp, key, **{**defaults, **options})
-        opts = dict(res.options, auto=True, auto_reason=reason)
+        opts = dict(res.options, auto=True, auto_reason=reason, **{f"{k}_requested": v for k, v in extra_opts.items()})
         return dataclasses.replace(res, options=opts)
     key = str(method).lower()
     key = _ALIASES.get(key, key)

@@ -123,9 +123,11 @@ def _greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_ou
             val = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
             if store_q:
                 q_out[i] = val
-            if mask1[i] and (arg < 0 or val > best):
-                best = val
-                arg = a
+            # select, not branch: the argmax is unpredictable and a mispredicted branch per row
+            # costs more than the row itself on sparse models
+            better = mask1[i] & ((val > best) | (arg < 0))
+            best = val if better else best
+            arg = a if better else arg
         v_out[s] = best
         pi_out[s] = arg
         d = best - v[s]
@@ -346,6 +348,58 @@ def modified_policy_iteration_loop(
         v[:] = cur
     n_eval[0] = n_ev
     return n, converged
+
+
+@njit(cache=True)
+def single_entry_policy_value(next_state, weight, r, gamma, v_out, status, pos, path):
+    """Exact v = r + gamma * weight * v[next_state] when every row of P_pi has one stored entry.
+
+    ``next_state`` (S,) int64 and ``weight`` (S,) float64 describe the functional graph
+    s -> next_state[s] with probability ``weight[s]`` (1 for a deterministic model, less in a
+    substochastic total-reward model).  The graph is a forest of trees hanging on cycles: along
+    each new path the values are filled backward from a solved state, and a cycle
+    c_0 -> ... -> c_{L-1} -> c_0 is solved in closed form,
+    v(c_0) = sum_k (prod_{i<k} gamma w_i) r_k / (1 - prod_{i<L} gamma w_i).
+    O(S) time.  ``status`` (S,) int8, ``pos`` (S,) int64 and ``path`` (S,) int64 are scratch.
+    Returns False (and leaves ``v_out`` partly filled) if a cycle has
+    ``prod gamma w_i == 1`` (the system is singular), else True.
+    """
+    S = next_state.shape[0]
+    for s in range(S):
+        status[s] = 0
+    for s0 in range(S):
+        if status[s0] == 2:
+            continue
+        n = 0
+        s = s0
+        while status[s] == 0:
+            status[s] = 1
+            pos[s] = n
+            path[n] = s
+            n += 1
+            s = next_state[s]
+        if status[s] == 1:  # closed a cycle path[j:n]
+            j = pos[s]
+            num = 0.0
+            disc = 1.0
+            for k in range(j, n):
+                c = path[k]
+                num += disc * r[c]
+                disc *= gamma * weight[c]
+            if disc == 1.0:
+                return False
+            v_out[path[j]] = num / (1.0 - disc)
+            status[path[j]] = 2
+            for k in range(n - 1, j, -1):
+                c = path[k]
+                v_out[c] = r[c] + gamma * weight[c] * v_out[next_state[c]]
+                status[c] = 2
+            n = j
+        for k in range(n - 1, -1, -1):  # the tail hangs on a solved state
+            c = path[k]
+            v_out[c] = r[c] + gamma * weight[c] * v_out[next_state[c]]
+            status[c] = 2
+    return True
 
 
 @njit(cache=True)
