@@ -38,7 +38,7 @@ def _pick_method(mdp, method: str | None, horizon: int | None) -> str:
     if method:
         return method
     if mdp.gamma < 1.0:
-        return "mpi"
+        return "auto"
     from .solvers import terminal_states
 
     if terminal_states(mdp).any():
@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="MODEL is a zoo name with optional parameters (e.g. frozenlake8x8, gridworld, "
                                    "garnet:S=1000,A=4,b=5; see 'mdpkit list models') or a .npz/.json/.csv file.")
     s.add_argument("model")
-    s.add_argument("--method", help="solver (see 'mdpkit list solvers'); default mpi for gamma < 1, ssp for gamma = 1 with terminals")
+    s.add_argument("--method", help="solver (see 'mdpkit list solvers'); default auto (fastest certified method: see mdpkit.solvers.solve) for gamma < 1, ssp for gamma = 1 with terminals")
     s.add_argument("--gamma", type=float, help="discount factor (overrides the model's; required for CSV files)")
     s.add_argument("--epsilon", type=float, help="target suboptimality in reward units (iterative methods)")
     s.add_argument("--max-iter", type=int, dest="max_iter")
