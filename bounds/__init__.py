@@ -8,6 +8,8 @@ Exact dynamic programming (:mod:`mdpkit.bounds.dp`)
     pi_contraction_bound, mpi_vi_dominance, simulation_lemma_bound, ssp_greedy_bound, gain_bracket
 Policy-iteration complexity (:mod:`mdpkit.bounds.pi`)
     pi_iterations_scherrer, pi_iterations_hansen_miltersen_zwick, pi_iterations_ye
+Robust dynamic programming (:mod:`mdpkit.bounds.robust`)
+    robust_greedy_span_bound, robust_evaluation_bound, robust_pi_bound
 Identities (:mod:`mdpkit.bounds.identities`)
     performance_difference, simulation_identity
 Rates and assertions
@@ -43,5 +45,6 @@ from .dp import (
 from .identities import performance_difference, simulation_identity
 from .pi import pi_iterations_hansen_miltersen_zwick, pi_iterations_scherrer, pi_iterations_ye
 from .rates import RateFit, fit_rate
+from .robust import robust_evaluation_bound, robust_greedy_span_bound, robust_pi_bound
 
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("dp", "identities", "rates", "assertions", "pi")]
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("dp", "identities", "rates", "assertions", "pi", "robust")]
