@@ -408,3 +408,39 @@ def test_kernels_accept_int64_csr_indices():
     q = kernel_q(wide, v)
     assert_allclose(q, ref.bellman_q(P, R, 0.9, v), rtol=RTOL_BACKUP, atol=RTOL_BACKUP * backup_scale(mdp, v))
     assert_allclose(q, kernel_q(mdp, v), rtol=0, atol=0)  # same summation order as int32 CSR
+
+
+# ---------------------------------------------------------------------------- functional-graph evaluation
+@st.composite
+def functional_graphs(draw):
+    """s -> next_state[s] with weight in {1, 1/2, 0.9}, rewards, gamma: every tree-on-cycles shape."""
+    S = draw(st.integers(1, 12))
+    nxt = np.array(draw(st.lists(st.integers(0, S - 1), min_size=S, max_size=S)), dtype=np.int64)
+    w = np.array(draw(st.lists(st.sampled_from([1.0, 0.5, 0.9]), min_size=S, max_size=S)))
+    r = np.array(draw(st.lists(st.floats(-10, 10), min_size=S, max_size=S)))
+    gamma = draw(st.sampled_from([0.0, 0.5, 0.9, 0.999]))
+    return nxt, w, r, gamma
+
+
+@given(functional_graphs())
+def test_single_entry_policy_value_matches_dense_solve(case):
+    nxt, w, r, gamma = case
+    S = r.shape[0]
+    v = np.full(S, np.nan)
+    ok = bellman.single_entry_policy_value(nxt, w, r, gamma, v, np.empty(S, np.int8), np.empty(S, np.int64),
+                                           np.empty(S, np.int64))
+    assert ok
+    expect = ref.single_entry_policy_value(nxt, w, r, gamma)
+    scale = 1.0 + float(np.abs(r).max()) / (1.0 - gamma)
+    assert_allclose(v, expect, rtol=0, atol=1e-11 * scale)
+    # and it is the fixed point it claims to be
+    assert_allclose(v, r + gamma * w * v[nxt], rtol=0, atol=1e-11 * scale)
+
+
+def test_single_entry_policy_value_reports_singular_cycle():
+    """gamma * w = 1 around a cycle: the system is singular and the kernel says so."""
+    nxt = np.array([1, 0, 0], dtype=np.int64)
+    v = np.empty(3)
+    ok = bellman.single_entry_policy_value(nxt, np.ones(3), np.ones(3), 1.0, v, np.empty(3, np.int8),
+                                           np.empty(3, np.int64), np.empty(3, np.int64))
+    assert not ok
