@@ -158,14 +158,40 @@ def _cmd_solve(args) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        res = solve(mdp, method, **opts)
+        if args.robust:
+            res, method = _solve_robust(mdp, args.robust, args.method, opts)
+        else:
+            res = solve(mdp, method, **opts)
     print(_summary(mdp, res, method, time.perf_counter() - t0))
+    if args.robust:
+        print(f"robust     worst case over {args.robust}: v_policy is the robust value of the policy; "
+              "--out writes the worst-case kernel P_worst")
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     if args.out:
         _write_result(args.out, mdp, res)
         print(f"wrote      {args.out}")
     return 0
+
+
+_ROBUST_METHODS = {"vi": "robust_value_iteration", "pi": "robust_policy_iteration",
+                   "mpi": "robust_modified_policy_iteration", "ppi": "robust_partial_policy_iteration"}
+
+
+def _solve_robust(mdp, spec: str, method: str | None, opts: dict):
+    """Robust counterpart of ``solve``: ``spec`` like ``l1:0.1`` (see mdpkit.uncertainty.parse_uncertainty)."""
+    from . import solvers
+    from .uncertainty import parse_uncertainty
+
+    key = (method or "ppi").lower()
+    if key in ("auto",):
+        key = "ppi"
+    if key not in _ROBUST_METHODS:
+        raise MDPKitError(f"--robust works with --method {'|'.join(_ROBUST_METHODS)}, got {method!r}")
+    fn = getattr(solvers, _ROBUST_METHODS[key])
+    if key == "pi":
+        opts = {k: v for k, v in opts.items() if k != "epsilon"}
+    return fn(mdp, parse_uncertainty(spec), **opts), _ROBUST_METHODS[key]
 
 
 def _cmd_verify(args) -> int:
@@ -235,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--epsilon", type=float, help="target suboptimality in reward units (iterative methods)")
     s.add_argument("--max-iter", type=int, dest="max_iter")
     s.add_argument("--horizon", type=int, help="solve the finite-horizon problem with H steps (backward induction)")
+    s.add_argument("--robust", metavar="SET",
+                   help="solve the robust MDP over an uncertainty set, e.g. l1:0.1, kl:0.05, linf:0.02, "
+                        "l1:0.1,rect=s (s-rectangular), l1:0.1,support=simplex; methods vi, pi, mpi, ppi "
+                        "(default ppi)")
     s.add_argument("--out", help="write the result (.json or .npz), atomically")
     s.set_defaults(func=_cmd_solve)
     from .theory._report import COLUMNS
