@@ -52,11 +52,12 @@ import instances  # noqa: E402
 import peers  # noqa: E402
 
 PROFILES = {
-    # budget: seconds per run before it is reported as "timeout" (plus 90 s per run for start-up
-    # and building the instance); group: how runs share a child process
-    "full": dict(gammas=(0.99, 0.999), repeats=3, sweeps=10, budget=120.0, group="job"),
-    "quick": dict(gammas=(0.99, 0.999), repeats=1, sweeps=3, budget=10.0, group="case"),
-    "smoke": dict(gammas=(0.99,), repeats=1, sweeps=2, budget=20.0, group="library"),
+    # budget: seconds a run may take before it is reported as "timeout" (the child gets
+    # ``allowance`` more per run for start-up and building the instance); group: how runs share
+    # a child process
+    "full": dict(gammas=(0.99, 0.999), repeats=3, sweeps=10, budget=40.0, allowance=40.0, group="job"),
+    "quick": dict(gammas=(0.99, 0.999), repeats=1, sweeps=3, budget=10.0, allowance=20.0, group="case"),
+    "smoke": dict(gammas=(0.99,), repeats=1, sweeps=2, budget=20.0, allowance=20.0, group="library"),
 }
 
 
@@ -227,8 +228,8 @@ def write_outputs(out_dir, meta, rows, sweeps, make_plot=True):
         f"{bw['numpy_triad_gbs']:.1f} GB/s, numba {bw['numba_triad_gbs']:.1f} GB/s (median "
         f"{bw['numba_triad_median_gbs']:.1f}); read-only numba {bw['numba_read_gbs']:.1f} GB/s. "
         f"Floor bandwidth used: **{bw['floor_gbs']:.1f} GB/s**.",
-        f"epsilon = {meta['epsilon']:g}; times are medians over up to {meta['repeats']} repeats; "
-        f"time budget per run {meta['budget']:.0f} s. Libraries: "
+        f"mdpkit commit {meta.get('commit')}; epsilon = {meta['epsilon']:g}; times are medians over up to {meta['repeats']} repeats; "
+        f"time budget per run {meta['budget']:.0f} s (a run still going then is reported as `timeout`). Libraries: "
         + ", ".join(f"{k} {v}" if v else f"{k} (not installed: skipped)" for k, v in meta["libraries"].items())
         + ".",
         "",
@@ -285,6 +286,11 @@ def write_outputs(out_dir, meta, rows, sweeps, make_plot=True):
             f"| {r['instance']} | {r['gamma']} | {r['lib']} | {r['method']} | {r['status']} | "
             f"{fmt(r.get('iterations'), 'd')} | {fmt(r.get('time'))} | {fmt(r.get('ratio_to_fastest_peer'), '.2f')} | "
             f"{fmt(r.get('peak_mb'), '.0f')} | {fmt(r.get('value_err'), '.1e')} | {fmt(r.get('policy_err'), '.1e')} |")
+    if meta.get("startup"):
+        import startup
+
+        lines += ["", "## Start-up (import and first `mdpkit solve` with a warm Numba cache)", "",
+                  startup.markdown(meta["startup"])]
     lines += ["", "Reference v*: " + "; ".join(
         f"{k}: half-width {v['half_width']:.1e}" for k, v in meta["references"].items()) + "."]
     with open(os.path.join(out_dir, "results.md"), "w") as f:
@@ -341,6 +347,7 @@ def main(argv=None) -> int:
     p.add_argument("--instances", help="comma-separated subset of dense-garnet,sparse-garnet,forest,grid-world")
     p.add_argument("--gammas", help="comma-separated discount factors")
     p.add_argument("--no-plot", action="store_true")
+    p.add_argument("--no-startup", action="store_true", help="skip the start-up timing (full profile only)")
     args = p.parse_args(argv)
     profile = "quick" if args.quick else "smoke" if args.smoke else "full"
     prof = dict(PROFILES[profile])
@@ -361,7 +368,12 @@ def main(argv=None) -> int:
     bw = bandwidth.measure(n={"full": 1 << 25, "quick": 1 << 24, "smoke": 1 << 22}[profile],
                            repeats=10 if profile != "smoke" else 3)
     print(f"[bench] bandwidth {bw}", flush=True)
-    meta = {"profile": profile, "epsilon": eps, "repeats": prof["repeats"], "budget": prof["budget"],
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
+                                text=True).stdout.strip() or None
+    except OSError:
+        commit = None
+    meta = {"profile": profile, "commit": commit, "epsilon": eps, "repeats": prof["repeats"], "budget": prof["budget"],
             "machine": machine_info(bw), "libraries": avail, "references": {}, "instances": {}}
     rows, sweeps = [], []
     workdir = tempfile.mkdtemp(prefix="mdpkit-bench-")
@@ -392,7 +404,7 @@ def main(argv=None) -> int:
             merged.setdefault(lib, []).extend(js)
         groups = list(merged.items())
     for lib, js in groups:
-        out = run_child(dict(base, lib=lib, jobs=js), workdir, timeout=(prof["budget"] + 90.0) * len(js))
+        out = run_child(dict(base, lib=lib, jobs=js), workdir, timeout=(prof["budget"] + prof["allowance"]) * len(js))
         for job, r in zip(js, out):
             results[(lib, job["instance"], job["gamma"], job["task"])] = r
     # 3. score against the references
@@ -444,6 +456,10 @@ def main(argv=None) -> int:
         rows += case_rows
         del mdp
     shutil.rmtree(workdir, ignore_errors=True)
+    if profile == "full" and not args.no_startup:
+        import startup
+
+        meta["startup"] = startup.measure(repeats=3)
     meta["total_seconds"] = time.perf_counter() - t_all
     table = write_outputs(out_dir, meta, rows, sweeps, make_plot=not args.no_plot)
     print(table)
