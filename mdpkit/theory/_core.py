@@ -146,7 +146,7 @@ def register(th: Theorem) -> Theorem:
 
 
 def _ensure_loaded() -> None:
-    from . import _dp  # noqa: F401  (registers the exact-DP theorems)
+    from . import _dp, _robust  # noqa: F401  (register the exact-DP and robust theorems)
 
 
 def get(name: str) -> Theorem:
