@@ -11,6 +11,8 @@ Total reward / stochastic shortest path
     ssp_policy_iteration, ssp_policy_evaluation, terminal_states, all_policies_proper
 Average reward
     relative_value_iteration, closed_classes
+Distributional
+    categorical_policy_evaluation, quantile_policy_evaluation, DistributionalResult
 Dispatcher
     solve, SOLVERS
 """
@@ -27,12 +29,15 @@ from .exact import exact_policy_evaluation, exact_policy_iteration, to_fractions
 from .finite_horizon import backward_induction
 from .lp import linear_programming
 from .total_reward import all_policies_proper, ssp_policy_evaluation, ssp_policy_iteration, terminal_states
+from .distributional import DistributionalResult, categorical_policy_evaluation, quantile_policy_evaluation
 from .robust import robust_modified_policy_iteration, robust_partial_policy_iteration, robust_policy_iteration, robust_value_iteration  # noqa: E501
 
 __all__ = [
+    "DistributionalResult",
     "SOLVERS",
     "all_policies_proper",
     "backward_induction",
+    "categorical_policy_evaluation",
     "closed_classes",
     "exact_policy_evaluation",
     "exact_policy_iteration",
@@ -40,6 +45,7 @@ __all__ = [
     "linear_programming",
     "modified_policy_iteration",
     "policy_iteration",
+    "quantile_policy_evaluation",
     "relative_value_iteration",
     "robust_modified_policy_iteration",
     "robust_partial_policy_iteration",
