@@ -231,12 +231,17 @@ def quantile_projection(x: ArrayLike, p: ArrayLike, m: int) -> NDArray[np.float6
 
 
 # ----------------------------------------------------------------------------- distances
+def _cdf_at(x, p, t):
+    """CDF of the law (x, p) evaluated at the sorted points t (right-continuous)."""
+    order = np.argsort(x, kind="mergesort")
+    cum = np.concatenate(([0.0], np.cumsum(p[order])))
+    return cum[np.searchsorted(x[order], t, side="right")]
+
+
 def _cdf_pieces(x1, p1, x2, p2):
     """Merged breakpoints and the two CDFs on each interval between consecutive breakpoints."""
     pts = np.union1d(x1, x2)
-    F1 = np.array([p1[x1 <= t].sum() for t in pts[:-1]])
-    F2 = np.array([p2[x2 <= t].sum() for t in pts[:-1]])
-    return np.diff(pts), F1, F2
+    return np.diff(pts), _cdf_at(x1, p1, pts[:-1]), _cdf_at(x2, p2, pts[:-1])
 
 
 def lp_distance(x1: ArrayLike, p1: ArrayLike, x2: ArrayLike, p2: ArrayLike, p: float = 2.0) -> float:
@@ -256,7 +261,7 @@ def lp_distance(x1: ArrayLike, p1: ArrayLike, x2: ArrayLike, p2: ArrayLike, p: f
     d = np.abs(F1 - F2)
     if math.isinf(q):
         both = np.union1d(x1, x2)
-        return float(max(abs(p1[x1 <= t].sum() - p2[x2 <= t].sum()) for t in both))
+        return float(np.max(np.abs(_cdf_at(x1, p1, both) - _cdf_at(x2, p2, both))))
     return float(np.sum(d**q * dx) ** (1.0 / q))
 
 
