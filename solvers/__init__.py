@@ -31,6 +31,7 @@ from .lp import linear_programming
 from .total_reward import all_policies_proper, ssp_policy_evaluation, ssp_policy_iteration, terminal_states
 from .distributional import DistributionalResult, categorical_policy_evaluation, quantile_policy_evaluation
 from .robust import robust_modified_policy_iteration, robust_partial_policy_iteration, robust_policy_iteration, robust_value_iteration  # noqa: E501
+from .robust_static import iwocs, regularized_bellman_operator, regularized_value_iteration, scenario_value, static_robust_policy  # noqa: E501
 
 __all__ = [
     "DistributionalResult",
@@ -42,18 +43,23 @@ __all__ = [
     "exact_policy_evaluation",
     "exact_policy_iteration",
     "gauss_seidel_value_iteration",
+    "iwocs",
     "linear_programming",
     "modified_policy_iteration",
     "policy_iteration",
     "quantile_policy_evaluation",
+    "regularized_bellman_operator",
+    "regularized_value_iteration",
     "relative_value_iteration",
     "robust_modified_policy_iteration",
     "robust_partial_policy_iteration",
     "robust_policy_iteration",
     "robust_value_iteration",
+    "scenario_value",
     "solve",
     "ssp_policy_evaluation",
     "ssp_policy_iteration",
+    "static_robust_policy",
     "terminal_states",
     "to_fractions",
     "value_iteration",
