@@ -282,7 +282,10 @@ def iwocs(mdp: TabularMDP, uncertainty, *, epsilon: float = 1e-8, max_iter: int 
     :math:`\pi_i` is robust-optimal the kernel added in step 3 attains the upper bound (its rows
     minimise at :math:`v^*_{\mathcal U}` for *every* action, so :math:`v^*_{\mathcal U}` is the
     nominal optimal value of that kernel), and the gap closes.  No finite-step convergence
-    guarantee is claimed (the paper gives none); ``max_iter`` bounds the run.
+    guarantee is claimed (the paper gives none); ``max_iter`` bounds the run.  The lower bound
+    is exact up to the robust-evaluation tolerance (``1e-10`` relative,
+    :func:`mdpkit.bounds.robust.robust_evaluation_bound`), so the reported gap may be slightly
+    negative (about ``1e-9``).
 
     Parameters
     ----------

@@ -262,3 +262,15 @@ def test_regularized_errors():
     # relaxed operator with a large ball: contraction bound 0.9 * (1 + 0.5 * 2) >= 1
     with pytest.raises(InvalidArgumentError, match="contraction"):
         regularized_value_iteration(m, 0.6, norm="linf")
+
+
+def test_iwocs_example_writes_png(tmp_path):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[2] / "examples" / "robust" / "plot_iwocs.py"
+    spec = importlib.util.spec_from_file_location("plot_iwocs_example", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = pathlib.Path(mod.main(["--out", str(tmp_path), "--n", "3", "--S", "8"]))
+    assert out.exists() and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
