@@ -274,7 +274,8 @@ def wasserstein_distance(x1: ArrayLike, p1: ArrayLike, x2: ArrayLike, p2: ArrayL
     r""":math:`w_p(\nu_1,\nu_2) = (\int_0^1 |F_1^{-1}(u) - F_2^{-1}(u)|^p du)^{1/p}`, exact, 1-D.
 
     ``p = inf`` gives :math:`w_\infty = \sup_{u \in (0,1)} |F_1^{-1}(u) - F_2^{-1}(u)|`.
-    Both quantile functions are piecewise constant on the merged cumulative levels.
+    Both quantile functions are piecewise constant on the merged cumulative levels; level intervals
+    shorter than 1e-12 (:data:`QUANTILE_LEVEL_ATOL`, rounding of the cumulative sums) are ignored.
     """
     x1, p1 = _check_atoms(x1, p1, "1:")
     x2, p2 = _check_atoms(x2, p2, "2:")
@@ -290,7 +291,7 @@ def wasserstein_distance(x1: ArrayLike, p1: ArrayLike, x2: ArrayLike, p2: ArrayL
     levels = np.union1d(c1, c2)
     levels = levels[levels > 0]
     du = np.diff(np.concatenate(([0.0], levels)))
-    keep = du > 0
+    keep = du > QUANTILE_LEVEL_ATOL  # level gaps below 1e-12 are rounding of the cumulative sums
     mids = (np.concatenate(([0.0], levels))[:-1] + levels) / 2.0
     q1 = a1[np.minimum(np.searchsorted(c1, mids, side="left"), a1.shape[0] - 1)]
     q2 = a2[np.minimum(np.searchsorted(c2, mids, side="left"), a2.shape[0] - 1)]
