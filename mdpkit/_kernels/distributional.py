@@ -22,18 +22,53 @@ QUANTILE_LEVEL_ATOL = 1e-12
 
 
 @njit(cache=True)
-def _project_one(y, mass, z, out):
-    """Add ``mass`` at location ``y`` to ``out`` (K,) by the categorical (Cramer) projection."""
+def _cell(y, z, inv_dz):
+    """Index ``i`` with ``z[i] <= y < z[i+1]`` for ``z[0] < y < z[-1]``.
+
+    ``inv_dz > 0`` means the support is evenly spaced with step ``1/inv_dz``: the index is computed
+    directly and then corrected by at most a step for rounding; otherwise binary search.
+    """
+    K = z.shape[0]
+    if inv_dz > 0.0:
+        i = int((y - z[0]) * inv_dz)
+        if i > K - 2:
+            i = K - 2
+        if i < 0:
+            i = 0
+        while i > 0 and y < z[i]:
+            i -= 1
+        while i < K - 2 and y >= z[i + 1]:
+            i += 1
+        return i
+    return np.searchsorted(z, y, side="right") - 1
+
+
+@njit(cache=True)
+def _project_one(y, mass, z, inv_dz, out, row):
+    """Add ``mass`` at location ``y`` to ``out[row]`` by the categorical (Cramer) projection."""
     K = z.shape[0]
     if y <= z[0]:
-        out[0] += mass
+        out[row, 0] += mass
     elif y >= z[K - 1]:
-        out[K - 1] += mass
+        out[row, K - 1] += mass
     else:
-        i = np.searchsorted(z, y, side="right") - 1
+        i = _cell(y, z, inv_dz)
         frac = (y - z[i]) / (z[i + 1] - z[i])
-        out[i] += mass * (1.0 - frac)
-        out[i + 1] += mass * frac
+        out[row, i] += mass * (1.0 - frac)
+        out[row, i + 1] += mass * frac
+
+
+@njit(cache=True)
+def uniform_inverse_step(z):
+    """``1/step`` when ``z`` is evenly spaced (relative deviation <= 1e-12), else 0."""
+    K = z.shape[0]
+    if K < 2:
+        return 0.0
+    dz = (z[K - 1] - z[0]) / (K - 1)
+    for i in range(K - 1):
+        if abs((z[i + 1] - z[i]) - dz) > 1e-12 * dz:
+            return 0.0
+    return 1.0 / dz
 
 
 @njit(cache=True)
@@ -43,12 +78,13 @@ def categorical_project(x, p, z, out):
     ``out (B, K)`` is overwritten.  Mass outside ``[z[0], z[-1]]`` goes to the nearest end.
     """
     B, n = x.shape
+    inv_dz = uniform_inverse_step(z)
     for b in range(B):
         for k in range(z.shape[0]):
             out[b, k] = 0.0
         for j in range(n):
             if p[b, j] != 0.0:
-                _project_one(x[b, j], p[b, j], z, out[b])
+                _project_one(x[b, j], p[b, j], z, inv_dz, out, b)
 
 
 @njit(cache=True)
@@ -56,6 +92,7 @@ def categorical_backup(indptr, nxt, w, rew, z, gamma, eta, out):
     """One application of the projected operator: ``out = Pi_C T^pi eta``; eta, out (S, K)."""
     S = indptr.shape[0] - 1
     K = z.shape[0]
+    inv_dz = uniform_inverse_step(z)
     for s in range(S):
         for k in range(K):
             out[s, k] = 0.0
@@ -66,7 +103,7 @@ def categorical_backup(indptr, nxt, w, rew, z, gamma, eta, out):
             for j in range(K):
                 m = we * eta[sp, j]
                 if m != 0.0:
-                    _project_one(r + gamma * z[j], m, z, out[s])
+                    _project_one(r + gamma * z[j], m, z, inv_dz, out, s)
 
 
 @njit(cache=True)
@@ -129,7 +166,7 @@ def quantile_backup(indptr, nxt, w, rew, gamma, theta, out, ys, ms):
                 ys[cnt] = r + gamma * theta[sp, j]
                 ms[cnt] = we
                 cnt += 1
-        order = np.argsort(ys[:cnt], kind="mergesort")
+        order = np.argsort(ys[:cnt])  # ties hold equal values, so order among them is irrelevant
         cum = 0.0
         i = 0
         for t in range(cnt):
