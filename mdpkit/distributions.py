@@ -24,6 +24,9 @@ Distances (between two finite-support laws, computed exactly)
     (:math:`w_p`, ``p = inf`` allowed), :func:`sup_distance` (max over rows).
 Risk measures
     :func:`mean`, :func:`value_at_risk`, :func:`cvar`, :func:`entropic_risk`.
+Monte Carlo
+    :func:`sample_returns` (truncated discounted returns, with the truncation error) and
+    :class:`MonteCarloReturns` with DKW confidence bands on the CDF (:func:`dkw_epsilon`).
 
 Risk-level convention (used everywhere in mdpkit)
 -------------------------------------------------
@@ -81,6 +84,9 @@ __all__ = [
     "exact_return_distributions",
     "distributional_bellman_exact",
     "policy_transition_entries",
+    "MonteCarloReturns",
+    "sample_returns",
+    "dkw_epsilon",
 ]
 
 
@@ -623,3 +629,122 @@ def exact_return_distributions(mdp: TabularMDP, policy: ArrayLike, horizon: int,
     for _ in range(H):
         eta = distributional_bellman_exact(mdp, policy, eta)
     return eta
+
+
+# ----------------------------------------------------------------------------- Monte Carlo
+def dkw_epsilon(n: int, delta: float) -> float:
+    r"""Half-width :math:`\varepsilon = \sqrt{\log(2/\delta)/(2n)}` of the DKW band.
+
+    Dvoretzky-Kiefer-Wolfowitz inequality with Massart's tight constant (Massart 1990, Thm 1):
+    :math:`\Pr(\sup_x |F_n(x) - F(x)| > \varepsilon) \le 2 e^{-2 n \varepsilon^2}` for i.i.d. samples.
+    """
+    n = check_int(n, "n", minimum=1)
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not (0.0 < float(delta) < 1.0):
+        raise InvalidArgumentError(f"delta must lie in (0, 1), got {delta!r}")
+    return math.sqrt(math.log(2.0 / float(delta)) / (2.0 * n))
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloReturns:
+    r"""Sampled discounted returns from one start state.
+
+    Attributes
+    ----------
+    samples : ndarray (n,), sorted
+        :math:`G_H = \sum_{t<H} \gamma^t r_t`, one per independent episode.
+    state : int
+    horizon : int
+        ``H``; the untruncated return :math:`G` satisfies :math:`|G - G_H| \le` ``truncation_error``.
+    truncation_error : float
+        :math:`\gamma^H \max|r| / (1-\gamma)` (0 when ``gamma == 0``).
+    seed : object
+        What was passed as ``rng`` (for replay).
+    """
+
+    samples: np.ndarray
+    state: int
+    horizon: int
+    truncation_error: float
+    seed: object = None
+
+    def cdf_band(self, x: ArrayLike, delta: float) -> tuple[np.ndarray, np.ndarray]:
+        r"""A ``1 - delta`` confidence band ``(lower, upper)`` for the CDF of the *untruncated* return at ``x``.
+
+        With :math:`b` = ``truncation_error`` and :math:`\varepsilon` = :func:`dkw_epsilon`:
+        :math:`F_n(x - b) - \varepsilon \le F(x) \le F_n(x + b) + \varepsilon`, clipped to [0, 1]
+        (simultaneously for all ``x`` with probability at least ``1 - delta``).
+        """
+        eps = dkw_epsilon(self.samples.shape[0], delta)
+        x = np.asarray(x, dtype=float)
+        n = self.samples.shape[0]
+        b = self.truncation_error
+        lo = np.searchsorted(self.samples, x - b, side="right") / n - eps
+        hi = np.searchsorted(self.samples, x + b, side="right") / n + eps
+        return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+
+    def quantile_band(self, tau: ArrayLike, delta: float) -> tuple[np.ndarray, np.ndarray]:
+        r"""``(lower, upper)`` with :math:`F^{-1}(\tau)` inside, simultaneously for all ``tau``, w.p. ``>= 1 - delta``.
+
+        Inverts :meth:`cdf_band`: ``lower`` is the empirical quantile at ``tau - eps`` minus the
+        truncation error, ``upper`` the one at ``tau + eps`` plus it (``-inf``/``inf`` when the level
+        leaves (0, 1]).
+        """
+        eps = dkw_epsilon(self.samples.shape[0], delta)
+        tau = np.asarray(tau, dtype=float)
+        n = self.samples.shape[0]
+        b = self.truncation_error
+
+        def emp_q(level):
+            k = np.ceil(level * n - 1e-9).astype(np.int64) - 1
+            out = np.where(k < 0, -np.inf, self.samples[np.clip(k, 0, n - 1)])
+            return np.where(level > 1.0, np.inf, out)
+
+        return emp_q(tau - eps) - b, emp_q(tau + eps) + b
+
+
+def sample_returns(mdp: TabularMDP, policy: ArrayLike, state: int, n_samples: int, *, horizon: int | None = None,
+                   rng=None, tol: float = 1e-10) -> MonteCarloReturns:
+    r"""Sample ``n_samples`` independent truncated returns :math:`\sum_{t<H}\gamma^t r_t` from ``state``.
+
+    Actions follow ``policy``, next states ``P``, rewards are ``R_sas`` (else ``R[s, a]``), as in
+    the distributional solvers.  ``horizon`` defaults to the smallest ``H`` with
+    :math:`\gamma^H \max|r|/(1-\gamma) \le` ``tol``.  Randomness comes only from
+    ``np.random.default_rng(rng)``.
+    """
+    if mdp.gamma >= 1.0:
+        raise InvalidArgumentError("sample_returns needs gamma < 1")
+    n = check_int(n_samples, "n_samples", minimum=1)
+    s0 = check_int(state, "state", minimum=0)
+    if s0 >= mdp.S:
+        raise InvalidArgumentError(f"state must be < S = {mdp.S}, got {state}")
+    indptr, nxt, w, rew = policy_transition_entries(mdp, policy)
+    g = mdp.gamma
+    rmax = float(np.abs(rew).max()) if rew.size else 0.0
+    if horizon is None:
+        if g == 0.0 or rmax == 0.0:
+            H = 1
+        else:
+            H = max(1, math.ceil(math.log(tol * (1 - g) / rmax) / math.log(g)))
+    else:
+        H = check_int(horizon, "horizon", minimum=0)
+    trunc = 0.0 if g == 0.0 and H >= 1 else (g**H) * rmax / (1 - g)
+    # entries of state s occupy indptr[s]:indptr[s+1] and their weights sum to 1: searching
+    # s + u in the running "state index + within-state cumulative weight" picks one entry
+    seg = np.repeat(np.arange(mdp.S), np.diff(indptr))
+    cw = np.empty_like(w)
+    for s in range(mdp.S):
+        cw[indptr[s]:indptr[s + 1]] = np.cumsum(w[indptr[s]:indptr[s + 1]])
+    key = seg + cw
+    gen = np.random.default_rng(rng)
+    cur = np.full(n, s0, dtype=np.int64)
+    G = np.zeros(n)
+    disc = 1.0
+    for _ in range(H):
+        u = gen.random(n)
+        e = np.searchsorted(key, cur + u, side="right")
+        e = np.minimum(np.maximum(e, indptr[cur]), indptr[cur + 1] - 1)
+        G += disc * rew[e]
+        cur = nxt[e]
+        disc *= g
+    G.sort()
+    return MonteCarloReturns(readonly(G), s0, H, float(trunc), rng)
