@@ -56,7 +56,7 @@ PROFILES = {
     # ``allowance`` more per run for start-up and building the instance); group: how runs share
     # a child process
     "full": dict(gammas=(0.99, 0.999), repeats=3, sweeps=10, budget=40.0, allowance=40.0, group="job"),
-    "quick": dict(gammas=(0.99, 0.999), repeats=1, sweeps=3, budget=10.0, allowance=20.0, group="case"),
+    "quick": dict(gammas=(0.99, 0.999), repeats=1, sweeps=3, budget=10.0, allowance=20.0, group="library"),
     "smoke": dict(gammas=(0.99,), repeats=1, sweeps=2, budget=20.0, allowance=20.0, group="library"),
 }
 
@@ -386,7 +386,7 @@ def main(argv=None) -> int:
                 tasks = list(adapter.methods) + (["sweep"] if gamma == gammas[0] else [])
                 jobs[(adapter.name, name, gamma)] = tasks
     # 2. run: full = one child per job (a timeout stops only that job); quick = one child per
-    #    library and case; smoke = one child per library (start-up time dominates)
+    #    library and case; quick and smoke = one child per library (start-up time dominates)
     results = {}
     base = dict(suite=profile, epsilon=eps, repeats=prof["repeats"], budget=prof["budget"], sweeps=prof["sweeps"])
     groups = []
