@@ -11,6 +11,12 @@ Total reward / stochastic shortest path
     ssp_policy_iteration, ssp_policy_evaluation, terminal_states, all_policies_proper
 Average reward
     relative_value_iteration, closed_classes
+Robust (sa- and s-rectangular)
+    robust_value_iteration, robust_policy_iteration, robust_modified_policy_iteration,
+    robust_partial_policy_iteration (operators in mdpkit.solvers.robust)
+Static / regularized robust
+    scenario_value, static_robust_policy, iwocs, regularized_bellman_operator,
+    regularized_value_iteration
 Distributional
     categorical_policy_evaluation, quantile_policy_evaluation, DistributionalResult
 Dispatcher
