@@ -31,11 +31,12 @@ References
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from mdpkit import bounds
 
 from mdpkit._kernels import distributional as _dk
 from mdpkit._exceptions import InvalidArgumentError
@@ -214,19 +215,18 @@ def categorical_policy_evaluation(
         eta = CategoricalReturns(z, eta0).probs.copy()
         if eta.shape != (S, K):
             raise InvalidArgumentError(f"eta0 must have shape (S, K) = ({S}, {K}), got {eta.shape}")
-    c = math.sqrt(gamma)
-    tol = math.inf if c == 0.0 else eps * (1.0 - c) / c
+    tol = bounds.categorical_stopping_tol(eps, gamma)
     buf = np.empty_like(eta)
     residuals = np.empty(max_iter)
     n = _dk.categorical_evaluation_loop(indptr, nxt, w, rew, z, gamma, eta, buf, tol, max_iter, residuals)
     residuals = residuals[:n].copy()
-    err = c / (1.0 - c) * float(residuals[-1])
+    err = bounds.categorical_evaluation_bound(gamma, residuals[-1]).value
     converged = bool(residuals[-1] <= tol)
     ret = CategoricalReturns(z, eta)
     v = ret.mean()
     gap = float(np.max(np.diff(z))) if K > 1 else 0.0
-    approx = err + math.sqrt(gap / (1.0 - gamma)) if covers else None
-    v_err = math.sqrt(z[-1] - z[0]) * err if covers else None
+    approx = err + bounds.categorical_fixed_point_bound(gamma, gap).value if covers else None
+    v_err = bounds.mean_error_from_cramer(z[-1] - z[0], err).value if covers else None
     status = Status.CONVERGED if converged else Status.MAX_ITER
     msg = (f"{'converged' if converged else 'max_iter reached'} after {n} iterations; "
            f"sup-Cramer distance to the projected fixed point <= {err:.3g}")
@@ -307,14 +307,14 @@ def quantile_policy_evaluation(
         theta = QuantileReturns(theta0).locations.copy()
         if theta.shape != (S, m):
             raise InvalidArgumentError(f"theta0 must have shape (S, m) = ({S}, {m}), got {theta.shape}")
-    tol = math.inf if gamma == 0.0 else eps * (1.0 - gamma) / gamma
+    tol = bounds.quantile_stopping_tol(eps, gamma)
     n_max = int(np.max(np.diff(indptr))) * m
     ys, ms = np.empty(n_max), np.empty(n_max)
     buf = np.empty_like(theta)
     residuals = np.empty(max_iter)
     n = _dk.quantile_evaluation_loop(indptr, nxt, w, rew, gamma, theta, buf, ys, ms, tol, max_iter, residuals)
     residuals = residuals[:n].copy()
-    err = gamma / (1.0 - gamma) * float(residuals[-1])
+    err = bounds.quantile_evaluation_bound(gamma, residuals[-1]).value
     converged = bool(residuals[-1] <= tol)
     ret = QuantileReturns(theta)
     v = ret.mean()
