@@ -258,6 +258,30 @@ def gauss_seidel_value_iteration(
     )
 
 
+def _single_entry_policy_iteration(mdp, gamma, pi, max_iter, tie_rtol):
+    """PI loop in one kernel call when every row of the CSR ``P`` has exactly one stored entry.
+
+    Same iterates, tie rule and outputs as the generic loop below (evaluation by
+    :func:`mdpkit.policies.policy_evaluation` takes the same O(S) functional-graph route for such
+    models); returns None for other models or if an evaluation is singular.
+    """
+    if not mdp.is_sparse or mdp.P.nnz != mdp.P.shape[0] or not np.all(np.diff(mdp.P.indptr) == 1):
+        return None
+    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    pi = np.ascontiguousarray(pi, dtype=np.int64).copy()
+    v = np.empty(S)
+    q = np.empty(S * A)
+    residuals = np.empty(max_iter)
+    n_changed = np.empty(max_iter, dtype=np.int64)
+    n, converged, ok = bellman.single_entry_policy_iteration_loop(
+        indptr, indices, data, R1, mask1, S, A, gamma, tie_rtol, pi, v, q, max_iter, residuals, n_changed,
+        np.empty(S, dtype=np.int64), np.empty(S), np.empty(S), np.empty(S, dtype=np.int8),
+        np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64))
+    if not ok:
+        return None
+    return v, _q_matrix(q, mask1, S, A), pi, bool(converged), residuals[:n].copy(), n_changed[:n].copy()
+
+
 def policy_iteration(
     mdp: TabularMDP,
     *,
@@ -273,7 +297,9 @@ def policy_iteration(
     is switched only when it improves :math:`q(s, \cdot)` by more than
     ``tie_rtol * (1 + max|v|)`` so floating-point noise cannot make it cycle among ties.  The
     returned bound is the a posteriori :math:`\|v^*-v_\pi\|_\infty \le \|Tv_\pi - v_\pi\|_\infty/(1-\gamma)`
-    (:func:`mdpkit.bounds.residual_value_bound`).
+    (:func:`mdpkit.bounds.residual_value_bound`).  On deterministic CSR models (one stored
+    entry per row of ``P``) the whole loop runs in one compiled call, each evaluation solving the
+    policy's functional graph exactly in O(S); iterates and outputs are the same.
 
     Parameters
     ----------
@@ -318,6 +344,16 @@ def policy_iteration(
     pi = initial_policy(mdp, policy0)
     if pi is None:
         pi = np.argmax(np.where(mdp.action_mask, mdp.R, -np.inf), axis=1).astype(np.int64)
+    fast = _single_entry_policy_iteration(mdp, gamma, pi, max_iter, tie_rtol)
+    if fast is not None:
+        v, q, pi, converged, res, changed = fast
+        return build_result(
+            mdp, v=v, policy=pi, converged=converged, n_iter=len(res), residuals=res,
+            bound=bounds.residual_value_bound(gamma, res[-1]), method="policy_iteration",
+            options=dict(max_iter=max_iter, tie_rtol=tie_rtol, policy0_given=policy0 is not None),
+            wall_time=time.perf_counter() - t0, evaluate=False, v_policy=v.copy(), q=q,
+            extra={"n_changed": changed},
+        )
     residuals, changed = [], []
     converged = False
     for it in range(max_iter):
