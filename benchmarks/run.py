@@ -311,21 +311,24 @@ def plot(out_dir, meta, summary, libs):
     fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(summary) + 2), 4.2))
     width = 0.8 / max(len(libs), 1)
     x = np.arange(len(summary))
-    ymax = max([t for s in summary for t in s["best"].values() if t] or [1.0])
+    ts_all = [t for s in summary for t in s["best"].values() if t]
+    ymin = min(ts_all or [1e-3]) / 3
+    missing = []
     for k, lib in enumerate(libs):
         ts = [s["best"].get(lib) for s in summary]
         xs = x + (k - (len(libs) - 1) / 2) * width
-        ax.bar(xs, [t if t else 0 for t in ts], width, label=lib)
-        for xi, t in zip(xs, ts):
-            if not t:
-                ax.text(xi, ymax * 1.5, "x", ha="center", va="bottom", fontsize=8, color="C3")
+        ax.bar(xs, [t if t else 0 for t in ts], width, label=lib, color=f"C{k}")
+        missing += [(xi, k) for xi, t in zip(xs, ts) if not t]
     ax.set_yscale("log")
+    ax.set_ylim(bottom=ymin)
+    for xi, k in missing:  # no certified answer: timeout, error, not eps-accurate or not run
+        ax.text(xi, ymin * 1.15, "x", ha="center", va="bottom", fontsize=9, color=f"C{k}", fontweight="bold")
     ax.set_xticks(x)
     ax.set_xticklabels([f"{s['instance']}\ngamma={s['gamma']}" for s in summary], fontsize=8)
     ax.set_ylabel("time to certified eps-optimal policy (s)")
     bw = meta["machine"]["bandwidth"]["floor_gbs"]
     ax.set_title(f"{meta['profile']} suite, eps={meta['epsilon']:g}; {meta['machine']['cores']} cores, "
-                 f"{bw:.1f} GB/s  (x: timeout / not eps-optimal / not run)", fontsize=9)
+                 f"{bw:.1f} GB/s  (x: no certified answer: timeout, error, not eps-accurate)", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
