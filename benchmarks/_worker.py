@@ -94,10 +94,13 @@ def main(spec_path: str) -> None:
         rss0 = _status_kb("VmRSS")
         reset = _reset_peak()
         task = job["task"]
-        if task == "sweep":
-            res, arrays = _sweep(adapter, model, spec), None
-        else:
-            res, arrays = _solve(adapter, model, spec, task)
+        try:
+            if task == "sweep":
+                res, arrays = _sweep(adapter, model, spec), None
+            else:
+                res, arrays = _solve(adapter, model, spec, task)
+        except Exception as e:  # noqa: BLE001 - a failing peer is a result; later jobs still run
+            res, arrays = {"status": "error", "error": f"{type(e).__name__}: {e}"[:200]}, None
         hwm = _status_kb("VmHWM")
         res["task"] = task
         res["peak_mb"] = max(hwm - rss0, 0) / 1024.0 if (reset and rss0 is not None and hwm is not None) else None

@@ -138,10 +138,21 @@ class PymdptoolboxAdapter:
             P = np.ascontiguousarray(np.transpose(np.asarray(mdp.P), (1, 0, 2)))  # (A, S, S)
         return P, np.asarray(mdp.R), mdp.gamma
 
+    #: pymdptoolbox builds dense (S, S) arrays even from CSR input (its PI/MPI policy matrices and
+    #: VI's iteration bound); above this many bytes a run is refused instead of swapping.
+    MAX_DENSE_BYTES = 1e9
+
+    def _check_size(self, R):
+        S = R.shape[0]
+        if 8.0 * S * S > self.MAX_DENSE_BYTES:
+            raise MemoryError(f"pymdptoolbox would allocate a dense ({S}, {S}) array "
+                              f"({8.0 * S * S / 1e9:.1f} GB) on this model: not run")
+
     def solve(self, model, method, epsilon):
         import mdptoolbox.mdp as mdpt
 
         P, R, gamma = model
+        self._check_size(R)
         cls = getattr(mdpt, self.methods[method])
         kw = {} if method == "pi" else {"epsilon": epsilon}
         solver = cls(P, R, gamma, **kw)
@@ -154,6 +165,7 @@ class PymdptoolboxAdapter:
         import mdptoolbox.mdp as mdpt
 
         P, R, gamma = model
+        self._check_size(R)
         vi = mdpt.ValueIteration(P, R, gamma)
         V = np.zeros(vi.S)
         return lambda: vi._bellmanOperator(V)

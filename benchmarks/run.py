@@ -56,7 +56,7 @@ PROFILES = {
     # ``allowance`` more per run for start-up and building the instance); group: how runs share
     # a child process
     "full": dict(gammas=(0.99, 0.999), repeats=3, sweeps=10, budget=40.0, allowance=40.0, group="job"),
-    "quick": dict(gammas=(0.99, 0.999), repeats=1, sweeps=3, budget=10.0, allowance=20.0, group="library"),
+    "quick": dict(gammas=(0.99,), repeats=1, sweeps=3, budget=10.0, allowance=5.0, group="library"),
     "smoke": dict(gammas=(0.99,), repeats=1, sweeps=2, budget=20.0, allowance=20.0, group="library"),
 }
 
@@ -112,39 +112,57 @@ def reference(mdp, epsilon):
 
 
 # ----------------------------------------------------------------------------- child runs
-def run_child(spec: dict, workdir: str, timeout: float) -> list[tuple[dict, tuple | None]]:
-    """Run ``_worker.py`` on ``spec``; one ``(result, (v, policy) or None)`` per job, in order."""
-    fd, path = tempfile.mkstemp(suffix=".json", dir=workdir)
-    with os.fdopen(fd, "w") as f:
-        json.dump(spec, f)
-    failure = None
-    try:
-        proc = subprocess.run([sys.executable, os.path.join(HERE, "_worker.py"), path], capture_output=True,
-                              text=True, timeout=timeout)
-        if proc.returncode != 0:
-            tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-            failure = {"status": "error", "error": tail[0][:200]}
-    except subprocess.TimeoutExpired:
-        failure = {"status": "timeout"}
-    done = []
-    out = path[: -len(".json")] + ".out.jsonl"
-    if os.path.exists(out):
-        with open(out) as f:
-            done = [json.loads(line) for line in f if line.strip()]
-    results = []
-    for k, task in enumerate(job["task"] for job in spec["jobs"]):
-        if k < len(done):
-            res = done[k]
+def run_child(spec: dict, workdir: str, job_timeout: float) -> list[tuple[dict, tuple | None]]:
+    """Run ``_worker.py`` on ``spec``; one ``(result, (v, policy) or None)`` per job, in order.
+
+    Each job gets ``job_timeout`` seconds (measured from the previous job's result): a child
+    that exceeds it is killed, the job is reported as ``timeout`` and a new child takes the
+    remaining jobs.
+    """
+    jobs = list(spec["jobs"])
+    results: list = []
+    while len(results) < len(jobs):
+        rest = jobs[len(results):]
+        fd, path = tempfile.mkstemp(suffix=".json", dir=workdir)
+        with os.fdopen(fd, "w") as f:
+            json.dump(dict(spec, jobs=rest), f)
+        out = path[: -len(".json")] + ".out.jsonl"
+        proc = subprocess.Popen([sys.executable, os.path.join(HERE, "_worker.py"), path],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        done: list = []
+        deadline = time.monotonic() + job_timeout
+        failure = None
+        while True:
+            if os.path.exists(out):
+                with open(out) as f:
+                    lines = [json.loads(line) for line in f if line.strip()]
+                if len(lines) > len(done):
+                    done = lines
+                    deadline = time.monotonic() + job_timeout
+            if proc.poll() is not None:
+                if os.path.exists(out):  # results written just before exit
+                    with open(out) as f:
+                        done = [json.loads(line) for line in f if line.strip()]
+                if proc.returncode != 0 and len(done) < len(rest):
+                    err = (proc.stderr.read() or "").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+                    failure = {"status": "error", "error": err[0][:200]}
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                failure = {"status": "timeout"}
+                break
+            time.sleep(0.05)
+        for res in done:
             arrays = None
             if res.get("npz") and os.path.exists(res["npz"]):
                 with np.load(res["npz"]) as z:
                     arrays = (z["v"], z["policy"])
                 os.remove(res["npz"])
             results.append((res, arrays))
-        elif k == len(done):
-            results.append((dict(failure or {"status": "error", "error": "no result"}, task=task), None))
-        else:
-            results.append(({"status": "not run", "task": task}, None))
+        if len(results) < len(jobs):
+            results.append((dict(failure or {"status": "error", "error": "no result"},
+                                 task=jobs[len(results)]["task"]), None))
     return results
 
 
@@ -407,7 +425,7 @@ def main(argv=None) -> int:
             merged.setdefault(lib, []).extend(js)
         groups = list(merged.items())
     for lib, js in groups:
-        out = run_child(dict(base, lib=lib, jobs=js), workdir, timeout=(prof["budget"] + prof["allowance"]) * len(js))
+        out = run_child(dict(base, lib=lib, jobs=js), workdir, job_timeout=prof["budget"] + prof["allowance"])
         for job, r in zip(js, out):
             results[(lib, job["instance"], job["gamma"], job["task"])] = r
     # 3. score against the references
