@@ -18,6 +18,7 @@ from ._exploration import chain, riverswim
 from ._gambler import gambler
 from ._gridworlds import gridworld_4x4, gridworld_5x5
 from ._random import garnet
+from ._risk_examples import cvar_counterexample, risky_investment
 from ._toy_text import cliff_walking, frozenlake, taxi
 
 __all__ = ["make", "list_models"]
@@ -62,6 +63,13 @@ _MODELS: dict[str, _Entry] = {
     ),
     "inventory": _Entry(
         inventory, "single-item inventory, lost sales (Puterman 1994 Sec. 3.2, Ex. 4.6.1); gamma 0.9"
+    ),
+    "cvar_counterexample": _Entry(
+        cvar_counterexample, "2-step MDP where the CVaR risk-level decomposition over-estimates (after Hau et al. "
+        "2023); gamma 1, use horizon 2"
+    ),
+    "risky_investment": _Entry(
+        risky_investment, "two market regimes, cash/bonds/stocks, integer rewards (CVaR vs mean); gamma 1"
     ),
 }
 
