@@ -18,7 +18,7 @@ import scipy.sparse.linalg as spla
 from numpy.typing import ArrayLike, NDArray
 
 from ._exceptions import InvalidArgumentError, InvalidPolicyError
-from ._kernels import bellman, model_args
+from ._kernels import bellman, model_args, one_entry_per_row
 from ._validation import as_float_array, check_gamma, first_index
 from .model import TabularMDP
 
@@ -120,7 +120,7 @@ def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12) -> ND
     if not sp.issparse(P_pi):
         return np.linalg.solve(np.eye(S) - gamma * P_pi, r_pi)
     P_pi = sp.csr_matrix(P_pi)
-    if P_pi.nnz == S and np.all(np.diff(P_pi.indptr) == 1):
+    if one_entry_per_row(P_pi):
         # one stored entry per row (a deterministic policy graph): exact O(S) solve
         v = np.empty(S)
         ok = bellman.single_entry_policy_value(

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from mdpkit._exceptions import InvalidArgumentError
+from mdpkit._kernels import one_entry_per_row
 from mdpkit.model import TabularMDP
 from mdpkit.results import SolveResult
 
@@ -58,10 +59,7 @@ _MPI_ONLY = ("m", "eval_rtol", "v0")
 
 def _single_entry_rows(mdp: TabularMDP) -> bool:
     """True if every row of ``P`` has exactly one stored entry (a deterministic CSR model)."""
-    if not mdp.is_sparse:
-        return False
-    P = mdp.P
-    return P.nnz == P.shape[0] and bool(np.all(np.diff(P.indptr) == 1))
+    return mdp.is_sparse and one_entry_per_row(mdp.P)
 
 
 def auto_method(mdp: TabularMDP, options: dict | None = None) -> tuple[str, dict, str]:

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from mdpkit import bounds
-from mdpkit._kernels import bellman, model_args
+from mdpkit._kernels import CSR_ONE_ENTRY, bellman, model_args
 from mdpkit._validation import check_gamma, check_int, check_positive
 from mdpkit.policies import policy_evaluation, q_from_v
 from mdpkit.model import TabularMDP
@@ -265,9 +265,9 @@ def _single_entry_policy_iteration(mdp, gamma, pi, max_iter, tie_rtol):
     :func:`mdpkit.policies.policy_evaluation` takes the same O(S) functional-graph route for such
     models); returns None for other models or if an evaluation is singular.
     """
-    if not mdp.is_sparse or mdp.P.nnz != mdp.P.shape[0] or not np.all(np.diff(mdp.P.indptr) == 1):
-        return None
     sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    if sparse != CSR_ONE_ENTRY:
+        return None
     pi = np.ascontiguousarray(pi, dtype=np.int64).copy()
     v = np.empty(S)
     q = np.empty(S * A)

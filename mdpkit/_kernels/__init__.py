@@ -16,11 +16,26 @@ _DUMMY_D = np.zeros(1)
 _DUMMY_D.flags.writeable = False
 
 
+#: Storage layouts, the kernels' ``sparse`` argument: dense rows, CSR, and CSR with exactly one
+#: stored entry per row (deterministic models: grid worlds, shortest paths), whose row ``i``
+#: holds its entry at position ``i`` so a sweep need not read ``indptr``.  Kernels that only
+#: test ``if sparse:`` treat both CSR layouts alike.
+DENSE, CSR, CSR_ONE_ENTRY = 0, 1, 2
+
+
+def one_entry_per_row(P) -> bool:
+    """True if the CSR matrix ``P`` stores exactly one entry in every row."""
+    n_rows = P.shape[0]
+    return P.nnz == n_rows and bool(np.all(np.diff(P.indptr) == 1))
+
+
 def model_args(mdp):
     """Unpack a validated ``TabularMDP`` into the kernels' leading arguments.
 
-    Returns ``(sparse, P2, indptr, indices, data, R1, mask1, S, A)``; the unused storage form
-    is a read-only dummy of the same dtype so that dense and CSR share one compiled signature.
+    Returns ``(sparse, P2, indptr, indices, data, R1, mask1, S, A)`` where ``sparse`` is the
+    layout code (:data:`DENSE`, :data:`CSR` or :data:`CSR_ONE_ENTRY`, an ``int``); the unused
+    storage form is a read-only dummy of the same dtype so that dense and CSR share one
+    compiled signature.
     CSR column ``indices`` are returned as an unsigned view (uint32, or uint64 when widened), so
     the kernels' gather ``v[indices[k]]`` skips Numba's negative-index wraparound (STYLE.md,
     performance notes); the bits are unchanged.
@@ -35,8 +50,9 @@ def model_args(mdp):
             indptr = indptr.astype(np.int64)
             indices = indices.astype(np.int64)
         indices = indices.view(np.uint32 if indices.dtype == np.int32 else np.uint64)
-        return True, _DUMMY_F, indptr, indices, P.data, R1, mask1, S, A
-    return False, mdp.P.reshape(S * A, S), _DUMMY_I, _DUMMY_U, _DUMMY_D, R1, mask1, S, A
+        layout = CSR_ONE_ENTRY if one_entry_per_row(P) else CSR
+        return layout, _DUMMY_F, indptr, indices, P.data, R1, mask1, S, A
+    return DENSE, mdp.P.reshape(S * A, S), _DUMMY_I, _DUMMY_U, _DUMMY_D, R1, mask1, S, A
 
 
-__all__ = ["bellman", "model_args"]
+__all__ = ["CSR", "CSR_ONE_ENTRY", "DENSE", "bellman", "model_args", "one_entry_per_row"]

@@ -2,8 +2,9 @@
 
 Conventions (see DESIGN.md "Kernels"): raw float64/int64 C-contiguous arrays in, preallocated
 outputs, no validation, no defaults.  The transition matrix arrives in both forms at once:
-``sparse`` selects dense rows ``P2 (S*A, S)`` or CSR ``(indptr, indices, data)``; the unused
-form is a dummy array.  Row ``s*A + a`` holds ``P[s, a, :]``.  Argmax ties go to the lowest action
+``sparse`` (a layout code, see :data:`mdpkit._kernels.DENSE`) selects dense rows ``P2 (S*A, S)``
+or CSR ``(indptr, indices, data)``; the unused form is a dummy array.  With code 2 (one stored
+entry per row) the sweeps read row ``i``'s entry at position ``i`` and skip ``indptr``.  Row ``s*A + a`` holds ``P[s, a, :]``.  Argmax ties go to the lowest action
 index (strict ``>``).  Masked actions (``mask[s*A + a] == False``) are skipped.
 
 Performance (see STYLE.md, "Performance notes for kernels"):
@@ -45,6 +46,8 @@ def _dense_dot(P2, i, v):
 @njit(cache=True, inline="always")
 def _row_dot(sparse, P2, indptr, indices, data, i, v):
     """sum_s' P[i, s'] v[s'] for one state-action row ``i``."""
+    if sparse == 2:  # CSR_ONE_ENTRY: row i's only entry sits at position i
+        return 0.0 + data[i] * v[indices[i]]
     if sparse:
         acc = 0.0
         for k in range(indptr[i], indptr[i + 1]):
