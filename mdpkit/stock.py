@@ -252,21 +252,21 @@ class StockAugmentedMDP:
         k = int(np.argmin(np.abs(self.stocks - c)))
         if abs(self.stocks[k] - c) > STOCK_RTOL * max(1.0, abs(c)):
             raise InvalidArgumentError(
-                f"initial stock {c!r} is not on the stock grid [{self.stocks[0]!r} .. {self.stocks[-1]!r}] "
+                f"initial stock {c!r} is not on the stock grid [{float(self.stocks[0])!r} .. {float(self.stocks[-1])!r}] "
                 f"({self.K} points)")
         return k
 
     def _off_grid_error(self, t, s_nodes, k_nodes, e, k):
         s, a, s2, p, r = (x[e] for x in self.entries)
-        c = self.stocks[k]
-        cn = self.next_stock[e, k]
-        where = "beyond the ends of" if (cn < self.stocks[0] or cn > self.stocks[-1]) else "between points of"
+        c, cn, r, p = float(self.stocks[k]), float(self.next_stock[e, k]), float(r), float(p)
+        z0, z1 = float(self.stocks[0]), float(self.stocks[-1])
+        where = "beyond the ends of" if (cn < z0 or cn > z1) else "between points of"
         hint = ("extend the grid (lattice_stocks gives the exact one)" if where.startswith("beyond")
                 else "use a finer grid, gamma = 1 with lattice rewards, or off_grid='interpolate'")
         raise InvalidArgumentError(
             f"stock update leaves the grid: at t={t}, state {int(s)}, stock {c!r}, action {int(a)} -> state "
             f"{int(s2)} (p={p:.6g}, r={r!r}) the next stock (c + r)/gamma = {cn!r} is {where} the stock grid "
-            f"[{self.stocks[0]!r} .. {self.stocks[-1]!r}]; {hint}")
+            f"[{z0!r} .. {z1!r}]; {hint}")
 
     def reachable(self, states: ArrayLike, initial_stock_idx: ArrayLike) -> NDArray[np.bool_]:
         """``(H+1, S, K)`` bool: nodes reachable at time ``t`` under some policy.
