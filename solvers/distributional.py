@@ -32,9 +32,10 @@ References
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
+import scipy.sparse as sp
 
 from mdpkit import bounds
 
@@ -49,11 +50,14 @@ from mdpkit.distributions import (
     policy_transition_entries,
     uniform_support,
 )
-from mdpkit.results import Status
+from mdpkit.results import SolveResult, Status
 
-from ._common import check_mdp, warn_not_converged
+from ._common import build_result, check_mdp, initial_policy, resolve_evaluate, warn_not_converged
+from .discounted import _certified_result, _q_matrix
 
-__all__ = ["DistributionalResult", "categorical_policy_evaluation", "quantile_policy_evaluation"]
+__all__ = ["DistributionalResult", "DistributionalControlResult", "categorical_policy_evaluation",
+           "quantile_policy_evaluation", "categorical_value_iteration", "quantile_value_iteration",
+           "distributional_policy_iteration", "state_action_entries"]
 
 _CAT_SOURCE = (
     "Rowland et al. 2018, Prop. 2: Pi_C T^pi is a sqrt(gamma)-contraction in sup-Cramer (l2-bar), "
@@ -217,8 +221,9 @@ def categorical_policy_evaluation(
             raise InvalidArgumentError(f"eta0 must have shape (S, K) = ({S}, {K}), got {eta.shape}")
     tol = bounds.categorical_stopping_tol(eps, gamma)
     buf = np.empty_like(eta)
+    mix = np.empty((_dk.N_CHUNKS, K))
     residuals = np.empty(max_iter)
-    n = _dk.categorical_evaluation_loop(indptr, nxt, w, rew, z, gamma, eta, buf, tol, max_iter, residuals)
+    n = _dk.categorical_evaluation_loop(indptr, nxt, w, rew, z, gamma, eta, buf, mix, tol, max_iter, residuals)
     residuals = residuals[:n].copy()
     err = bounds.categorical_evaluation_bound(gamma, residuals[-1]).value
     converged = bool(residuals[-1] <= tol)
@@ -308,11 +313,10 @@ def quantile_policy_evaluation(
         if theta.shape != (S, m):
             raise InvalidArgumentError(f"theta0 must have shape (S, m) = ({S}, {m}), got {theta.shape}")
     tol = bounds.quantile_stopping_tol(eps, gamma)
-    n_max = int(np.max(np.diff(indptr))) * m
-    ys, ms = np.empty(n_max), np.empty(n_max)
+    scratch = _dk.quantile_scratch(indptr, m)
     buf = np.empty_like(theta)
     residuals = np.empty(max_iter)
-    n = _dk.quantile_evaluation_loop(indptr, nxt, w, rew, gamma, theta, buf, ys, ms, tol, max_iter, residuals)
+    n = _dk.quantile_evaluation_loop(indptr, nxt, w, rew, gamma, theta, buf, scratch, tol, max_iter, residuals)
     residuals = residuals[:n].copy()
     err = bounds.quantile_evaluation_bound(gamma, residuals[-1]).value
     converged = bool(residuals[-1] <= tol)
@@ -332,3 +336,474 @@ def quantile_policy_evaluation(
         options={"epsilon": eps, "max_iter": max_iter, "n_quantiles": m, "stop_tol": tol},
         wall_time=time.perf_counter() - t0, v_error_bound=err, covers_returns=False,
     )
+
+
+# ============================================================================ control
+_NOT_CONTRACTION = (
+    "The distributional Bellman *optimality* operator is not a contraction in any metric in general "
+    "(Bellemare, Dabney & Munos 2017, Prop. 1 and the counterexample after it; Bellemare, Dabney & "
+    "Rowland 2023, Ch. 7), so no distributional convergence rate is claimed for the iterates"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class DistributionalControlResult(SolveResult):
+    r"""A :class:`mdpkit.SolveResult` plus return distributions (distributional control solvers).
+
+    Every :class:`~mdpkit.SolveResult` field keeps its meaning: ``policy`` (S,) int64, ``v``,
+    ``q`` (S, A) the means of ``returns_sa``, ``error_bound`` a certified bound on
+    :math:`\max_s v^*(s) - v_\pi(s)`.
+
+    Attributes
+    ----------
+    returns : CategoricalReturns or QuantileReturns
+        The last iterate, one law per state (``batch_shape == (S,)``).
+    returns_sa : CategoricalReturns or QuantileReturns
+        State-action laws of the last sweep (``batch_shape == (S, A)``), whose means are ``q``;
+        rows of masked actions hold a placeholder (the point mass at the atom nearest 0, or zeros
+        for quantiles): use ``mdp.action_mask``.
+    policy_returns : DistributionalResult or None
+        Certified distributional evaluation of the returned policy (same representation), when
+        requested.
+    """
+
+    returns: object = None
+    returns_sa: object = None
+    policy_returns: object = None
+
+
+def state_action_entries(mdp):
+    r"""Flatten ``P(s'|s, a)`` and the realised rewards into entry lists per state-action row ``s*A + a``.
+
+    Returns ``(sa_indptr (S*A+1,) int64, nxt (E,) int64, w (E,) float64, rew (E,) float64)``;
+    rows of masked actions are empty.  Within a row entries are sorted by reward, then next
+    state, so entries with equal rewards are consecutive (the kernels mix them before projecting).
+    """
+    S, A = mdp.S, mdp.A
+    Prow = (mdp.P_rows.tocsr() if mdp.is_sparse else sp.csr_matrix(mdp.P_rows)).tocoo()
+    rows, cols, vals = Prow.row.astype(np.int64), Prow.col.astype(np.int64), Prow.data
+    s_of, a_of = rows // A, rows % A
+    if mdp.R_sas is not None:
+        Rs = mdp.R_sas
+        rew = np.asarray(Rs.tocsr()[rows, cols]).ravel() if sp.issparse(Rs) else Rs[s_of, a_of, cols]
+    else:
+        rew = mdp.R[s_of, a_of]
+    keep = (vals > 0) & mdp.action_mask.reshape(-1)[rows]
+    rows, cols, vals, rew = rows[keep], cols[keep], vals[keep], np.asarray(rew, dtype=np.float64)[keep]
+    order = np.lexsort((cols, rew, rows))
+    sa_indptr = np.zeros(S * A + 1, dtype=np.int64)
+    np.add.at(sa_indptr, rows + 1, 1)
+    return (np.cumsum(sa_indptr), np.ascontiguousarray(cols[order]), np.ascontiguousarray(vals[order], dtype=np.float64),
+            np.ascontiguousarray(rew[order]))
+
+
+def _return_range(mdp, gamma, rew):
+    r_lo, r_hi = (float(rew.min()), float(rew.max())) if rew.size else (0.0, 0.0)
+    return r_lo / (1.0 - gamma), r_hi / (1.0 - gamma)
+
+
+def _control_support(support, n_atoms, g_lo, g_hi):
+    if support is None:
+        K = check_int(n_atoms, "n_atoms", minimum=2)
+        return uniform_support(g_lo - 1.0, g_hi + 1.0, K) if g_hi - g_lo <= 0 else uniform_support(g_lo, g_hi, K)
+    return _check_support(support)
+
+
+def _policy_residual_bound(mdp, gamma, policy):
+    """Certificate of any deterministic policy from its exact value: ||T v_pi - v_pi|| / (1 - gamma)."""
+    from mdpkit.policies import bellman_operator, policy_evaluation
+
+    v_pi = policy_evaluation(mdp, policy)
+    tv = bellman_operator(mdp, v_pi)[0]
+    return v_pi, bounds.residual_value_bound(gamma, float(np.max(np.abs(tv - v_pi))))
+
+
+def _to_control_result(base, **kw):
+    d = {f.name: getattr(base, f.name) for f in fields(SolveResult)}
+    return DistributionalControlResult(**d, **kw)
+
+
+def categorical_value_iteration(
+    mdp,
+    *,
+    support=None,
+    n_atoms: int = 51,
+    epsilon: float = 1e-6,
+    max_iter: int = 100_000,
+    eta0=None,
+    evaluate_policy: bool | None = None,
+    evaluate_returns: bool = True,
+) -> DistributionalControlResult:
+    r"""Categorical distributional value iteration (control), certified through the means.
+
+    One iteration computes the state-action laws :math:`\eta_{sa} = \Pi_C T\eta_k` (each
+    :math:`(s, a)` row is :math:`\Pi_C \sum_{s'} P(s'|s,a) (b_{r(s,a,s'),\gamma})_\#\eta_k(s')`),
+    picks :math:`\pi_k(s) \in \arg\max_a \mathbb{E}\,\eta_{sa}(s, a)` (ties to the lowest action)
+    and sets :math:`\eta_{k+1}(s) = \eta_{sa}(s, \pi_k(s))`.
+
+    Guarantee.  The distributional optimality operator is **not** a contraction in general
+    (Bellemare, Dabney & Munos 2017, Prop. 1 and its counterexample; Bellemare, Dabney & Rowland
+    2023, Ch. 7), so the laws need not converge (ties can make them oscillate).  Their *means* do:
+    when the support covers :math:`[r_{\min}/(1-\gamma), r_{\max}/(1-\gamma)]` (the default) every
+    target atom :math:`r + \gamma z_j` lies in :math:`[z_1, z_K]`, where :math:`\Pi_C` preserves
+    means (Rowland et al. 2018, Prop. 1), so the means :math:`v_k` follow classic value iteration
+    :math:`v_{k+1} = T v_k` exactly (up to rounding).  The solver therefore stops with value
+    iteration's rule :math:`\|v_{k+1}-v_k\|_\infty < \varepsilon(1-\gamma)/(2\gamma)` (Puterman
+    1994, Thm 6.3.1) and certifies :math:`\pi_k` (greedy for :math:`v_k`) with the
+    MacQueen-Porteus bound :math:`\|v^*-v_{\pi}\|_\infty \le \frac{\gamma}{1-\gamma}
+    \operatorname{sp}(v_{k+1}-v_k)` (:func:`mdpkit.bounds.greedy_span_bound`).  With a support that
+    does not cover the returns the means are not VI iterates; the policy is then certified from its
+    exact value, :math:`\|v^* - v_\pi\|_\infty \le \|Tv_\pi - v_\pi\|_\infty/(1-\gamma)`
+    (:func:`mdpkit.bounds.residual_value_bound`).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Dense or CSR, ``gamma < 1``.  Rewards: ``R_sas`` if present, else ``R[s, a]``.
+    support : array_like (K,), optional
+        Strictly increasing atoms; default ``n_atoms`` evenly spaced atoms on
+        ``[r_min/(1-gamma), r_max/(1-gamma)]`` over all available transitions.
+    n_atoms : int, default 51
+    epsilon : float, default 1e-6
+        Target suboptimality of the returned policy, in reward units.
+    max_iter : int, default 100_000
+        Maximum number of applications of the categorical optimality operator.
+    eta0 : array_like (S, K), optional
+        Initial probabilities; default the projection of a point mass at 0 in every state.
+    evaluate_policy : bool, optional
+        Compute ``v_policy`` by an exact linear solve; default True when ``S <= 10_000``.
+    evaluate_returns : bool, default True
+        Also run :func:`categorical_policy_evaluation` of the returned policy on the same support
+        (``policy_returns``).
+
+    Returns
+    -------
+    DistributionalControlResult
+        ``v`` (S,) means of ``returns`` (:math:`v_{k+1}`); ``policy`` (S,) int64 greedy for
+        :math:`v_k`; ``q`` (S, A) means of ``returns_sa`` (:math:`T` applied to :math:`v_k`, masked
+        actions ``-inf``); ``residuals`` (n_iter,) :math:`\|v_{j+1}-v_j\|_\infty`;
+        ``v_lower``/``v_upper`` the MacQueen-Porteus bracket (covering support only);
+        ``returns`` CategoricalReturns (S, K) :math:`\eta_{k+1}`; ``returns_sa`` (S, A, K);
+        ``extra["spans"]``, ``extra["n_changed"]`` (greedy actions switched per sweep),
+        ``extra["covers_returns"]``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Bad ``support``, ``n_atoms``, ``epsilon``, ``max_iter`` or ``eta0``; not a TabularMDP.
+    InvalidMDPError
+        ``gamma >= 1``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        ``max_iter`` reached first (the bound still holds and is reported).
+
+    Notes
+    -----
+    Cost per iteration O(E_sa K) where E_sa = number of ``(s, a, s')`` with positive probability
+    (entries with equal reward are mixed before one projection).  Sweeps above
+    ``PAR_MIN_WORK_DIST`` run in parallel over fixed state blocks; results do not depend on the
+    thread count.  Constants: Prop. 1 of Rowland et al. (2018) (mean preservation) and Thm 6.3.1 of
+    Puterman (1994) as recalled; the search tool did not return the papers' text, so the identity
+    "means = VI iterates" is checked against classic VI in the tests and by ``mdpkit verify``.
+
+    References
+    ----------
+    .. [1] M. G. Bellemare, W. Dabney, R. Munos, "A distributional perspective on reinforcement
+       learning", ICML 2017 (Prop. 1: the optimality operator is not a contraction).
+    .. [2] M. Rowland et al., "An analysis of categorical distributional reinforcement learning",
+       AISTATS 2018.
+    .. [3] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Thm 6.3.1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mdpkit import TabularMDP
+    >>> from mdpkit.solvers.distributional import categorical_value_iteration
+    >>> P = np.array([[[0.5, 0.5], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]])
+    >>> R = np.array([[5.0, 10.0], [-1.0, -1.0]])
+    >>> res = categorical_value_iteration(TabularMDP(P, R, 0.9), n_atoms=11, epsilon=1e-6)
+    >>> res.policy, res.returns_sa.batch_shape
+    (array([1, 0]), (2, 2))
+    """
+    t0 = time.perf_counter()
+    mdp = check_mdp(mdp)
+    gamma = check_gamma(mdp.gamma, allow_one=False, who="mdp.gamma")
+    eps = check_positive(epsilon, "epsilon")
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    evaluate = resolve_evaluate(mdp, evaluate_policy)
+    S, A = mdp.S, mdp.A
+    sa_indptr, nxt, w, rew = state_action_entries(mdp)
+    g_lo, g_hi = _return_range(mdp, gamma, rew)
+    z = _control_support(support, n_atoms, g_lo, g_hi)
+    K = z.shape[0]
+    covers = bool(z[0] <= g_lo and z[-1] >= g_hi)
+    point0 = categorical_projection(np.zeros(1), np.ones(1), z)
+    if eta0 is None:
+        eta = np.tile(point0, (S, 1))
+    else:
+        eta = CategoricalReturns(z, eta0).probs.copy()
+        if eta.shape != (S, K):
+            raise InvalidArgumentError(f"eta0 must have shape (S, K) = ({S}, {K}), got {eta.shape}")
+    tol = bounds.vi_norm_stopping_tol(eps, gamma)
+    mask1 = np.ascontiguousarray(mdp.action_mask.reshape(-1))
+    eta_sa = np.tile(point0, (S * A, 1))
+    buf, mix = np.empty_like(eta), np.empty((_dk.N_CHUNKS, K))
+    q1, pi = np.empty(S * A), np.full(S, -1, dtype=np.int64)
+    v, v_new = eta @ z, np.empty(S)
+    residuals, spans, changed, dmm = np.empty(max_iter), np.empty(max_iter), np.empty(max_iter, np.int64), np.empty(2)
+    n = _dk.categorical_value_iteration_loop(A, sa_indptr, nxt, w, rew, mask1, z, gamma, eta, buf, mix, eta_sa, q1, pi,
+                                             v, v_new, tol, max_iter, residuals, spans, dmm, changed)
+    converged = bool(residuals[n - 1] < tol)
+    options = dict(epsilon=eps, max_iter=max_iter, tol=tol, n_atoms=K, support_min=float(z[0]),
+                   support_max=float(z[-1]), eta0_given=eta0 is not None)
+    extra = {"spans": spans[:n].copy(), "n_changed": changed[:n].copy(), "covers_returns": covers}
+    if covers:
+        base = _certified_result(mdp, gamma, v=v_new, v_next=v_new, pi=pi, q1=q1, dmin=dmm[0], dmax=dmm[1], n=n,
+                                 converged=converged, residuals=residuals[:n].copy(), method="categorical_value_iteration",
+                                 options=options, t0=t0, evaluate=evaluate, extra=extra)
+    else:
+        v_pi, bound = _policy_residual_bound(mdp, gamma, pi)
+        base = build_result(mdp, v=v_new, policy=pi, converged=converged, n_iter=n, residuals=residuals[:n].copy(),
+                            bound=bound, method="categorical_value_iteration", options=options,
+                            wall_time=time.perf_counter() - t0, evaluate=evaluate, v_policy=v_pi if evaluate else None,
+                            q=_q_matrix(q1, mask1, S, A), extra=extra)
+    pol_ret = categorical_policy_evaluation(mdp, pi, support=z) if evaluate_returns else None
+    return _to_control_result(base, returns=CategoricalReturns(z, buf),
+                              returns_sa=CategoricalReturns(z, eta_sa.reshape(S, A, K)), policy_returns=pol_ret)
+
+
+def quantile_value_iteration(
+    mdp,
+    *,
+    n_quantiles: int = 51,
+    epsilon: float = 1e-6,
+    max_iter: int = 10_000,
+    theta0=None,
+    evaluate_returns: bool = True,
+) -> DistributionalControlResult:
+    r"""Quantile distributional value iteration (control), with an a posteriori certificate.
+
+    One iteration computes :math:`\theta_{sa} = \Pi_Q T\theta_k` per state-action pair (``m``
+    atoms at :math:`F^{-1}(\tau_i)`, Dabney et al. 2018, Lemma 2), picks the action with the largest
+    atom mean (ties to the lowest index) and sets :math:`\theta_{k+1}(s) = \theta_{sa}(s, \pi_k(s))`.
+
+    Guarantee.  None for the iterates: the optimality operator is not a contraction (Bellemare,
+    Dabney & Munos 2017, Prop. 1), and, unlike the categorical projection, :math:`\Pi_Q` does not
+    preserve means, so the means are *not* value-iteration iterates and the greedy policy can be
+    suboptimal even at a fixed point.  The solver stops when the greedy policy did not change in a
+    sweep and the sup-:math:`w_\infty` step is below :math:`\varepsilon(1-\gamma)/(2\gamma)` (a
+    heuristic), and certifies the returned policy from its exact value:
+    :math:`\|v^* - v_\pi\|_\infty \le \|Tv_\pi - v_\pi\|_\infty/(1-\gamma)`
+    (:func:`mdpkit.bounds.residual_value_bound`, Puterman 1994, Thm 6.3.1 proof), which is 0 when
+    the policy is optimal.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Dense or CSR, ``gamma < 1``.  Rewards: ``R_sas`` if present, else ``R[s, a]``.
+    n_quantiles : int, default 51
+    epsilon : float, default 1e-6
+        Scale of the heuristic stopping rule (reward units).
+    max_iter : int, default 10_000
+    theta0 : array_like (S, m), optional
+        Initial atoms (sorted per row); zeros by default.
+    evaluate_returns : bool, default True
+        Also run :func:`quantile_policy_evaluation` of the returned policy (``policy_returns``).
+
+    Returns
+    -------
+    DistributionalControlResult
+        ``v`` (S,) means of ``returns``; ``v_policy`` (S,) exact value of ``policy`` (always
+        computed: the certificate needs it); ``q`` (S, A) atom means of ``returns_sa``;
+        ``residuals`` (n_iter,) sup-:math:`w_\infty` steps; ``returns`` QuantileReturns (S, m);
+        ``returns_sa`` (S, A, m); ``extra["mean_steps"]``, ``extra["n_changed"]``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Bad ``n_quantiles``, ``epsilon``, ``max_iter`` or ``theta0``; not a TabularMDP.
+    InvalidMDPError
+        ``gamma >= 1``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        ``max_iter`` reached first (the certificate is still valid).
+
+    Notes
+    -----
+    Cost per iteration O(E_sa m log b) (bottom-up merge of the ``b`` sorted runs of a row).
+
+    References
+    ----------
+    .. [1] W. Dabney, M. Rowland, M. G. Bellemare, R. Munos, "Distributional reinforcement learning
+       with quantile regression", AAAI 2018.
+    .. [2] M. G. Bellemare, W. Dabney, R. Munos, ICML 2017, Prop. 1.
+    """
+    t0 = time.perf_counter()
+    mdp = check_mdp(mdp)
+    gamma = check_gamma(mdp.gamma, allow_one=False, who="mdp.gamma")
+    eps = check_positive(epsilon, "epsilon")
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    m = check_int(n_quantiles, "n_quantiles", minimum=1)
+    S, A = mdp.S, mdp.A
+    sa_indptr, nxt, w, rew = state_action_entries(mdp)
+    if theta0 is None:
+        theta = np.zeros((S, m))
+    else:
+        theta = QuantileReturns(theta0).locations.copy()
+        if theta.shape != (S, m):
+            raise InvalidArgumentError(f"theta0 must have shape (S, m) = ({S}, {m}), got {theta.shape}")
+    tol = bounds.vi_norm_stopping_tol(eps, gamma)
+    mask1 = np.ascontiguousarray(mdp.action_mask.reshape(-1))
+    theta_sa = np.zeros((S * A, m))
+    buf, scratch = np.empty_like(theta), _dk.quantile_scratch(sa_indptr, m)
+    q1, pi = np.empty(S * A), np.full(S, -1, dtype=np.int64)
+    v, v_new = theta.mean(axis=1), np.empty(S)
+    residuals, steps, changed, dmm = np.empty(max_iter), np.empty(max_iter), np.empty(max_iter, np.int64), np.empty(2)
+    n = _dk.quantile_value_iteration_loop(A, sa_indptr, nxt, w, rew, mask1, gamma, theta, buf, scratch, theta_sa, q1,
+                                          pi, v, v_new, tol, max_iter, residuals, steps, dmm, changed)
+    converged = bool(residuals[n - 1] < tol and changed[n - 1] == 0)
+    v_pi, bound = _policy_residual_bound(mdp, gamma, pi)
+    base = build_result(
+        mdp, v=v_new, policy=pi, converged=converged, n_iter=n, residuals=residuals[:n].copy(), bound=bound,
+        method="quantile_value_iteration", options=dict(epsilon=eps, max_iter=max_iter, tol=tol, n_quantiles=m),
+        wall_time=time.perf_counter() - t0, evaluate=True, v_policy=v_pi, q=_q_matrix(q1, mask1, S, A),
+        extra={"mean_steps": steps[:n].copy(), "n_changed": changed[:n].copy()},
+        message=(f"{'stopped' if converged else 'max_iter reached'} after {n} iterations (heuristic rule); "
+                 f"certified suboptimality of the policy <= {bound.value:.3g}"),
+    )
+    pol_ret = quantile_policy_evaluation(mdp, pi, n_quantiles=m) if evaluate_returns else None
+    return _to_control_result(base, returns=QuantileReturns(buf), returns_sa=QuantileReturns(theta_sa.reshape(S, A, m)),
+                              policy_returns=pol_ret)
+
+
+def distributional_policy_iteration(
+    mdp,
+    *,
+    support=None,
+    n_atoms: int = 51,
+    policy0=None,
+    eval_epsilon: float = 1e-10,
+    max_iter: int = 1_000,
+    tie_rtol: float = 1e-12,
+    evaluate_policy: bool | None = None,
+) -> DistributionalControlResult:
+    r"""Distributional policy iteration: certified categorical evaluation, greedy improvement on the means.
+
+    Each iteration evaluates :math:`\pi_k` with :func:`categorical_policy_evaluation` (covering
+    support, so the fixed point's mean is :math:`V^{\pi_k}` and the iterate's means :math:`v` satisfy
+    :math:`\|v - V^{\pi_k}\|_\infty \le \delta` with the certified ``v_error_bound`` :math:`\delta`),
+    forms the state-action laws :math:`\Pi_C T\eta` whose means are
+    :math:`\hat q = r + \gamma P v` (:math:`|\hat q - Q^{\pi_k}| \le \gamma\delta`), and switches the
+    action in state ``s`` only when :math:`\max_a \hat q(s,a) > \hat q(s,\pi_k(s)) + \theta`,
+    :math:`\theta = 2\gamma\delta + ` ``tie_rtol`` :math:`(1+\max|v|)`.
+
+    Guarantee.  Every switch is then a strict improvement of :math:`Q^{\pi_k}` over
+    :math:`V^{\pi_k}`, so by the policy improvement theorem (Puterman 1994, Prop. 6.4.1) values
+    increase, no policy repeats and the method stops after finitely many iterations (at most the
+    number of deterministic policies) like Howard's PI.  At the stop
+    :math:`T v_{\pi} - v_{\pi} \le \theta + 2\gamma\delta` componentwise, hence
+    :math:`\|v^* - v_\pi\|_\infty \le (\theta + 2\gamma\delta)/(1-\gamma)`
+    (:func:`mdpkit.bounds.residual_value_bound`); this is the reported ``error_bound``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Dense or CSR, ``gamma < 1``.
+    support : array_like (K,), optional
+        Must cover ``[r_min/(1-gamma), r_max/(1-gamma)]``; default ``n_atoms`` evenly spaced atoms
+        on that interval.
+    n_atoms : int, default 51
+    policy0 : array_like (S,) int, optional
+        Initial deterministic policy; default greedy for ``R`` (first available action on ties).
+    eval_epsilon : float, default 1e-10
+        Sup-Cramer accuracy of each evaluation (sets :math:`\delta`).
+    max_iter : int, default 1_000
+        Maximum number of evaluations.
+    tie_rtol : float, default 1e-12
+    evaluate_policy : bool, optional
+        Compute ``v_policy`` by an exact linear solve; default True when ``S <= 10_000``.
+
+    Returns
+    -------
+    DistributionalControlResult
+        ``v`` (S,) means of the last evaluation; ``q`` (S, A); ``residuals`` (n_iter,)
+        :math:`\max_s(\max_a\hat q - \hat q(s,\pi_k(s)))`; ``returns`` the last evaluation's
+        CategoricalReturns (S, K); ``returns_sa`` (S, A, K); ``policy_returns`` the last
+        :class:`DistributionalResult`; ``extra["n_changed"]``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A support that does not cover the returns, bad ``n_atoms``, ``policy0``, ``eval_epsilon``,
+        ``max_iter``; not a TabularMDP.
+    InvalidMDPError
+        ``gamma >= 1``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        ``max_iter`` evaluations without the policy becoming stable.
+
+    References
+    ----------
+    .. [1] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 6.4.
+    .. [2] M. Rowland et al., AISTATS 2018 (mean preservation of the categorical projection).
+    """
+    t0 = time.perf_counter()
+    mdp = check_mdp(mdp)
+    gamma = check_gamma(mdp.gamma, allow_one=False, who="mdp.gamma")
+    ev_eps = check_positive(eval_epsilon, "eval_epsilon")
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tie = check_positive(tie_rtol, "tie_rtol", allow_zero=True)
+    evaluate = resolve_evaluate(mdp, evaluate_policy)
+    S, A = mdp.S, mdp.A
+    sa_indptr, nxt, w, rew = state_action_entries(mdp)
+    g_lo, g_hi = _return_range(mdp, gamma, rew)
+    z = _control_support(support, n_atoms, g_lo, g_hi)
+    K = z.shape[0]
+    if not (z[0] <= g_lo and z[-1] >= g_hi):
+        raise InvalidArgumentError(
+            f"support [{z[0]:g}, {z[-1]:g}] must cover the returns [{g_lo:g}, {g_hi:g}] = [r_min, r_max]/(1-gamma): "
+            "policy iteration needs the means of the categorical evaluation to be V^pi")
+    pi = initial_policy(mdp, policy0)
+    if pi is None:
+        pi = np.argmax(np.where(mdp.action_mask, mdp.R, -np.inf), axis=1).astype(np.int64)
+    mask1 = np.ascontiguousarray(mdp.action_mask.reshape(-1))
+    eta_sa = np.tile(categorical_projection(np.zeros(1), np.ones(1), z), (S * A, 1))
+    buf, mix = np.empty((S, K)), np.empty((_dk.N_CHUNKS, K))
+    q1, greedy = np.empty(S * A), np.empty(S, dtype=np.int64)
+    inv_dz = _dk.uniform_inverse_step(z)
+    residuals, changed = [], []
+    converged, thr, delta = False, 0.0, 0.0
+    for _ in range(max_iter):
+        ev = categorical_policy_evaluation(mdp, pi, support=z, epsilon=ev_eps)
+        v = np.asarray(ev.v)
+        delta = float(ev.v_error_bound)
+        _dk.categorical_control_sweep(A, sa_indptr, nxt, w, rew, mask1, z, gamma, inv_dz,
+                                      np.ascontiguousarray(ev.returns.probs), mix, eta_sa, q1, greedy, buf)
+        q = q1.reshape(S, A)
+        cur = q[np.arange(S), pi]
+        best = q[np.arange(S), greedy]
+        thr = 2.0 * gamma * delta + tie * (1.0 + float(np.abs(v).max()))
+        switch = best > cur + thr
+        residuals.append(float(np.max(best - cur)))
+        changed.append(int(switch.sum()))
+        if not switch.any():
+            converged = True
+            break
+        pi = np.where(switch, greedy, pi).astype(np.int64)
+    bound = bounds.residual_value_bound(gamma, thr + 2.0 * gamma * delta)
+    base = build_result(
+        mdp, v=v, policy=pi, converged=converged, n_iter=len(residuals), residuals=np.asarray(residuals), bound=bound,
+        method="distributional_policy_iteration",
+        options=dict(eval_epsilon=ev_eps, max_iter=max_iter, tie_rtol=tie, n_atoms=K, support_min=float(z[0]),
+                     support_max=float(z[-1]), policy0_given=policy0 is not None),
+        wall_time=time.perf_counter() - t0, evaluate=evaluate, q=_q_matrix(q1, mask1, S, A),
+        extra={"n_changed": np.asarray(changed), "v_error_bound": delta},
+    )
+    return _to_control_result(base, returns=ev.returns, returns_sa=CategoricalReturns(z, eta_sa.reshape(S, A, K)),
+                              policy_returns=ev)
