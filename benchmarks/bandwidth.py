@@ -59,7 +59,9 @@ def measure(n: int = 1 << 25, repeats: int = 10) -> dict:
         "numba_triad_gbs": bytes3 / tb / 1e9,
         "numba_read_gbs": 8 * n / tr / 1e9,
         "numba_triad_median_gbs": bytes3 / tb_med / 1e9,
-        "floor_gbs": max(bytes3 / tn, bytes3 / tb) / 1e9,
+        # the floor uses the best of all three: a sweep mostly reads, and reads stream faster
+        # than a triad, so taking the read rate too makes the floor stricter, never looser
+        "floor_gbs": max(bytes3 / tn, bytes3 / tb, 8 * n / tr) / 1e9,
     }
 
 
