@@ -144,6 +144,8 @@ def _cmd_solve(args) -> int:
     mdp = _load_model(args.model, args.gamma)
     if args.gamma is not None and mdp.gamma != args.gamma:
         mdp = mdp.with_gamma(args.gamma)
+    if args.objective:
+        return _solve_objective(mdp, args, t0)
     method = _pick_method(mdp, args.method, args.horizon)
     opts = {}
     if args.epsilon is not None:
@@ -172,6 +174,74 @@ def _cmd_solve(args) -> int:
         _write_result(args.out, mdp, res)
         print(f"wrote      {args.out}")
     return 0
+
+
+def _solve_objective(mdp, args, t0) -> int:
+    """``--objective``: a static risk objective of the return (mdpkit.solvers.risk.solve_objective)."""
+    from .solvers.risk import solve_objective
+
+    if args.robust:
+        raise MDPKitError("--objective and --robust cannot be combined")
+    if args.method:
+        raise MDPKitError("--method does not apply to --objective (the objective picks its own exact DP)")
+    res = solve_objective(mdp, args.objective, args.horizon, state=args.state)
+    kind = f"CSR, nnz={mdp.nnz}" if mdp.is_sparse else "dense"
+    lines = [f"model      {mdp.name or 'unnamed'}  (S={mdp.S}, A={mdp.A}, gamma={mdp.gamma:g}, {kind})",
+             f"objective  {res.objective}  over history-dependent policies, horizon H={res.horizon}",
+             f"method     {res.method}: {res.message}",
+             f"value      {res.value:.10g}" + ("  (exact)" if res.exact else "  (approximate: see bound)"),
+             f"check      objective of the returned policy's exact return law = {res.policy_value:.10g}",
+             f"bound      {res.error_bound:.3g}  from: {res.bound_source}"]
+    start = "mu0" if res.state is None else (f"{res.state}" + (f" ({mdp.state_labels[res.state]})" if mdp.state_labels else ""))
+    lines.append(f"start      state {start}")
+    if res.initial_stock is not None:
+        lines.append(f"stock      initial stock c0 = {res.initial_stock:.10g}  (update c' = (c + r)/gamma; "
+                     f"{res.stocks.shape[0]} grid points in [{res.stocks[0]:g}, {res.stocks[-1]:g}])")
+    x, p = res.returns.x[0], res.returns.p[0]
+    lines.append(f"return     mean {float(x @ p):.6g}, min {x.min():.6g}, max {x.max():.6g}, {x.shape[0]} atoms")
+    alabels = mdp.action_labels or tuple(str(a) for a in range(mdp.A))
+    pol = np.asarray(res.policy)
+    starts = range(mdp.S) if res.state is None else [res.state]
+    lines.append("policy at t = 0" + (" (with the initial stock)" if pol.ndim == 3 else "") + ":")
+    for s in list(starts)[:20]:
+        if mdp.mu0[s] == 0 and res.state is None:
+            continue
+        a = res.action(0, s, res.initial_stock) if pol.ndim == 3 else int(pol[0, s])
+        sl = mdp.state_labels[s] if mdp.state_labels else str(s)
+        lines.append(f"  {sl:>10}  {alabels[a]}")
+    if pol.ndim == 3:
+        reach = np.isfinite(np.asarray(res.v)[:-1])  # (H, S, K): reachable (t, s, stock) nodes
+        n_pairs = int(np.sum(reach.any(axis=2)))
+        changes = sum(len(set(pol[t, s][reach[t, s]].tolist())) > 1 for t in range(pol.shape[0]) for s in range(pol.shape[1]))
+        lines.append(f"stock use  the action depends on the stock in {changes} of {n_pairs} reachable (t, state) "
+                     "pairs (--out FILE writes the full (H, S, K) policy)")
+    lines.append(f"time       {res.wall_time:.3f} s solver, {time.perf_counter() - t0:.2f} s total")
+    print("\n".join(lines))
+    if args.out:
+        _write_risk_result(args.out, mdp, res)
+        print(f"wrote      {args.out}")
+    return 0
+
+
+def _write_risk_result(path, mdp, res) -> None:
+    from .io import atomic_write
+
+    arrays = {"policy": np.asarray(res.policy), "value": np.float64(res.value),
+              "policy_value": np.float64(res.policy_value), "return_x": res.returns.x[0], "return_p": res.returns.p[0]}
+    if res.stocks is not None:
+        arrays["stocks"] = np.asarray(res.stocks)
+        arrays["initial_stock"] = np.float64(res.initial_stock)
+    if path.endswith(".npz"):
+        import io as _io
+
+        buf = _io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write(path, buf.getvalue())
+        return
+    d = {k: (v.tolist() if isinstance(v, np.ndarray) else float(v)) for k, v in arrays.items()}
+    d.update(objective=res.objective, horizon=res.horizon, exact=res.exact, error_bound=str(res.error_bound),
+             bound_source=res.bound_source, model={"name": mdp.name, "S": mdp.S, "A": mdp.A, "gamma": mdp.gamma})
+    atomic_write(path, (json.dumps(d, indent=1) + "\n").encode())
 
 
 _ROBUST_METHODS = {"vi": "robust_value_iteration", "pi": "robust_policy_iteration",
@@ -265,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="solve the robust MDP over an uncertainty set, e.g. l1:0.1, kl:0.05, linf:0.02, "
                         "l1:0.1,rect=s (s-rectangular), l1:0.1,support=simplex; methods vi, pi, mpi, ppi "
                         "(default ppi)")
+    s.add_argument("--objective", metavar="OBJ",
+                   help="optimise a static risk objective of the return instead of its mean: mean, cvar:ALPHA, "
+                        "var:ALPHA, evar:ALPHA, erm:BETA, threshold:T (max P(G >= T)), band:LO:HI, "
+                        "utility:exp:A or utility:power:P; lower-tail alpha convention of mdpkit.distributions; "
+                        "needs --horizon H when gamma = 1 (exact stock augmentation on integer rewards)")
+    s.add_argument("--state", type=int, help="with --objective: start state (default: the model's mu0)")
     s.add_argument("--out", help="write the result (.json or .npz), atomically")
     s.set_defaults(func=_cmd_solve)
     from .theory._report import COLUMNS

@@ -196,7 +196,7 @@ def _start(mdp: TabularMDP, state):
 def _resolve_horizon(mdp: TabularMDP, horizon, tol):
     """(H, error bound on |G - G_H| pathwise, source)."""
     if horizon is not None:
-        return check_int(horizon, "horizon", minimum=0), 0.0, "finite horizon: exact"
+        return check_int(horizon, "horizon", minimum=0), 0.0, "finite horizon H (no truncation)"
     if mdp.gamma >= 1.0:
         raise InvalidArgumentError("gamma = 1 needs a finite horizon: pass horizon=H")
     rmax = float(np.abs(transition_entries(mdp)[4]).max(initial=0.0))
@@ -318,7 +318,7 @@ def optimize_expected_utility(mdp: TabularMDP, utility: Callable, horizon: int |
     law = aug.return_law(pol, dist, aug.stocks[k0])
     pv = float(np.dot(law.p[0], np.asarray(utility(aug.stocks[k0] + law.x[0]), float)))
     return _finish(f"E[{name}(c0 + G)]", value, pol, aug.stocks, aug.stocks[k0], law, pv, V, H, mdp, s0,
-                   aug.exact and err == 0.0, float("nan") if err else 0.0,
+                   aug.exact and err == 0.0, 0.0 if (aug.exact and err == 0.0) else float("nan"),
                    src + "; Bauerle & Ott 2011 Sec. 3 / Avila Pires et al. 2025 Sec. 3 (stock augmentation)",
                    "stock_backward_induction", "exact backward induction on the stock-augmented MDP", dict(
                        horizon=H, initial_stock=float(initial_stock), off_grid=off_grid, K=aug.K), t0)
@@ -367,8 +367,10 @@ def optimize_cvar(mdp: TabularMDP, alpha: float, horizon: int | None = None, *, 
     law = aug.return_law(pol, dist, c_star)
     pv = _law_value(lambda x, p: cvar(x, p, a), law)
     exact = aug.exact and err == 0.0 and candidates is None
+    err = err if (aug.exact and candidates is None) else float("nan")
+    src = src if aug.exact else src + "; stock grid interpolated (off_grid='interpolate'): no certified bound"
     return _finish(f"cvar(alpha={a:g})", obj[best], pol, aug.stocks, c_star, law, pv, V, H, mdp, s0, exact,
-                   err if err else 0.0,
+                   err,
                    src + "; Rockafellar & Uryasev 2000 Thm 1 + stock augmentation (Bauerle & Ott 2011 Thm 3.1)",
                    "stock_cvar", f"b* = VaR candidate {-c_star:g} over {len(c0s)} lattice values", dict(
                        alpha=a, horizon=H, n_candidates=len(c0s), off_grid=off_grid, K=aug.K), t0,
