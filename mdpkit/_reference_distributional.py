@@ -90,3 +90,94 @@ def quantile_evaluation(P, R_sas, pi, gamma, theta0, tol, max_iter):
         if res[-1] <= tol:
             break
     return theta, np.array(res)
+
+
+# ----------------------------------------------------------------------------- control (dense, loops)
+def categorical_control_backup(P, R_sas, mask, gamma, z, eta):
+    """State-action laws (S, A, K), their means q (S, A; -inf masked), greedy pi, new state laws (S, K)."""
+    S, A, _ = P.shape
+    K = z.shape[0]
+    eta_sa = np.zeros((S, A, K))
+    q = np.full((S, A), -np.inf)
+    for s in range(S):
+        for a in range(A):
+            if not mask[s, a]:
+                continue
+            keep = P[s, a] > 0
+            x = (R_sas[s, a, keep][:, None] + gamma * z[None, :]).ravel()
+            p = (P[s, a, keep][:, None] * eta[keep]).ravel()
+            eta_sa[s, a] = categorical_project(x[None], p[None], z)[0]
+            q[s, a] = eta_sa[s, a] @ z
+    pi = np.argmax(q, axis=1)
+    return eta_sa, q, pi, eta_sa[np.arange(S), pi]
+
+
+def quantile_control_backup(P, R_sas, mask, gamma, theta):
+    """Quantile twin: theta_sa (S, A, m), q (S, A) atom means, greedy pi, new atoms (S, m)."""
+    S, A, _ = P.shape
+    m = theta.shape[1]
+    tau = (2.0 * np.arange(1, m + 1) - 1.0) / (2.0 * m)
+    th_sa = np.zeros((S, A, m))
+    q = np.full((S, A), -np.inf)
+    for s in range(S):
+        for a in range(A):
+            if not mask[s, a]:
+                continue
+            keep = P[s, a] > 0
+            y = (R_sas[s, a, keep][:, None] + gamma * theta[keep]).ravel()
+            mm = np.repeat(P[s, a, keep] / m, m)
+            order = np.argsort(y, kind="stable")
+            ys, cum = y[order], np.cumsum(mm[order])
+            for i in range(m):
+                k = np.nonzero(cum >= tau[i] - QUANTILE_LEVEL_ATOL)[0]
+                th_sa[s, a, i] = ys[k[0]] if k.size else ys[-1]
+            q[s, a] = th_sa[s, a].mean()
+    pi = np.argmax(q, axis=1)
+    return th_sa, q, pi, th_sa[np.arange(S), pi]
+
+
+# ----------------------------------------------------------------------------- vectorised numpy sweeps
+def categorical_sweep_vectorized(indptr, nxt, w, rew, z, gamma, eta):
+    """``Pi_C T^pi eta`` for policy entries (CSR by state), fully vectorised numpy (benchmark baseline).
+
+    Every (entry, atom) target ``rew[e] + gamma z_j`` is split between its two neighbouring atoms
+    with ``np.bincount`` (evenly spaced or not: cells by ``np.searchsorted``).
+    """
+    S, K = eta.shape
+    state = np.repeat(np.arange(S), np.diff(indptr))
+    y = np.clip(rew[:, None] + gamma * z[None, :], z[0], z[-1])  # (E, K)
+    mass = w[:, None] * eta[nxt]  # (E, K)
+    i = np.clip(np.searchsorted(z, y, side="right") - 1, 0, K - 2) if K > 1 else np.zeros(y.shape, np.int64)
+    if K > 1:
+        frac = (y - z[i]) / (z[i + 1] - z[i])
+    else:
+        frac = np.zeros_like(y)
+    base = (state[:, None] * K + i).ravel()
+    out = np.bincount(base, (mass * (1.0 - frac)).ravel(), minlength=S * K)
+    if K > 1:
+        out += np.bincount(base + 1, (mass * frac).ravel(), minlength=S * K)
+    return out.reshape(S, K)
+
+
+def quantile_sweep_vectorized(indptr, nxt, w, rew, gamma, theta):
+    """``Pi_Q T^pi theta`` for policy entries, vectorised numpy: one lexsort of all (state, target) atoms."""
+    S, m = theta.shape
+    E = nxt.shape[0]
+    state = np.repeat(np.repeat(np.arange(S), np.diff(indptr)), m)
+    y = (rew[:, None] + gamma * theta[nxt]).ravel()
+    mass = np.repeat(w / m, m)
+    order = np.lexsort((y, state))
+    st_s, y_s, m_s = state[order], y[order], mass[order]
+    cum = np.cumsum(m_s)
+    start = np.concatenate(([0], np.cumsum(np.diff(indptr)) * m))[:-1]  # first sorted index of each state
+    offset = np.concatenate(([0.0], cum))[start]  # mass before the state's block
+    cum_local = cum - offset[st_s]
+    tau = (2.0 * np.arange(1, m + 1) - 1.0) / (2.0 * m)
+    # first index in the state's block with cum_local >= tau - atol: search in the global key state + cum_local
+    key = st_s * 4.0 + cum_local  # blocks separated (cum_local <= 1 + rounding)
+    targets = (np.arange(S)[:, None] * 4.0 + tau[None, :] - QUANTILE_LEVEL_ATOL).ravel()
+    idx = np.searchsorted(key, targets, side="left")
+    last = (start + np.diff(indptr) * m - 1)[:, None]
+    idx = np.minimum(idx.reshape(S, m), last)
+    del E
+    return y_s[idx]
