@@ -80,7 +80,8 @@ def risky_investment(p_stay_calm: float = 0.8, p_stay_volatile: float = 0.6, gam
 
     With the defaults the one-step means are cash 1, bonds 1.4 / 0.2, stocks 3.2 / -0.4 (calm /
     volatile), so the mean-optimal policy buys stocks when calm and holds cash when volatile, while
-    low-CVaR policies hold more cash; stock-augmented CVaR policies take risk when ahead.
+    low-CVaR policies hold more cash; stock-augmented CVaR policies gamble when behind their
+    target and lock in with cash once it is secured.
     ``gamma`` defaults to 1 (finite horizons; rewards on the integer lattice, so stock
     augmentation is exact).  ``mu0`` is the point mass on ``calm``.  A teaching model made for
     mdpkit (no external source).
