@@ -80,7 +80,24 @@ class MdpkitAdapter:
         Pd = np.zeros((2, 2, 2))
         Pd[:, 0, 0] = Pd[:, 1, 1] = 1.0  # deterministic: auto takes the policy-iteration path
         m = TabularMDP(P, np.ones((2, 2)), 0.5)
-        for mm in (m, m.to_sparse(), TabularMDP(Pd, np.ones((2, 2)), 0.5).to_sparse()):
+        models = [m, m.to_sparse(), TabularMDP(Pd, np.ones((2, 2)), 0.5).to_sparse()]
+        # and models above the kernels' parallel threshold, so the prange paths are loaded from
+        # the cache (or compiled) here rather than inside the first timed solve
+        from scipy import sparse
+
+        from mdpkit._kernels.bellman import PAR_MIN_WORK
+        from mdpkit.generators import garnet
+        S = int(np.sqrt(PAR_MIN_WORK / 8)) + 8
+        rng = np.random.default_rng(0)
+        big = rng.random((S, 8, S))
+        big /= big.sum(axis=2, keepdims=True)
+        models.append(TabularMDP(big, rng.random((S, 8)), 0.5))
+        models.append(garnet(PAR_MIN_WORK // 40 + 1, 4, 10, gamma=0.5, rng=0, sparse=True))
+        n = PAR_MIN_WORK // 4 + 1  # a deterministic CSR model (one entry per row)
+        nxt = rng.integers(0, n, size=4 * n)
+        Pdet = sparse.csr_matrix((np.ones(4 * n), nxt, np.arange(4 * n + 1)), shape=(4 * n, n))
+        models.append(TabularMDP(Pdet, rng.random((n, 4)), 0.5))
+        for mm in models:
             for meth in self.methods:
                 self.solve(mm, meth, 1e-3)
             self.sweep(mm)()
