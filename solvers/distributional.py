@@ -57,7 +57,8 @@ from .discounted import _certified_result, _q_matrix
 
 __all__ = ["DistributionalResult", "DistributionalControlResult", "categorical_policy_evaluation",
            "quantile_policy_evaluation", "categorical_value_iteration", "quantile_value_iteration",
-           "distributional_policy_iteration", "state_action_entries"]
+           "distributional_policy_iteration", "state_action_entries", "categorical_bellman_operator",
+           "quantile_bellman_operator"]
 
 _CAT_SOURCE = (
     "Rowland et al. 2018, Prop. 2: Pi_C T^pi is a sqrt(gamma)-contraction in sup-Cramer (l2-bar), "
@@ -807,3 +808,45 @@ def distributional_policy_iteration(
     )
     return _to_control_result(base, returns=ev.returns, returns_sa=CategoricalReturns(z, eta_sa.reshape(S, A, K)),
                               policy_returns=ev)
+
+
+# ============================================================================ operators
+def categorical_bellman_operator(mdp, policy, support, probs) -> np.ndarray:
+    r"""The projected categorical operator :math:`\Pi_C T^\pi` applied once: probs (S, K) -> (S, K).
+
+    :math:`\Pi_C T^\pi` is a :math:`\sqrt\gamma`-contraction in sup-Cramer (Rowland et al. 2018,
+    Prop. 2).  Rewards: ``R_sas`` if present, else ``R[s, a]``.
+
+    Raises
+    ------
+    InvalidArgumentError, InvalidPolicyError
+        Bad support, probabilities (rows on the simplex, shape (S, K)) or policy.
+    """
+    mdp = check_mdp(mdp)
+    ret = CategoricalReturns(support, probs)
+    if ret.probs.shape != (mdp.S, ret.support.shape[0]):
+        raise InvalidArgumentError(f"probs must have shape (S, K) = ({mdp.S}, {ret.support.shape[0]}), got {ret.probs.shape}")
+    indptr, nxt, w, rew = policy_transition_entries(mdp, policy)
+    out = np.empty(ret.probs.shape)
+    _dk.categorical_backup(indptr, nxt, w, rew, ret.support, float(mdp.gamma), np.ascontiguousarray(ret.probs), out)
+    return out
+
+
+def quantile_bellman_operator(mdp, policy, locations) -> np.ndarray:
+    r"""The projected quantile operator :math:`\Pi_Q T^\pi` applied once: atoms (S, m) -> (S, m).
+
+    :math:`\Pi_Q T^\pi` is a :math:`\gamma`-contraction in sup-:math:`w_\infty` (Dabney et al. 2018,
+    Prop. 2).  Rows of ``locations`` must be sorted.
+
+    Raises
+    ------
+    InvalidArgumentError, InvalidPolicyError
+    """
+    mdp = check_mdp(mdp)
+    th = QuantileReturns(locations).locations
+    if th.ndim != 2 or th.shape[0] != mdp.S:
+        raise InvalidArgumentError(f"locations must have shape (S, m) with S = {mdp.S}, got {th.shape}")
+    indptr, nxt, w, rew = policy_transition_entries(mdp, policy)
+    out = np.empty(th.shape)
+    _dk.quantile_backup(indptr, nxt, w, rew, float(mdp.gamma), np.ascontiguousarray(th), out)
+    return out

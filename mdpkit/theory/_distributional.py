@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from mdpkit import bounds
 
 from mdpkit.policies import policy_evaluation
 from mdpkit.solvers.distributional import categorical_policy_evaluation
@@ -38,4 +42,258 @@ register(Theorem(
     run=_run_categorical_mean, family=discounted_mdps,
     negative=categorical_wrong_discount, negative_doc="categorical evaluation with discount (1+gamma)/2",
     zoo=("gridworld_5x5", "riverswim:gamma=0.9"), plot="ratio",
+))
+
+
+# ============================================================================ contractions
+# Each contraction check compares d(T eta, T eta') with (modulus) * d(eta, eta') over pairs drawn
+# from ``rng`` plus a *shift pair* eta' = eta + c (every law translated by c), on which the
+# operators are exactly tight: T(eta + c) = T(eta) + gamma c, so w_p distances shrink by exactly
+# gamma, and for point masses translated far (c >> reward range) the Cramer distance
+# sqrt(c) shrinks by sqrt(gamma) up to O(range / c).  The families add the exactly tight model
+# (one state, reward 0, gamma = 1/2) for the projected categorical operator.
+from hypothesis import strategies as _st  # noqa: E402
+
+from mdpkit import distributions as _D  # noqa: E402
+from mdpkit.model import TabularMDP as _TabularMDP  # noqa: E402
+from mdpkit.solvers.distributional import (  # noqa: E402
+    categorical_bellman_operator,
+    categorical_value_iteration,
+    quantile_bellman_operator,
+    quantile_value_iteration,
+)
+
+from ._instances import value_scale  # noqa: E402
+
+
+def _tight_model():
+    return _TabularMDP(np.ones((1, 1, 1)), np.zeros((1, 1)), 0.5)
+
+
+def _family_with_tight():
+    return _st.one_of(discounted_mdps(n_states=(1, 4), n_actions=(1, 2)), _st.just(_tight_model()))
+
+
+def _small_family():
+    return discounted_mdps(n_states=(1, 4), n_actions=(1, 2))
+
+
+def _random_finite(mdp, rng, scale):
+    xs, ps = [], []
+    for _ in range(mdp.S):
+        n = int(rng.integers(1, 4))
+        xs.append(np.round(rng.uniform(-1, 1, n) * scale, 3))
+        ps.append(rng.dirichlet(np.ones(n)))
+    return _D.FiniteReturns(tuple(xs), tuple(ps))
+
+
+def _point_masses(mdp, c):
+    return _D.FiniteReturns(tuple(np.array([float(c)]) for _ in range(mdp.S)), tuple(np.ones(1) for _ in range(mdp.S)))
+
+
+def exact_T(mdp, policy, eta):
+    """Default subject: the distributional Bellman operator on exact finite-support laws."""
+    return _D.distributional_bellman_exact(mdp, policy, eta)
+
+
+def exact_T_wrong_discount(mdp, policy, eta):
+    """Negative control: the exact operator with discount (1+gamma)/2."""
+    return _D.distributional_bellman_exact(_wrong_gamma(mdp), policy, eta)
+
+
+def _run_exact_contraction(metric, modulus):
+    def run(mdp, rng, T):
+        pi = _random_stochastic_policy(mdp, rng)
+        c = value_scale(mdp)
+        pairs = [(_random_finite(mdp, rng, c), _random_finite(mdp, rng, c)) for _ in range(3)]
+        base = _random_finite(mdp, rng, c)
+        shift = float(rng.uniform(0.5, 2.0)) * c
+        pairs.append((base, _D.FiniteReturns(tuple(x + shift for x in base.x), base.p)))  # exact for w_p
+        big = 1e6 * c
+        pairs.append((_point_masses(mdp, 0.0), _point_masses(mdp, big)))  # near-tight for Cramer
+        obs, bnd = [], []
+        for e1, e2 in pairs:
+            obs.append(_D.sup_distance(T(mdp, pi, e1), T(mdp, pi, e2), metric))
+            bnd.append(modulus(mdp.gamma) * _D.sup_distance(e1, e2, metric))
+        return Observation(np.array(obs), np.array(bnd), rtol=1e-9, atol=_slack(mdp) * 1e-3)
+    return run
+
+
+register(Theorem(
+    name="dist-w1-contraction",
+    statement="sup_s w1((T^pi eta)(s), (T^pi eta')(s)) <= gamma sup_s w1(eta(s), eta'(s)) for the distributional "
+              "Bellman operator (exact finite-support laws; equality for eta' = eta + c)",
+    source="Bellemare, Dabney & Munos (2017), ICML, Lemma 3; Bellemare, Dabney & Rowland (2023), Prop. 4.15",
+    compare="bound",
+    subject=exact_T, subject_doc="T(mdp, policy, eta: FiniteReturns) -> FiniteReturns, the exact operator T^pi",
+    run=_run_exact_contraction("w1", lambda g: g), family=_small_family,
+    negative=exact_T_wrong_discount, negative_doc="exact operator with discount (1+gamma)/2",
+    zoo=("riverswim:gamma=0.9",), plot="ratio", ylabel="sup-w1(T eta, T eta') / (gamma sup-w1(eta, eta'))",
+))
+
+
+def _run_categorical_contraction(mdp, rng, T):
+    pi = _random_stochastic_policy(mdp, rng)
+    lo, hi = mdp.reward_range
+    g_lo, g_hi = lo / (1 - mdp.gamma), hi / (1 - mdp.gamma)
+    if g_hi - g_lo <= 0:  # constant reward (e.g. the tight model): atoms -2..2 around the return
+        z = g_lo + np.linspace(-2.0, 2.0, 5)
+    else:
+        z = np.linspace(g_lo, g_hi, int(rng.choice([3, 11, 51])))
+    K = z.shape[0]
+    pairs = [(rng.dirichlet(np.ones(K), mdp.S), rng.dirichlet(np.ones(K), mdp.S)) for _ in range(3)]
+    top, bottom = np.zeros((mdp.S, K)), np.zeros((mdp.S, K))
+    top[:, -1] = 1.0
+    bottom[:, 0] = 1.0
+    pairs.append((top, bottom))  # the end atoms: near-tight on fine supports, exactly tight on the tight model
+    obs, bnd = [], []
+    for p1, p2 in pairs:
+        a, b = np.asarray(T(mdp, pi, z, p1)), np.asarray(T(mdp, pi, z, p2))
+        obs.append(float(_dk_sup_cramer(a, b, z)))
+        bnd.append(math.sqrt(mdp.gamma) * float(_dk_sup_cramer(p1, p2, z)))
+    return Observation(np.array(obs), np.array(bnd), rtol=1e-9, atol=_slack(mdp) * 1e-3, info={"K": K})
+
+
+def _dk_sup_cramer(p1, p2, z):
+    from mdpkit._kernels.distributional import sup_cramer_same_support
+
+    return sup_cramer_same_support(np.ascontiguousarray(p1), np.ascontiguousarray(p2), z)
+
+
+def categorical_T_wrong_discount(mdp, policy, support, probs):
+    """Negative control: the projected categorical operator with discount (1+gamma)/2."""
+    return categorical_bellman_operator(_wrong_gamma(mdp), policy, support, probs)
+
+
+register(Theorem(
+    name="categorical-cramer-contraction",
+    statement="sup-Cramer(Pi_C T^pi eta, Pi_C T^pi eta') <= sqrt(gamma) sup-Cramer(eta, eta') for categorical laws on "
+              "a common support (equality: one state, reward 0, gamma 1/2, atoms -2..2, point masses at the ends)",
+    source="Rowland et al. (2018), AISTATS, Prop. 2 (number as recalled; paper text not retrieved)",
+    compare="bound",
+    subject=categorical_bellman_operator,
+    subject_doc="T(mdp, policy, support (K,), probs (S, K)) -> (S, K), the projected operator Pi_C T^pi",
+    run=_run_categorical_contraction, family=_family_with_tight,
+    negative=categorical_T_wrong_discount, negative_doc="projected categorical operator with discount (1+gamma)/2",
+    zoo=("riverswim:gamma=0.9",), plot="ratio",
+))
+
+
+def _run_quantile_contraction(mdp, rng, T):
+    pi = _random_stochastic_policy(mdp, rng)
+    m = int(rng.choice([1, 3, 11]))
+    c = value_scale(mdp)
+    th = [np.sort(rng.uniform(-1, 1, (mdp.S, m)) * c, axis=1) for _ in range(6)]
+    pairs = [(th[0], th[1]), (th[2], th[3]), (th[4], th[4] + float(rng.uniform(0.5, 2.0)) * c)]  # last: exact
+    obs, bnd = [], []
+    for a, b in pairs:
+        obs.append(_sup(np.asarray(T(mdp, pi, a)) - np.asarray(T(mdp, pi, b))))
+        bnd.append(mdp.gamma * _sup(a - b))
+    return Observation(np.array(obs), np.array(bnd), rtol=1e-9, atol=_slack(mdp) * 1e-3, info={"m": m})
+
+
+def quantile_T_wrong_discount(mdp, policy, locations):
+    """Negative control: the projected quantile operator with discount (1+gamma)/2."""
+    return quantile_bellman_operator(_wrong_gamma(mdp), policy, locations)
+
+
+register(Theorem(
+    name="quantile-winf-contraction",
+    statement="sup-w_inf(Pi_Q T^pi theta, Pi_Q T^pi theta') <= gamma sup-w_inf(theta, theta') (sorted atoms of mass "
+              "1/m; equality for theta' = theta + c)",
+    source="Dabney et al. (2018), AAAI, Prop. 2",
+    compare="bound",
+    subject=quantile_bellman_operator, subject_doc="T(mdp, policy, locations (S, m)) -> (S, m), Pi_Q T^pi",
+    run=_run_quantile_contraction, family=_small_family,
+    negative=quantile_T_wrong_discount, negative_doc="projected quantile operator with discount (1+gamma)/2",
+    zoo=("riverswim:gamma=0.9",), plot="ratio",
+))
+
+
+# ============================================================================ rates
+def _run_categorical_rate(mdp, rng, T):
+    pi = _random_stochastic_policy(mdp, rng)
+    lo, hi = mdp.reward_range
+    g_lo, g_hi = lo / (1 - mdp.gamma), hi / (1 - mdp.gamma)
+    z = g_lo + np.linspace(-2.0, 2.0, 5) if g_hi - g_lo <= 0 else np.linspace(g_lo, g_hi, 11)
+    star = categorical_policy_evaluation(mdp, pi, support=z, epsilon=1e-13).returns.probs
+    eta = rng.dirichlet(np.ones(z.shape[0]), mdp.S)
+    if rng.random() < 0.5:  # all mass on the top atom: the slowest start
+        eta = np.zeros_like(eta)
+        eta[:, -1] = 1.0
+    K = 40 if mdp.gamma > 0 else 3
+    errs = [float(_dk_sup_cramer(eta, star, z))]
+    for _ in range(K):
+        eta = np.asarray(T(mdp, pi, z, eta))
+        errs.append(float(_dk_sup_cramer(eta, star, z)))
+    errs = np.array(errs)
+    c = math.sqrt(mdp.gamma)
+    k = np.arange(errs.size)
+    bnd = c ** k * errs[0] + bounds.categorical_evaluation_bound(mdp.gamma, 0.0).value
+    fp_err = categorical_policy_evaluation(mdp, pi, support=z, epsilon=1e-13).error_bound  # star's certified error
+    return Observation(errs[1:], bnd[1:] + fp_err * (1 + c ** k[1:]), x=k[1:], rtol=1e-9, atol=_slack(mdp) * 1e-3,
+                       rate_trace=errs, rate_floor=1e-9 * max(1.0, value_scale(mdp)), claimed_rate=c, rate_rtol=1e-3)
+
+
+register(Theorem(
+    name="categorical-rate",
+    statement="sup-Cramer(eta_k, eta_C) <= sqrt(gamma)^k sup-Cramer(eta_0, eta_C) for eta_{k+1} = Pi_C T^pi eta_k, "
+              "and the fitted rate of the error is <= sqrt(gamma)",
+    source="Rowland et al. (2018), AISTATS, Prop. 2 + Banach fixed point",
+    compare="bound+rate",
+    subject=categorical_bellman_operator,
+    subject_doc="T(mdp, policy, support (K,), probs (S, K)) -> (S, K), the projected operator Pi_C T^pi",
+    run=_run_categorical_rate, family=_family_with_tight,
+    negative=categorical_T_wrong_discount, negative_doc="projected categorical operator with discount (1+gamma)/2",
+    zoo=("riverswim:gamma=0.9",), claimed_rate="sqrt(gamma)", ylabel="sup-Cramer(eta_k, eta_C)",
+))
+
+
+# ============================================================================ control: means follow VI
+def _run_dist_vi_means(mdp, rng, solver):
+    v0 = None
+    k = int(rng.integers(1, 30))
+    import warnings
+
+    from mdpkit._exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = solver(mdp, max_iter=k, epsilon=1e-300, n=int(rng.choice([3, 11, 51])))
+    v0 = np.asarray(res.extra["v0"], dtype=float)
+    P, R, g = mdp.P_dense(), np.where(mdp.action_mask, mdp.R, -np.inf), mdp.gamma
+    v = v0
+    for _ in range(int(res.n_iter)):
+        v = (R + g * P @ v).max(axis=1)
+    return Observation(np.array([_sup(np.asarray(res.v) - v)]), np.zeros(1), atol=_slack(mdp) * max(1, k),
+                       info={"n_iter": int(res.n_iter)})
+
+
+def categorical_vi_for_check(mdp, *, max_iter, epsilon, n):
+    """Default subject: categorical distributional VI with n atoms; reports its start means in extra['v0']."""
+    res = categorical_value_iteration(mdp, n_atoms=n, max_iter=max_iter, epsilon=epsilon, evaluate_returns=False,
+                                      evaluate_policy=False)
+    z = res.returns.support
+    res.extra["v0"] = np.full(mdp.S, float(_D.categorical_projection(np.zeros(1), np.ones(1), z) @ z))
+    return res
+
+
+def quantile_vi_for_check(mdp, *, max_iter, epsilon, n):
+    """Negative control: quantile distributional VI (its projection does not preserve means)."""
+    res = quantile_value_iteration(mdp, n_quantiles=n, max_iter=max_iter, epsilon=epsilon, evaluate_returns=False)
+    res.extra["v0"] = np.zeros(mdp.S)
+    return res
+
+
+register(Theorem(
+    name="dist-vi-means",
+    statement="with a support covering [r_min, r_max]/(1-gamma), the means of categorical distributional VI iterates "
+              "are the classic VI iterates T^k v_0 (the distributional optimality operator itself is not a contraction)",
+    source="Rowland et al. (2018), AISTATS (Pi_C mean-preserving); Bellemare, Dabney & Munos (2017), Prop. 1",
+    compare="identity",
+    subject=categorical_vi_for_check,
+    subject_doc="solver(mdp, max_iter=, epsilon=, n=) -> result with .v (means after .n_iter sweeps), extra['v0']",
+    run=_run_dist_vi_means, family=discounted_mdps,
+    negative=quantile_vi_for_check, negative_doc="quantile distributional VI (Pi_Q does not preserve means)",
+    zoo=("riverswim:gamma=0.9", "gridworld_5x5"), plot="ratio", ylabel="|mean(eta_k) - T^k v_0|",
 ))
