@@ -12,9 +12,17 @@ plot_values
 plot_policy
     Arrows of a deterministic or stochastic policy on a grid world, optionally over the value
     heat map.
+plot_return_cdf
+    Return CDFs (or quantile functions) per state for one or several representations, with the
+    Monte Carlo empirical CDF and its DKW confidence band.
+plot_cvar_vs_alpha
+    Lower-tail CVaR against the risk level alpha for several policies / distributions.
+plot_stock_policy
+    Heat map of an integer action array over (state, stock grid) with a categorical legend.
 
 matplotlib is imported inside these functions only, so ``import mdpkit.plotting`` (and
-``import mdpkit``) does not load it.  Every function returns the matplotlib ``Figure``, draws into
+``import mdpkit``) does not load it.  Every function returns the matplotlib ``Figure`` (the three
+distributional plots, which draw into a single axes, return that ``Axes``), draws into
 ``ax`` when one is given (otherwise it creates a figure with ``matplotlib.pyplot.subplots``:
 close it with ``plt.close(fig)`` when making many), and never calls ``plt.show()``.
 
@@ -36,7 +44,8 @@ from numpy.typing import ArrayLike
 
 from ._exceptions import InvalidArgumentError
 
-__all__ = ["plot_convergence", "plot_ratio_hist", "plot_values", "plot_policy"]
+__all__ = ["plot_convergence", "plot_ratio_hist", "plot_values", "plot_policy", "plot_return_cdf", "plot_cvar_vs_alpha",
+           "plot_stock_policy"]
 
 #: Screen direction ``(dcol, drow)`` of action-label words; row 0 is at the top, so "up" is
 #: ``drow = -1``.  Labels are matched word by word (``"move up"``, ``"north-east"`` work).
@@ -707,3 +716,242 @@ def plot_policy(
     note = _off_grid_note(mdp, n, describe)
     ax.set_title(_with_note(title, mdp.name or "policy", note), fontsize=10)
     return fig
+
+
+# ================================================================================ distributional
+def _law_rows(returns, who: str):
+    """``[(x, p), ...]`` per row of a CategoricalReturns / QuantileReturns / FiniteReturns."""
+    if not hasattr(returns, "laws"):
+        raise InvalidArgumentError(f"{who} must be a CategoricalReturns, QuantileReturns or FiniteReturns, "
+                                   f"got {type(returns).__name__}")
+    return returns.laws()
+
+
+def _step_cdf(x, p):
+    """Sorted atoms and the right-continuous CDF just after each (equal atoms merged)."""
+    x, p = np.asarray(x, float), np.asarray(p, float)
+    pos = p > 0  # zero-mass atoms (e.g. unused categorical atoms) do not move the CDF
+    if pos.any():
+        x, p = x[pos], p[pos]
+    order = np.argsort(x, kind="mergesort")
+    xs, cum = x[order], np.cumsum(p[order])
+    keep = np.append(xs[1:] != xs[:-1], True)
+    return xs[keep], np.minimum(cum[keep], 1.0)
+
+
+def _quantile_fn(x, p, tau):
+    xs, cum = _step_cdf(x, p)
+    idx = np.searchsorted(cum, np.asarray(tau) - 1e-12, side="left")
+    return xs[np.minimum(idx, xs.shape[0] - 1)]
+
+
+def plot_return_cdf(returns, *, states=None, mc=None, delta: float = 0.05, kind: str = "cdf", ax=None,
+                    title: str | None = None):
+    r"""Return-distribution CDFs (or quantile functions) per state, with a Monte Carlo overlay and DKW band.
+
+    Parameters
+    ----------
+    returns : CategoricalReturns, QuantileReturns, FiniteReturns, or dict {label: one of those}
+        Laws with ``batch_shape == (S,)``; a dict overlays several representations.
+    states : sequence of int, optional
+        Rows to draw; default every state when ``S <= 4``, else state 0.
+    mc : MonteCarloReturns or sequence of them, optional
+        Samples (:func:`mdpkit.distributions.sample_returns`) drawn as the empirical CDF (grey
+        steps) with the simultaneous ``1 - delta`` DKW band
+        (:meth:`~mdpkit.distributions.MonteCarloReturns.cdf_band`, which also widens by the
+        truncation error); each is matched to its ``state``.
+    delta : float, default 0.05
+    kind : {"cdf", "quantile"}
+        ``"cdf"``: :math:`F(x)` against the return; ``"quantile"``: :math:`F^{-1}(\tau)` against
+        :math:`\tau` (band from :meth:`~mdpkit.distributions.MonteCarloReturns.quantile_band`).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    InvalidArgumentError
+        Unknown ``kind``, a state out of range, or objects of the wrong type.
+    """
+    if kind not in ("cdf", "quantile"):
+        raise InvalidArgumentError(f"kind must be 'cdf' or 'quantile', got {kind!r}")
+    named = dict(returns) if isinstance(returns, dict) else {"": returns}
+    rows = {lab: _law_rows(r, "returns" if not lab else f"returns[{lab!r}]") for lab, r in named.items()}
+    S = len(next(iter(rows.values())))
+    if any(len(r) != S for r in rows.values()):
+        raise InvalidArgumentError("all representations in returns must have the same number of states")
+    if states is None:
+        states = list(range(S)) if S <= 4 else [0]
+    states = [int(s) for s in states]
+    for s in states:
+        if not 0 <= s < S:
+            raise InvalidArgumentError(f"state {s} is out of range [0, {S})")
+    mcs = [] if mc is None else ([mc] if hasattr(mc, "samples") else list(mc))
+    for m in mcs:
+        if not hasattr(m, "cdf_band"):
+            raise InvalidArgumentError(f"mc must hold MonteCarloReturns, got {type(m).__name__}")
+    fig, ax = _axes(ax, (6.4, 4.2))
+    import matplotlib.pyplot as plt
+
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ["-", "--", ":", "-."]
+    tau = np.linspace(0.0005, 0.9995, 2000)
+    for i, s in enumerate(states):
+        col = colors[i % len(colors)]
+        for j, (lab, rr) in enumerate(rows.items()):
+            x, p = rr[s]
+            name = f"state {s}" + (f", {lab}" if lab else "")
+            if kind == "cdf":
+                xs, cum = _step_cdf(x, p)
+                ax.step(np.concatenate(([xs[0]], xs)), np.concatenate(([0.0], cum)), where="post", color=col,
+                        linestyle=styles[j % len(styles)], label=name)
+            else:
+                ax.plot(tau, _quantile_fn(x, p, tau), color=col, linestyle=styles[j % len(styles)], label=name,
+                        drawstyle="steps-post")
+        for m in (mm for mm in mcs if mm.state == s):
+            n = m.samples.shape[0]
+            if kind == "cdf":
+                span = max(m.samples[-1] - m.samples[0], 1e-3 * max(1.0, abs(m.samples[0])), 2 * m.truncation_error)
+                grid = np.linspace(m.samples[0] - 0.05 * span, m.samples[-1] + 0.05 * span, 800)
+                emp = np.searchsorted(m.samples, grid, side="right") / n
+                lo, hi = m.cdf_band(grid, delta)
+                ax.fill_between(grid, lo, hi, step="post", color=col, alpha=0.15, linewidth=0,
+                                label=f"state {s}, DKW {1 - delta:.0%} band (n={n})")
+                ax.step(grid, emp, where="post", color="0.35", linewidth=0.8, label=f"state {s}, Monte Carlo")
+            else:
+                lo, hi = m.quantile_band(tau, delta)
+                k = np.clip(np.ceil(tau * n - 1e-9).astype(np.int64) - 1, 0, n - 1)
+                ax.fill_between(tau, np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan),
+                                color=col, alpha=0.15, linewidth=0, label=f"state {s}, DKW {1 - delta:.0%} band (n={n})")
+                ax.plot(tau, m.samples[k], color="0.35", linewidth=0.8, drawstyle="steps-post",
+                        label=f"state {s}, Monte Carlo")
+    if kind == "cdf":
+        ax.set_xlabel("return G")
+        ax.set_ylabel("CDF  P(G <= x)")
+        ax.set_ylim(-0.02, 1.02)
+    else:
+        ax.set_xlabel("level tau")
+        ax.set_ylabel("quantile  F^{-1}(tau)")
+        ax.set_xlim(0.0, 1.0)
+    ax.set_title(title if title is not None else ("return distributions" if kind == "cdf" else "return quantile functions"))
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_cvar_vs_alpha(dists, *, state: int = 0, alphas=None, ax=None, title: str | None = None):
+    r"""Lower-tail CVaR against the risk level :math:`\alpha` for several policies / distributions.
+
+    :math:`\mathrm{CVaR}_\alpha` follows :mod:`mdpkit.distributions` (lower tail, CVaR_1 = mean,
+    CVaR_0 = the smallest atom); each curve is non-decreasing in :math:`\alpha` and ends at the
+    mean, marked with a dot.
+
+    Parameters
+    ----------
+    dists : dict {label: returns}
+        Each value a CategoricalReturns / QuantileReturns / FiniteReturns (row ``state`` is used)
+        or an ``(x, p)`` pair of 1-D arrays.
+    state : int, default 0
+    alphas : array_like, optional
+        Levels in [0, 1]; default 201 points.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from .distributions import cvar as _cvar
+
+    if not isinstance(dists, dict) or not dists:
+        raise InvalidArgumentError("dists must be a non-empty dict {label: distribution}")
+    a = np.linspace(0.0, 1.0, 201) if alphas is None else np.asarray(alphas, dtype=float)
+    if a.ndim != 1 or a.size == 0 or np.any((a < 0) | (a > 1)) or not np.all(np.isfinite(a)):
+        raise InvalidArgumentError("alphas must be a non-empty 1-D array of levels in [0, 1]")
+    fig, ax = _axes(ax, (6.0, 4.0))
+    for lab, d in dists.items():
+        if isinstance(d, tuple) and len(d) == 2:
+            x, p = np.asarray(d[0], float), np.asarray(d[1], float)
+        else:
+            rows = _law_rows(d, f"dists[{lab!r}]")
+            if not 0 <= int(state) < len(rows):
+                raise InvalidArgumentError(f"state {state} is out of range [0, {len(rows)})")
+            x, p = rows[int(state)]
+        y = np.array([_cvar(x, p, float(al)) for al in a])
+        (line,) = ax.plot(a, y, label=str(lab))
+        ax.plot([1.0], [_cvar(x, p, 1.0)], "o", color=line.get_color(), markersize=4)
+    ax.set_xlabel("risk level alpha (lower-tail fraction)")
+    ax.set_ylabel("CVaR_alpha of the return")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_title(title if title is not None else f"CVaR against alpha (state {state}); dot = mean")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_stock_policy(policy_grid, stocks, ax=None, state_labels=None, action_labels=None):
+    """Heat map of a 2-D integer array (actions) over (state, stock grid), with a categorical legend.
+
+    Parameters
+    ----------
+    policy_grid : array_like of int, shape (S, n_stocks)
+        ``policy_grid[s, j]`` is the action taken in state ``s`` with stock ``stocks[j]``.
+    stocks : array_like, shape (n_stocks,)
+        Stock values (x-axis tick labels).
+    ax : matplotlib Axes, optional
+    state_labels : sequence of str, optional
+        One per state (y-axis); default ``s0, s1, ...``.
+    action_labels : sequence of str, optional
+        One per action index (``len >= max action + 1``); default ``a0, a1, ...``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``policy_grid`` not a 2-D array of non-negative integers, or lengths of ``stocks`` /
+        labels that do not match it.
+    """
+    g = np.asarray(policy_grid)
+    if g.ndim != 2 or g.size == 0:
+        raise InvalidArgumentError(f"policy_grid must be a non-empty 2-D array (S, n_stocks), got shape {g.shape}")
+    if g.dtype.kind not in "iu":
+        if g.dtype.kind == "f" and np.all(np.isfinite(g)) and np.all(g == np.round(g)):
+            g = g.astype(np.int64)
+        else:
+            raise InvalidArgumentError(f"policy_grid must hold integer actions, got dtype {g.dtype}")
+    if np.any(g < 0):
+        raise InvalidArgumentError(f"policy_grid holds a negative action {int(g.min())}")
+    z = np.asarray(stocks)
+    if z.ndim != 1 or z.shape[0] != g.shape[1]:
+        raise InvalidArgumentError(f"stocks must have shape (n_stocks,) = ({g.shape[1]},), got {z.shape}")
+    S, n = g.shape
+    n_act = int(g.max()) + 1
+    if state_labels is not None and len(state_labels) != S:
+        raise InvalidArgumentError(f"state_labels must have {S} entries, got {len(state_labels)}")
+    if action_labels is not None and len(action_labels) < n_act:
+        raise InvalidArgumentError(f"action_labels must name every action 0..{n_act - 1}, got {len(action_labels)}")
+    fig, ax = _axes(ax, (max(4.0, min(12.0, 0.35 * n + 2.5)), max(2.5, min(9.0, 0.4 * S + 1.5))))
+    import matplotlib.colors as mcolors
+    from matplotlib.patches import Patch
+
+    used = np.unique(g)
+    base = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray",
+            "tab:olive", "tab:cyan"]
+    palette = [base[i % len(base)] for i in range(n_act)]
+    cmap = mcolors.ListedColormap(palette)
+    norm = mcolors.BoundaryNorm(np.arange(n_act + 1) - 0.5, n_act)
+    ax.imshow(g, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest", origin="upper")
+    step = max(1, int(np.ceil(n / 15)))
+    ax.set_xticks(np.arange(0, n, step))
+    ax.set_xticklabels([f"{float(v):.3g}" for v in z[::step]], rotation=45 if n > 8 else 0)
+    ax.set_yticks(np.arange(S))
+    ax.set_yticklabels(list(state_labels) if state_labels is not None else [f"s{s}" for s in range(S)])
+    ax.set_xlabel("stock")
+    ax.set_ylabel("state")
+    names = list(action_labels) if action_labels is not None else [f"a{a}" for a in range(n_act)]
+    ax.legend(handles=[Patch(facecolor=palette[a], label=str(names[a])) for a in used], title="action",
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    ax.set_title("policy over (state, stock)")
+    return ax
