@@ -121,13 +121,19 @@ def sup_cramer_same_support(p1, p2, z):
 # * quantile: the target atoms of a row are b sorted runs of m atoms (r + gamma theta[s'] is
 #   sorted because gamma >= 0); they are merged bottom-up (log2(b) linear passes between two
 #   scratch buffers) instead of argsort, which allocated and cost O(bm log(bm)).
-# * sweeps with at least PAR_MIN_WORK (entries x atoms) run over N_CHUNKS fixed blocks of rows
+# * sweeps above PAR_MIN_WORK_CAT / PAR_MIN_WORK_QUANT (entries x atoms) run over N_CHUNKS fixed blocks of rows
 #   with prange, each block with its own scratch row; every row is computed by the same serial
 #   code, so results are bitwise independent of the number of threads.  Residuals are max
 #   reductions (exact).
 
-#: Sweeps touching at least this many (entry, atom) pairs run in parallel over state blocks.
-PAR_MIN_WORK_DIST = 1 << 17
+#: Categorical sweeps touching at least this many (entry, atom) pairs run in parallel over state
+#: blocks.  After mixing, a pair costs one multiply-add, so a Garnet(1000, 4, 10) sweep with
+#: K = 51 (510,000 pairs) takes ~0.4 ms serially; with other processes on the cores its parallel
+#: version was 19x *slower* (7 ms), hence the high threshold (~3 ms of serial work).
+PAR_MIN_WORK_CAT = 1 << 22
+#: Quantile sweeps (a few merge steps per atom, ~30 ns) go parallel from this many (entry, atom)
+#: pairs (~30 ms of serial work; below it the parallel path did not pay on a shared 2-core machine).
+PAR_MIN_WORK_QUANT = 1 << 20
 
 
 @njit(cache=True, inline="always")
@@ -197,7 +203,7 @@ def _categorical_sweep_par(indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix, out)
 @njit(cache=True)
 def categorical_sweep(indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix, out):
     """``out = Pi_C T^pi eta`` over all rows; ``mix (N_CHUNKS, K)`` scratch; parallel when large."""
-    if nxt.shape[0] * z.shape[0] >= PAR_MIN_WORK_DIST:
+    if nxt.shape[0] * z.shape[0] >= PAR_MIN_WORK_CAT:
         _categorical_sweep_par(indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix, out)
     else:
         _categorical_block(0, indptr.shape[0] - 1, indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix[0], out)
@@ -287,7 +293,7 @@ def _quantile_sweep_par(indptr, nxt, w, rew, gamma, theta, scratch, out):
 @njit(cache=True)
 def quantile_sweep(indptr, nxt, w, rew, gamma, theta, scratch, out):
     """``out = Pi_Q T^pi theta`` over all rows; ``scratch (N_CHUNKS, 4, n_max)``; parallel when large."""
-    if nxt.shape[0] * theta.shape[1] >= PAR_MIN_WORK_DIST:
+    if nxt.shape[0] * theta.shape[1] >= PAR_MIN_WORK_QUANT:
         _quantile_sweep_par(indptr, nxt, w, rew, gamma, theta, scratch, out)
     else:
         _quantile_block(0, indptr.shape[0] - 1, indptr, nxt, w, rew, gamma, theta, scratch[0], out)
@@ -386,7 +392,7 @@ def _categorical_control_par(A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, 
 def categorical_control_sweep(A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, eta, mix, eta_sa, q, pi, out):
     """State-action laws ``eta_sa = Pi_C T eta`` (S*A, K), their means ``q``, the greedy ``pi``, and
     ``out[s] = eta_sa[s, pi[s]]``: one application of the categorical optimality operator."""
-    if nxt.shape[0] * z.shape[0] >= PAR_MIN_WORK_DIST:
+    if nxt.shape[0] * z.shape[0] >= PAR_MIN_WORK_CAT:
         _categorical_control_par(A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, eta, mix, eta_sa, q, pi, out)
     else:
         _categorical_control_block(0, eta.shape[0], A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, eta, mix[0],
@@ -431,7 +437,7 @@ def _quantile_control_par(A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch
 @njit(cache=True)
 def quantile_control_sweep(A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch, theta_sa, q, pi, out):
     """Quantile twin of :func:`categorical_control_sweep` (``q`` = mean of the m atoms)."""
-    if nxt.shape[0] * theta.shape[1] >= PAR_MIN_WORK_DIST:
+    if nxt.shape[0] * theta.shape[1] >= PAR_MIN_WORK_QUANT:
         _quantile_control_par(A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch, theta_sa, q, pi, out)
     else:
         _quantile_control_block(0, theta.shape[0], A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch[0],

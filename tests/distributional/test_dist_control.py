@@ -82,24 +82,32 @@ def test_control_sweeps_vs_oracle(data):
 
 
 def test_sweeps_are_independent_of_thread_count():
-    """Large sweeps run in parallel over fixed blocks: the result equals the serial block loop bitwise."""
+    """Parallel sweeps run over fixed blocks: with 1 or all threads they equal the serial loop bitwise."""
+    import numba
+
     from mdpkit import generators
     from mdpkit.distributions import policy_transition_entries
 
     mdp = generators.garnet(400, 2, 40, gamma=0.9, rng=3)
     ip, nx, w, r = policy_transition_entries(mdp, np.zeros(400, np.int64))
-    assert nx.shape[0] * 11 >= dk.PAR_MIN_WORK_DIST
     z = np.linspace(0, 10, 11)
+    inv = dk.uniform_inverse_step(z)
     eta = np.random.default_rng(0).dirichlet(np.ones(11), 400)
-    par, ser = np.empty_like(eta), np.empty_like(eta)
-    dk.categorical_sweep(ip, nx, w, r, z, 0.9, dk.uniform_inverse_step(z), eta, np.empty((dk.N_CHUNKS, 11)), par)
-    dk._categorical_block(0, 400, ip, nx, w, r, z, 0.9, dk.uniform_inverse_step(z), eta, np.empty(11), ser)
-    assert np.array_equal(par, ser)
     th = np.sort(np.random.default_rng(1).random((400, 11)), axis=1)
     sc = dk.quantile_scratch(ip, 11)
-    dk.quantile_sweep(ip, nx, w, r, 0.9, th, sc, par)
-    dk._quantile_block(0, 400, ip, nx, w, r, 0.9, th, sc[0], ser)
-    assert np.array_equal(par, ser)
+    ser_c, ser_q = np.empty_like(eta), np.empty_like(th)
+    dk._categorical_block(0, 400, ip, nx, w, r, z, 0.9, inv, eta, np.empty(11), ser_c)
+    dk._quantile_block(0, 400, ip, nx, w, r, 0.9, th, sc[0], ser_q)
+    n0 = numba.get_num_threads()
+    try:
+        for n in sorted({1, n0}):
+            numba.set_num_threads(n)
+            par_c, par_q = np.empty_like(eta), np.empty_like(th)
+            dk._categorical_sweep_par(ip, nx, w, r, z, 0.9, inv, eta, np.empty((dk.N_CHUNKS, 11)), par_c)
+            dk._quantile_sweep_par(ip, nx, w, r, 0.9, th, sc, par_q)
+            assert np.array_equal(par_c, ser_c) and np.array_equal(par_q, ser_q)
+    finally:
+        numba.set_num_threads(n0)
 
 
 # ------------------------------------------------------------------ categorical VI
