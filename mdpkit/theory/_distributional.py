@@ -52,8 +52,6 @@ register(Theorem(
 # gamma, and for point masses translated far (c >> reward range) the Cramer distance
 # sqrt(c) shrinks by sqrt(gamma) up to O(range / c).  The families add the exactly tight model
 # (one state, reward 0, gamma = 1/2) for the projected categorical operator.
-from hypothesis import strategies as _st  # noqa: E402
-
 from mdpkit import distributions as _D  # noqa: E402
 from mdpkit.model import TabularMDP as _TabularMDP  # noqa: E402
 from mdpkit.solvers.distributional import (  # noqa: E402
@@ -71,6 +69,8 @@ def _tight_model():
 
 
 def _family_with_tight():
+    from hypothesis import strategies as _st
+
     return _st.one_of(discounted_mdps(n_states=(1, 4), n_actions=(1, 2)), _st.just(_tight_model()))
 
 
