@@ -52,7 +52,15 @@ def categorical_fixed_point_bound(gamma: float, max_gap: float) -> Bound:
     r""":math:`\bar\ell_2(\eta_C, \eta^\pi) \le \sqrt{\Delta/(1-\gamma)}` when the support covers every return.
 
     :math:`\Delta` is the largest gap between consecutive atoms.  Rowland et al. 2018, Prop. 3
-    (squared form :math:`\bar\ell_2^2 \le \Delta/(1-\gamma)`; number not checked).
+    (squared form :math:`\bar\ell_2^2 \le \frac{1}{1-\gamma}\max_i (z_{i+1}-z_i)`, under the
+    assumption that every return distribution is supported on :math:`[z_1, z_K]`).  The form
+    matches the statement as recalled; the paper's text was searched for (``search`` tool, pages
+    and docs corpora) but not retrieved, so the constant is not checked against it.  It is also
+    re-derived: :math:`\Pi_C` is an orthogonal projection in the Cramer geometry, so
+    :math:`\ell_2^2(\eta_C, \eta^\pi) \le \gamma\,\ell_2^2(\eta_C, \eta^\pi) +
+    \ell_2^2(\Pi_C\eta^\pi, \eta^\pi)` and :math:`\ell_2^2(\Pi_C\nu,\nu) \le \Delta`
+    (on each cell the CDF error is at most the mass :math:`m_i` that :math:`\nu` puts inside it,
+    so the integral is at most :math:`\sum_i \Delta m_i^2 \le \Delta`).
     """
     g = _g(gamma)
     return Bound(

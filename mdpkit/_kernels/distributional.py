@@ -7,6 +7,9 @@ The transition structure of a policy is passed as a flat list of *entries*, one 
 (``pi(a|s) P(s'|s, a)``), ``rew (E,) float64`` (realised reward ``r(s, a, s')``).
 
 The same arrays serve dense and sparse models (built in Python from either storage form).
+Control kernels take the same arrays per state-action row ``s*A + a`` (``sa_indptr (S*A+1,)``,
+built by :func:`mdpkit.solvers.distributional.state_action_entries`) and pick, per state, the
+action whose projected law has the largest mean (ties to the lowest index).
 The plain-numpy twins are in ``mdpkit/_reference_distributional.py``.
 """
 
