@@ -58,5 +58,5 @@ def test_bad_input_exits_2(capsys, argv, msg):
 
 
 def test_robust_option_still_works(capsys):
-    code, out, _ = run(capsys, "solve", "riverswim", "--robust", "l1:0.1")
+    code, out, _ = run(capsys, "solve", "puterman_two_state", "--robust", "l1:0.1")
     assert code == 0 and "robust" in out

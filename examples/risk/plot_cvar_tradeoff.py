@@ -83,8 +83,7 @@ def main(argv=None):
                                     action_labels=mdp.action_labels)
     ax.set_title(rf"CVaR$_{{{args.heat_alpha:g}}}$-optimal action at t={t}: stock $c_t = c_0 + $ rewards so far, "
                  rf"$c_0 = -b^* = {r.initial_stock:g}$", fontsize=9)
-    ax.figure.tight_layout()
-    ax.figure.savefig(out / "stock_policy.png", dpi=120)
+    ax.figure.savefig(out / "stock_policy.png", dpi=120, bbox_inches="tight")
     plt.close(ax.figure)
     print(f"wrote {out / 'cvar_tradeoff.png'} and {out / 'stock_policy.png'}")
 
