@@ -18,7 +18,13 @@ Static / regularized robust
     scenario_value, static_robust_policy, iwocs, regularized_bellman_operator,
     regularized_value_iteration
 Distributional
-    categorical_policy_evaluation, quantile_policy_evaluation, DistributionalResult
+    categorical_policy_evaluation, quantile_policy_evaluation, categorical_value_iteration,
+    quantile_value_iteration, distributional_policy_iteration, DistributionalResult,
+    DistributionalControlResult
+Risk-sensitive (stock augmentation, finite horizon; mdpkit.solvers.risk)
+    solve_objective, optimize_cvar, optimize_var, optimize_threshold, optimize_band,
+    optimize_expected_utility, optimize_mean, optimize_erm, optimize_evar, nested_risk_dp,
+    cvar_decomposition, RiskResult
 Dispatcher
     solve, SOLVERS
 """
@@ -35,11 +41,49 @@ from .exact import exact_policy_evaluation, exact_policy_iteration, to_fractions
 from .finite_horizon import backward_induction
 from .lp import linear_programming
 from .total_reward import all_policies_proper, ssp_policy_evaluation, ssp_policy_iteration, terminal_states
-from .distributional import DistributionalResult, categorical_policy_evaluation, quantile_policy_evaluation
+from .distributional import (
+    DistributionalControlResult,
+    DistributionalResult,
+    categorical_policy_evaluation,
+    categorical_value_iteration,
+    distributional_policy_iteration,
+    quantile_policy_evaluation,
+    quantile_value_iteration,
+)
+from .risk import (
+    RiskResult,
+    cvar_decomposition,
+    nested_risk_dp,
+    optimize_band,
+    optimize_cvar,
+    optimize_erm,
+    optimize_evar,
+    optimize_expected_utility,
+    optimize_mean,
+    optimize_threshold,
+    optimize_var,
+    solve_objective,
+)
 from .robust import robust_modified_policy_iteration, robust_partial_policy_iteration, robust_policy_iteration, robust_value_iteration  # noqa: E501
 from .robust_static import iwocs, regularized_bellman_operator, regularized_value_iteration, scenario_value, static_robust_policy  # noqa: E501
 
 __all__ = [
+    "DistributionalControlResult",
+    "categorical_value_iteration",
+    "quantile_value_iteration",
+    "distributional_policy_iteration",
+    "RiskResult",
+    "cvar_decomposition",
+    "nested_risk_dp",
+    "optimize_band",
+    "optimize_cvar",
+    "optimize_erm",
+    "optimize_evar",
+    "optimize_expected_utility",
+    "optimize_mean",
+    "optimize_threshold",
+    "optimize_var",
+    "solve_objective",
     "DistributionalResult",
     "SOLVERS",
     "all_policies_proper",

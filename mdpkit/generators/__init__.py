@@ -32,6 +32,12 @@ inventory            Single-item inventory with lost sales, Puterman Sec. 3.2 / 
 forest               pymdptoolbox's forest management example, entry for entry (gamma 0.95).
 machine_replacement  Delage & Mannor (2010) machine replacement, craam2's CSV (gamma 0.8).
 
+Risk-sensitive (finite horizon, integer rewards: exact stock augmentation)
+---------------------------------------------------------------------------
+cvar_counterexample  A two-step MDP where the CVaR risk-level decomposition overestimates the
+                     static optimum (mdpkit.solvers.risk.cvar_decomposition; Hau et al. 2023).
+risky_investment     Cash, bonds and stocks under two market regimes (integer rewards).
+
 By name
 -------
 make                 Build any of the above from a spec, e.g. ``"garnet:S=1000,A=4,b=5"``.
@@ -44,6 +50,7 @@ from ._exploration import chain, riverswim
 from ._gambler import gambler
 from ._gridworlds import gridworld_4x4, gridworld_5x5
 from ._random import garnet
+from ._risk_examples import cvar_counterexample, risky_investment
 from ._registry import list_models, make
 from ._toy_text import cliff_walking, frozenlake, taxi
 
@@ -62,6 +69,8 @@ __all__ = [
     "puterman_two_state",
     "machine_replacement",
     "inventory",
+    "cvar_counterexample",
+    "risky_investment",
     "make",
     "list_models",
 ]
