@@ -145,3 +145,29 @@ def transport_cost(q, p, C):
         A_eq[n + i, i::n] = 1.0
     res = _lp(C.reshape(-1), A_eq=A_eq, b_eq=np.concatenate([q, p]), bounds=(0, None))
     return float(res.fun)
+
+
+def l1_sort(q, z, kappa, full=False):
+    """Plain-numpy twin of the L1 kernels (Ho, Petrik & Wiesemann 2018, Sec. 3, unit weights).
+
+    Destination ``i0``: the first minimiser of z over the support (over every state with
+    ``full``); nature moves ``eps = min(kappa / 2, 1 - q[i0])`` onto it, removed from the other
+    support states in the order (z descending, index ascending) by a cumulative sum.  Returns
+    ``(p, value)`` with ``value = p @ z``.
+    """
+    q = np.asarray(q, dtype=float)
+    z = np.asarray(z, dtype=float)
+    cand = np.arange(q.size) if full else np.flatnonzero(q > 0)
+    i0 = int(cand[np.argmin(z[cand])])
+    eps = min(kappa / 2.0, 1.0 - q[i0])
+    p = q.copy()
+    if eps <= 0:
+        return p, float(p @ z)
+    src = np.flatnonzero(q > 0)
+    src = src[src != i0]
+    src = src[np.lexsort((src, -z[src]))]  # z descending, ties: lower index first
+    before = np.concatenate([[0.0], np.cumsum(q[src])[:-1]])
+    take = np.clip(eps - before, 0.0, q[src])
+    p[src] -= take
+    p[i0] += take.sum()
+    return p, float(p @ z)

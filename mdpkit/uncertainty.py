@@ -221,19 +221,26 @@ def parse_uncertainty(spec) -> UncertaintySet:
 # --------------------------------------------------------------------------------------------
 
 
-def make_workspace(n_max: int, kind: int):
-    """Work buffers for ``_kernels.robust.solve_row`` for rows of at most ``n_max`` gathered states.
+def make_workspace(n_max: int, kind: int, chunks: int = 1):
+    """Work buffers for the robust kernels, for rows of at most ``n_max`` gathered states.
 
     Returns the tuple ``(qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope, seg_len,
-    seg_src, order, tpos, frac)``; the transport buffers are (1, 1) dummies unless needed.
+    seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)``: the first 17 are the buffers of
+    ``_kernels.robust.solve_row`` (the transport buffers are (1, 1) dummies unless needed); the
+    last 5 are the (chunks, n_max) per-block scratch of the fused L1 sweep
+    (``_kernels.robust.robust_q_l1``; (1, 1) dummies for other kinds).  Pass
+    ``chunks=_kernels.robust.N_CHUNKS`` to let large L1 sweeps run in parallel.
     """
     n = max(int(n_max), 1)
     f = lambda k: np.zeros(k)  # noqa: E731
     i = lambda k: np.zeros(k, dtype=np.int64)  # noqa: E731
     transport = kind in (_rk.WASSERSTEIN, _rk.WL1)
     m = n if transport else 1
+    c, nl = (max(int(chunks), 1), n) if kind == _rk.L1 else (1, 1)
+    chunk = (np.zeros((c, nl)), np.zeros((c, nl)), np.zeros((c, nl), dtype=np.int64),
+             np.zeros((c, nl), dtype=np.int64), np.zeros((c, nl)))
     return (f(n), f(n), f(n), i(n), i(n), i(n), f(n), f(n), i(n), np.zeros((m, m)), np.zeros((m, m), dtype=np.int64),
-            f(m * m), f(m * m), i(m * m), i(m * m), i(m), f(m))
+            f(m * m), f(m * m), i(m * m), i(m * m), i(m), f(m)) + chunk
 
 
 _DUMMY_W = np.zeros(1)
@@ -351,7 +358,7 @@ def worst_case(q, z, uset, radius=None, *, support=None, weights=None, metric=No
     qb[:n] = qq[idx]
     zb[:n] = zz[idx]
     cols[:n] = idx
-    val = _rk.solve_row(us.code, qb, zb, n, float(us.radius), cols, W, D, pb, *work[5:])
+    val = _rk.solve_row(us.code, qb, zb, n, float(us.radius), cols, W, D, pb, *work[5:17])
     p = np.zeros_like(qq)
     p[idx] = pb[:n]
     return p, float(val)

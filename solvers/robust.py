@@ -139,12 +139,14 @@ class _Ctx:
             self.kappa = np.ascontiguousarray(r)
         self.W, self.D = _aux(us.kind, S, us.weights, us.metric)
         self.args = model_args(mdp)
-        sparse, P2, indptr = self.args[0], self.args[1], self.args[2]
+        sparse, P2, indptr, data = self.args[0], self.args[1], self.args[2], self.args[4]
         if sparse:
             n_max = int(np.diff(indptr).max()) if indptr.size > 1 else 1
         else:
             n_max = S
-        self.work = make_workspace(n_max, us.code)
+        work_entries = int(data.size) if sparse else S * A * S
+        chunks = rk.N_CHUNKS if work_entries >= rk.PAR_MIN_WORK else 1
+        self.work = make_workspace(n_max, us.code, chunks)
         self.n_max = n_max
         if us.rectangularity == "s":
             self.swork = (np.zeros((A, n_max + 1)), np.zeros((A, n_max + 1)), np.zeros(A, dtype=np.int64),

@@ -28,7 +28,7 @@ The plain-numpy oracles are in ``mdpkit/_reference_robust.py``.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 NEG_INF = -np.inf
@@ -84,55 +84,116 @@ def _zmin(z, n):
 
 
 @njit(cache=True, inline="always")
+def _removes_first(zs, a, b):
+    """Order in which nature removes mass: larger z first, lower index among ties."""
+    return zs[a] > zs[b] or (zs[a] == zs[b] and a < b)
+
+
+@njit(cache=True)
+def _sift_down(zs, h, root, end):
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and _removes_first(zs, h[child + 1], h[child]):
+            child += 1
+        if _removes_first(zs, h[child], h[root]):
+            t = h[root]
+            h[root] = h[child]
+            h[child] = t
+            root = child
+        else:
+            return
+
+
+@njit(cache=True, inline="always")
+def _l1_take(qs, zs, m, zlo, rem, pb):
+    """Remove up to ``rem`` mass from entry m; returns (mass taken, gain = taken * (z_m - zlo))."""
+    qm = qs[m]
+    take = qm if qm < rem else rem
+    pb[m] = qm - take
+    return take, take * (zs[m] - zlo)
+
+
+@njit(cache=True)
+def _l1_walk(qs, zs, n, i0, zlo, eps, order, pb):
+    """Remove ``eps`` mass from the entries with ``q > 0`` other than ``i0``, largest z first.
+
+    This is the step of Ho, Petrik & Wiesemann (2018), Sec. 3, that needs an order: only the
+    n gathered successors are ordered (insertion sort for n <= 16, otherwise a binary heap that
+    pops only as many entries as the budget reaches), in place in ``order``; no allocation.
+    Ties go to the lower index, so the minimiser does not depend on the sort used.  Writes
+    ``pb[m] = q_m - taken_m`` for the entries it takes from (others untouched).  Returns
+    ``(gain, moved)``: ``gain = sum_m taken_m (z_m - zlo)``, ``moved = sum_m taken_m``.
+    """
+    c = 0
+    for m in range(n):
+        if m != i0 and qs[m] > 0.0:
+            order[c] = m
+            c += 1
+    gain = 0.0
+    rem = eps
+    if c <= 16:
+        for k in range(1, c):
+            key = order[k]
+            zk = zs[key]
+            j = k - 1
+            while j >= 0 and zs[order[j]] < zk:  # strict: stable, ties keep the lower index first
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = key
+        for k in range(c):
+            take, g = _l1_take(qs, zs, order[k], zlo, rem, pb)
+            gain += g
+            rem -= take
+            if rem <= 0.0:
+                break
+    else:
+        for r in range(c // 2 - 1, -1, -1):
+            _sift_down(zs, order, r, c)
+        end = c
+        while end > 0 and rem > 0.0:
+            take, g = _l1_take(qs, zs, order[0], zlo, rem, pb)
+            gain += g
+            rem -= take
+            end -= 1
+            order[0] = order[end]
+            _sift_down(zs, order, 0, end)
+    return gain, eps - rem
+
+
+@njit(cache=True, inline="always")
+def _l1_budget(qs, i0, kappa):
+    """Mass nature moves onto the destination: min(kappa / 2, 1 - q_dest) (q_dest = 0 outside the support)."""
+    eps = 0.5 * kappa
+    room = 1.0 - (qs[i0] if i0 >= 0 else 0.0)
+    return room if room < eps else eps
+
+
+@njit(cache=True)
 def inner_l1(qb, zb, kappa, n, pb, idx):
     """min p.z s.t. ||p - q||_1 <= kappa, p in the simplex over the n gathered states.
 
-    Ho, Petrik & Wiesemann (2018), Sec. 3 (unit weights): move ``eps = min(kappa/2, 1 - q_min)``
-    of mass onto the lowest-z state, taken from the highest-z states first.  Short rows
-    (n <= 32) select the next-highest state by a linear scan (few scans are needed for small
-    kappa, and no sort is paid); longer rows sort once, O(n log n).
+    Ho, Petrik & Wiesemann (2018), Sec. 3 (unit weights): move ``eps = min(kappa/2, 1 - q_i0)``
+    of mass onto the lowest-z state ``i0`` (the first minimiser), taken from the highest-z
+    states first (:func:`_l1_walk`).  The mass added equals the mass removed, so ``sum p =
+    sum q``.  The value is ``q.z - gain`` (exact in real arithmetic).
     """
+    acc = 0.0
+    i0 = -1
     for k in range(n):
         pb[k] = qb[k]
-    if n <= 1:
-        return _dot(pb, zb, n)
-    i0 = 0
-    for k in range(1, n):
-        if zb[k] < zb[i0]:
+        acc += qb[k] * zb[k]
+        if i0 < 0 or zb[k] < zb[i0]:
             i0 = k
-    eps = 0.5 * kappa
-    room = 1.0 - qb[i0]
-    if room < eps:
-        eps = room
+    if n <= 1:
+        return acc
+    eps = _l1_budget(qb, i0, kappa)
     if eps <= 0.0:
-        return _dot(pb, zb, n)
-    pb[i0] += eps
-    rem = eps
-    if n <= 32:
-        while rem > 0.0:
-            j = -1
-            best = -np.inf
-            for k in range(n):
-                if k != i0 and pb[k] > 0.0 and zb[k] > best:
-                    best = zb[k]
-                    j = k
-            if j < 0:
-                break
-            take = pb[j] if pb[j] < rem else rem
-            pb[j] -= take
-            rem -= take
-        return _dot(pb, zb, n)
-    _argsort_into(zb, n, idx)
-    for k in range(n - 1, -1, -1):
-        j = idx[k]
-        if j == i0:
-            continue
-        take = pb[j] if pb[j] < rem else rem
-        pb[j] -= take
-        rem -= take
-        if rem <= 0.0:
-            break
-    return _dot(pb, zb, n)
+        return acc
+    gain, moved = _l1_walk(qb, zb, n, i0, zb[i0], eps, idx, pb)
+    pb[i0] += moved
+    return acc - gain
 
 
 @njit(cache=True)
@@ -581,27 +642,279 @@ def solve_row(kind, qb, zb, n, kappa, cols, W, metric, pb, idx, bb, cb, act, Db,
     return inner_transport(qb, zb, Db, kappa, n, pb, hull, seg_slope, seg_len, seg_src, order, tpos, frac)
 
 
+# --------------------------------------------------------------------------------------------
+# fused L1 sweep: gather + Ho-Petrik-Wiesemann update per row, no per-row allocation
+# --------------------------------------------------------------------------------------------
+
+#: L1 sweeps reading at least this many stored entries of P run ``prange`` over N_CHUNKS fixed
+#: blocks of rows, each with its own row of the (N_CHUNKS, n_max) scratch arrays.  A robust L1
+#: row costs several times a nominal row, so the threshold is a quarter of ``bellman.py``'s
+#: ``PAR_MIN_WORK`` (values copied, not imported: see :func:`greedy_max` on Numba's cache).
+PAR_MIN_WORK = 1 << 16
+N_CHUNKS = 64
+
+
+@njit(cache=True)
+def _l1_walk_scan(qs, zs, n, i0, zlo, rem, zprev, jprev, gain):
+    """Continue :func:`_l1_walk` after the entry ``jprev`` (value ``zprev``) by repeated scans.
+
+    Each scan picks the next entry in removal order (larger z first, lower index among ties)
+    with branch-free selects; for short rows a few scans cost less than sorting.  Returns
+    ``(gain, rem)``; does not write the minimiser (values only).
+    """
+    while rem > 0.0:
+        best = -np.inf
+        j = -1
+        for m in range(n):
+            zm = zs[m]
+            ok = (m != i0) & ((zm < zprev) | ((zm == zprev) & (m > jprev)))  # & |: no branches
+            better = ok & ((j < 0) | (zm > best))
+            best = zm if better else best
+            j = m if better else j
+        if j < 0:
+            break
+        qm = qs[j]
+        take = qm if qm < rem else rem
+        gain += take * (zs[j] - zlo)
+        rem -= take
+        zprev = zs[j]
+        jprev = j
+    return gain, rem
+
+
+@njit(cache=True, inline="always")
+def _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks):
+    """Gather CSR row i's successors with ``q > 0`` into ``qs, zs, ks`` in one pass over the row.
+
+    ``ks`` receives the CSR positions.  Tracks the nominal ``q.v``, the first minimiser and the
+    first maximiser with branch-free selects.  Returns ``(k, acc, i0, zlo, ihi, zhi)``.
+    """
+    n = 0
+    acc = 0.0
+    i0 = -1
+    zlo = np.inf
+    ihi = -1
+    zhi = -np.inf
+    for k in range(indptr[i], indptr[i + 1]):
+        d = data[k]
+        if d > 0.0:
+            z = v[indices[k]]
+            acc += d * z
+            qs[n] = d
+            zs[n] = z
+            ks[n] = k
+            lo_ = z < zlo
+            zlo = z if lo_ else zlo
+            i0 = n if lo_ else i0
+            hi_ = z > zhi
+            zhi = z if hi_ else zhi
+            ihi = n if hi_ else ihi
+            n += 1
+    return n, acc, i0, zlo, ihi, zhi
+
+
+@njit(cache=True, inline="always")
+def _l1_gather_dense(P2, i, v, jg, zg, qs, zs, ks):
+    """Dense twin of :func:`_l1_gather_csr` (``ks``: columns).
+
+    ``jg >= 0`` (``support="simplex"``) makes the destination the global first minimiser ``jg``
+    of v, with ``zg = v[jg]`` computed once per sweep by the caller; ``i0 = -1`` then means the
+    destination lies outside the row's support.
+    """
+    n = 0
+    acc = 0.0
+    i0 = -1
+    zlo = np.inf
+    ihi = -1
+    zhi = -np.inf
+    idest = -1
+    for j in range(P2.shape[1]):
+        d = P2[i, j]
+        if d > 0.0:
+            z = v[j]
+            acc += d * z
+            qs[n] = d
+            zs[n] = z
+            ks[n] = j
+            lo_ = z < zlo
+            zlo = z if lo_ else zlo
+            i0 = n if lo_ else i0
+            hi_ = z > zhi
+            zhi = z if hi_ else zhi
+            ihi = n if hi_ else ihi
+            idest = n if j == jg else idest
+            n += 1
+    if jg >= 0:
+        i0 = idest
+        zlo = zg
+    return n, acc, i0, zlo, ihi, zhi
+
+
+@njit(cache=True)
+def _l1_long_gain(qs, zs, n, i0, zlo, eps, order, pb):
+    gain, moved = _l1_walk(qs, zs, n, i0, zlo, eps, order, pb)
+    return gain
+
+
+@njit(cache=True, inline="always")
+def _l1_value(qs, zs, n, acc, i0, zlo, ihi, zhi, kappa, order, pb):
+    """Value of the L1 inner problem on a gathered row (see :func:`_l1_gather_csr`), no minimiser.
+
+    Rows with k <= 16 whose budget the first removal (from the tracked maximiser) covers are
+    finished inline; a second removal continues with :func:`_l1_walk_scan` and longer rows use
+    :func:`_l1_walk`, out of line (Numba passes arrays as large structs: calls get as few
+    as possible).  All routes take the same masses
+    in the same order as :func:`_l1_walk`, so the value is bitwise the one
+    :func:`_l1_row_store` computes.
+    """
+    eps = _l1_budget(qs, i0, kappa)
+    if eps <= 0.0 or n == 0 or (n <= 16 and zhi <= zlo):  # zhi <= zlo: nothing to gain
+        return acc
+    if n > 16:
+        return acc - _l1_long_gain(qs, zs, n, i0, zlo, eps, order, pb)
+    q1 = qs[ihi]
+    if q1 >= eps:
+        return acc - eps * (zhi - zlo)
+    gain, rem = _l1_walk_scan(qs, zs, n, i0, zlo, eps - q1, zhi, ihi, q1 * (zhi - zlo))
+    return acc - gain
+
+
+@njit(cache=True)
+def _l1_row_store(sparse, P2, indptr, indices, data, i, v, kappa, jg, zg, qs, zs, ks, order, pb, pw2, pwd):
+    """Value of row i's L1 inner problem; writes its minimiser to ``pw2`` (dense) or ``pwd`` (CSR)."""
+    if sparse:
+        n, acc, i0, zlo, ihi, zhi = _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks)
+    else:
+        n, acc, i0, zlo, ihi, zhi = _l1_gather_dense(P2, i, v, jg, zg, qs, zs, ks)
+    for m in range(n):
+        pb[m] = qs[m]
+    eps = _l1_budget(qs, i0, kappa)
+    gain = 0.0
+    moved = 0.0
+    if eps > 0.0 and n > 0:
+        gain, moved = _l1_walk(qs, zs, n, i0, zlo, eps, order, pb)
+    if sparse:
+        for k in range(indptr[i], indptr[i + 1]):
+            pwd[k] = 0.0
+        for m in range(n):
+            pwd[ks[m]] = pb[m]
+        if i0 >= 0:
+            pwd[ks[i0]] += moved
+    else:
+        for j in range(pw2.shape[1]):
+            pw2[i, j] = 0.0
+        for m in range(n):
+            pw2[i, ks[m]] = pb[m]
+        if i0 >= 0:
+            pw2[i, ks[i0]] += moved
+        elif jg >= 0:
+            pw2[i, jg] += moved
+    return acc - gain
+
+
+@njit(cache=True, inline="always")
+def _l1_q_block(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd, q_out,
+                lo, hi, qs, zs, ks, order, pb):
+    """Rows lo..hi-1 of :func:`robust_q_l1`; one loop per storage form and per ``store``, so the
+    hot loop (values only) holds nothing but the gather and the out-of-line :func:`_l1_value`."""
+    if store:
+        for i in range(lo, hi):
+            if mask1[i]:
+                q_out[i] = R1[i] + gamma * _l1_row_store(sparse, P2, indptr, indices, data, i, v, kappa1[i], jg, zg,
+                                                         qs, zs, ks, order, pb, pw2, pwd)
+            else:
+                q_out[i] = NEG_INF
+    elif sparse:
+        for i in range(lo, hi):
+            if mask1[i]:
+                n, acc, i0, zlo, ihi, zhi = _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks)
+                q_out[i] = R1[i] + gamma * _l1_value(qs, zs, n, acc, i0, zlo, ihi, zhi, kappa1[i], order, pb)
+            else:
+                q_out[i] = NEG_INF
+    else:
+        for i in range(lo, hi):
+            if mask1[i]:
+                n, acc, i0, zlo, ihi, zhi = _l1_gather_dense(P2, i, v, jg, zg, qs, zs, ks)
+                q_out[i] = R1[i] + gamma * _l1_value(qs, zs, n, acc, i0, zlo, ihi, zhi, kappa1[i], order, pb)
+            else:
+                q_out[i] = NEG_INF
+
+
+@njit(cache=True, parallel=True)
+def _l1_q_par(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd, q_out,
+              QS, ZS, KS, OS, PS):
+    nrow = R1.shape[0]
+    for c in prange(N_CHUNKS):
+        lo = (c * nrow) // N_CHUNKS
+        hi = ((c + 1) * nrow) // N_CHUNKS
+        _l1_q_block(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd,
+                    q_out, lo, hi, QS[c], ZS[c], KS[c], OS[c], PS[c])
+
+
+@njit(cache=True)
+def _first_argmin(v):
+    j = 0
+    for k in range(1, v.shape[0]):
+        if v[k] < v[j]:
+            j = k
+    return j
+
+
+@njit(cache=True)
+def _l1_dest(sparse, full, v):
+    """(jg, zg): the global destination for dense rows with support="simplex", else (-1, 0)."""
+    if full and not sparse and v.shape[0] > 0:
+        jg = _first_argmin(v)
+        return jg, v[jg]
+    return -1, 0.0
+
+
+@njit(cache=True)
+def robust_q_l1(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, full, store, pw2, pwd, q_out,
+                QS, ZS, KS, OS, PS):
+    """Fused sa-rectangular L1 robust q-backup: ``q_out[i] = R1[i] + gamma min_{||p-q_i||_1<=kappa1[i]} p.v``.
+
+    Works row by row in place on the stored rows (:func:`_l1_row`).  Scratch ``QS, ZS, PS``
+    (float) and ``KS, OS`` (int64) have shape (C, n_max) with n_max the longest row (dense: S);
+    with C >= N_CHUNKS and a sweep reading >= PAR_MIN_WORK entries, blocks of rows run in
+    parallel, each on its own scratch row.  Every row is computed by the same serial code, so
+    the result is bitwise independent of the thread count.  ``full`` applies to dense rows
+    (CSR rows with ``support="simplex"`` are densified by the caller).
+    """
+    jg, zg = _l1_dest(sparse, full, v)
+    work = data.shape[0] if sparse else P2.shape[0] * P2.shape[1]
+    if work >= PAR_MIN_WORK and QS.shape[0] >= N_CHUNKS:
+        _l1_q_par(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd, q_out,
+                  QS, ZS, KS, OS, PS)
+    else:
+        _l1_q_block(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd,
+                    q_out, 0, R1.shape[0], QS[0], ZS[0], KS[0], OS[0], PS[0])
+
+
 @njit(cache=True)
 def robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa1, full, W, metric,
              store, pw2, pwd, q_out, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
-             seg_len, seg_src, order, tpos, frac):
+             seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS):
     """q_out[i] = R1[i] + gamma * min_{p in U_i} p . v for every available row i (-inf if masked).
 
     If ``store``, the minimiser is written to ``pw2`` (dense rows, (S*A, S), zero outside the
-    gathered states) or ``pwd`` (CSR data, aligned with ``data``).
+    gathered states) or ``pwd`` (CSR data, aligned with ``data``).  L1 sets run the fused
+    :func:`robust_q_l1` (scratch ``QS .. PS``); the other sets gather each row and call
+    :func:`solve_row`.
     """
+    if kind == L1:
+        robust_q_l1(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, full, store, pw2, pwd, q_out,
+                    QS, ZS, KS, OS, PS)
+        return
     for i in range(R1.shape[0]):
         if not mask1[i]:
             q_out[i] = NEG_INF
             continue
         n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
-        if kind == L1:  # direct call: passing solve_row's ~20 arrays costs more than the L1 update
-            val = inner_l1(qb, zb, kappa1[i], n, pb, idx)
-        else:
-            if kind == WASSERSTEIN or kind == WL1:
-                _fill_cols(sparse, indices, pos, n, cols)
-            val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
-                            seg_slope, seg_len, seg_src, order, tpos, frac)
+        if kind == WASSERSTEIN or kind == WL1:
+            _fill_cols(sparse, indices, pos, n, cols)
+        val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
+                        seg_slope, seg_len, seg_src, order, tpos, frac)
         q_out[i] = R1[i] + gamma * val
         if store:
             if sparse:
@@ -929,7 +1242,7 @@ def greedy_max(q, mask1, S, A, v_out, pi_out):
 def robust_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kind, kappa1, full, W, metric,
                    tol, use_span, max_iter, q, v_new, pi_out, residuals, spans, dminmax, pw2, pwd,
                    qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope, seg_len, seg_src, order, tpos,
-                   frac):
+                   frac, QS, ZS, KS, OS, PS):
     """sa-rectangular robust value iteration v_{k+1} = T_U v_k, in place on ``v``.
 
     Same contract as ``bellman.value_iteration_loop``: on return ``v`` is the last iterate, ``q``
@@ -940,7 +1253,7 @@ def robust_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v,
     while n < max_iter:
         robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa1, full, W, metric,
                  False, pw2, pwd, q, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
-                 seg_len, seg_src, order, tpos, frac)
+                 seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)
         greedy_max(q, mask1, S, A, v_new, pi_out)
         dmin = np.inf
         dmax = -np.inf
@@ -966,24 +1279,62 @@ def robust_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v,
     return n, converged
 
 
+@njit(cache=True, inline="always")
+def _l1_policy_block(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2, pwd,
+                     v_out, lo, hi, qs, zs, ks, order, pb):
+    """States lo..hi-1 of the fused L1 policy sweep (same structure as :func:`_l1_q_block`)."""
+    for s in range(lo, hi):
+        i = s * A + pi[s]
+        if store:
+            val = _l1_row_store(sparse, P2, indptr, indices, data, i, v, kappa1[i], jg, zg, qs, zs, ks, order, pb,
+                                pw2, pwd)
+        else:
+            if sparse:
+                n, acc, i0, zlo, ihi, zhi = _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks)
+            else:
+                n, acc, i0, zlo, ihi, zhi = _l1_gather_dense(P2, i, v, jg, zg, qs, zs, ks)
+            val = _l1_value(qs, zs, n, acc, i0, zlo, ihi, zhi, kappa1[i], order, pb)
+        v_out[s] = R1[i] + gamma * val
+
+
+@njit(cache=True, parallel=True)
+def _l1_policy_par(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2, pwd,
+                   v_out, QS, ZS, KS, OS, PS):
+    S = v.shape[0]
+    for c in prange(N_CHUNKS):
+        lo = (c * S) // N_CHUNKS
+        hi = ((c + 1) * S) // N_CHUNKS
+        _l1_policy_block(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2, pwd,
+                         v_out, lo, hi, QS[c], ZS[c], KS[c], OS[c], PS[c])
+
+
 @njit(cache=True)
 def robust_policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kind, kappa1, full, W, metric,
                         store, pw2, pwd, v_out, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
-                        seg_len, seg_src, order, tpos, frac):
+                        seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS):
     """v_out[s] = R[s, pi[s]] + gamma min_{p in U_{s, pi[s]}} p . v (deterministic pi, sa-rectangular).
 
     With ``store`` the minimising rows of the policy's actions are written to ``pw2``/``pwd``.
+    L1 sets use the fused row update (in parallel over fixed state blocks on large models, as
+    :func:`robust_q_l1`).
     """
+    if kind == L1:
+        jg, zg = _l1_dest(sparse, full, v)
+        work = data.shape[0] if sparse else P2.shape[0] * P2.shape[1]
+        if work // max(A, 1) >= PAR_MIN_WORK and QS.shape[0] >= N_CHUNKS:
+            _l1_policy_par(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2, pwd,
+                           v_out, QS, ZS, KS, OS, PS)
+        else:
+            _l1_policy_block(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2,
+                             pwd, v_out, 0, v.shape[0], QS[0], ZS[0], KS[0], OS[0], PS[0])
+        return
     for s in range(v.shape[0]):
         i = s * A + pi[s]
         n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
-        if kind == L1:  # direct call: passing solve_row's ~20 arrays costs more than the L1 update
-            val = inner_l1(qb, zb, kappa1[i], n, pb, idx)
-        else:
-            if kind == WASSERSTEIN or kind == WL1:
-                _fill_cols(sparse, indices, pos, n, cols)
-            val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
-                            seg_slope, seg_len, seg_src, order, tpos, frac)
+        if kind == WASSERSTEIN or kind == WL1:
+            _fill_cols(sparse, indices, pos, n, cols)
+        val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
+                        seg_slope, seg_len, seg_src, order, tpos, frac)
         v_out[s] = R1[i] + gamma * val
         if store:
             if sparse:
@@ -1002,7 +1353,7 @@ def robust_policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, 
 def robust_mpi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kind, kappa1, full, W, metric,
                     tol, m, max_iter, q, v_new, pi_out, residuals, spans, dminmax, pw2, pwd,
                     qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope, seg_len, seg_src, order, tpos,
-                    frac):
+                    frac, QS, ZS, KS, OS, PS):
     """Robust modified policy iteration (Kaufman & Schaefer 2013), sa-rectangular, in place on ``v``.
 
     One improvement backup u = T_U v (greedy pi), stop if span(u - v) < tol, else ``m`` robust
@@ -1014,7 +1365,7 @@ def robust_mpi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v
     while n < max_iter:
         robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa1, full, W, metric,
                  False, pw2, pwd, q, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
-                 seg_len, seg_src, order, tpos, frac)
+                 seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)
         greedy_max(q, mask1, S, A, v_new, pi_out)
         dmin = np.inf
         dmax = -np.inf
@@ -1039,7 +1390,7 @@ def robust_mpi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v
         for _ in range(m):
             robust_policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi_out, A, v, kind, kappa1, full, W,
                                 metric, False, pw2, pwd, v_new, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull,
-                                seg_slope, seg_len, seg_src, order, tpos, frac)
+                                seg_slope, seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)
             for s in range(S):
                 v[s] = v_new[s]
     return n, converged
