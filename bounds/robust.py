@@ -17,10 +17,12 @@ constants of :mod:`mdpkit.bounds.dp` and only restate the assumptions and the ci
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._bound import Bound, BoundKind
 from .dp import greedy_span_bound, residual_value_bound
 
-__all__ = ["robust_greedy_span_bound", "robust_evaluation_bound", "robust_pi_bound"]
+__all__ = ["robust_greedy_span_bound", "robust_evaluation_bound", "robust_pi_bound", "norm_ball_closed_form"]
 
 ROBUST_CITATION = (
     "Iyengar (2005) Math. Oper. Res. 30(2); Nilim & El Ghaoui (2005) Oper. Res. 53(5); "
@@ -68,3 +70,43 @@ def robust_pi_bound(gamma: float, bellman_residual: float, evaluation_residual: 
     b = residual_value_bound(gamma, evaluation_residual).value
     return Bound(value=a + b, kind=BoundKind.DETERMINISTIC, citation=ROBUST_CITATION, assumptions=_ASSUMPTIONS,
                  statement="||v*_U - v^pi_U||_inf <= (||T_U v - v|| + ||T_{pi,U} v - v||) / (1 - gamma)")
+
+
+def norm_ball_closed_form(q, z, radius: float, kind: str):
+    r"""Closed form of :math:`\min\{p^\top z : \textstyle\sum_i p_i = 1,\ d(p, q) \le \kappa\}` without :math:`p \ge 0`.
+
+    Dropping nonnegativity relaxes nature's problem, so the value is a *lower bound* on the
+    inner minimum over the simplex, and equal to it when the relaxed minimiser is nonnegative
+    (the simplex constraint is slack).  ``q`` and ``z`` are restricted to the states nature may
+    use (the nominal support).  Elementary Lagrangian/Hoelder arguments:
+
+    * ``"l1"``: :math:`q^\top z - \frac{\kappa}{2}(\max z - \min z)`; slack iff the states
+      attaining :math:`\max z` hold mass :math:`\ge \kappa/2`;
+    * ``"l2"``: :math:`q^\top z - \kappa\|z - \bar z\|_2` (:math:`\bar z` the plain mean);
+      minimiser :math:`q - \kappa (z - \bar z)/\|z - \bar z\|_2`;
+    * ``"chi2"``: :math:`q^\top z - \sqrt{\kappa \operatorname{Var}_q(z)}`; minimiser
+      :math:`q_i (1 - (z_i - \mathbb E_q z)\sqrt{\kappa / \operatorname{Var}_q(z)})`.
+
+    Returns ``(value, slack)``: the closed-form value and whether the simplex constraint is
+    slack (then it is the exact inner minimum).
+    """
+    q = np.asarray(q, dtype=float)
+    z = np.asarray(z, dtype=float)
+    k = float(radius)
+    qz = float(q @ z)
+    if kind == "l1":
+        zmax, zmin = float(z.max()), float(z.min())
+        return qz - 0.5 * k * (zmax - zmin), bool(zmax == zmin or q[z == zmax].sum() >= 0.5 * k)
+    if kind == "l2":
+        d = z - z.mean()
+        nd = float(np.linalg.norm(d))
+        if nd == 0.0:
+            return qz, True
+        return qz - k * nd, bool(np.all(q - k * d / nd >= 0.0))
+    if kind == "chi2":
+        m = qz
+        var = float(q @ (z - m) ** 2)
+        if var == 0.0:
+            return qz, True
+        return qz - np.sqrt(k * var), bool(np.all(q * (1.0 - (z - m) * np.sqrt(k / var)) >= 0.0))
+    raise ValueError(f"norm_ball_closed_form: kind must be 'l1', 'l2' or 'chi2', got {kind!r}")

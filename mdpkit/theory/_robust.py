@@ -11,7 +11,7 @@ from mdpkit.solvers.robust import robust_bellman_operator, robust_value_iteratio
 
 from ._core import Observation, Theorem, register
 from ._dp import _slack, _start, _sup, _wrong_gamma
-from ._instances import discounted_mdps, optimal_value
+from ._instances import discounted_mdps, optimal_value, value_scale
 
 KINDS = ("l1", "linf", "l2", "chi2", "kl")
 
@@ -89,4 +89,287 @@ register(Theorem(
     run=_run_set_monotone, family=discounted_mdps,
     negative=robust_vi_best_case, negative_doc="robust VI where nature maximizes instead of minimizing",
     zoo=("machine_replacement", "riverswim:gamma=0.9"), plot="ratio",
+))
+
+
+# ----------------------------------------------------------------------------- every robust operator
+#: one spec per operator family (sa sets of every kind, penalties, nested CVaR, s-rectangular L1)
+ALL_OPERATORS = ("l1:{r}", "l1:{r},support=simplex", "linf:{r}", "l2:{r}", "chi2:{r}", "kl:{r}",
+                 "wasserstein:{r}", "cvar:{a}", "tv_penalty:{b}", "kl_penalty:{b}", "l1:{r},rect=s")
+
+
+def random_operator_set(rng):
+    """A random uncertainty set among :data:`ALL_OPERATORS` (radius, level or penalty drawn)."""
+    from mdpkit.uncertainty import parse_uncertainty
+
+    spec = ALL_OPERATORS[int(rng.integers(len(ALL_OPERATORS)))]
+    return parse_uncertainty(spec.format(r=float(rng.choice([0.0, 0.05, 0.3, 1.0, 2.5])),
+                                         a=float(rng.choice([0.1, 0.5, 1.0])), b=float(rng.choice([0.2, 1.0, 5.0]))))
+
+
+def operator_property_residuals(T, mdp, u, v, c, uncertainty):
+    """Monotonicity and gamma-translation residuals of ``T(mdp, v, U)``.
+
+    Returns ``(mono, trans)``: ``mono = max(0, max(T u, T v) - T max(u, v))`` (nonpositive for a
+    monotone operator, as ``max(u, v)`` dominates both) and ``trans = |T(v + c) - T v - gamma c|``
+    (zero for a gamma-translation-equivariant operator).  Shared with ``tests/robust``.
+    """
+    Tu = np.asarray(T(mdp, u, uncertainty), dtype=float)
+    Tv = np.asarray(T(mdp, v, uncertainty), dtype=float)
+    Tw = np.asarray(T(mdp, np.maximum(u, v), uncertainty), dtype=float)
+    Tc = np.asarray(T(mdp, v + c, uncertainty), dtype=float)
+    mono = np.maximum(0.0, np.maximum(Tu, Tv) - Tw)
+    trans = np.abs(Tc - Tv - mdp.gamma * c)
+    return mono, trans
+
+
+def _run_mono_trans(mdp, rng, T):
+    U = random_operator_set(rng)
+    obs = []
+    for _ in range(3):
+        u, v = _start(mdp, rng), _start(mdp, rng)
+        c = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0) * value_scale(mdp))
+        mono, trans = operator_property_residuals(T, mdp, u, v, c, U)
+        obs.extend([mono, trans])
+    obs = np.concatenate(obs)
+    return Observation(obs, np.zeros_like(obs), atol=_slack(mdp), info={"set": str(U)})
+
+
+register(Theorem(
+    name="robust-monotone-translation",
+    statement="every robust Bellman operator is monotone (u <= v => T_U u <= T_U v) and gamma-translation "
+              "equivariant (T_U(v + c 1) = T_U v + gamma c 1)",
+    source="Iyengar (2005), Math. Oper. Res. 30(2), Sec. 3-4; Wiesemann, Kuhn & Rustem (2013) (s-rectangular)",
+    compare="identity",
+    subject=robust_T, subject_doc="T(mdp, v, uncertainty) -> (S,) array, the robust Bellman operator",
+    run=_run_mono_trans, family=discounted_mdps,
+    negative=robust_T_wrong_discount, negative_doc="robust operator with discount (1+gamma)/2",
+    zoo=("machine_replacement",), plot="ratio",
+))
+
+
+# ----------------------------------------------------------------------------- no duality gap
+def l1_ball_vertices(q, kappa):
+    """Vertices of ``{p in simplex: ||p - q||_1 <= kappa, p << q}``, by HiGHS LPs over every ordering.
+
+    A linear objective is minimised at a vertex and every vertex minimises some strict ordering
+    of the costs, so solving one LP per permutation of the support finds them all (n! LPs: keep
+    the support small).  Returns an array (m, n) of distinct vertices (zeros off the support).
+    """
+    import itertools
+
+    from scipy.optimize import linprog
+
+    q = np.asarray(q, dtype=float)
+    idx = np.flatnonzero(q > 0)
+    n = idx.size
+    out = []
+    I = np.eye(n)
+    A_ub = np.block([[I, -I], [-I, -I], [np.zeros((1, n)), np.ones((1, n))]])
+    b_ub = np.concatenate([q[idx], -q[idx], [kappa]])
+    A_eq = np.concatenate([np.ones(n), np.zeros(n)])[None]
+    for perm in itertools.permutations(range(n)):
+        z = np.empty(n)
+        z[list(perm)] = np.arange(n, dtype=float)
+        res = linprog(np.concatenate([z, np.zeros(n)]), A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=[1.0],
+                      bounds=[(0, None)] * (2 * n), method="highs")
+        p = np.zeros(q.size)
+        p[idx] = res.x[:n]
+        out.append(np.round(p, 13))
+    return np.unique(np.array(out), axis=0)
+
+
+def static_maxmin_value(mdp, kappa):
+    """``max_pi min_{P in K} v^pi_P`` over deterministic pi and the finite set K of static kernels
+    whose rows are vertices of the sa-rectangular L1 balls (dense linear solves; tiny models only)."""
+    import itertools
+
+    S, A = mdp.S, mdp.A
+    P = mdp.P_dense()
+    verts = [[l1_ball_vertices(P[s, a], kappa) if mdp.action_mask[s, a] else None for a in range(A)]
+             for s in range(S)]
+    best = np.full(S, -np.inf)
+    for pol in itertools.product(*[np.flatnonzero(mdp.action_mask[s]) for s in range(S)]):
+        rows = [verts[s][pol[s]] for s in range(S)]
+        r = mdp.R[np.arange(S), list(pol)]
+        worst = np.full(S, np.inf)
+        for choice in itertools.product(*[range(len(x)) for x in rows]):
+            Pp = np.array([rows[s][choice[s]] for s in range(S)])
+            worst = np.minimum(worst, np.linalg.solve(np.eye(S) - mdp.gamma * Pp, r))
+        best = np.maximum(best, worst)
+    return best
+
+
+def _tiny_mdps():
+    from mdpkit.testing.strategies import mdps
+
+    return mdps(n_states=(1, 3), n_actions=(1, 2), gamma=(0.0, 0.9), sparse=False, masked=True, max_weight=2)
+
+
+def _run_duality(mdp, rng, solver):
+    from mdpkit.model import TabularMDP
+
+    kappa = float(rng.choice([0.1, 0.4, 1.0]))
+    eps = 1e-9 * value_scale(mdp)
+    res = solver(mdp, f"l1:{kappa}", epsilon=eps)
+    v_rob = np.asarray(res.v_policy, dtype=float)
+    maxmin = static_maxmin_value(mdp, kappa)
+    # nature's kernel returned by the solver is one static kernel: its nominal optimum is a
+    # min-max upper value, and it must come down to the max-min value (no duality gap)
+    Pw = res.extra.get("P_worst") if hasattr(res, "extra") else None
+    obs = [np.abs(v_rob - maxmin)]
+    if Pw is not None:
+        Pw = Pw.toarray().reshape(mdp.S, mdp.A, mdp.S) if hasattr(Pw, "toarray") else np.asarray(Pw)
+        Pw = np.where(mdp.action_mask[..., None], Pw, mdp.P_dense())
+        obs.append(np.abs(optimal_value(TabularMDP(Pw, mdp.R, mdp.gamma, action_mask=mdp.action_mask)) - maxmin))
+    obs = np.concatenate(obs)
+    bnd = np.full(obs.size, float(res.error_bound))
+    return Observation(obs, bnd, atol=_slack(mdp), info={"kappa": kappa})
+
+
+register(Theorem(
+    name="robust-no-duality-gap",
+    statement="sa-rectangular L1: v*_U = max_pi min_{P in K} v^pi_P over the finite set K of static kernels with "
+              "vertex rows, and the nominal optimum on nature's returned kernel equals it (max-min = min-max)",
+    source="Iyengar (2005), Math. Oper. Res. 30(2); Nilim & El Ghaoui (2005), Oper. Res. 53(5); "
+           "Wiesemann, Kuhn & Rustem (2013), Math. Oper. Res. 38(1)",
+    compare="bound",
+    subject=robust_value_iteration, subject_doc="solver(mdp, uncertainty, epsilon=) -> SolveResult "
+                                                "(.v_policy robust value, .error_bound, .extra['P_worst'])",
+    run=_run_duality, family=_tiny_mdps,
+    negative=robust_vi_best_case, negative_doc="robust VI where nature maximizes instead of minimizing",
+    zoo=(), plot="ratio",
+))
+
+
+# ----------------------------------------------------------------------------- certified stopping
+def robust_reference_value(mdp, uncertainty):
+    """High-precision robust optimal value by robust policy iteration (Iyengar form), certified.
+
+    Raises ``RuntimeError`` if the certificate of :func:`mdpkit.solvers.robust_policy_iteration`
+    does not reach ``1e-8`` times the value scale.
+    """
+    from mdpkit.solvers.robust import robust_policy_iteration
+
+    res = robust_policy_iteration(mdp, uncertainty, eval_rtol=1e-12)
+    if not (res.converged and res.error_bound <= 1e-8 * value_scale(mdp)):
+        raise RuntimeError(f"reference robust PI did not certify v*_U (bound {res.error_bound:g})")
+    return np.asarray(res.v_policy, dtype=float), float(res.error_bound)
+
+
+def _run_certified(mdp, rng, solver):
+    U = _random_set(rng, radius=float(rng.choice([0.05, 0.3, 1.0])))
+    eps = float(rng.choice([1e-1, 1e-2, 1e-3])) * value_scale(mdp) * (1 - mdp.gamma)
+    res = solver(mdp, U, epsilon=eps)
+    v_ref, ref_err = robust_reference_value(mdp, U)
+    v_pol = np.asarray(res.v_policy, dtype=float)
+    obs = np.abs(v_ref - v_pol)
+    # v_policy is the robust value of the policy up to nature's evaluation, whose residual is at
+    # most EVAL_RTOL (1 + max|v|) (Banach: error <= residual / (1 - gamma)); the same for v_ref
+    from mdpkit.solvers.robust import EVAL_RTOL
+
+    ev = 2.0 * EVAL_RTOL * (1.0 + float(np.abs(v_ref).max())) / (1.0 - mdp.gamma)
+    bnd = np.full(mdp.S, min(float(res.error_bound), eps)) + ref_err + ev
+    return Observation(obs, bnd, atol=_slack(mdp), info={"set": str(U), "epsilon": eps})
+
+
+register(Theorem(
+    name="robust-vi-certified",
+    statement="robust VI stops with ||v*_U - v^pi_U||_inf <= error_bound < epsilon (v*_U from certified robust PI; "
+              "plus the stated evaluation accuracy of v^pi_U)",
+    source="Iyengar (2005), Math. Oper. Res. 30(2) (robust VI and PI); bound of MacQueen (1966) / Puterman (1994) "
+           "Sec. 6.6.2 for monotone gamma-translation operators",
+    compare="bound",
+    subject=robust_value_iteration, subject_doc="solver(mdp, uncertainty, epsilon=) -> SolveResult "
+                                                "(.v_policy robust value of the policy, .error_bound)",
+    run=_run_certified, family=discounted_mdps,
+    negative=robust_vi_best_case, negative_doc="robust VI where nature maximizes instead of minimizing",
+    zoo=("machine_replacement",), plot="ratio",
+))
+
+
+# ----------------------------------------------------------------------------- inner problems
+def _rows_and_values(mdp, rng, k=3):
+    P = mdp.P_dense()
+    out = []
+    for _ in range(k):
+        s = int(rng.integers(mdp.S))
+        a = int(rng.choice(np.flatnonzero(mdp.action_mask[s])))
+        z = rng.uniform(-1.0, 1.0, mdp.S) * value_scale(mdp)
+        out.append((P[s, a], z))
+    return out
+
+
+def inner_radius_doubled(q, z, uset):
+    """Negative control: nature's inner problem solved over the ball of twice the radius."""
+    from mdpkit.uncertainty import worst_case
+
+    return worst_case(q, z, uset.with_radius(2.0 * float(uset.radius)))
+
+
+def _inner_subject(q, z, uset):
+    from mdpkit.uncertainty import worst_case
+
+    return worst_case(q, z, uset)
+
+
+def _run_inner_cvxpy(mdp, rng, inner):
+    from mdpkit.uncertainty import cvxpy_inner
+
+    obs = []
+    sets = []
+    for q, z in _rows_and_values(mdp, rng, k=2):
+        U = random_operator_set(rng)
+        if U.rectangularity == "s":
+            U = U.with_radius(U.radius)  # s-rectangular sets have no per-row inner problem: use the sa ball
+            U = type(U)(U.kind, U.radius, U.support)
+        _, val = inner(q, z, U)
+        _, ref = cvxpy_inner(q, z, U)
+        obs.append(abs(val - ref))
+        sets.append(str(U))
+    obs = np.array(obs)
+    return Observation(obs, np.zeros_like(obs), atol=1e-7 * value_scale(mdp), info={"sets": ", ".join(sets)})
+
+
+register(Theorem(
+    name="robust-inner-cvxpy",
+    statement="each Numba inner problem min_{p in U(q)} p.z (+ penalty) equals the cvxpy (Clarabel) optimum",
+    source="Ho, Petrik & Wiesemann (2018) (L1); Nilim & El Ghaoui (2005) (KL dual); convex duality for the others",
+    compare="identity",
+    subject=_inner_subject, subject_doc="inner(q, z, uncertainty_set) -> (p_worst, value)",
+    run=_run_inner_cvxpy, family=discounted_mdps,
+    negative=inner_radius_doubled, negative_doc="inner problem over the ball of twice the radius",
+    zoo=(), plot="ratio", default=False,
+))
+
+
+def _run_closed_form(mdp, rng, inner):
+    from mdpkit.bounds.robust import norm_ball_closed_form
+    from mdpkit.uncertainty import UncertaintySet
+
+    obs = []
+    n_slack = 0
+    for q, z in _rows_and_values(mdp, rng, k=4):
+        idx = np.flatnonzero(q > 0)
+        for kind in ("l1", "l2", "chi2"):
+            r = float(rng.choice([0.01, 0.1, 0.5, 1.5]))
+            _, val = inner(q, z, UncertaintySet(kind, r))
+            cf, slack = norm_ball_closed_form(q[idx], z[idx], r, kind)
+            # equality when the simplex constraint is slack, else the relaxation is a lower bound
+            obs.append(abs(val - cf) if slack else max(0.0, cf - val))
+            n_slack += slack
+    obs = np.array(obs)
+    return Observation(obs, np.zeros_like(obs), atol=1e-10 * value_scale(mdp), info={"n_slack": n_slack})
+
+
+register(Theorem(
+    name="robust-norm-closed-form",
+    statement="L1/L2/chi2 balls: min p.z = q.z - (kappa/2) sp(z) | q.z - kappa ||z - mean z||_2 | "
+              "q.z - sqrt(kappa Var_q z) when p >= 0 is slack, and >= that value otherwise",
+    source="Lagrangian of the relaxed problem (Hoelder); cf. Nilim & El Ghaoui (2005), Iyengar (2005)",
+    compare="bound",
+    subject=_inner_subject, subject_doc="inner(q, z, uncertainty_set) -> (p_worst, value)",
+    run=_run_closed_form, family=discounted_mdps,
+    negative=inner_radius_doubled, negative_doc="inner problem over the ball of twice the radius",
+    zoo=(), plot="ratio",
 ))

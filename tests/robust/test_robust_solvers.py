@@ -5,14 +5,12 @@ of static kernels (vertices found by scipy LPs), cvxpy (s-rectangular epigraph p
 duals) and the nominal solvers (radius 0).
 """
 
-import itertools
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import brentq, linprog
+from scipy.optimize import brentq
 
 from mdpkit import TabularMDP, generators
 from mdpkit import uncertainty as U
@@ -29,6 +27,7 @@ from mdpkit.solvers.robust import (
     robust_value_iteration,
 )
 from mdpkit.testing.strategies import mdps
+from mdpkit.theory._robust import operator_property_residuals, static_maxmin_value
 
 SETS_SA = ["l1:0.3", "linf:0.1", "l2:0.2", "chi2:0.2", "kl:0.1", "wasserstein:0.3", "cvar:0.5",
            "tv_penalty:0.5", "kl_penalty:0.5", "l1:0.3,support=simplex"]
@@ -56,11 +55,9 @@ def test_robust_operator_contraction_monotone_translation__iyengar2005(spec, mdp
     Tv = robust_bellman_operator(mdp, v, spec).v
     g = mdp.gamma
     assert np.abs(Tu - Tv).max() <= g * np.abs(u - v).max() + 1e-9
-    w = np.maximum(u, v)
-    Tw = robust_bellman_operator(mdp, w, spec).v
-    assert np.all(Tw >= np.maximum(Tu, Tv) - 1e-9)
-    Tc = robust_bellman_operator(mdp, v + c, spec).v
-    np.testing.assert_allclose(Tc, Tv + g * c, atol=1e-9)
+    mono, trans = operator_property_residuals(lambda m, x, U_: robust_bellman_operator(m, x, U_).v, mdp, u, v, c,
+                                              spec)
+    assert mono.max() <= 1e-9 and trans.max() <= 1e-9
     # the policy operator of the greedy policy reproduces T v (greedy = argmax)
     b = robust_bellman_operator(mdp, v, spec)
     Tpi, _ = robust_policy_operator(mdp, v, b.policy, spec)
@@ -135,39 +132,18 @@ def test_dense_and_csr_agree():
         assert sp.issparse(b.extra["P_worst"]) and not sp.issparse(a.extra["P_worst"])
 
 
-def _l1_vertices(q, kappa):
-    """Vertices of {p in simplex: ||p - q||_1 <= kappa}, found by LPs over every ordering of z."""
-    out = []
-    n = q.size
-    for perm in itertools.permutations(range(n)):
-        z = np.empty(n)
-        z[list(perm)] = np.arange(n, dtype=float)
-        c = np.concatenate([z, np.zeros(n)])
-        I = np.eye(n)
-        res = linprog(c, A_ub=np.block([[I, -I], [-I, -I], [np.zeros((1, n)), np.ones((1, n))]]),
-                      b_ub=np.concatenate([q, -q, [kappa]]), A_eq=np.concatenate([np.ones(n), np.zeros(n)])[None],
-                      b_eq=[1.0], bounds=[(0, None)] * (2 * n), method="highs")
-        out.append(np.round(res.x[:n], 14))
-    return np.unique(np.array(out), axis=0)
-
-
 def test_no_duality_gap_by_enumerating_static_kernels():
-    """sa-rectangular L1: v*_U = max_pi min_P v^pi_P over an enumerated finite set of static kernels."""
+    """sa-rectangular L1: v*_U = max_pi min_P v^pi_P over an enumerated finite set of static kernels.
+
+    The kernels' rows are the vertices of the L1 balls, found by HiGHS LPs
+    (``mdpkit.theory._robust.static_maxmin_value``, shared with the ``robust-no-duality-gap`` check).
+    """
     rng = np.random.default_rng(7)
     S, A, kappa = 3, 2, 0.4
     P = rng.dirichlet(np.ones(S), size=(S, A))
     R = rng.integers(-2, 3, size=(S, A)).astype(float)
     mdp = TabularMDP(P, R, 0.8)
-    verts = [[_l1_vertices(P[s, a], kappa) for a in range(A)] for s in range(S)]
-    best = np.full(S, -np.inf)
-    for pol in itertools.product(range(A), repeat=S):
-        rows = [verts[s][pol[s]] for s in range(S)]
-        worst = np.full(S, np.inf)
-        for choice in itertools.product(*[range(len(r)) for r in rows]):
-            Pp = np.array([rows[s][choice[s]] for s in range(S)])
-            v = np.linalg.solve(np.eye(S) - 0.8 * Pp, R[np.arange(S), list(pol)])
-            worst = np.minimum(worst, v)
-        best = np.maximum(best, worst)
+    best = static_maxmin_value(mdp, kappa)
     res = robust_value_iteration(mdp, "l1:0.4", epsilon=1e-10)
     np.testing.assert_allclose(res.v_policy, best, atol=1e-8)
 
