@@ -19,7 +19,8 @@ Static / regularized robust
     regularized_value_iteration
 Distributional
     categorical_policy_evaluation, quantile_policy_evaluation, categorical_value_iteration,
-    quantile_value_iteration, distributional_policy_iteration, DistributionalResult,
+    quantile_value_iteration, distributional_policy_iteration, categorical_bellman_operator,
+    quantile_bellman_operator, DistributionalResult,
     DistributionalControlResult
 Risk-sensitive (stock augmentation, finite horizon; mdpkit.solvers.risk)
     solve_objective, optimize_cvar, optimize_var, optimize_threshold, optimize_band,
@@ -44,9 +45,11 @@ from .total_reward import all_policies_proper, ssp_policy_evaluation, ssp_policy
 from .distributional import (
     DistributionalControlResult,
     DistributionalResult,
+    categorical_bellman_operator,
     categorical_policy_evaluation,
     categorical_value_iteration,
     distributional_policy_iteration,
+    quantile_bellman_operator,
     quantile_policy_evaluation,
     quantile_value_iteration,
 )
@@ -68,6 +71,8 @@ from .robust import robust_modified_policy_iteration, robust_partial_policy_iter
 from .robust_static import iwocs, regularized_bellman_operator, regularized_value_iteration, scenario_value, static_robust_policy  # noqa: E501
 
 __all__ = [
+    "categorical_bellman_operator",
+    "quantile_bellman_operator",
     "DistributionalControlResult",
     "categorical_value_iteration",
     "quantile_value_iteration",
