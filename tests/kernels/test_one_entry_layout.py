@@ -67,3 +67,40 @@ def test_sweeps_bitwise_equal_generic_csr(big):
         out, pi = outs[CSR_ONE_ENTRY][0], outs[CSR_ONE_ENTRY][1]
         assert_allclose(out, v_ref, rtol=1e-13, atol=1e-13)
         assert_array_equal(pi, pi_ref)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr", "one-entry"])
+def test_masked_winner_falls_back_to_the_exact_masked_choice(layout):
+    """The sweep takes the argmax over all actions and redoes a state whose winner is masked.
+
+    Masked actions get the largest rewards here, so the fast path picks a masked action at every
+    state where one exists; ties between a masked and an available action are included.  The
+    result must be the lowest-index maximiser among available actions (numpy oracle).
+    """
+    S, A = 30, 4
+    rng = np.random.default_rng(5)
+    m0 = deterministic_model(S, A, 3)
+    mask = m0.action_mask.copy()
+    R = rng.integers(0, 3, size=(S, A)).astype(float)  # integer rewards: many exact ties
+    R[~mask] = 100.0
+    R[0, :] = 1.0  # state 0: equal rewards on all actions
+    mask[0, 0] = False
+    mask[0, 1:] = True
+    R[1, :] = 100.0  # state 1: a masked action ties the best available one
+    mask[1, :] = [False, True, False, True]
+    P = m0.P if layout != "dense" else m0.P.toarray().reshape(S, A, S)
+    m = TabularMDP(P, R, 0.9, action_mask=mask)
+    if layout == "csr":
+        m = TabularMDP(sp.csr_matrix(m0.P.toarray() * 0.5 + m0.P.toarray()[::-1] * 0.5), R, 0.9, action_mask=mask)
+    code, P2, indptr, indices, data, R1, mask1, S, A = model_args(m)
+    assert code == {"dense": 0, "csr": CSR, "one-entry": CSR_ONE_ENTRY}[layout]
+    v = rng.integers(0, 2, size=S).astype(float)
+    out, pi, q = np.empty(S), np.empty(S, dtype=np.int64), np.empty(S * A)
+    bellman.greedy_sweep(code, P2, indptr, indices, data, R1, mask1, S, A, m.gamma, v, out, pi, q, False,
+                         np.empty((bellman.N_CHUNKS, 3)))
+    Pd = m.P.toarray().reshape(S, A, S) if m.is_sparse else m.P
+    v_ref, pi_ref = ref.greedy_max(ref.bellman_q(Pd, m.R, m.gamma, v), m.action_mask)
+    assert_allclose(out, v_ref, rtol=1e-13, atol=1e-12)
+    assert_array_equal(pi, pi_ref)
+    assert pi[0] == 1 and pi[1] == 1
+    assert np.all(m.action_mask[np.arange(S), pi])
