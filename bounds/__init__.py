@@ -9,7 +9,7 @@ Exact dynamic programming (:mod:`mdpkit.bounds.dp`)
 Policy-iteration complexity (:mod:`mdpkit.bounds.pi`)
     pi_iterations_scherrer, pi_iterations_hansen_miltersen_zwick, pi_iterations_ye
 Robust dynamic programming (:mod:`mdpkit.bounds.robust`)
-    robust_greedy_span_bound, robust_evaluation_bound, robust_pi_bound
+    robust_greedy_span_bound, robust_evaluation_bound, robust_pi_bound, norm_ball_closed_form
 Distributional evaluation (:mod:`mdpkit.bounds.distributional`)
     categorical_stopping_tol, categorical_evaluation_bound, categorical_fixed_point_bound,
     mean_error_from_cramer, quantile_stopping_tol, quantile_evaluation_bound
@@ -56,6 +56,6 @@ from .distributional import (
 from .identities import performance_difference, simulation_identity
 from .pi import pi_iterations_hansen_miltersen_zwick, pi_iterations_scherrer, pi_iterations_ye
 from .rates import RateFit, fit_rate
-from .robust import robust_evaluation_bound, robust_greedy_span_bound, robust_pi_bound
+from .robust import norm_ball_closed_form, robust_evaluation_bound, robust_greedy_span_bound, robust_pi_bound
 
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("dp", "identities", "rates", "assertions", "pi", "robust", "distributional")]
