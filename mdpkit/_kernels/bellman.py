@@ -317,6 +317,28 @@ def value_iteration_loop(
     return n, converged
 
 
+@njit(cache=True, inline="always")
+def _gauss_seidel_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v):
+    """One in-place Gauss-Seidel sweep; returns max |change|.  Same greedy rule as _greedy_body."""
+    res = 0.0
+    for s in range(S):
+        best = NEG_INF
+        arg = -1
+        for a in range(A):
+            i = s * A + a
+            val = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+            if val > best:
+                best = val
+                arg = a
+        if arg < 0 or not mask1[s * A + arg]:
+            best, arg = _masked_best(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, s)
+        d = abs(best - v[s])
+        if d > res:
+            res = d
+        v[s] = best
+    return res
+
+
 @njit(cache=True)
 def gauss_seidel_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, max_iter, residuals):
     """Gauss-Seidel value iteration: states updated in order 0..S-1, in place on ``v``.
@@ -328,21 +350,12 @@ def gauss_seidel_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma,
     n = 0
     converged = False
     while n < max_iter:
-        res = 0.0
-        for s in range(S):
-            best = NEG_INF
-            found = False
-            for a in range(A):
-                i = s * A + a
-                if mask1[i]:
-                    val = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
-                    if not found or val > best:
-                        best = val
-                        found = True
-            d = abs(best - v[s])
-            if d > res:
-                res = d
-            v[s] = best
+        if sparse == 2:
+            res = _gauss_seidel_sweep(2, P2, indptr, indices, data, R1, mask1, S, A, gamma, v)
+        elif sparse:
+            res = _gauss_seidel_sweep(1, P2, indptr, indices, data, R1, mask1, S, A, gamma, v)
+        else:
+            res = _gauss_seidel_sweep(0, P2, indptr, indices, data, R1, mask1, S, A, gamma, v)
         residuals[n] = res
         n += 1
         if res < tol:

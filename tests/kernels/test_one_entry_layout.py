@@ -104,3 +104,19 @@ def test_masked_winner_falls_back_to_the_exact_masked_choice(layout):
     assert_array_equal(pi, pi_ref)
     assert pi[0] == 1 and pi[1] == 1
     assert np.all(m.action_mask[np.arange(S), pi])
+
+
+@pytest.mark.parametrize("code", [CSR, CSR_ONE_ENTRY])
+def test_gauss_seidel_on_masked_one_entry_model_matches_the_oracle(code):
+    """Gauss-Seidel uses the same argmax-then-check rule; masked actions carry the largest rewards."""
+    m0 = deterministic_model(25, 3, 11)
+    R = np.where(m0.action_mask, m0.R, 50.0)
+    m = TabularMDP(m0.P, R, 0.8, action_mask=m0.action_mask)
+    layout, P2, indptr, indices, data, R1, mask1, S, A = model_args(m)
+    v = np.zeros(S)
+    residuals = np.empty(50)
+    n, _ = bellman.gauss_seidel_loop(code, P2, indptr, indices, data, R1, mask1, S, A, m.gamma, v, 0.0, 50, residuals)
+    v_ref, n_ref, res_ref = ref.gauss_seidel(m.P.toarray().reshape(S, A, S), m.R, m.action_mask, m.gamma,
+                                             np.zeros(S), 0.0, 50)[:3]
+    assert n == n_ref == 50
+    assert_allclose(v, v_ref, rtol=1e-12, atol=1e-12)
