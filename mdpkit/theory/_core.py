@@ -146,7 +146,7 @@ def register(th: Theorem) -> Theorem:
 
 
 def _ensure_loaded() -> None:
-    from . import _distributional, _dp, _robust  # noqa: F401  (register the theorem checks)
+    from . import _distributional, _dp, _risk, _robust  # noqa: F401  (register the theorem checks)
 
 
 def get(name: str) -> Theorem:

@@ -3,16 +3,18 @@
 A law is a dict {Fraction value: Fraction probability}.  ``achievable_laws(model, H, s)`` returns
 the set of return laws of all deterministic history-dependent policies from ``s`` (the action at a
 node may depend on the whole path, so every successor picks its continuation independently).
-Everything is exact rational arithmetic; nothing here calls mdpkit's solvers.
+Everything is exact rational arithmetic; nothing here calls mdpkit's solvers.  The enumeration,
+``cvar_exact`` and ``exact_from_mdp`` live in ``mdpkit.theory._risk`` (shared with the
+``stock-cvar-exact`` theorem check); the rest is test-only.
 """
 
 from fractions import Fraction as F
-import itertools
 import math
 
 import numpy as np
 
 from mdpkit import TabularMDP
+from mdpkit.theory._risk import achievable_laws, cvar_exact, exact_from_mdp  # noqa: F401  (re-exported)
 
 
 def random_model(rng, S, A, rewards=(-2, -1, 0, 1, 2, 3), max_w=3, gamma=1):
@@ -27,63 +29,6 @@ def random_model(rng, S, A, rewards=(-2, -1, 0, 1, 2, 3), max_w=3, gamma=1):
                       for s2 in range(S) if W[s, a, s2] > 0] for s in range(S) for a in range(A)}
     P = W / W.sum(axis=2, keepdims=True)
     return TabularMDP(P, None, float(gamma), R_sas=R.astype(float) * (W > 0)), exact
-
-
-def exact_from_mdp(mdp):
-    """Exact description of an mdpkit model whose probabilities are dyadic/simple floats."""
-    P = np.asarray(mdp.P)
-    Rs = np.asarray(mdp.R_sas) if mdp.R_sas is not None else np.broadcast_to(mdp.R[:, :, None], P.shape)
-    return {(s, a): [(s2, F(P[s, a, s2]).limit_denominator(10**6), F(Rs[s, a, s2]).limit_denominator(10**6))
-                     for s2 in range(mdp.S) if P[s, a, s2] > 0]
-            for s in range(mdp.S) for a in range(mdp.A) if mdp.action_mask[s, a]}
-
-
-def _key(law):
-    return tuple(sorted(law.items()))
-
-
-def achievable_laws(exact, H, s, gamma=F(1)):
-    memo = {}
-    actions = {}
-    for (st, a) in exact:
-        actions.setdefault(st, []).append(a)
-
-    def laws(t, st):
-        if (t, st) in memo:
-            return memo[(t, st)]
-        if t == H:
-            out = {_key({F(0): F(1)})}
-        else:
-            out = set()
-            for a in actions[st]:
-                succ = exact[(st, a)]
-                options = [sorted(laws(t + 1, s2)) for s2, _, _ in succ]
-                for combo in itertools.product(*options):
-                    law = {}
-                    for (s2, p, r), sub in zip(succ, combo):
-                        for x, q in sub:
-                            v = r + gamma * x
-                            law[v] = law.get(v, F(0)) + p * q
-                    out.add(_key(law))
-        memo[(t, st)] = out
-        return out
-
-    return [dict(k) for k in laws(0, s)]
-
-
-def cvar_exact(law, alpha):
-    alpha = F(alpha)
-    xs = sorted(law)
-    if alpha == 0:
-        return xs[0]
-    acc, tot = F(0), F(0)
-    for x in xs:
-        take = min(law[x], alpha - acc)
-        if take <= 0:
-            break
-        tot += take * x
-        acc += take
-    return tot / alpha
 
 
 def var_exact(law, alpha):
