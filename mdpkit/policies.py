@@ -103,7 +103,7 @@ def policy_matrices(mdp: TabularMDP, policy: ArrayLike):
     return (sp.csr_matrix(P) if mdp.is_sparse else np.asarray(P)), r
 
 
-def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12) -> NDArray[np.float64]:
+def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12, x0=None) -> NDArray[np.float64]:
     """Solve (I - gamma P_pi) v = r_pi.
 
     Dense: LU.  CSR: when every row of ``P_pi`` has exactly one stored entry (a deterministic
@@ -114,7 +114,7 @@ def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12) -> ND
     (BiCGSTAB, then restarted GMRES) with a Jacobi (diagonal) preconditioner is used: a direct
     solve of a random sparse system fills in and stalls.  A Krylov answer is accepted only if
     its residual is at most ``1e3 * rtol * max|r_pi|``; otherwise the exact direct solve is the
-    fallback.
+    fallback.  ``x0`` (optional) is the Krylov solvers' initial guess; by default ``r_pi/(1-gamma)``.
     """
     S = r_pi.shape[0]
     if not sp.issparse(P_pi):
@@ -133,7 +133,8 @@ def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12) -> ND
     if np.diff(M.indptr).max() <= 2:  # at most one off-diagonal entry per row: LU barely fills in
         return np.asarray(spla.spsolve(M.tocsc(), r_pi), dtype=np.float64)
     scale = max(float(np.abs(r_pi).max()), 1e-300)
-    x0 = r_pi / (1.0 - gamma) if gamma < 1 else None
+    if x0 is None:
+        x0 = r_pi / (1.0 - gamma) if gamma < 1 else None
     diag = M.diagonal()
     if np.all(diag != 0):
         inv_diag = 1.0 / diag
@@ -152,7 +153,7 @@ def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12) -> ND
     return np.asarray(v, dtype=np.float64)
 
 
-def policy_evaluation(mdp: TabularMDP, policy: ArrayLike) -> NDArray[np.float64]:
+def policy_evaluation(mdp: TabularMDP, policy: ArrayLike, *, v0: ArrayLike | None = None) -> NDArray[np.float64]:
     r"""Exact value of a policy in a discounted MDP: solve :math:`(I-\gamma P_\pi) v = r_\pi`.
 
     Parameters
@@ -160,6 +161,10 @@ def policy_evaluation(mdp: TabularMDP, policy: ArrayLike) -> NDArray[np.float64]
     mdp : TabularMDP
         Requires ``gamma < 1`` (total-reward models: :func:`mdpkit.solvers.ssp_policy_evaluation`).
     policy : array_like, (S,) int or (S, A) float
+    v0 : array_like (S,), optional
+        Initial guess for the Krylov solvers on CSR models (e.g. the iterate a value-iteration
+        solver stopped at, which makes the solve a few iterations long); ignored by the direct
+        and exact routes.  It changes the answer only within the solver tolerance.
 
     Returns
     -------
@@ -178,6 +183,8 @@ def policy_evaluation(mdp: TabularMDP, policy: ArrayLike) -> NDArray[np.float64]
         If ``gamma >= 1``.
     InvalidPolicyError
         If the policy is not valid for ``mdp``.
+    InvalidArgumentError
+        If ``v0`` is given and is not a finite (S,) vector.
 
     References
     ----------
@@ -185,7 +192,8 @@ def policy_evaluation(mdp: TabularMDP, policy: ArrayLike) -> NDArray[np.float64]
     """
     gamma = check_gamma(mdp.gamma, allow_one=False)
     P_pi, r_pi = policy_matrices(mdp, policy)
-    return _solve_policy_system(P_pi, r_pi, gamma)
+    x0 = None if v0 is None else _check_v(mdp, v0, "v0")
+    return _solve_policy_system(P_pi, r_pi, gamma, x0=x0)
 
 
 def q_from_v(mdp: TabularMDP, v: ArrayLike) -> NDArray[np.float64]:
@@ -251,8 +259,8 @@ def occupancy_measure(
     return dS[:, None] * pi
 
 
-def _check_v(mdp: TabularMDP, v: ArrayLike) -> NDArray[np.float64]:
-    vv = as_float_array(v, "v", 1, exc=InvalidArgumentError)
+def _check_v(mdp: TabularMDP, v: ArrayLike, name: str = "v") -> NDArray[np.float64]:
+    vv = as_float_array(v, name, 1, exc=InvalidArgumentError)
     if vv.shape != (mdp.S,):
-        raise InvalidArgumentError(f"v must have shape (S,) = ({mdp.S},), got {vv.shape}")
+        raise InvalidArgumentError(f"{name} must have shape (S,) = ({mdp.S},), got {vv.shape}")
     return vv

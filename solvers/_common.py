@@ -109,7 +109,9 @@ def build_result(
         )
     v_pi = v_policy
     if v_pi is None and evaluate and mdp.gamma < 1.0:
-        v_pi = policy_evaluation(mdp, policy)
+        # the solver's v is within its certified bound of v_pi: a Krylov start a few steps away
+        v0 = v if isinstance(v, np.ndarray) and v.shape == (mdp.S,) and np.all(np.isfinite(v)) else None
+        v_pi = policy_evaluation(mdp, policy, v0=v0)
     for arr in (v, policy, residuals, q, v_lower, v_upper, v_pi):
         if isinstance(arr, np.ndarray):
             arr.flags.writeable = False

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from mdpkit import InvalidPolicyError, TabularMDP
+from mdpkit import InvalidArgumentError, InvalidPolicyError, TabularMDP
 from mdpkit.policies import (
     bellman_operator,
     check_policy,
@@ -103,3 +103,21 @@ def test_invalid_policies(pol, pattern):
     m = TabularMDP(P, np.zeros((2, 2)), 0.9, action_mask=np.array([[True, True], [True, False]]))
     with pytest.raises(InvalidPolicyError, match=pattern):
         check_policy(m, pol)
+
+
+def test_policy_evaluation_initial_guess_does_not_change_the_answer():
+    """v0 only starts the Krylov solver (CSR model with a random policy graph)."""
+    from mdpkit.generators import garnet
+
+    m = garnet(300, 3, 6, gamma=0.95, rng=4, sparse=True)
+    pi = np.random.default_rng(0).integers(0, 3, size=300)
+    v = policy_evaluation(m, pi)
+    for v0 in (np.zeros(300), v + 5.0, np.random.default_rng(1).normal(size=300) * 100):
+        np.testing.assert_allclose(policy_evaluation(m, pi, v0=v0), v, rtol=1e-9, atol=1e-9)
+    # the Bellman equation holds for the answer (independent of the solver route)
+    P_pi = m.P.toarray().reshape(300, 3, 300)[np.arange(300), pi]
+    np.testing.assert_allclose(v, m.R[np.arange(300), pi] + 0.95 * P_pi @ v, rtol=1e-10, atol=1e-10)
+    with pytest.raises(InvalidArgumentError, match="v0"):
+        policy_evaluation(m, pi, v0=np.ones(299))
+    with pytest.raises(InvalidArgumentError, match=r"v0\[3\]"):
+        policy_evaluation(m, pi, v0=np.where(np.arange(300) == 3, np.nan, 0.0))
