@@ -4,17 +4,10 @@ import runpy
 import sys
 from pathlib import Path
 
-import pytest
-
 EX = Path(__file__).resolve().parents[2] / "examples" / "risk" / "plot_cvar_tradeoff.py"
 
 
 def test_cvar_tradeoff_example_writes_pngs(tmp_path, monkeypatch):
-    pytest.importorskip("matplotlib")
-    from mdpkit import plotting
-
-    if not hasattr(plotting, "plot_stock_policy"):
-        pytest.skip("mdpkit.plotting.plot_stock_policy not available yet")
     monkeypatch.setattr(sys, "argv", ["plot_cvar_tradeoff.py", "--out", str(tmp_path), "--horizon", "4",
                                       "--n-alpha", "4"])
     runpy.run_path(str(EX), run_name="__main__")
