@@ -5,6 +5,11 @@ Triad ``a = b + s * c`` over arrays far larger than the caches, counted the STRE
 passes, ``np.multiply`` then ``np.add`` with ``out=``, so it moves 5 arrays' worth of data but
 is credited with 3, like STREAM's own numpy ports), once with a Numba ``prange`` loop on all
 cores.  A read-only reduction (``sum(b)``) is also reported: a Bellman sweep mostly reads.
+
+:func:`gather_time` is the CSR counterpart: the least work any CSR sweep does, ``sum_k data[k] *
+v[indices[k]]`` over every stored entry in storage order (four accumulators, ``prange`` over
+blocks; no ``indptr``, rows, rewards or maximum).  When ``v`` outgrows the per-core cache the
+random reads of ``v`` cost more than streaming ``P`` does, and this bound says by how much.
 """
 
 from __future__ import annotations
@@ -27,6 +32,44 @@ def _read(b):
     for i in prange(b.shape[0]):
         acc += b[i]
     return acc
+
+
+@njit(parallel=True, cache=True)
+def _gather(indices, data, v, out):
+    n = indices.shape[0]
+    nb = out.shape[0]
+    for c in prange(nb):
+        lo = c * n // nb
+        hi = (c + 1) * n // nb
+        a0 = a1 = a2 = a3 = 0.0
+        k = lo
+        while k + 3 < hi:
+            a0 += data[k] * v[indices[k]]
+            a1 += data[k + 1] * v[indices[k + 1]]
+            a2 += data[k + 2] * v[indices[k + 2]]
+            a3 += data[k + 3] * v[indices[k + 3]]
+            k += 4
+        while k < hi:
+            a0 += data[k] * v[indices[k]]
+            k += 1
+        out[c] = a0 + a1 + a2 + a3
+
+
+def gather_time(mdp, repeats: int = 10) -> tuple[float, float] | None:
+    """(median, min) seconds of :func:`_gather` over a CSR model's ``P`` (None for dense models)."""
+    if not mdp.is_sparse:
+        return None
+    P = mdp.P
+    indices = P.indices.view(np.uint32) if P.indices.dtype == np.int32 else P.indices.astype(np.int64)
+    v = np.random.default_rng(0).random(mdp.S)
+    out = np.empty(64)
+    _gather(indices, P.data, v, out)
+    ts = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        _gather(indices, P.data, v, out)
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts)), float(min(ts))
 
 
 def measure(n: int = 1 << 25, repeats: int = 10) -> dict:

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from mdpkit import bounds
-from mdpkit._kernels import CSR_ONE_ENTRY, bellman, model_args
+from mdpkit._kernels import CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT, bellman, model_args
 from mdpkit._validation import check_gamma, check_int, check_positive
 from mdpkit.policies import policy_evaluation, q_from_v
 from mdpkit.model import TabularMDP
@@ -266,7 +266,7 @@ def _single_entry_policy_iteration(mdp, gamma, pi, max_iter, tie_rtol):
     models); returns None for other models or if an evaluation is singular.
     """
     sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
-    if sparse != CSR_ONE_ENTRY:
+    if sparse not in (CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT):
         return None
     pi = np.ascontiguousarray(pi, dtype=np.int64).copy()
     v = np.empty(S)

@@ -1,7 +1,8 @@
-"""The one-entry-per-row CSR layout (``mdpkit._kernels.CSR_ONE_ENTRY``) of the Bellman kernels.
+"""The one-entry-per-row CSR layouts (``mdpkit._kernels.CSR_ONE_ENTRY`` and ``CSR_ONE_ENTRY_UNIT``).
 
 Deterministic models (grid worlds, shortest paths) store one entry per row of ``P``; the sweeps
-then read row ``i``'s entry at position ``i`` instead of walking ``indptr``.  The results must be
+then read row ``i``'s entry at position ``i`` instead of walking ``indptr``, and with unit
+weights and every action available the greedy sweep reads neither ``data`` nor the mask.  The results must be
 bitwise those of the generic CSR path (same arithmetic, one term per row), and agree with the
 numpy oracle on the dense form.  Substochastic weights and masked actions are included.
 """
@@ -15,7 +16,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from mdpkit import TabularMDP
 from mdpkit import _reference as ref
-from mdpkit._kernels import CSR, CSR_ONE_ENTRY, bellman, model_args, one_entry_per_row
+from mdpkit._kernels import CSR, CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT, bellman, model_args, one_entry_per_row
 
 
 def deterministic_model(S, A, seed, big=False):
@@ -30,9 +31,11 @@ def deterministic_model(S, A, seed, big=False):
 
 
 def test_layout_detection():
-    m = deterministic_model(30, 3, 0)
+    m = deterministic_model(30, 3, 0)  # masked actions: code 2, the sweep must test the mask
     assert model_args(m)[0] == CSR_ONE_ENTRY
     assert one_entry_per_row(m.P)
+    full = TabularMDP(m.P, m.R, m.gamma)  # unit weights, every action available
+    assert model_args(full)[0] == CSR_ONE_ENTRY_UNIT
     P = m.P.copy().tolil()
     P[0, 0], P[0, 1] = 0.5, 0.5  # row 0 now has two entries (unless both were already 0/1)
     P = sp.csr_matrix(P)
@@ -40,33 +43,82 @@ def test_layout_detection():
     assert not one_entry_per_row(P)
 
 
-@pytest.mark.parametrize("big", [False, True], ids=["serial", "parallel"])
-def test_sweeps_bitwise_equal_generic_csr(big):
-    S, A = (40, 3) if not big else (70_000, 4)  # 280_000 rows: above PAR_MIN_WORK
+def _all_sweeps(code, args, gamma, v, store_q):
+    _, P2, indptr, indices, data, R1, mask1, S, A = args
+    out, pi, q = np.empty(S), np.empty(S, dtype=np.int64), np.full(S * A, np.nan)
+    stats = np.empty((bellman.N_CHUNKS, 3))
+    d = bellman.greedy_sweep(code, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, out, pi, q, store_q,
+                             stats)
+    pol_out = np.empty(S)
+    e = bellman.policy_sweep(code, P2, indptr, indices, data, R1, gamma, pi, A, v, pol_out, stats)
+    return out, pi, q, np.array(d), pol_out, np.array(e)
+
+
+@pytest.mark.parametrize("store_q", [False, True])
+@pytest.mark.parametrize("big,S,A", [(False, 40, 3), (True, 70_000, 4), (True, 60_000, 5), (False, 30, 4)],
+                         ids=["serial-A3", "parallel-A4", "parallel-A5", "serial-A4"])
+def test_sweeps_bitwise_equal_generic_csr(big, S, A, store_q):
+    """Codes 2 and 3 give the generic CSR path's bits: v, policy, q, the reductions and T_pi v.
+
+    The parallel models (above PAR_MIN_WORK) have every action available, so ``model_args``
+    picks code 3 and its own sweep (A = 4 unrolled, other A generic); NaN and -inf rewards are
+    planted in the kernels' reward array so the fallback for a state with no value above -inf is
+    exercised too.
+    """
     m = deterministic_model(S, A, 1, big)
-    layout, P2, indptr, indices, data, R1, mask1, S, A = model_args(m)
-    assert layout == CSR_ONE_ENTRY
+    args = model_args(m)
+    if big:  # TabularMDP rejects such rewards; the kernels take raw arrays
+        R1 = args[5].copy()
+        R1[5 * A:6 * A] = -np.inf
+        R1[7 * A:8 * A] = np.nan
+        R1[9 * A + 1:10 * A] = np.nan
+        args = args[:5] + (R1,) + args[6:]
+    layout, data = args[0], args[4]
+    assert layout == (CSR_ONE_ENTRY_UNIT if big else CSR_ONE_ENTRY)
     if big:
         assert data.shape[0] >= bellman.PAR_MIN_WORK
     v = np.random.default_rng(2).normal(size=S)
-    outs = {}
-    for code in (CSR, CSR_ONE_ENTRY):
-        out, pi, q = np.empty(S), np.empty(S, dtype=np.int64), np.empty(S * A)
-        stats = np.empty((bellman.N_CHUNKS, 3))
-        d = bellman.greedy_sweep(code, P2, indptr, indices, data, R1, mask1, S, A, m.gamma, v, out, pi, q, True,
-                                 stats)
-        pol_out = np.empty(S)
-        e = bellman.policy_sweep(code, P2, indptr, indices, data, R1, m.gamma, pi, A, v, pol_out, stats)
-        outs[code] = (out, pi, q, np.array(d), pol_out, np.array(e))
-    for a, b in zip(outs[CSR], outs[CSR_ONE_ENTRY]):
-        assert_array_equal(a, b)
-    if not big:
+    codes = (CSR, CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT) if big else (CSR, CSR_ONE_ENTRY)
+    outs = {code: _all_sweeps(code, args, m.gamma, v, store_q) for code in codes}
+    for code in codes[1:]:
+        for a, b in zip(outs[CSR], outs[code]):
+            assert_array_equal(a, b)
+    if big:
+        pi = outs[CSR_ONE_ENTRY_UNIT][1]
+        assert pi[5] == 0 and pi[7] == 0 and pi[9] == 0  # no value above -inf: the first action
+    else:
         Pd = m.P.toarray().reshape(S, A, S)
         q_ref = ref.bellman_q(Pd, m.R, m.gamma, v)
         v_ref, pi_ref = ref.greedy_max(q_ref, m.action_mask)
         out, pi = outs[CSR_ONE_ENTRY][0], outs[CSR_ONE_ENTRY][1]
         assert_allclose(out, v_ref, rtol=1e-13, atol=1e-13)
         assert_array_equal(pi, pi_ref)
+        if store_q:
+            assert_allclose(outs[CSR_ONE_ENTRY][2], q_ref.reshape(-1), rtol=1e-13, atol=1e-13)
+
+
+def test_unit_sweep_matches_the_numpy_oracle_on_a_grid_world():
+    """Code 3 against the dense numpy oracle (an independent route) on a 4-action grid world."""
+    n = 300
+    S, A = n * n, 4
+    s = np.arange(S)
+    r, c = np.divmod(s, n)
+    nr = np.clip(r[:, None] + np.array([-1, 0, 1, 0]), 0, n - 1)
+    nc = np.clip(c[:, None] + np.array([0, 1, 0, -1]), 0, n - 1)
+    nxt = (nr * n + nc).ravel()
+    rng = np.random.default_rng(4)
+    R = rng.integers(-3, 1, size=(S, A)).astype(float)  # integer rewards: exact ties
+    m = TabularMDP(sp.csr_matrix((np.ones(S * A), nxt, np.arange(S * A + 1)), shape=(S * A, S)), R, 0.9)
+    args = model_args(m)
+    assert args[0] == CSR_ONE_ENTRY_UNIT and args[4].shape[0] >= bellman.PAR_MIN_WORK
+    v = rng.integers(0, 3, size=S).astype(float)
+    out, pi, q, d, _, _ = _all_sweeps(CSR_ONE_ENTRY_UNIT, args, m.gamma, v, True)
+    q_ref = R + m.gamma * v[nxt].reshape(S, A)
+    v_ref = q_ref.max(axis=1)
+    assert_array_equal(q, q_ref.ravel())
+    assert_array_equal(out, v_ref)
+    assert_array_equal(pi, q_ref.argmax(axis=1))  # numpy's argmax: the first maximiser
+    assert d[0] == (v_ref - v).min() and d[1] == (v_ref - v).max()
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr", "one-entry"])
