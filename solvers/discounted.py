@@ -274,9 +274,9 @@ def _single_entry_policy_iteration(mdp, gamma, pi, max_iter, tie_rtol):
     residuals = np.empty(max_iter)
     n_changed = np.empty(max_iter, dtype=np.int64)
     n, converged, ok = bellman.single_entry_policy_iteration_loop(
-        indptr, indices, data, R1, mask1, S, A, gamma, tie_rtol, pi, v, q, max_iter, residuals, n_changed,
+        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, tie_rtol, pi, v, q, max_iter, residuals, n_changed,
         np.empty(S, dtype=np.int64), np.empty(S), np.empty(S), np.empty(S, dtype=np.int8),
-        np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64))
+        np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64), np.empty(S), np.empty(S, dtype=np.int64))
     if not ok:
         return None
     return v, _q_matrix(q, mask1, S, A), pi, bool(converged), residuals[:n].copy(), n_changed[:n].copy()

@@ -502,17 +502,22 @@ def single_entry_policy_value(next_state, weight, r, gamma, v_out, status, pos, 
 
 
 @njit(cache=True)
-def single_entry_policy_iteration_loop(indptr, indices, data, R1, mask1, S, A, gamma, tie_rtol, pi, v, q, max_iter,
-                                       residuals, n_changed, nxt, w, r, status, pos, path):
+def single_entry_policy_iteration_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, tie_rtol, pi, v, q,
+                                       max_iter, residuals, n_changed, nxt, w, r, status, pos, path, best, arg):
     """Howard policy iteration on a CSR model whose every row has exactly one stored entry.
 
-    Each iteration evaluates ``pi`` exactly with :func:`single_entry_policy_value` (O(S)), then
-    computes ``q`` (all rows; masked ones too, as :func:`bellman_q`) and switches ``pi[s]`` to the
-    lowest-index maximiser when it beats ``q[s, pi[s]]`` by more than
+    ``sparse`` is the layout code (:data:`CSR_ONE_ENTRY` or :data:`CSR_ONE_ENTRY_UNIT`), ``P2``
+    the dense dummy from :func:`mdpkit._kernels.model_args`.  Each
+    iteration evaluates ``pi`` exactly with :func:`single_entry_policy_value` (O(S)), then
+    computes ``q`` (all rows; masked ones too, as :func:`bellman_q`) and the greedy values and
+    actions with one :func:`greedy_sweep` (parallel on large models), and switches ``pi[s]`` to
+    the lowest-index available maximiser when it beats ``q[s, pi[s]]`` by more than
     ``tie_rtol * (1 + max|v|)``.  On the last allowed iteration the evaluated policy is kept.
-    ``residuals[n]`` = max_s |max_a q - v|, ``n_changed[n]`` = switches.  Returns
-    ``(n_iter, converged, ok)``; ``ok`` is False if an evaluation was singular (then stop).
+    ``residuals[n]`` = max_s |max_a q - v|, ``n_changed[n]`` = switches.  ``best`` (S,) float64
+    and ``arg`` (S,) int64 are scratch.  Returns ``(n_iter, converged, ok)``; ``ok`` is False if
+    an evaluation was singular (then stop).
     """
+    stats = np.empty((N_CHUNKS, 3))
     n = 0
     converged = False
     while n < max_iter:
@@ -530,25 +535,14 @@ def single_entry_policy_iteration_loop(indptr, indices, data, R1, mask1, S, A, g
                 vmax = abs(v[s])
         thr = tie_rtol * (1.0 + vmax)
         last = n + 1 == max_iter
-        res = 0.0
+        _dmin, _dmax, res = greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, best,
+                                         arg, q, True, stats)
         changed = 0
         for s in range(S):
-            best = NEG_INF
-            arg = -1
-            for a in range(A):
-                i = s * A + a
-                k = indptr[i]
-                val = R1[i] + gamma * (0.0 + data[k] * v[indices[k]])
-                q[i] = val
-                better = mask1[i] & ((val > best) | (arg < 0))
-                best = val if better else best
-                arg = a if better else arg
-            if abs(best - v[s]) > res:
-                res = abs(best - v[s])
-            if best > q[s * A + pi[s]] + thr:
+            if best[s] > q[s * A + pi[s]] + thr:
                 changed += 1
                 if not last:
-                    pi[s] = arg
+                    pi[s] = arg[s]
         residuals[n] = res
         n_changed[n] = changed
         n += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import scipy.sparse as sp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -227,3 +228,41 @@ def test_policy_iteration_single_entry_fast_path_matches_generic_loop(gamma, mas
             b = policy_iteration(dense, max_iter=2)
         np.testing.assert_array_equal(a.policy, b.policy)
         assert_allclose(a.v, b.v, rtol=0, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unit-layout", "masked"])
+def test_policy_iteration_single_entry_fast_path_on_a_large_grid(masked):
+    """Above the kernels' parallel threshold (4 * 300^2 rows) the fast path's improvement step is a
+    parallel greedy sweep (unmasked: the unit-weight layout).  Checked with numpy alone: v solves
+    v = r_pi + gamma v[next_pi] and the Bellman optimality equation holds at v."""
+    from mdpkit._kernels import CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT, bellman, model_args
+    from mdpkit.solvers import policy_iteration
+
+    n, gamma = 300, 0.99
+    S, A = n * n, 4
+    rng = np.random.default_rng(1)
+    r, c = np.divmod(np.arange(S), n)
+    nxt = np.stack([np.clip(r - 1, 0, n - 1) * n + c, r * n + np.clip(c + 1, 0, n - 1),
+                    np.clip(r + 1, 0, n - 1) * n + c, r * n + np.clip(c - 1, 0, n - 1)], axis=1)
+    goal = int(rng.integers(S))
+    nxt[goal] = goal
+    R = -rng.uniform(1, 5, size=(S, 1)).repeat(A, axis=1)
+    R[goal] = 0.0
+    mask = None
+    if masked:
+        mask = rng.random((S, A)) < 0.7
+        mask[np.arange(S), rng.integers(0, A, S)] = True
+    P = sp.csr_matrix((np.ones(S * A), nxt.ravel(), np.arange(S * A + 1)), shape=(S * A, S))
+    mdp = TabularMDP(P, R, gamma, action_mask=mask)
+    assert model_args(mdp)[0] == (CSR_ONE_ENTRY if masked else CSR_ONE_ENTRY_UNIT)
+    assert S * A >= bellman.PAR_MIN_WORK
+    res = policy_iteration(mdp)
+    assert res.converged
+    pi = np.asarray(res.policy)
+    avail = np.ones((S, A), bool) if mask is None else mask
+    assert np.all(avail[np.arange(S), pi])
+    v = np.asarray(res.v)
+    scale = 1.0 + np.abs(v).max()
+    assert_allclose(v, R[np.arange(S), pi] + gamma * v[nxt[np.arange(S), pi]], rtol=0, atol=1e-11 * scale)
+    q = np.where(avail, R + gamma * v[nxt], -np.inf)
+    assert_allclose(q.max(axis=1), v, rtol=0, atol=1e-11 * scale)
