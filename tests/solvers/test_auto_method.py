@@ -180,8 +180,9 @@ def test_bad_eval_rtol_rejected(bad):
         modified_policy_iteration(garnet(5, 2, 2, rng=0), eval_rtol=bad)
 
 
-def _grid(n, gamma, seed=0, masked=False):
-    """Deterministic n x n grid (4 moves, border stays), random costs, one absorbing goal."""
+def _grid_parts(n, seed=0, masked=False):
+    """Deterministic n x n grid (4 moves, border stays), random costs, one absorbing goal:
+    ``(nxt (S, 4) next states, R (S, 4), mask or None)``."""
     S, A = n * n, 4
     rng = np.random.default_rng(seed)
     r, c = np.divmod(np.arange(S), n)
@@ -191,12 +192,19 @@ def _grid(n, gamma, seed=0, masked=False):
     nxt[goal] = goal
     R = -rng.uniform(1, 5, size=(S, 1)).repeat(A, axis=1)
     R[goal] = 0.0
-    P = np.zeros((S, A, S))
-    P[np.arange(S)[:, None], np.arange(A)[None, :], nxt] = 1.0
     mask = None
     if masked:
         mask = rng.random((S, A)) < 0.7
         mask[np.arange(S), rng.integers(0, A, S)] = True
+    return nxt, R, mask
+
+
+def _grid(n, gamma, seed=0, masked=False):
+    """:func:`_grid_parts` as a dense model."""
+    nxt, R, mask = _grid_parts(n, seed, masked)
+    S, A = R.shape
+    P = np.zeros((S, A, S))
+    P[np.arange(S)[:, None], np.arange(A)[None, :], nxt] = 1.0
     return TabularMDP(P, R, gamma, action_mask=mask)
 
 
@@ -240,18 +248,7 @@ def test_policy_iteration_single_entry_fast_path_on_a_large_grid(masked):
 
     n, gamma = 300, 0.99
     S, A = n * n, 4
-    rng = np.random.default_rng(1)
-    r, c = np.divmod(np.arange(S), n)
-    nxt = np.stack([np.clip(r - 1, 0, n - 1) * n + c, r * n + np.clip(c + 1, 0, n - 1),
-                    np.clip(r + 1, 0, n - 1) * n + c, r * n + np.clip(c - 1, 0, n - 1)], axis=1)
-    goal = int(rng.integers(S))
-    nxt[goal] = goal
-    R = -rng.uniform(1, 5, size=(S, 1)).repeat(A, axis=1)
-    R[goal] = 0.0
-    mask = None
-    if masked:
-        mask = rng.random((S, A)) < 0.7
-        mask[np.arange(S), rng.integers(0, A, S)] = True
+    nxt, R, mask = _grid_parts(n, seed=1, masked=masked)
     P = sp.csr_matrix((np.ones(S * A), nxt.ravel(), np.arange(S * A + 1)), shape=(S * A, S))
     mdp = TabularMDP(P, R, gamma, action_mask=mask)
     assert model_args(mdp)[0] == (CSR_ONE_ENTRY if masked else CSR_ONE_ENTRY_UNIT)
