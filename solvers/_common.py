@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -14,9 +15,6 @@ from mdpkit._validation import as_float_array, check_int, check_positive
 from mdpkit.model import TabularMDP
 from mdpkit.policies import check_policy, policy_evaluation
 from mdpkit.results import SolveResult, Status
-
-#: Models up to this many states get ``v_policy`` (an exact linear solve) by default.
-EVALUATE_POLICY_MAX_S = 10_000
 
 _PKG_DIRS = tuple(
     os.path.dirname(os.path.abspath(p)) + os.sep
@@ -71,69 +69,95 @@ def initial_policy(mdp: TabularMDP, policy0):
     return pi.copy()
 
 
-def resolve_evaluate(mdp: TabularMDP, evaluate_policy) -> bool:
-    if evaluate_policy is None:
-        return mdp.S <= EVALUATE_POLICY_MAX_S
-    return bool(evaluate_policy)
+def bracket_midpoint(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float]:
+    """Midpoint of a certified per-state bracket ``lo <= x <= hi`` and its certified sup error.
+
+    The half-width is widened by a few ulps of the largest value so that rounding in the
+    midpoint itself cannot break the guarantee.
+    """
+    mid = lo + 0.5 * (hi - lo)
+    if mid.size == 0:
+        return mid, 0.0
+    half = 0.5 * float(np.max(hi - lo))
+    slack = 4.0 * float(np.spacing(max(float(np.max(np.abs(lo))), float(np.max(np.abs(hi))))))
+    return mid, half + slack
 
 
 def build_result(
     mdp: TabularMDP,
     *,
     v,
+    v_error_bound: float,
     policy,
+    certificate,
     converged: bool,
     n_iter: int,
     residuals,
-    bound,
     method: str,
     options: dict,
-    wall_time: float,
-    evaluate: bool,
-    q=None,
-    v_policy=None,
-    v_lower=None,
-    v_upper=None,
-    extra=None,
+    t0: float,
+    cls: type = SolveResult,
     message: str | None = None,
     status: Status | None = None,
+    v_policy=None,
+    **fields,
 ) -> SolveResult:
-    """Assemble a SolveResult; warns ConvergenceWarning when not converged."""
+    """Assemble a result of the family ``cls`` (the one place that does it).
+
+    ``t0`` is the ``time.perf_counter()`` taken on entry to the public call, so ``wall_time``
+    covers the whole call.  When ``v_policy`` is not given and the model is discounted, it is
+    computed on first access by an exact linear solve started from ``v`` (a Krylov start a
+    certified distance away).  Arrays are made read-only.  Warns ``ConvergenceWarning`` when
+    the solver stopped at ``max_iter``.
+    """
     if status is None:
         status = Status.CONVERGED if converged else Status.MAX_ITER
     if message is None:
-        message = (
-            f"converged in {n_iter} iterations; certified suboptimality <= {bound.value:.3g}"
-            if converged
-            else f"max_iter={options.get('max_iter')} reached; certified suboptimality <= {bound.value:.3g}"
-        )
-    v_pi = v_policy
-    if v_pi is None and evaluate and mdp.gamma < 1.0:
-        # the solver's v is within its certified bound of v_pi: a Krylov start a few steps away
-        v0 = v if isinstance(v, np.ndarray) and v.shape == (mdp.S,) and np.all(np.isfinite(v)) else None
-        v_pi = policy_evaluation(mdp, policy, v0=v0)
-    for arr in (v, policy, residuals, q, v_lower, v_upper, v_pi):
+        head = f"converged in {n_iter} iterations" if converged else f"max_iter={options.get('max_iter')} reached"
+        message = f"{head}; certified suboptimality <= {certificate.value:.3g}; |v - v_true| <= {v_error_bound:.3g}"
+    evaluator = None
+    if (v_policy is None and isinstance(policy, np.ndarray) and policy.ndim == 1 and mdp.gamma < 1.0):
+        pol = policy
+        v_start = v if isinstance(v, np.ndarray) and v.shape == (mdp.S,) and np.all(np.isfinite(v)) else None
+
+        def evaluator():
+            return policy_evaluation(mdp, pol, v0=v_start)
+    for arr in (v, policy, residuals, v_policy, *fields.values()):
         if isinstance(arr, np.ndarray):
             arr.flags.writeable = False
-    res = SolveResult(
+    res = cls(
         v=v,
+        v_error_bound=float(v_error_bound),
         policy=policy,
+        certificate=certificate,
         converged=bool(converged),
         status=status,
         message=message,
         n_iter=int(n_iter),
         residuals=residuals,
-        error_bound=float(bound.value),
-        bound_source=f"{bound.statement} [{bound.citation}]",
         method=method,
         options=dict(options),
-        wall_time=float(wall_time),
-        v_policy=v_pi,
-        q=q,
-        v_lower=v_lower,
-        v_upper=v_upper,
-        extra=dict(extra or {}),
+        wall_time=float(time.perf_counter() - t0),
+        _v_policy=v_policy,
+        _evaluate_policy=evaluator,
+        **fields,
     )
     if not converged and status == Status.MAX_ITER:
         warn_not_converged(method, n_iter, f"last residual {residuals[-1]:.3g}" if len(residuals) else "")
+    return res
+
+
+# --- TEMPORARY migration shim (removed once every family builds its typed result) -------------
+def resolve_evaluate(mdp, evaluate_policy) -> bool:  # pragma: no cover - migration only
+    return False
+
+
+def legacy_build_result(mdp, *, v, policy, converged, n_iter, residuals, bound, method, options, wall_time,
+                        evaluate=False, q=None, v_policy=None, v_lower=None, v_upper=None, extra=None,
+                        message=None, status=None):  # pragma: no cover - migration only
+    t0 = time.perf_counter() - wall_time
+    res = build_result(mdp, v=v, v_error_bound=float("inf"), policy=policy, certificate=bound, converged=converged,
+                       n_iter=n_iter, residuals=residuals, method=method, options=options, t0=t0, message=message,
+                       status=status, v_policy=v_policy, q=q, v_lower=v_lower, v_upper=v_upper)
+    object.__setattr__(res, "extra", dict(extra or {}))
     return res

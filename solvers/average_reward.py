@@ -13,7 +13,7 @@ from mdpkit._validation import check_int, check_positive
 from mdpkit.model import TabularMDP
 from mdpkit.results import SolveResult
 
-from ._common import build_result, check_common, check_mdp, initial_v
+from ._common import legacy_build_result as build_result, check_common, check_mdp, initial_v
 
 __all__ = ["relative_value_iteration", "closed_classes"]
 

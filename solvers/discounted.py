@@ -19,15 +19,15 @@ from mdpkit._kernels import CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT, bellman, model_ar
 from mdpkit._validation import check_gamma, check_int, check_positive
 from mdpkit.policies import policy_evaluation, q_from_v
 from mdpkit.model import TabularMDP
-from mdpkit.results import SolveResult
+from mdpkit.results import DiscountedResult
 
 from ._common import (
+    bracket_midpoint,
     build_result,
     check_common,
     check_mdp,
     initial_policy,
     initial_v,
-    resolve_evaluate,
 )
 from mdpkit._exceptions import InvalidArgumentError
 
@@ -45,32 +45,35 @@ def _q_matrix(q1: np.ndarray, mask1: np.ndarray, S: int, A: int) -> np.ndarray:
     return q.reshape(S, A)
 
 
-def _certified_result(mdp, gamma, *, v, v_next, pi, q1, dmin, dmax, n, converged, residuals, method, options,
-                      t0, evaluate, extra=None):
+def _certified_result(mdp, gamma, *, v_iterate, v_next, pi, q1, dmin, dmax, n, converged, residuals, method,
+                      options, t0, **fields):
     """Result for a policy greedy for some u, certified by one exact backup v_next = T u, d = v_next - u.
 
-    ``v`` is the iterate the solver returns (``v_next`` itself for VI and MPI).
-
-    The bound (:func:`mdpkit.bounds.greedy_span_bound`) and the MacQueen-Porteus bracket
-    (:func:`mdpkit.bounds.macqueen_bounds`) depend only on gamma, v_next and min/max of d.
+    ``v`` is the midpoint of the MacQueen-Porteus bracket
+    (:func:`mdpkit.bounds.macqueen_bounds`) on :math:`v^*` and ``v_error_bound`` its half-width;
+    the policy's bound (:func:`mdpkit.bounds.greedy_span_bound`) depends only on gamma and
+    ``max d - min d``.  ``v_iterate`` is the solver's own last iterate.
     """
     lo, hi = bounds.macqueen_bounds(gamma, v_next, dmin, dmax)
+    v, v_err = bracket_midpoint(lo, hi)
     return build_result(
         mdp,
+        cls=DiscountedResult,
         v=v,
+        v_error_bound=v_err,
         policy=pi,
+        certificate=bounds.greedy_span_bound(gamma, dmax - dmin),
         converged=converged,
         n_iter=n,
         residuals=residuals,
-        bound=bounds.greedy_span_bound(gamma, dmax - dmin),
         method=method,
         options=options,
-        wall_time=time.perf_counter() - t0,
-        evaluate=evaluate,
+        t0=t0,
         q=_q_matrix(q1, mdp.action_mask.reshape(-1), mdp.S, mdp.A),
+        v_iterate=v_iterate,
         v_lower=lo,
         v_upper=hi,
-        extra=extra,
+        **fields,
     )
 
 
@@ -81,8 +84,7 @@ def value_iteration(
     max_iter: int = 100_000,
     v0=None,
     stopping: str = "norm",
-    evaluate_policy: bool | None = None,
-) -> SolveResult:
+) -> DiscountedResult:
     r"""Value iteration (Jacobi) for a discounted tabular MDP.
 
     Iterates :math:`v_{k+1} = T v_k`.  With ``stopping="norm"`` it stops when
@@ -105,17 +107,16 @@ def value_iteration(
         Initial iterate; zeros if omitted.
     stopping : {"norm", "span"}, default "norm"
         Which stopping rule to apply.
-    evaluate_policy : bool, optional
-        Compute ``v_policy`` by an exact linear solve; default True when ``S <= 10_000``.
 
     Returns
     -------
-    SolveResult
-        ``v`` (S,) the last iterate :math:`v_{k+1}`; ``policy`` (S,) int64 greedy for :math:`v_k`;
-        ``q`` (S, A) the backup of :math:`v_k`; ``residuals`` (n_iter,) the sup norms
-        :math:`\|v_{j+1}-v_j\|_\infty`; ``extra["spans"]`` their spans; ``v_lower``/``v_upper``
-        the MacQueen-Porteus bracket of :math:`v^*`; ``error_bound`` the certified
-        :math:`\|v^*-v_\pi\|_\infty` bound.
+    DiscountedResult
+        ``v`` (S,) the estimate of :math:`v^*`: the midpoint of the MacQueen-Porteus bracket
+        ``[v_lower, v_upper]``, with ``v_error_bound`` its half-width (certified
+        :math:`\|v - v^*\|_\infty`); ``v_iterate`` the last iterate :math:`v_{k+1}`; ``policy`` (S,)
+        int64 greedy for :math:`v_k`; ``q`` (S, A) the backup of :math:`v_k`; ``residuals`` (n_iter,)
+        the sup norms :math:`\|v_{j+1}-v_j\|_\infty` and ``spans`` their spans; ``certificate`` the
+        certified :math:`\|v^*-v_\pi\|_\infty` bound; ``v_policy`` computed on first access.
 
     Raises
     ------
@@ -152,6 +153,7 @@ def value_iteration(
     >>> res.policy
     array([0, 0])
     """
+    t0 = time.perf_counter()
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=False)
     epsilon, max_iter = check_common(epsilon, max_iter)
@@ -159,8 +161,6 @@ def value_iteration(
         raise InvalidArgumentError(f"stopping must be 'norm' or 'span', got {stopping!r}")
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma) if stopping == "norm" else bounds.span_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
-    evaluate = resolve_evaluate(mdp, evaluate_policy)
-    t0 = time.perf_counter()
     sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
     q = np.empty(S * A)
     v_new = np.empty(S)
@@ -173,10 +173,10 @@ def value_iteration(
         max_iter, q, v_new, pi, residuals, spans, dmm,
     )
     return _certified_result(
-        mdp, gamma, v=v, v_next=v, pi=pi, q1=q, dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
+        mdp, gamma, v_iterate=v, v_next=v, pi=pi, q1=q, dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
         residuals=residuals[:n].copy(), method="value_iteration",
         options=dict(epsilon=epsilon, max_iter=max_iter, stopping=stopping, tol=tol, v0_given=v0 is not None),
-        t0=t0, evaluate=evaluate, extra={"spans": spans[:n].copy()},
+        t0=t0, spans=spans[:n].copy(),
     )
 
 
@@ -186,8 +186,7 @@ def gauss_seidel_value_iteration(
     epsilon: float = 1e-6,
     max_iter: int = 100_000,
     v0=None,
-    evaluate_policy: bool | None = None,
-) -> SolveResult:
+) -> DiscountedResult:
     r"""Gauss-Seidel value iteration for a discounted tabular MDP.
 
     Sweeps states in index order, each backup using the values already updated in the sweep
@@ -207,14 +206,14 @@ def gauss_seidel_value_iteration(
     max_iter : int, default 100_000
         Maximum number of Gauss-Seidel sweeps (the final certifying Jacobi backup is extra).
     v0 : array_like of shape (S,), optional
-    evaluate_policy : bool, optional
-        Compute ``v_policy`` exactly; default True when ``S <= 10_000``.
 
     Returns
     -------
-    SolveResult
-        ``v`` (S,) the last Gauss-Seidel iterate; ``residuals`` (n_iter,) per-sweep max change;
-        ``policy`` greedy for ``v``; ``v_lower``/``v_upper`` MacQueen-Porteus bracket of :math:`v^*`.
+    DiscountedResult
+        ``v`` (S,) the midpoint of the MacQueen-Porteus bracket ``[v_lower, v_upper]`` of
+        :math:`v^*` from the final Jacobi backup, ``v_error_bound`` its half-width; ``v_iterate``
+        the last Gauss-Seidel iterate; ``residuals`` (n_iter,) per-sweep max change; ``policy``
+        greedy for ``v_iterate``.
 
     Raises
     ------
@@ -232,13 +231,12 @@ def gauss_seidel_value_iteration(
     ----------
     .. [1] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 6.3.3.
     """
+    t0 = time.perf_counter()
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=False)
     epsilon, max_iter = check_common(epsilon, max_iter)
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
-    evaluate = resolve_evaluate(mdp, evaluate_policy)
-    t0 = time.perf_counter()
     sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
     residuals = np.empty(max_iter)
     n, converged = bellman.gauss_seidel_loop(
@@ -251,10 +249,10 @@ def gauss_seidel_value_iteration(
     bellman.greedy_max(q, mask1, S, A, Tv, pi)
     d = Tv - v
     return _certified_result(
-        mdp, gamma, v=v, v_next=Tv, pi=pi, q1=q, dmin=d.min(), dmax=d.max(), n=n, converged=converged,
+        mdp, gamma, v_iterate=v, v_next=Tv, pi=pi, q1=q, dmin=d.min(), dmax=d.max(), n=n, converged=converged,
         residuals=residuals[:n].copy(), method="gauss_seidel_value_iteration",
         options=dict(epsilon=epsilon, max_iter=max_iter, tol=tol, v0_given=v0 is not None),
-        t0=t0, evaluate=evaluate,
+        t0=t0,
     )
 
 
@@ -288,7 +286,7 @@ def policy_iteration(
     max_iter: int = 10_000,
     policy0=None,
     tie_rtol: float = 1e-12,
-) -> SolveResult:
+) -> DiscountedResult:
     r"""Howard's policy iteration with exact policy evaluation.
 
     Alternates exact evaluation :math:`v_k = (I-\gamma P_{\pi_k})^{-1} r_{\pi_k}` and greedy
@@ -314,10 +312,11 @@ def policy_iteration(
 
     Returns
     -------
-    SolveResult
-        ``v`` = ``v_policy`` (S,) exact value of the final policy; ``residuals`` (n_iter,) the
-        Bellman residual :math:`\|Tv_{\pi_k}-v_{\pi_k}\|_\infty` of each evaluated policy;
-        ``extra["n_changed"]`` actions switched per iteration.
+    DiscountedResult
+        ``v`` = ``v_policy`` (S,) exact value of the final policy, an estimate of :math:`v^*` with
+        ``v_error_bound`` the residual bound; ``residuals`` (n_iter,) the Bellman residual
+        :math:`\|Tv_{\pi_k}-v_{\pi_k}\|_\infty` of each evaluated policy; ``n_changed`` actions
+        switched per iteration.
 
     Raises
     ------
@@ -336,10 +335,10 @@ def policy_iteration(
     .. [1] R. A. Howard, *Dynamic Programming and Markov Processes*, MIT Press, 1960.
     .. [2] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 6.4.
     """
+    t0 = time.perf_counter()
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=False)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    t0 = time.perf_counter()
     S = mdp.S
     pi = initial_policy(mdp, policy0)
     if pi is None:
@@ -347,13 +346,8 @@ def policy_iteration(
     fast = _single_entry_policy_iteration(mdp, gamma, pi, max_iter, tie_rtol)
     if fast is not None:
         v, q, pi, converged, res, changed = fast
-        return build_result(
-            mdp, v=v, policy=pi, converged=converged, n_iter=len(res), residuals=res,
-            bound=bounds.residual_value_bound(gamma, res[-1]), method="policy_iteration",
-            options=dict(max_iter=max_iter, tie_rtol=tie_rtol, policy0_given=policy0 is not None),
-            wall_time=time.perf_counter() - t0, evaluate=False, v_policy=v.copy(), q=q,
-            extra={"n_changed": changed},
-        )
+        return _pi_result(mdp, gamma, v, q, pi, converged, res, changed, t0,
+                          dict(max_iter=max_iter, tie_rtol=tie_rtol, policy0_given=policy0 is not None))
     residuals, changed = [], []
     converged = False
     for it in range(max_iter):
@@ -370,23 +364,21 @@ def policy_iteration(
         if it == max_iter - 1:
             break  # return the evaluated policy, so v, q and the bound all describe it
         pi = np.where(switch, best, pi).astype(np.int64)
-    bound = bounds.residual_value_bound(gamma, residuals[-1])
-    res = np.asarray(residuals)
+    return _pi_result(mdp, gamma, v, q, pi, converged, np.asarray(residuals), np.asarray(changed, dtype=np.int64), t0,
+                      dict(max_iter=max_iter, tie_rtol=tie_rtol, policy0_given=policy0 is not None))
+
+
+def _pi_result(mdp, gamma, v, q, pi, converged, residuals, changed, t0, options):
+    """Result of policy iteration: ``v`` is the exactly evaluated final policy's value.
+
+    Its distance to :math:`v^*` is certified by the residual bound of that policy,
+    :math:`\|v^*-v_\pi\|_\infty \le \|Tv_\pi-v_\pi\|_\infty/(1-\gamma)`, which is also the certificate.
+    """
+    cert = bounds.residual_value_bound(gamma, residuals[-1])
     return build_result(
-        mdp,
-        v=v,
-        policy=pi,
-        converged=converged,
-        n_iter=len(residuals),
-        residuals=res,
-        bound=bound,
-        method="policy_iteration",
-        options=dict(max_iter=max_iter, tie_rtol=tie_rtol, policy0_given=policy0 is not None),
-        wall_time=time.perf_counter() - t0,
-        evaluate=False,
-        v_policy=v.copy(),
-        q=q,
-        extra={"n_changed": np.asarray(changed)},
+        mdp, cls=DiscountedResult, v=v, v_error_bound=cert.value, policy=pi, certificate=cert,
+        converged=converged, n_iter=len(residuals), residuals=residuals, method="policy_iteration",
+        options=options, t0=t0, v_policy=v, q=q, n_changed=changed,
     )
 
 
@@ -397,9 +389,8 @@ def modified_policy_iteration(
     m: int = 20,
     max_iter: int = 100_000,
     v0=None,
-    evaluate_policy: bool | None = None,
     eval_rtol: float = 0.0,
-) -> SolveResult:
+) -> DiscountedResult:
     r"""Modified policy iteration (Puterman & Shin 1978).
 
     Each iteration applies one improvement backup :math:`u_0 = T v_k` with greedy policy
@@ -430,15 +421,15 @@ def modified_policy_iteration(
     max_iter : int, default 100_000
         Maximum number of improvement steps (each costs ``1 + m`` sweeps).
     v0 : array_like of shape (S,), optional
-    evaluate_policy : bool, optional
-        Compute ``v_policy`` exactly; default True when ``S <= 10_000``.
 
     Returns
     -------
-    SolveResult
-        ``v`` (S,) equals :math:`T v_k` at the stop; ``residuals`` (n_iter,) the sup norms of
-        :math:`Tv_k - v_k`; ``extra["spans"]`` their spans; ``v_lower``/``v_upper`` the
-        MacQueen-Porteus bracket.
+    DiscountedResult
+        ``v`` (S,) the midpoint of the MacQueen-Porteus bracket ``[v_lower, v_upper]`` of
+        :math:`v^*`, ``v_error_bound`` its half-width (at most ``epsilon / 2`` on convergence);
+        ``v_iterate`` the last iterate :math:`T v_k`, which the span rule can leave far from
+        :math:`v^*`; ``residuals`` (n_iter,) the sup norms of :math:`Tv_k - v_k` and ``spans`` their
+        spans; ``n_eval_sweeps`` the partial-evaluation sweeps done.
 
     Raises
     ------
@@ -458,6 +449,7 @@ def modified_policy_iteration(
        Markov decision problems", Management Science 24(11), 1978.
     .. [2] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 6.5.
     """
+    t0 = time.perf_counter()
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=False)
     epsilon, max_iter = check_common(epsilon, max_iter)
@@ -469,8 +461,6 @@ def modified_policy_iteration(
         v = np.full(mdp.S, rmin / (1.0 - gamma))
     else:
         v = initial_v(mdp, v0)
-    evaluate = resolve_evaluate(mdp, evaluate_policy)
-    t0 = time.perf_counter()
     sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
     q = np.empty(S * A)
     v_new = np.empty(S)
@@ -491,8 +481,8 @@ def modified_policy_iteration(
         dmm[:] = d.min(), d.max()
         v = v_new.copy()
     return _certified_result(
-        mdp, gamma, v=v, v_next=v, pi=pi, q1=q, dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
+        mdp, gamma, v_iterate=v, v_next=v, pi=pi, q1=q, dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
         residuals=residuals[:n].copy(), method="modified_policy_iteration",
         options=dict(epsilon=epsilon, m=m, eval_rtol=eval_rtol, max_iter=max_iter, tol=tol, v0_given=v0 is not None),
-        t0=t0, evaluate=evaluate, extra={"spans": spans[:n].copy(), "n_eval_sweeps": int(n_eval[0])},
+        t0=t0, spans=spans[:n].copy(), n_eval_sweeps=int(n_eval[0]),
     )

@@ -52,7 +52,7 @@ from mdpkit.distributions import (
 )
 from mdpkit.results import SolveResult, Status
 
-from ._common import build_result, check_mdp, initial_policy, resolve_evaluate, warn_not_converged
+from ._common import legacy_build_result as build_result, check_mdp, initial_policy, resolve_evaluate, warn_not_converged
 from .discounted import _certified_result, _q_matrix
 
 __all__ = ["DistributionalResult", "DistributionalControlResult", "categorical_policy_evaluation",

@@ -14,7 +14,7 @@ from mdpkit.model import TabularMDP
 from mdpkit.policies import bellman_operator
 from mdpkit.results import SolveResult, Status
 
-from ._common import build_result, check_mdp, resolve_evaluate
+from ._common import legacy_build_result as build_result, check_mdp, resolve_evaluate
 
 __all__ = ["linear_programming"]
 

@@ -64,7 +64,7 @@ from mdpkit.uncertainty import (
     parse_uncertainty,
 )
 
-from ._common import build_result, check_common, check_mdp, initial_policy, initial_v, resolve_evaluate
+from ._common import legacy_build_result as build_result, check_common, check_mdp, initial_policy, initial_v, resolve_evaluate
 
 __all__ = [
     "RobustBackup",

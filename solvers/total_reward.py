@@ -24,7 +24,7 @@ from mdpkit.model import TabularMDP
 from mdpkit.policies import _solve_policy_system, check_policy
 from mdpkit.results import SolveResult
 
-from ._common import build_result, check_mdp, initial_policy
+from ._common import legacy_build_result as build_result, check_mdp, initial_policy
 
 __all__ = ["terminal_states", "ssp_policy_evaluation", "ssp_policy_iteration", "all_policies_proper"]
 
