@@ -102,7 +102,7 @@ def reference(mdp, epsilon):
 
     eps_ref = epsilon * 1e-2
     t0 = time.perf_counter()
-    res = solve(mdp, epsilon=eps_ref, evaluate_policy=False)
+    res = solve(mdp, epsilon=eps_ref)
     v = np.asarray(res.v)
     Tv, _ = bellman_scipy(mdp, v)
     d = Tv - v
@@ -110,6 +110,177 @@ def reference(mdp, epsilon):
     lo, hi = Tv + c * d.min(), Tv + c * d.max()
     return {"v_star": 0.5 * (lo + hi), "half_width": float(0.5 * c * (d.max() - d.min())),
             "seconds": time.perf_counter() - t0}
+
+
+# ----------------------------------------------------------------------------- head to head
+#: The acceptance comparison: ``solve(mdp)`` (default options) against QuantEcon's
+#: ``DiscreteDP(R, Q, beta).solve("modified_policy_iteration", epsilon=eps)`` on these instances.
+H2H_INSTANCES = ("dense-garnet", "sparse-garnet")
+H2H_GAMMA = 0.99
+#: interleaved rounds per instance (after one untimed warm-up round of each contestant)
+H2H_ROUNDS = {"full": 11, "quick": 5, "smoke": 3}
+
+
+def _mdpkit_default_epsilon() -> float:
+    import inspect
+
+    from mdpkit.solvers import modified_policy_iteration
+
+    return float(inspect.signature(modified_policy_iteration).parameters["epsilon"].default)
+
+
+def h2h_child(spec_path: str) -> int:
+    """Child process of :func:`head_to_head`: one instance, both contestants, interleaved rounds.
+
+    Timed region on both sides: the whole public call on a model built beforehand
+    (``TabularMDP`` / ``DiscreteDP`` construction is not timed).  mdpkit: ``solve(mdp)`` with
+    default options (``epsilon`` passed only when it differs from the default).  QuantEcon:
+    ``ddp.solve("modified_policy_iteration", epsilon=eps)``; QuantEcon stops MPI when
+    ``span(T v - v) < eps (1 - beta) / beta`` and returns the MacQueen-Porteus midpoint
+    (``quantecon/markov/ddp.py``), the same rule and the same value answer as mdpkit's MPI, so
+    both promise an eps-optimal policy and values within eps/2 of v*.  Numba compilation (or
+    cache loading), page-in and QuantEcon's own jitted helpers are excluded by one untimed
+    warm-up call of each.  The order alternates every round; a diagnostic third contestant,
+    mdpkit with ``numba.set_num_threads(1)``, is interleaved too.
+    """
+    import numba
+
+    from mdpkit.policies import policy_evaluation
+    from mdpkit.solvers import solve
+
+    with open(spec_path) as f:
+        spec = json.load(f)
+    eps = float(spec["epsilon"])
+    opts = {} if eps == _mdpkit_default_epsilon() else {"epsilon": eps}
+    mdp = instances.build(spec["instance"], spec["suite"], spec["gamma"])
+    ddp = peers.QuantEconAdapter().prepare(mdp)
+    threads = numba.get_num_threads()
+
+    def run(who):
+        if who == "mdpkit-1thread":
+            numba.set_num_threads(1)
+        try:
+            t0 = time.perf_counter()
+            if who == "quantecon":
+                res = ddp.solve(method="modified_policy_iteration", epsilon=eps)
+            else:
+                res = solve(mdp, **opts)
+            return res, time.perf_counter() - t0
+        finally:
+            numba.set_num_threads(threads)
+
+    who_all = ["mdpkit", "quantecon", "mdpkit-1thread"]
+    first = {w: run(w)[0] for w in who_all}  # warm-up (untimed); these answers are scored
+    times = {w: [] for w in who_all}
+    load = [os.getloadavg()[0]]
+    for k in range(int(spec["rounds"])):
+        for w in (who_all if k % 2 == 0 else who_all[::-1]):
+            times[w].append(run(w)[1])
+    load.append(os.getloadavg()[0])
+    rm, rq = first["mdpkit"], first["quantecon"]
+    v_m, v_q = np.asarray(rm.v, dtype=float), np.asarray(rq.v, dtype=float)
+    # exact oracle: a tight solve (certified by a scipy backup), its greedy policy evaluated exactly
+    ref = reference(mdp, eps)
+    _, pi_ref = bellman_scipy(mdp, ref["v_star"])
+    v_oracle = np.asarray(policy_evaluation(mdp, pi_ref), dtype=float)
+    pe_m = float(max((v_oracle - policy_value_scipy(mdp, rm.policy)).max(), 0.0))
+    pe_q = float(max((v_oracle - policy_value_scipy(mdp, rq.sigma)).max(), 0.0))
+    tm, tq, t1 = (np.asarray(times[w]) for w in who_all)
+    out = {
+        "instance": spec["instance"], "gamma": spec["gamma"], "S": mdp.S, "A": mdp.A, "nnz": mdp.nnz,
+        "sparse": mdp.is_sparse, "epsilon": eps, "rounds": len(tm), "status": "ok",
+        "mdpkit_call": "solve(mdp" + "".join(f", {k}={v!r}" for k, v in opts.items()) + ")",
+        "quantecon_call": f'DiscreteDP(R, Q, beta).solve("modified_policy_iteration", epsilon={eps:g})',
+        "mdpkit_times": tm.tolist(), "quantecon_times": tq.tolist(), "mdpkit_1thread_times": t1.tolist(),
+        "mdpkit_median_s": float(np.median(tm)), "quantecon_median_s": float(np.median(tq)),
+        "mdpkit_1thread_median_s": float(np.median(t1)),
+        "ratio_median": float(np.median(tm / tq)), "ratio_min": float((tm / tq).min()),
+        "ratio_max": float((tm / tq).max()), "ratio_1thread_median": float(np.median(t1 / tq)),
+        "numba_threads": threads, "load_average_1min": load,
+        "mdpkit_method": rm.method, "mdpkit_auto_reason": rm.options.get("auto_reason"),
+        "mdpkit_n_iter": int(rm.n_iter), "mdpkit_n_eval_sweeps": getattr(rm, "n_eval_sweeps", None),
+        "mdpkit_wall_time_s": float(rm.wall_time), "mdpkit_v_error_bound": float(rm.v_error_bound),
+        "mdpkit_error_bound": float(rm.error_bound),
+        "quantecon_num_iter": int(rq.num_iter), "quantecon_k": int(getattr(rq, "k", 20)),
+        "v_diff": float(np.abs(v_m - v_q).max()),
+        "mdpkit_v_err": float(np.abs(v_m - v_oracle).max()),
+        "quantecon_v_err": float(np.abs(v_q - v_oracle).max()),
+        "mdpkit_policy_err": pe_m, "quantecon_policy_err": pe_q,
+        "oracle_vs_bracket": float(np.abs(v_oracle - ref["v_star"]).max()),
+        "oracle_half_width": ref["half_width"],
+    }
+    with open(spec["out"], "w") as f:
+        json.dump(out, f, indent=1, default=float)
+    return 0
+
+
+def head_to_head(profile: str, eps: float, rounds: int, workdir: str, timeout: float,
+                 names=H2H_INSTANCES) -> list[dict]:
+    """Run :func:`h2h_child` per instance in a fresh process; one result dict per instance."""
+    out = []
+    for name in names:
+        spec = {"instance": name, "suite": profile, "gamma": H2H_GAMMA, "epsilon": eps, "rounds": rounds,
+                "out": os.path.join(workdir, f"h2h-{name}.result.json")}
+        path = os.path.join(workdir, f"h2h-{name}.json")
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        row = {"instance": name, "gamma": H2H_GAMMA, "epsilon": eps, "rounds": rounds}
+        try:
+            proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--h2h-child", path],
+                                  capture_output=True, text=True, timeout=timeout)
+            if proc.returncode == 0 and os.path.exists(spec["out"]):
+                with open(spec["out"]) as f:
+                    row = json.load(f)
+            else:
+                err = (proc.stderr or "").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+                row.update(status="error", error=err[0][:300])
+        except subprocess.TimeoutExpired:
+            row.update(status="timeout")
+        out.append(row)
+        if row["status"] == "ok":
+            print(f"[bench] head-to-head {name}: mdpkit {row['mdpkit_median_s']:.3g} s, quantecon "
+                  f"{row['quantecon_median_s']:.3g} s, ratio {row['ratio_median']:.2f} "
+                  f"(1 thread {row['ratio_1thread_median']:.2f}); |v_m - v_qe| {row['v_diff']:.1e}, "
+                  f"|v_m - v*| {row['mdpkit_v_err']:.1e}, |v_qe - v*| {row['quantecon_v_err']:.1e}", flush=True)
+        else:
+            print(f"[bench] head-to-head {name}: {row['status']} {row.get('error', '')}", flush=True)
+    return out
+
+
+def h2h_markdown(h2h: list[dict]) -> list[str]:
+    if not h2h:
+        return []
+    r0 = next((r for r in h2h if r["status"] == "ok"), h2h[0])
+    lines = ["## `solve(mdp)` vs QuantEcon MPI (acceptance: ratio <= 1, values within 1e-6)", "",
+             f"Whole call, default options, same process, models built beforehand (not timed), one untimed "
+             f"warm-up call each, then {r0['rounds']} interleaved rounds (order alternating); ratio = "
+             f"median over rounds of mdpkit time / QuantEcon time.  mdpkit: `{r0.get('mdpkit_call', 'solve(mdp)')}`; "
+             f"QuantEcon: `{r0.get('quantecon_call', '')}` (QuantEcon's MPI stops at span(Tv - v) < "
+             "eps (1-beta)/beta and returns the MacQueen-Porteus midpoint: the same rule and answer as "
+             "mdpkit's).  v* = exact value (`mdpkit.policies.policy_evaluation`) of the greedy policy of a "
+             "tight reference solve certified by a scipy backup; errors are max-norm.  `1 thread`: "
+             "mdpkit with `numba.set_num_threads(1)`, interleaved in the same rounds (diagnostic: parallel "
+             "sweeps on a loaded machine).", "",
+             "| instance | gamma | S | A | mdpkit (s) | QuantEcon (s) | mdpkit / QuantEcon | range | "
+             "1 thread / QuantEcon | mdpkit iters (eval sweeps) | QE iters | max\\|v_mdpkit - v_QE\\| | "
+             "max\\|v_mdpkit - v*\\| | max\\|v_QE - v*\\| | policy err mdpkit / QE | load (1 min) | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in h2h:
+        if r["status"] != "ok":
+            lines.append(f"| {r['instance']} | {r['gamma']} | | | {r['status']} {r.get('error', '')} |" + " |" * 12)
+            continue
+        fast = r["ratio_median"] <= 1.0
+        close = r["v_diff"] <= 1e-6 and r["mdpkit_v_err"] <= r["epsilon"] and r["mdpkit_policy_err"] <= r["epsilon"]
+        verdict = ("pass" if fast and close else
+                   "; ".join(x for x in ("slower" if not fast else "", "values off" if not close else "") if x))
+        lines.append(
+            f"| {r['instance']} | {r['gamma']} | {r['S']} | {r['A']} | {r['mdpkit_median_s']:.3g} | "
+            f"{r['quantecon_median_s']:.3g} | **{r['ratio_median']:.2f}** | {r['ratio_min']:.2f}-{r['ratio_max']:.2f} | "
+            f"{r['ratio_1thread_median']:.2f} | {r['mdpkit_n_iter']} ({fmt(r['mdpkit_n_eval_sweeps'], 'd')}) | "
+            f"{r['quantecon_num_iter']} (k={r['quantecon_k']}) | {r['v_diff']:.1e} | {r['mdpkit_v_err']:.1e} | "
+            f"{r['quantecon_v_err']:.1e} | {r['mdpkit_policy_err']:.1e} / {r['quantecon_policy_err']:.1e} | "
+            f"{'-'.join(f'{x:.1f}' for x in r['load_average_1min'])} | {verdict} |")
+    return lines + [""]
 
 
 # ----------------------------------------------------------------------------- child runs
@@ -264,9 +435,13 @@ def write_outputs(out_dir, meta, rows, sweeps, make_plot=True):
         + ", ".join(f"{k} {v}" if v else f"{k} (not installed: skipped)" for k, v in meta["libraries"].items())
         + ".",
         "",
-        "## Time to a certified epsilon-optimal policy (best method per library)",
-        "",
     ]
+    lines += h2h_markdown(meta.get("head_to_head") or [])
+    if not rows:
+        with open(os.path.join(out_dir, "results.md"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return "\n".join(lines)
+    lines += ["## Time to a certified epsilon-optimal policy (best method per library)", ""]
     libs = [k for k, v in meta["libraries"].items() if v]
     cases = []
     for r in rows:
@@ -396,7 +571,14 @@ def main(argv=None) -> int:
     p.add_argument("--gammas", help="comma-separated discount factors")
     p.add_argument("--no-plot", action="store_true")
     p.add_argument("--no-startup", action="store_true", help="skip the start-up timing (full profile only)")
+    p.add_argument("--h2h-rounds", type=int, help="interleaved rounds of the solve(mdp) vs QuantEcon comparison")
+    h = p.add_mutually_exclusive_group()
+    h.add_argument("--no-h2h", action="store_true", help="skip the solve(mdp) vs QuantEcon comparison")
+    h.add_argument("--h2h-only", action="store_true", help="run only the solve(mdp) vs QuantEcon comparison")
+    p.add_argument("--h2h-child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.h2h_child:
+        return h2h_child(args.h2h_child)
     profile = "quick" if args.quick else "smoke" if args.smoke else "full"
     prof = dict(PROFILES[profile])
     if args.repeats:
@@ -425,6 +607,17 @@ def main(argv=None) -> int:
             "machine": machine_info(bw), "libraries": avail, "references": {}, "instances": {}}
     rows, sweeps = [], []
     workdir = tempfile.mkdtemp(prefix="mdpkit-bench-")
+    # 0. the acceptance comparison, solve(mdp) vs QuantEcon's MPI, before the machine warms up
+    if args.no_h2h:
+        pass
+    elif not avail.get("quantecon"):
+        print("[bench] head-to-head skipped: quantecon not installed", flush=True)
+    else:
+        h2h_names = [n for n in H2H_INSTANCES if not args.instances or n in names]
+        meta["head_to_head"] = head_to_head(profile, eps, args.h2h_rounds or H2H_ROUNDS[profile], workdir,
+                                            timeout=20 * prof["budget"] + 60, names=h2h_names)
+    if args.h2h_only:
+        names = []
     cases = [(name, gamma) for name in names for gamma in gammas]
     # 1. plan: one job per (library, instance, gamma, method or "sweep")
     jobs = {}
@@ -508,14 +701,14 @@ def main(argv=None) -> int:
         rows += case_rows
         del mdp
     shutil.rmtree(workdir, ignore_errors=True)
-    if profile == "full" and not args.no_startup:
+    if profile == "full" and not args.no_startup and not args.h2h_only:
         import startup
 
         meta["startup"] = startup.measure(repeats=3)
     meta["total_seconds"] = time.perf_counter() - t_all
-    table = write_outputs(out_dir, meta, rows, sweeps, make_plot=not args.no_plot)
+    table = write_outputs(out_dir, meta, rows, sweeps, make_plot=not args.no_plot and bool(rows))
     print(table)
-    print(f"[bench] wrote {out_dir}/results.md, results.json" + ("" if args.no_plot else ", time_to_epsilon.png"))
+    print(f"[bench] wrote {out_dir}/results.md, results.json" + ("" if args.no_plot or not rows else ", time_to_epsilon.png"))
     return 0
 
 

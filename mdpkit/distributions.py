@@ -201,7 +201,7 @@ def categorical_projection(x: ArrayLike, p: ArrayLike, support: ArrayLike) -> ND
     if X.ndim > 2:
         X, Pm = X.reshape(-1, X.shape[-1]), Pm.reshape(-1, Pm.shape[-1])
     out = np.empty((X.shape[0], z.shape[0]))
-    _dk.categorical_project(np.ascontiguousarray(X), np.ascontiguousarray(Pm), z, out)
+    _dk.project(X, Pm, z, out)
     return out[0] if one else out.reshape(x.shape[:-1] + (z.shape[0],))
 
 

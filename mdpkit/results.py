@@ -225,8 +225,8 @@ class LPResult(SolveResult):
     ----------
     occupancy : ndarray of float64, shape (S, A)
         Discounted state-action occupancy measure (dual variables) for the initial law ``mu0``.
-    dual_policy : ndarray of float64, shape (S, A)
-        The stochastic policy ``occupancy / occupancy.sum(1)`` (uniform where a state is not visited).
+    dual_policy : ndarray of int64, shape (S,)
+        ``argmax_a occupancy[s, a]`` over available actions (optimal when the dual is; Puterman 1994, Thm 6.9.4).
     objective : float
         LP objective value.
     lp_solver : str
@@ -243,11 +243,23 @@ class LPResult(SolveResult):
 class ExactResult(SolveResult):
     """Exact rational arithmetic: ``v_exact`` / ``q_exact`` hold :class:`fractions.Fraction` objects.
 
-    ``v`` is the float64 rounding of ``v_exact`` (``v_error_bound`` bounds that rounding).
+    ``v`` is the float64 rounding of ``v_exact`` (``v_error_bound`` bounds that rounding, plus the
+    exact residual bound when the run stopped early).
+
+    Attributes
+    ----------
+    v_exact : ndarray of object (Fraction), shape (S,)
+    q_exact : ndarray of object (Fraction or None on masked actions), shape (S, A)
+    gamma_exact : fractions.Fraction
+        The discount factor as read.
+    n_changed : ndarray of int64, shape (n_iter,)
+        States whose action changed at each improvement step.
     """
 
     v_exact: np.ndarray | None = None
     q_exact: np.ndarray | None = None
+    gamma_exact: Any = None
+    n_changed: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False, repr=False)

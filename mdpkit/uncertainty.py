@@ -354,11 +354,11 @@ def worst_case(q, z, uset, radius=None, *, support=None, weights=None, metric=No
     idx = _gather_idx(qq, us.full_support)
     n = idx.size
     work = make_workspace(n, us.code)
-    qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
+    qb, zb, pb, cols = work[0], work[1], work[2], work[4]
     qb[:n] = qq[idx]
     zb[:n] = zz[idx]
     cols[:n] = idx
-    val = _rk.solve_row(us.code, qb, zb, n, float(us.radius), cols, W, D, pb, *work[5:17])
+    val = _rk.solve_row(int(us.code), int(n), float(us.radius), W, D, work)
     p = np.zeros_like(qq)
     p[idx] = pb[:n]
     return p, float(val)

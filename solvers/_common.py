@@ -84,7 +84,7 @@ def bracket_midpoint(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float]
 
 
 def build_result(
-    mdp: TabularMDP,
+    mdp: TabularMDP | None,
     *,
     v,
     v_error_bound: float,
@@ -107,7 +107,8 @@ def build_result(
     ``t0`` is the ``time.perf_counter()`` taken on entry to the public call, so ``wall_time``
     covers the whole call.  When ``v_policy`` is not given and the model is discounted, it is
     computed on first access by an exact linear solve started from ``v`` (a Krylov start a
-    certified distance away).  Arrays are made read-only.  Warns ``ConvergenceWarning`` when
+    certified distance away); ``mdp`` may be None only when ``v_policy`` is given.  Arrays are
+    made read-only.  Warns ``ConvergenceWarning`` when
     the solver stopped at ``max_iter``.
     """
     if status is None:
@@ -116,7 +117,7 @@ def build_result(
         head = f"converged in {n_iter} iterations" if converged else f"max_iter={options.get('max_iter')} reached"
         message = f"{head}; certified suboptimality <= {certificate.value:.3g}; |v - v_true| <= {v_error_bound:.3g}"
     evaluator = None
-    if (v_policy is None and isinstance(policy, np.ndarray) and policy.ndim == 1 and mdp.gamma < 1.0):
+    if (v_policy is None and mdp is not None and isinstance(policy, np.ndarray) and policy.ndim == 1 and mdp.gamma < 1.0):
         pol = policy
         v_start = v if isinstance(v, np.ndarray) and v.shape == (mdp.S,) and np.all(np.isfinite(v)) else None
 

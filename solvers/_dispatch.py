@@ -16,33 +16,64 @@ from .discounted import gauss_seidel_value_iteration, modified_policy_iteration,
 from .exact import exact_policy_iteration
 from .finite_horizon import backward_induction
 from .lp import linear_programming
+from .distributional import categorical_value_iteration, distributional_policy_iteration, quantile_value_iteration
+from .risk import nested_risk_dp
+from .robust import (
+    robust_modified_policy_iteration,
+    robust_partial_policy_iteration,
+    robust_policy_iteration,
+    robust_value_iteration,
+)
 from .total_reward import ssp_policy_iteration
+from ._registry import SOLVERS, SolverSpec, get_solver, register
 
-#: method name -> (function, criterion, one-line description)
-SOLVERS = {
-    "vi": (value_iteration, "discounted", "value iteration (Jacobi), norm or span stopping, MacQueen-Porteus bounds"),
-    "gs": (gauss_seidel_value_iteration, "discounted", "Gauss-Seidel value iteration"),
-    "pi": (policy_iteration, "discounted", "Howard policy iteration with exact evaluation"),
-    "mpi": (modified_policy_iteration, "discounted", "modified policy iteration (Puterman & Shin 1978)"),
-    "lp": (linear_programming, "discounted", "linear programming with cvxpy (primal values, dual occupancies)"),
-    "exact": (exact_policy_iteration, "discounted", "policy iteration in exact rational arithmetic (small models)"),
-    "ssp": (ssp_policy_iteration, "total reward", "policy iteration for stochastic shortest path / total reward"),
-    "rvi": (relative_value_iteration, "average reward", "relative value iteration with aperiodicity transform"),
-    "finite": (backward_induction, "finite horizon", "backward induction (requires horizon=H)"),
-}
+_PUTERMAN = "M. L. Puterman, Markov Decision Processes, Wiley 1994"
 
-_ALIASES = {
-    "value_iteration": "vi",
-    "gauss_seidel": "gs",
-    "gauss_seidel_value_iteration": "gs",
-    "policy_iteration": "pi",
-    "modified_policy_iteration": "mpi",
-    "linear_programming": "lp",
-    "exact_policy_iteration": "exact",
-    "ssp_policy_iteration": "ssp",
-    "relative_value_iteration": "rvi",
-    "backward_induction": "finite",
-}
+for _spec in (
+    SolverSpec("vi", value_iteration, "discounted",
+               "value iteration (Jacobi), norm or span stopping, MacQueen-Porteus bracket",
+               f"{_PUTERMAN}, Thm 6.3.1 and Sec. 6.6.2 (MacQueen 1966)"),
+    SolverSpec("gs", gauss_seidel_value_iteration, "discounted", "Gauss-Seidel value iteration",
+               f"{_PUTERMAN}, Thm 6.3.4 and Sec. 6.6.2"),
+    SolverSpec("pi", policy_iteration, "discounted", "Howard policy iteration with exact evaluation",
+               f"{_PUTERMAN}, Prop. 6.4.1 and Thm 6.4.2"),
+    SolverSpec("mpi", modified_policy_iteration, "discounted", "modified policy iteration (Puterman & Shin 1978)",
+               f"{_PUTERMAN}, Thm 6.5.5 and Sec. 6.6.2"),
+    SolverSpec("lp", linear_programming, "discounted", "linear programming with cvxpy (primal values, dual occupancies)",
+               f"{_PUTERMAN}, Thm 6.9.1 and Thm 6.9.4"),
+    SolverSpec("exact", exact_policy_iteration, "exact", "policy iteration in exact rational arithmetic (small models)",
+               f"{_PUTERMAN}, Thm 6.4.2"),
+    SolverSpec("finite", backward_induction, "finite-horizon", "backward induction (requires horizon=H)",
+               f"{_PUTERMAN}, Thm 4.5.1", required=("horizon",)),
+    SolverSpec("ssp", ssp_policy_iteration, "total-reward",
+               "policy iteration for stochastic shortest path / total reward",
+               "D. P. Bertsekas and J. N. Tsitsiklis, Math. Oper. Res. 16(3), 1991, Prop. 2 (SSP policy iteration)"),
+    SolverSpec("rvi", relative_value_iteration, "average-reward", "relative value iteration with aperiodicity transform",
+               f"{_PUTERMAN}, Thm 8.5.5 and Prop. 8.5.10 (gain bracket)"),
+    SolverSpec("robust_vi", robust_value_iteration, "robust", "robust value iteration (sa- and s-rectangular sets)",
+               "G. N. Iyengar, Math. Oper. Res. 30(2), 2005, Thm 5; A. Nilim and L. El Ghaoui, Oper. Res. 53(5), 2005, "
+               "Thm 3; W. Wiesemann, D. Kuhn and B. Rustem, Math. Oper. Res. 38(1), 2013, Thm 4 (s-rectangular)",
+               required=("uncertainty",)),
+    SolverSpec("robust_pi", robust_policy_iteration, "robust", "robust policy iteration",
+               "G. N. Iyengar, Math. Oper. Res. 30(2), 2005, Thm 6", required=("uncertainty",)),
+    SolverSpec("robust_mpi", robust_modified_policy_iteration, "robust", "robust modified policy iteration",
+               "M. A. Kaufman and A. J. Schaefer, INFORMS J. Comput. 25(3), 2013, Thm 4", required=("uncertainty",)),
+    SolverSpec("robust_ppi", robust_partial_policy_iteration, "robust", "robust partial policy iteration",
+               "C. P. Ho, M. Petrik and W. Wiesemann, J. Mach. Learn. Res. 22, 2021, Thm 3.3", required=("uncertainty",)),
+    SolverSpec("categorical_vi", categorical_value_iteration, "distributional",
+               "categorical distributional value iteration (C51 projection, exact model)",
+               "M. Rowland et al., AISTATS 2018, Prop. 2 (Cramer contraction)"),
+    SolverSpec("quantile_vi", quantile_value_iteration, "distributional",
+               "quantile distributional value iteration (exact model)",
+               "W. Dabney et al., AAAI 2018, Prop. 2 (w_inf contraction)"),
+    SolverSpec("distributional_pi", distributional_policy_iteration, "distributional",
+               "policy iteration on the mean with the return distribution of the final policy",
+               f"{_PUTERMAN}, Thm 6.4.2; Rowland et al. 2018, Prop. 2"),
+    SolverSpec("nested_risk", nested_risk_dp, "risk", "nested (dynamic) risk-measure value iteration",
+               "A. Ruszczynski, Math. Program. 125, 2010, Thm 4", required=("risk", "level")),
+):
+    register(_spec)
+del _spec
 
 
 #: Schedule ``solve(mdp)`` ("auto") gives modified policy iteration: at most ``AUTO_M`` partial
@@ -99,9 +130,10 @@ def solve(mdp: TabularMDP, method: str = "auto", **options) -> SolveResult:
         ``"auto"`` picks the fastest certified method for the model (:func:`auto_method`:
         policy iteration with O(S) exact evaluation on deterministic CSR models, otherwise
         modified policy iteration with an adaptive evaluation schedule) and records the choice in ``result.options["auto"]`` and ``result.options["auto_reason"]``;
-        ``result.method`` names the solver that ran.  Otherwise one of ``SOLVERS`` (``vi``,
-        ``gs``, ``pi``, ``mpi``, ``lp``, ``exact``, ``ssp``, ``rvi``, ``finite``) or the solver's
-        full name.
+        ``result.method`` names the solver that ran.  Otherwise a key of the registry
+        :data:`mdpkit.solvers.SOLVERS` (``mdpkit list solvers``: ``vi``, ``gs``, ``pi``, ``mpi``,
+        ``lp``, ``exact``, ``finite``, ``ssp``, ``rvi``, ``robust_vi``, ...) or the solver's
+        function name.
     **options
         Keyword arguments of the chosen solver (e.g. ``epsilon``, ``max_iter``, ``horizon``);
         with ``"auto"`` they override the automatic schedule (e.g. ``m=``).
@@ -113,7 +145,8 @@ def solve(mdp: TabularMDP, method: str = "auto", **options) -> SolveResult:
     Raises
     ------
     InvalidArgumentError
-        Unknown method or an option the solver does not take.
+        Unknown method, an option the solver does not take, or a missing required option
+        (e.g. ``horizon`` for ``finite``, ``uncertainty`` for the robust solvers).
 
     Examples
     --------
@@ -130,22 +163,10 @@ def solve(mdp: TabularMDP, method: str = "auto", **options) -> SolveResult:
         extra_opts = {}
         if key == "pi":
             # PI needs no tolerance: it stops at an optimal policy (its bound is reported)
-            extra_opts = {k: options.pop(k) for k in ("epsilon", "evaluate_policy") if k in options}
+            extra_opts = {k: options.pop(k) for k in ("epsilon",) if k in options}
         res = solve(mdp, key, **{**defaults, **options})
         opts = dict(res.options, auto=True, auto_reason=reason, **{f"{k}_requested": v for k, v in extra_opts.items()})
         return dataclasses.replace(res, options=opts)
-    key = str(method).lower()
-    key = _ALIASES.get(key, key)
-    if key not in SOLVERS:
-        raise InvalidArgumentError(f"unknown method {method!r}; choose one of {', '.join(SOLVERS)}")
-    fn = SOLVERS[key][0]
-    if key == "finite":
-        return fn(mdp, options.pop("horizon", None), **options)
-    import inspect
-
-    params = inspect.signature(fn).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    unknown = [] if takes_any else [k for k in options if k not in params]
-    if unknown:
-        raise InvalidArgumentError(f"method {key!r} does not take option(s) {', '.join(unknown)}")
-    return fn(mdp, **options)
+    spec = get_solver(method)
+    spec.check_options(options)
+    return spec.function(mdp, **options)

@@ -369,7 +369,7 @@ def policy_iteration(
 
 
 def _pi_result(mdp, gamma, v, q, pi, converged, residuals, changed, t0, options):
-    """Result of policy iteration: ``v`` is the exactly evaluated final policy's value.
+    r"""Result of policy iteration: ``v`` is the exactly evaluated final policy's value.
 
     Its distance to :math:`v^*` is certified by the residual bound of that policy,
     :math:`\|v^*-v_\pi\|_\infty \le \|Tv_\pi-v_\pi\|_\infty/(1-\gamma)`, which is also the certificate.

@@ -32,7 +32,7 @@ References
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,84 +50,66 @@ from mdpkit.distributions import (
     policy_transition_entries,
     uniform_support,
 )
-from mdpkit.results import SolveResult, Status
+from mdpkit.policies import check_policy
+from mdpkit.results import SolveResult
 
-from ._common import legacy_build_result as build_result, check_mdp, initial_policy, resolve_evaluate, warn_not_converged
-from .discounted import _certified_result, _q_matrix
+from ._common import bracket_midpoint, build_result, check_mdp, initial_policy
+from .discounted import _q_matrix
 
 __all__ = ["DistributionalResult", "DistributionalControlResult", "categorical_policy_evaluation",
            "quantile_policy_evaluation", "categorical_value_iteration", "quantile_value_iteration",
            "distributional_policy_iteration", "state_action_entries", "categorical_bellman_operator",
            "quantile_bellman_operator"]
 
-_CAT_SOURCE = (
-    "Rowland et al. 2018, Prop. 2: Pi_C T^pi is a sqrt(gamma)-contraction in sup-Cramer (l2-bar), "
-    "hence l2-bar(eta_k, eta_C) <= sqrt(gamma)/(1-sqrt(gamma)) * l2-bar(eta_k, eta_{k-1})"
-)
-_CAT_APPROX_SOURCE = (
-    "l2-bar(eta_C, eta_pi)^2 <= max_i (z_{i+1}-z_i) / (1-gamma) when every return lies in "
-    "[z_1, z_K] (Rowland et al. 2018, Prop. 3; re-derived here from Pythagoras for the orthogonal "
-    "projection Pi_C and the sqrt(gamma)-contraction, the paper text was not at hand)"
-)
-_Q_SOURCE = (
-    "Dabney et al. 2018, Prop. 2: Pi_W1 T^pi is a gamma-contraction in sup-w_inf, hence "
-    "w_inf-bar(theta_k, theta_Q) <= gamma/(1-gamma) * w_inf-bar(theta_k, theta_{k-1})"
-)
+_EPS = float(np.finfo(np.float64).eps)
 
 
-@dataclass(frozen=True, eq=False)
-class DistributionalResult:
-    r"""What a distributional policy-evaluation solver returns.
+@dataclass(frozen=True, eq=False, repr=False)
+class DistributionalResult(SolveResult):
+    r"""What a distributional policy-evaluation solver returns (a :class:`mdpkit.SolveResult`).
+
+    The quantity computed is :math:`V^\pi`: ``v`` (S,) float64 is the mean of the returned laws
+    (an estimate of :math:`V^\pi`) and ``v_error_bound`` a certified bound on
+    :math:`\|v - V^\pi\|_\infty` (reward units), the smaller of
+
+    * the a posteriori bound :math:`\|T^\pi v - v\|_\infty/(1-\gamma)` of the exact (linear)
+      Bellman operator of the policy (:func:`mdpkit.bounds.residual_value_bound`; Puterman 1994,
+      Thm 6.3.1 argument), which holds for any ``v``, quantile means included, and
+    * categorical with a covering support only: :math:`\sqrt{z_K - z_1}` times the certified
+      sup-Cramer distance to the projected fixed point, whose mean is exactly :math:`V^\pi`
+      (:func:`mdpkit.bounds.mean_error_from_cramer`; Rowland et al. 2018, mean preservation),
+
+    each widened by a rounding allowance of a few ulps.  ``certificate`` (``error_bound``) is the
+    certified distance of the returned laws to the *projected* fixed point in ``error_metric``
+    (:func:`mdpkit.bounds.categorical_evaluation_bound` or
+    :func:`mdpkit.bounds.quantile_evaluation_bound`): the policy is given, so there is no
+    suboptimality to certify.  ``policy`` is the evaluated policy ((S,) int64 or (S, A) float64);
+    ``v_policy`` (deterministic policies) is the exact :math:`V^\pi`, computed on first access.
+    One iteration is one application of :math:`\Pi T^\pi`; ``residuals (n_iter,)`` are the step
+    sizes :math:`\bar d(\eta_k, \eta_{k-1})` in ``error_metric``.
 
     Attributes
     ----------
     returns : CategoricalReturns or QuantileReturns
         The last iterate, one law per state (``batch_shape == (S,)``).
-    v : ndarray (S,)
-        Its means.
-    converged, status, message, n_iter
-        As in :class:`mdpkit.SolveResult`; one iteration is one application of :math:`\Pi T^\pi`.
-    residuals : ndarray (n_iter,)
-        Step sizes :math:`\bar d(\eta_k, \eta_{k-1})` in ``error_metric``.
-    error_bound : float
-        Certified bound on :math:`\bar d(\eta_k, \eta_{\Pi})` (distance of the returned iterate to
-        the projected fixed point) in ``error_metric``.
     error_metric : str
         ``"sup-cramer"`` (categorical) or ``"sup-w_inf"`` (quantile).
-    bound_source : str
-    approximation_bound : float or None
-        Categorical only, and only when the support covers every possible return: a certified bound
-        on :math:`\bar\ell_2(\eta_k, \eta^\pi)` (distance to the *true* return distributions),
-        ``error_bound + sqrt(max_gap / (1 - gamma))``.  None otherwise.
-    v_error_bound : float or None
-        Categorical with covering support: certified bound on :math:`\|v - V^\pi\|_\infty`,
-        ``sqrt(z_K - z_1) * error_bound`` (Cauchy-Schwarz, :math:`|\mathbb{E}\nu-\mathbb{E}\nu'|
-        = |\int (F-F')| \le \sqrt{z_K-z_1}\,\ell_2`; the fixed point's mean is exactly
-        :math:`V^\pi` because :math:`\Pi_C` preserves means on the support).  Quantile: bound on
-        the distance of ``v`` to the means of the quantile fixed point (:math:`w_1 \le w_\infty`),
-        which is *not* :math:`V^\pi`.
+    approximation_bound : float
+        Categorical with a covering support: a certified bound on :math:`\bar\ell_2(\eta_k,
+        \eta^\pi)` (distance to the *true* return distributions), ``error_bound +
+        sqrt(max_gap / (1 - gamma))`` (Rowland et al. 2018, Prop. 3).  ``inf`` otherwise (no
+        theorem bounds the quantile or a non-covering categorical fixed point's distance).
     covers_returns : bool
         Whether the (categorical) support contains ``[r_min/(1-gamma), r_max/(1-gamma)]``.
-    method, options, wall_time
+    stop_tol : float
+        The step threshold the stopping rule used.
     """
 
-    returns: object
-    v: np.ndarray
-    converged: bool
-    status: Status
-    message: str
-    n_iter: int
-    residuals: np.ndarray
-    error_bound: float
-    error_metric: str
-    bound_source: str
-    method: str
-    options: dict
-    wall_time: float
-    approximation_bound: float | None = None
-    v_error_bound: float | None = None
+    returns: object = None
+    error_metric: str = ""
+    approximation_bound: float = float("inf")
     covers_returns: bool = False
-    extra: dict = field(default_factory=dict)
+    stop_tol: float = float("nan")
 
 
 def _setup(mdp, policy, epsilon, max_iter):
@@ -135,8 +117,23 @@ def _setup(mdp, policy, epsilon, max_iter):
     gamma = check_gamma(mdp.gamma, allow_one=False, who="mdp.gamma")
     eps = check_positive(epsilon, "epsilon")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    entries = policy_transition_entries(mdp, policy)
-    return mdp, gamma, eps, max_iter, entries
+    pi = check_policy(mdp, policy)
+    ent = _dk.entries(*policy_transition_entries(mdp, pi))
+    return mdp, gamma, eps, max_iter, pi, ent
+
+
+def _evaluation_residual_bound(ent, gamma, v):
+    r"""Certified :math:`\|v - V^\pi\|_\infty \le \|T^\pi v - v\|_\infty/(1-\gamma)` plus a rounding allowance."""
+    indptr, nxt, w, rew = ent
+    S = v.shape[0]
+    if S == 0:
+        return 0.0
+    counts = np.diff(indptr)
+    tv = np.bincount(np.repeat(np.arange(S), counts), weights=w * (rew + gamma * v[nxt]), minlength=S)
+    resid = float(np.max(np.abs(tv - v)))
+    scale = (float(np.max(np.abs(rew), initial=0.0)) + (1.0 + gamma) * float(np.max(np.abs(v))))
+    slack = 4.0 * (int(counts.max()) + 2) * _EPS * scale
+    return bounds.residual_value_bound(gamma, resid + slack).value
 
 
 def categorical_policy_evaluation(
@@ -178,7 +175,11 @@ def categorical_policy_evaluation(
     Returns
     -------
     DistributionalResult
-        ``returns`` is a :class:`~mdpkit.distributions.CategoricalReturns` with probs (S, K).
+        ``returns`` a :class:`~mdpkit.distributions.CategoricalReturns` with probs (S, K);
+        ``v`` (S,) float64 its means, the estimate of :math:`V^\pi`, with the certified
+        ``v_error_bound`` (see :class:`DistributionalResult`); ``certificate`` the sup-Cramer
+        distance to the projected fixed point; ``approximation_bound`` (covering support) the
+        sup-Cramer distance to the true return laws.
 
     Raises
     ------
@@ -200,8 +201,9 @@ def categorical_policy_evaluation(
     under the policy.  The iterates are probability vectors (no mass is created or lost).
     """
     t0 = time.perf_counter()
-    mdp, gamma, eps, max_iter, (indptr, nxt, w, rew) = _setup(mdp, policy, epsilon, max_iter)
+    mdp, gamma, eps, max_iter, pi, ent = _setup(mdp, policy, epsilon, max_iter)
     S = mdp.S
+    rew = ent[3]
     r_lo, r_hi = float(rew.min()), float(rew.max())
     g_lo, g_hi = r_lo / (1.0 - gamma), r_hi / (1.0 - gamma)
     if support is None:
@@ -213,42 +215,40 @@ def categorical_policy_evaluation(
     else:
         z = _check_support(support)
         K = z.shape[0]
+    z = _dk.ro(z)
     covers = bool(z[0] <= g_lo and z[-1] >= g_hi)
     if eta0 is None:
         eta = np.tile(categorical_projection(np.zeros(1), np.ones(1), z), (S, 1))
     else:
-        eta = CategoricalReturns(z, eta0).probs.copy()
+        eta = _dk.wr(CategoricalReturns(z, eta0).probs)
         if eta.shape != (S, K):
             raise InvalidArgumentError(f"eta0 must have shape (S, K) = ({S}, {K}), got {eta.shape}")
     tol = bounds.categorical_stopping_tol(eps, gamma)
-    buf = np.empty_like(eta)
-    mix = np.empty((_dk.N_CHUNKS, K))
+    work = (np.empty_like(eta), np.empty((_dk.N_CHUNKS, K)))
     residuals = np.empty(max_iter)
-    n = _dk.categorical_evaluation_loop(indptr, nxt, w, rew, z, gamma, eta, buf, mix, tol, max_iter, residuals)
+    n = _dk.categorical_evaluation_loop(ent, z, float(gamma), eta, work, float(tol), max_iter, residuals)
     residuals = residuals[:n].copy()
-    err = bounds.categorical_evaluation_bound(gamma, residuals[-1]).value
+    cert = bounds.categorical_evaluation_bound(gamma, residuals[-1])
+    err = cert.value
     converged = bool(residuals[-1] <= tol)
     ret = CategoricalReturns(z, eta)
-    v = ret.mean()
-    gap = float(np.max(np.diff(z))) if K > 1 else 0.0
-    approx = err + bounds.categorical_fixed_point_bound(gamma, gap).value if covers else None
-    v_err = bounds.mean_error_from_cramer(z[-1] - z[0], err).value if covers else None
-    status = Status.CONVERGED if converged else Status.MAX_ITER
-    msg = (f"{'converged' if converged else 'max_iter reached'} after {n} iterations; "
-           f"sup-Cramer distance to the projected fixed point <= {err:.3g}")
-    if not converged:
-        warn_not_converged("categorical_policy_evaluation", n, f"last residual {residuals[-1]:.3g}")
-    for a in (v, residuals):
-        a.flags.writeable = False
-    return DistributionalResult(
-        returns=ret, v=v, converged=converged, status=status, message=msg, n_iter=n,
-        residuals=residuals, error_bound=err, error_metric="sup-cramer",
-        bound_source=_CAT_SOURCE + ("; approximation_bound: " + _CAT_APPROX_SOURCE if covers else ""),
-        method="categorical_policy_evaluation",
+    v = np.asarray(ret.mean(), dtype=np.float64)
+    v_err = _evaluation_residual_bound(ent, gamma, v)
+    approx = float("inf")
+    if covers:
+        gap = float(np.max(np.diff(z))) if K > 1 else 0.0
+        approx = err + bounds.categorical_fixed_point_bound(gamma, gap).value
+        zmax = float(np.max(np.abs(z)))
+        v_err = min(v_err, bounds.mean_error_from_cramer(z[-1] - z[0], err).value + 4.0 * (K + 2) * _EPS * zmax)
+    msg = (f"{'converged' if converged else 'max_iter reached'} after {n} iterations; sup-Cramer distance to the "
+           f"projected fixed point <= {err:.3g}; |v - V^pi| <= {v_err:.3g}")
+    return build_result(
+        mdp, cls=DistributionalResult, v=v, v_error_bound=v_err, policy=pi, certificate=cert, converged=converged,
+        n_iter=n, residuals=residuals, method="categorical_policy_evaluation",
         options={"epsilon": eps, "max_iter": max_iter, "n_atoms": K, "support_min": float(z[0]),
-                 "support_max": float(z[-1]), "stop_tol": tol},
-        wall_time=time.perf_counter() - t0, approximation_bound=approx, v_error_bound=v_err,
-        covers_returns=covers,
+                 "support_max": float(z[-1]), "stop_tol": tol, "eta0_given": eta0 is not None},
+        t0=t0, message=msg, returns=ret, error_metric="sup-cramer", approximation_bound=approx,
+        covers_returns=covers, stop_tol=float(tol),
     )
 
 
@@ -269,7 +269,9 @@ def quantile_policy_evaluation(
     :math:`\bar w_\infty(\theta_k, \theta_Q) \le \varepsilon` for the projected fixed point
     (Dabney et al. 2018, Prop. 2, gamma-contraction in sup-w_inf; statement as recalled, checked
     numerically in the tests).  The quantile fixed point does **not** in general have mean
-    :math:`V^\pi`.
+    :math:`V^\pi`, so ``v_error_bound`` comes from the exact Bellman residual of the means,
+    :math:`\|T^\pi v - v\|_\infty/(1-\gamma)` (Puterman 1994, Thm 6.3.1 argument), which reports
+    that bias honestly.
 
     Parameters
     ----------
@@ -286,7 +288,10 @@ def quantile_policy_evaluation(
     Returns
     -------
     DistributionalResult
-        ``returns`` is a :class:`~mdpkit.distributions.QuantileReturns` with locations (S, m).
+        ``returns`` a :class:`~mdpkit.distributions.QuantileReturns` with locations (S, m);
+        ``v`` (S,) float64 its means with the certified ``v_error_bound`` on
+        :math:`\|v - V^\pi\|_\infty`; ``certificate`` the sup-:math:`w_\infty` distance to the
+        projected (quantile) fixed point; ``approximation_bound`` is ``inf``.
 
     Raises
     ------
@@ -304,38 +309,34 @@ def quantile_policy_evaluation(
     are compared with ``cum >= tau - 1e-12`` (:data:`mdpkit.distributions.QUANTILE_LEVEL_ATOL`).
     """
     t0 = time.perf_counter()
-    mdp, gamma, eps, max_iter, (indptr, nxt, w, rew) = _setup(mdp, policy, epsilon, max_iter)
+    mdp, gamma, eps, max_iter, pi, ent = _setup(mdp, policy, epsilon, max_iter)
     S = mdp.S
     m = check_int(n_quantiles, "n_quantiles", minimum=1)
     if theta0 is None:
         theta = np.zeros((S, m))
     else:
-        theta = QuantileReturns(theta0).locations.copy()
+        theta = _dk.wr(QuantileReturns(theta0).locations)
         if theta.shape != (S, m):
             raise InvalidArgumentError(f"theta0 must have shape (S, m) = ({S}, {m}), got {theta.shape}")
     tol = bounds.quantile_stopping_tol(eps, gamma)
-    scratch = _dk.quantile_scratch(indptr, m)
-    buf = np.empty_like(theta)
+    work = (np.empty_like(theta), _dk.quantile_scratch(ent[0], m))
     residuals = np.empty(max_iter)
-    n = _dk.quantile_evaluation_loop(indptr, nxt, w, rew, gamma, theta, buf, scratch, tol, max_iter, residuals)
+    n = _dk.quantile_evaluation_loop(ent, float(gamma), theta, work, float(tol), max_iter, residuals)
     residuals = residuals[:n].copy()
-    err = bounds.quantile_evaluation_bound(gamma, residuals[-1]).value
+    cert = bounds.quantile_evaluation_bound(gamma, residuals[-1])
+    err = cert.value
     converged = bool(residuals[-1] <= tol)
     ret = QuantileReturns(theta)
-    v = ret.mean()
-    status = Status.CONVERGED if converged else Status.MAX_ITER
-    msg = (f"{'converged' if converged else 'max_iter reached'} after {n} iterations; "
-           f"sup-w_inf distance to the projected fixed point <= {err:.3g}")
-    if not converged:
-        warn_not_converged("quantile_policy_evaluation", n, f"last residual {residuals[-1]:.3g}")
-    for a in (v, residuals):
-        a.flags.writeable = False
-    return DistributionalResult(
-        returns=ret, v=v, converged=converged, status=status, message=msg, n_iter=n,
-        residuals=residuals, error_bound=err, error_metric="sup-w_inf", bound_source=_Q_SOURCE,
-        method="quantile_policy_evaluation",
-        options={"epsilon": eps, "max_iter": max_iter, "n_quantiles": m, "stop_tol": tol},
-        wall_time=time.perf_counter() - t0, v_error_bound=err, covers_returns=False,
+    v = np.asarray(ret.mean(), dtype=np.float64)
+    v_err = _evaluation_residual_bound(ent, gamma, v)
+    msg = (f"{'converged' if converged else 'max_iter reached'} after {n} iterations; sup-w_inf distance to the "
+           f"projected fixed point <= {err:.3g}; |v - V^pi| <= {v_err:.3g}")
+    return build_result(
+        mdp, cls=DistributionalResult, v=v, v_error_bound=v_err, policy=pi, certificate=cert, converged=converged,
+        n_iter=n, residuals=residuals, method="quantile_policy_evaluation",
+        options={"epsilon": eps, "max_iter": max_iter, "n_quantiles": m, "stop_tol": tol,
+                 "theta0_given": theta0 is not None},
+        t0=t0, message=msg, returns=ret, error_metric="sup-w_inf", covers_returns=False, stop_tol=float(tol),
     )
 
 
@@ -347,13 +348,15 @@ _NOT_CONTRACTION = (
 )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class DistributionalControlResult(SolveResult):
     r"""A :class:`mdpkit.SolveResult` plus return distributions (distributional control solvers).
 
-    Every :class:`~mdpkit.SolveResult` field keeps its meaning: ``policy`` (S,) int64, ``v``,
-    ``q`` (S, A) the means of ``returns_sa``, ``error_bound`` a certified bound on
-    :math:`\max_s v^*(s) - v_\pi(s)`.
+    Every :class:`~mdpkit.SolveResult` field keeps its meaning: ``policy`` (S,) int64; ``v`` (S,)
+    the estimate of :math:`v^*` with the certified ``v_error_bound`` on :math:`\|v - v^*\|_\infty`;
+    ``v_iterate`` (S,) the means of ``returns`` (the solver's own iterate, which is *not* in
+    general within ``v_error_bound`` of :math:`v^*`); ``q`` (S, A) the means of ``returns_sa``;
+    ``certificate`` a certified bound on :math:`\max_s v^*(s) - v_\pi(s)`.
 
     Attributes
     ----------
@@ -366,11 +369,27 @@ class DistributionalControlResult(SolveResult):
     policy_returns : DistributionalResult or None
         Certified distributional evaluation of the returned policy (same representation), when
         requested.
+    covers_returns : bool
+        Categorical: whether the support covers ``[r_min, r_max]/(1-gamma)``.
+    spans : ndarray of float64, shape (n_iter,), or None
+        Span of each sweep's change of the means (categorical VI).
+    n_changed : ndarray of int64, shape (n_iter,), or None
+        Greedy actions switched per sweep (VI) or per improvement step (PI).
+    mean_steps : ndarray of float64, shape (n_iter,), or None
+        Sup-norm change of the means per sweep (quantile VI).
+    eval_error_bound : float
+        Policy iteration: certified :math:`\|v_{\text{eval}} - V^{\pi}\|_\infty` of the last
+        categorical evaluation (:math:`\delta`); ``nan`` for the other solvers.
     """
 
     returns: object = None
     returns_sa: object = None
     policy_returns: object = None
+    covers_returns: bool = False
+    spans: np.ndarray | None = None
+    n_changed: np.ndarray | None = None
+    mean_steps: np.ndarray | None = None
+    eval_error_bound: float = float("nan")
 
 
 def state_action_entries(mdp):
@@ -419,9 +438,12 @@ def _policy_residual_bound(mdp, gamma, policy):
     return v_pi, bounds.residual_value_bound(gamma, float(np.max(np.abs(tv - v_pi))))
 
 
-def _to_control_result(base, **kw):
-    d = {f.name: getattr(base, f.name) for f in fields(SolveResult)}
-    return DistributionalControlResult(**d, **kw)
+def _bracket_from_policy(v_pi, cert):
+    r"""``v* in [v_pi, v_pi + c]`` (``v_pi <= v*`` and ``||v* - v_pi|| <= c``): midpoint and half-width."""
+    lo = np.asarray(v_pi, dtype=np.float64)
+    hi = lo + float(cert.value)
+    v, err = bracket_midpoint(lo, hi)
+    return v, err, lo, hi
 
 
 def categorical_value_iteration(
@@ -432,7 +454,6 @@ def categorical_value_iteration(
     epsilon: float = 1e-6,
     max_iter: int = 100_000,
     eta0=None,
-    evaluate_policy: bool | None = None,
     evaluate_returns: bool = True,
 ) -> DistributionalControlResult:
     r"""Categorical distributional value iteration (control), certified through the means.
@@ -471,8 +492,6 @@ def categorical_value_iteration(
         Maximum number of applications of the categorical optimality operator.
     eta0 : array_like (S, K), optional
         Initial probabilities; default the projection of a point mass at 0 in every state.
-    evaluate_policy : bool, optional
-        Compute ``v_policy`` by an exact linear solve; default True when ``S <= 10_000``.
     evaluate_returns : bool, default True
         Also run :func:`categorical_policy_evaluation` of the returned policy on the same support
         (``policy_returns``).
@@ -480,13 +499,16 @@ def categorical_value_iteration(
     Returns
     -------
     DistributionalControlResult
-        ``v`` (S,) means of ``returns`` (:math:`v_{k+1}`); ``policy`` (S,) int64 greedy for
-        :math:`v_k`; ``q`` (S, A) means of ``returns_sa`` (:math:`T` applied to :math:`v_k`, masked
-        actions ``-inf``); ``residuals`` (n_iter,) :math:`\|v_{j+1}-v_j\|_\infty`;
-        ``v_lower``/``v_upper`` the MacQueen-Porteus bracket (covering support only);
-        ``returns`` CategoricalReturns (S, K) :math:`\eta_{k+1}`; ``returns_sa`` (S, A, K);
-        ``extra["spans"]``, ``extra["n_changed"]`` (greedy actions switched per sweep),
-        ``extra["covers_returns"]``.
+        ``v`` (S,) float64 the estimate of :math:`v^*`: with a covering support the midpoint of the
+        MacQueen-Porteus bracket ``[v_lower, v_upper]`` (:func:`mdpkit.bounds.macqueen_bounds`),
+        otherwise the midpoint of ``[v_pi, v_pi + certificate]``; ``v_error_bound`` its certified
+        half-width; ``v_iterate`` (S,) the means of ``returns`` (:math:`v_{k+1}`); ``policy`` (S,)
+        int64 greedy for :math:`v_k`; ``q`` (S, A) means of ``returns_sa`` (:math:`T` applied to
+        :math:`v_k`, masked actions ``-inf``); ``residuals`` (n_iter,)
+        :math:`\|v_{j+1}-v_j\|_\infty`; ``returns`` CategoricalReturns (S, K)
+        :math:`\eta_{k+1}`; ``returns_sa`` (S, A, K); ``spans`` (n_iter,), ``n_changed``
+        (n_iter,) int64 (greedy actions switched per sweep), ``covers_returns``; ``v_policy``
+        exact (computed on first access, or already when the certificate needed it).
 
     Raises
     ------
@@ -533,46 +555,46 @@ def categorical_value_iteration(
     gamma = check_gamma(mdp.gamma, allow_one=False, who="mdp.gamma")
     eps = check_positive(epsilon, "epsilon")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    evaluate = resolve_evaluate(mdp, evaluate_policy)
     S, A = mdp.S, mdp.A
-    sa_indptr, nxt, w, rew = state_action_entries(mdp)
-    g_lo, g_hi = _return_range(mdp, gamma, rew)
-    z = _control_support(support, n_atoms, g_lo, g_hi)
+    ent = _dk.entries(*state_action_entries(mdp))
+    g_lo, g_hi = _return_range(mdp, gamma, ent[3])
+    z = _dk.ro(_control_support(support, n_atoms, g_lo, g_hi))
     K = z.shape[0]
     covers = bool(z[0] <= g_lo and z[-1] >= g_hi)
     point0 = categorical_projection(np.zeros(1), np.ones(1), z)
     if eta0 is None:
         eta = np.tile(point0, (S, 1))
     else:
-        eta = CategoricalReturns(z, eta0).probs.copy()
+        eta = _dk.wr(CategoricalReturns(z, eta0).probs)
         if eta.shape != (S, K):
             raise InvalidArgumentError(f"eta0 must have shape (S, K) = ({S}, {K}), got {eta.shape}")
     tol = bounds.vi_norm_stopping_tol(eps, gamma)
-    mask1 = np.ascontiguousarray(mdp.action_mask.reshape(-1))
+    mask1 = _dk.ro(mdp.action_mask.reshape(-1), np.bool_)
     eta_sa = np.tile(point0, (S * A, 1))
     buf, mix = np.empty_like(eta), np.empty((_dk.N_CHUNKS, K))
     q1, pi = np.empty(S * A), np.full(S, -1, dtype=np.int64)
     v, v_new = eta @ z, np.empty(S)
     residuals, spans, changed, dmm = np.empty(max_iter), np.empty(max_iter), np.empty(max_iter, np.int64), np.empty(2)
-    n = _dk.categorical_value_iteration_loop(A, sa_indptr, nxt, w, rew, mask1, z, gamma, eta, buf, mix, eta_sa, q1, pi,
-                                             v, v_new, tol, max_iter, residuals, spans, dmm, changed)
+    n = _dk.categorical_value_iteration_loop(A, ent, mask1, z, float(gamma), (eta, buf, mix, eta_sa, q1, pi, v, v_new),
+                                             float(tol), max_iter, (residuals, spans, dmm, changed))
     converged = bool(residuals[n - 1] < tol)
     options = dict(epsilon=eps, max_iter=max_iter, tol=tol, n_atoms=K, support_min=float(z[0]),
-                   support_max=float(z[-1]), eta0_given=eta0 is not None)
-    extra = {"spans": spans[:n].copy(), "n_changed": changed[:n].copy(), "covers_returns": covers}
+                   support_max=float(z[-1]), eta0_given=eta0 is not None, evaluate_returns=bool(evaluate_returns))
     if covers:
-        base = _certified_result(mdp, gamma, v=v_new, v_next=v_new, pi=pi, q1=q1, dmin=dmm[0], dmax=dmm[1], n=n,
-                                 converged=converged, residuals=residuals[:n].copy(), method="categorical_value_iteration",
-                                 options=options, t0=t0, evaluate=evaluate, extra=extra)
+        lo, hi = bounds.macqueen_bounds(gamma, v_new, dmm[0], dmm[1])
+        v_est, v_err = bracket_midpoint(lo, hi)
+        cert, v_pi = bounds.greedy_span_bound(gamma, dmm[1] - dmm[0]), None
     else:
-        v_pi, bound = _policy_residual_bound(mdp, gamma, pi)
-        base = build_result(mdp, v=v_new, policy=pi, converged=converged, n_iter=n, residuals=residuals[:n].copy(),
-                            bound=bound, method="categorical_value_iteration", options=options,
-                            wall_time=time.perf_counter() - t0, evaluate=evaluate, v_policy=v_pi if evaluate else None,
-                            q=_q_matrix(q1, mask1, S, A), extra=extra)
+        v_pi, cert = _policy_residual_bound(mdp, gamma, pi)
+        v_est, v_err, lo, hi = _bracket_from_policy(v_pi, cert)
     pol_ret = categorical_policy_evaluation(mdp, pi, support=z) if evaluate_returns else None
-    return _to_control_result(base, returns=CategoricalReturns(z, buf),
-                              returns_sa=CategoricalReturns(z, eta_sa.reshape(S, A, K)), policy_returns=pol_ret)
+    return build_result(
+        mdp, cls=DistributionalControlResult, v=v_est, v_error_bound=v_err, policy=pi, certificate=cert,
+        converged=converged, n_iter=n, residuals=residuals[:n].copy(), method="categorical_value_iteration",
+        options=options, t0=t0, v_policy=v_pi, q=_q_matrix(q1, mask1, S, A), v_iterate=v_new, v_lower=lo, v_upper=hi,
+        returns=CategoricalReturns(z, buf), returns_sa=CategoricalReturns(z, eta_sa.reshape(S, A, K)),
+        policy_returns=pol_ret, covers_returns=covers, spans=spans[:n].copy(), n_changed=changed[:n].copy(),
+    )
 
 
 def quantile_value_iteration(
@@ -616,10 +638,13 @@ def quantile_value_iteration(
     Returns
     -------
     DistributionalControlResult
-        ``v`` (S,) means of ``returns``; ``v_policy`` (S,) exact value of ``policy`` (always
+        ``v`` (S,) float64 the estimate of :math:`v^*`, the midpoint of the certified bracket
+        ``[v_lower, v_upper] = [v_pi, v_pi + certificate]`` (:math:`v_\pi \le v^*`), with
+        ``v_error_bound`` its half-width; ``v_iterate`` (S,) the means of ``returns`` (biased:
+        :math:`\Pi_Q` does not preserve means); ``v_policy`` (S,) exact value of ``policy`` (always
         computed: the certificate needs it); ``q`` (S, A) atom means of ``returns_sa``;
         ``residuals`` (n_iter,) sup-:math:`w_\infty` steps; ``returns`` QuantileReturns (S, m);
-        ``returns_sa`` (S, A, m); ``extra["mean_steps"]``, ``extra["n_changed"]``.
+        ``returns_sa`` (S, A, m); ``mean_steps`` (n_iter,), ``n_changed`` (n_iter,) int64.
 
     Raises
     ------
@@ -650,35 +675,37 @@ def quantile_value_iteration(
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     m = check_int(n_quantiles, "n_quantiles", minimum=1)
     S, A = mdp.S, mdp.A
-    sa_indptr, nxt, w, rew = state_action_entries(mdp)
+    ent = _dk.entries(*state_action_entries(mdp))
     if theta0 is None:
         theta = np.zeros((S, m))
     else:
-        theta = QuantileReturns(theta0).locations.copy()
+        theta = _dk.wr(QuantileReturns(theta0).locations)
         if theta.shape != (S, m):
             raise InvalidArgumentError(f"theta0 must have shape (S, m) = ({S}, {m}), got {theta.shape}")
     tol = bounds.vi_norm_stopping_tol(eps, gamma)
-    mask1 = np.ascontiguousarray(mdp.action_mask.reshape(-1))
+    mask1 = _dk.ro(mdp.action_mask.reshape(-1), np.bool_)
     theta_sa = np.zeros((S * A, m))
-    buf, scratch = np.empty_like(theta), _dk.quantile_scratch(sa_indptr, m)
+    buf, scratch = np.empty_like(theta), _dk.quantile_scratch(ent[0], m)
     q1, pi = np.empty(S * A), np.full(S, -1, dtype=np.int64)
     v, v_new = theta.mean(axis=1), np.empty(S)
     residuals, steps, changed, dmm = np.empty(max_iter), np.empty(max_iter), np.empty(max_iter, np.int64), np.empty(2)
-    n = _dk.quantile_value_iteration_loop(A, sa_indptr, nxt, w, rew, mask1, gamma, theta, buf, scratch, theta_sa, q1,
-                                          pi, v, v_new, tol, max_iter, residuals, steps, dmm, changed)
+    n = _dk.quantile_value_iteration_loop(A, ent, mask1, float(gamma), (theta, buf, scratch, theta_sa, q1, pi, v, v_new),
+                                          float(tol), max_iter, (residuals, steps, dmm, changed))
     converged = bool(residuals[n - 1] < tol and changed[n - 1] == 0)
-    v_pi, bound = _policy_residual_bound(mdp, gamma, pi)
-    base = build_result(
-        mdp, v=v_new, policy=pi, converged=converged, n_iter=n, residuals=residuals[:n].copy(), bound=bound,
-        method="quantile_value_iteration", options=dict(epsilon=eps, max_iter=max_iter, tol=tol, n_quantiles=m),
-        wall_time=time.perf_counter() - t0, evaluate=True, v_policy=v_pi, q=_q_matrix(q1, mask1, S, A),
-        extra={"mean_steps": steps[:n].copy(), "n_changed": changed[:n].copy()},
-        message=(f"{'stopped' if converged else 'max_iter reached'} after {n} iterations (heuristic rule); "
-                 f"certified suboptimality of the policy <= {bound.value:.3g}"),
-    )
+    v_pi, cert = _policy_residual_bound(mdp, gamma, pi)
+    v_est, v_err, lo, hi = _bracket_from_policy(v_pi, cert)
     pol_ret = quantile_policy_evaluation(mdp, pi, n_quantiles=m) if evaluate_returns else None
-    return _to_control_result(base, returns=QuantileReturns(buf), returns_sa=QuantileReturns(theta_sa.reshape(S, A, m)),
-                              policy_returns=pol_ret)
+    return build_result(
+        mdp, cls=DistributionalControlResult, v=v_est, v_error_bound=v_err, policy=pi, certificate=cert,
+        converged=converged, n_iter=n, residuals=residuals[:n].copy(), method="quantile_value_iteration",
+        options=dict(epsilon=eps, max_iter=max_iter, tol=tol, n_quantiles=m, theta0_given=theta0 is not None,
+                     evaluate_returns=bool(evaluate_returns)),
+        t0=t0, v_policy=v_pi, q=_q_matrix(q1, mask1, S, A), v_iterate=v_new, v_lower=lo, v_upper=hi,
+        message=(f"{'stopped' if converged else 'max_iter reached'} after {n} iterations (heuristic rule); "
+                 f"certified suboptimality of the policy <= {cert.value:.3g}; |v - v*| <= {v_err:.3g}"),
+        returns=QuantileReturns(buf), returns_sa=QuantileReturns(theta_sa.reshape(S, A, m)), policy_returns=pol_ret,
+        mean_steps=steps[:n].copy(), n_changed=changed[:n].copy(),
+    )
 
 
 def distributional_policy_iteration(
@@ -690,7 +717,6 @@ def distributional_policy_iteration(
     eval_epsilon: float = 1e-10,
     max_iter: int = 1_000,
     tie_rtol: float = 1e-12,
-    evaluate_policy: bool | None = None,
 ) -> DistributionalControlResult:
     r"""Distributional policy iteration: certified categorical evaluation, greedy improvement on the means.
 
@@ -725,16 +751,18 @@ def distributional_policy_iteration(
     max_iter : int, default 1_000
         Maximum number of evaluations.
     tie_rtol : float, default 1e-12
-    evaluate_policy : bool, optional
-        Compute ``v_policy`` by an exact linear solve; default True when ``S <= 10_000``.
 
     Returns
     -------
     DistributionalControlResult
-        ``v`` (S,) means of the last evaluation; ``q`` (S, A); ``residuals`` (n_iter,)
+        ``v`` (S,) float64 means of the last evaluation, with the certified
+        ``v_error_bound`` :math:`= \delta + ` ``error_bound`` on :math:`\|v - v^*\|_\infty`
+        (:math:`|v - V^\pi| \le \delta` and :math:`0 \le v^* - V^\pi \le` ``error_bound``);
+        ``eval_error_bound`` :math:`\delta`; ``q`` (S, A); ``residuals`` (n_iter,)
         :math:`\max_s(\max_a\hat q - \hat q(s,\pi_k(s)))`; ``returns`` the last evaluation's
         CategoricalReturns (S, K); ``returns_sa`` (S, A, K); ``policy_returns`` the last
-        :class:`DistributionalResult`; ``extra["n_changed"]``.
+        :class:`DistributionalResult`; ``n_changed`` (n_iter,) int64; ``v_policy`` computed on
+        first access.
 
     Raises
     ------
@@ -760,11 +788,10 @@ def distributional_policy_iteration(
     ev_eps = check_positive(eval_epsilon, "eval_epsilon")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tie = check_positive(tie_rtol, "tie_rtol", allow_zero=True)
-    evaluate = resolve_evaluate(mdp, evaluate_policy)
     S, A = mdp.S, mdp.A
-    sa_indptr, nxt, w, rew = state_action_entries(mdp)
-    g_lo, g_hi = _return_range(mdp, gamma, rew)
-    z = _control_support(support, n_atoms, g_lo, g_hi)
+    ent = _dk.entries(*state_action_entries(mdp))
+    g_lo, g_hi = _return_range(mdp, gamma, ent[3])
+    z = _dk.ro(_control_support(support, n_atoms, g_lo, g_hi))
     K = z.shape[0]
     if not (z[0] <= g_lo and z[-1] >= g_hi):
         raise InvalidArgumentError(
@@ -773,19 +800,19 @@ def distributional_policy_iteration(
     pi = initial_policy(mdp, policy0)
     if pi is None:
         pi = np.argmax(np.where(mdp.action_mask, mdp.R, -np.inf), axis=1).astype(np.int64)
-    mask1 = np.ascontiguousarray(mdp.action_mask.reshape(-1))
+    mask1 = _dk.ro(mdp.action_mask.reshape(-1), np.bool_)
     eta_sa = np.tile(categorical_projection(np.zeros(1), np.ones(1), z), (S * A, 1))
     buf, mix = np.empty((S, K)), np.empty((_dk.N_CHUNKS, K))
     q1, greedy = np.empty(S * A), np.empty(S, dtype=np.int64)
-    inv_dz = _dk.uniform_inverse_step(z)
+    inv_dz = float(_dk.uniform_inverse_step(z))
     residuals, changed = [], []
     converged, thr, delta = False, 0.0, 0.0
     for _ in range(max_iter):
         ev = categorical_policy_evaluation(mdp, pi, support=z, epsilon=ev_eps)
         v = np.asarray(ev.v)
         delta = float(ev.v_error_bound)
-        _dk.categorical_control_sweep(A, sa_indptr, nxt, w, rew, mask1, z, gamma, inv_dz,
-                                      np.ascontiguousarray(ev.returns.probs), mix, eta_sa, q1, greedy, buf)
+        _dk.categorical_control_sweep(A, ent, mask1, z, float(gamma), inv_dz, _dk.wr(ev.returns.probs), mix,
+                                      (eta_sa, q1, greedy), buf)
         q = q1.reshape(S, A)
         cur = q[np.arange(S), pi]
         best = q[np.arange(S), greedy]
@@ -797,17 +824,17 @@ def distributional_policy_iteration(
             converged = True
             break
         pi = np.where(switch, greedy, pi).astype(np.int64)
-    bound = bounds.residual_value_bound(gamma, thr + 2.0 * gamma * delta)
-    base = build_result(
-        mdp, v=v, policy=pi, converged=converged, n_iter=len(residuals), residuals=np.asarray(residuals), bound=bound,
+    cert = bounds.residual_value_bound(gamma, thr + 2.0 * gamma * delta)
+    return build_result(
+        mdp, cls=DistributionalControlResult, v=v.copy(), v_error_bound=delta + cert.value, policy=pi,
+        certificate=cert, converged=converged, n_iter=len(residuals), residuals=np.asarray(residuals, dtype=np.float64),
         method="distributional_policy_iteration",
         options=dict(eval_epsilon=ev_eps, max_iter=max_iter, tie_rtol=tie, n_atoms=K, support_min=float(z[0]),
                      support_max=float(z[-1]), policy0_given=policy0 is not None),
-        wall_time=time.perf_counter() - t0, evaluate=evaluate, q=_q_matrix(q1, mask1, S, A),
-        extra={"n_changed": np.asarray(changed), "v_error_bound": delta},
+        t0=t0, q=_q_matrix(q1, mask1, S, A),
+        returns=ev.returns, returns_sa=CategoricalReturns(z, eta_sa.reshape(S, A, K)), policy_returns=ev,
+        covers_returns=True, n_changed=np.asarray(changed, dtype=np.int64), eval_error_bound=delta,
     )
-    return _to_control_result(base, returns=ev.returns, returns_sa=CategoricalReturns(z, eta_sa.reshape(S, A, K)),
-                              policy_returns=ev)
 
 
 # ============================================================================ operators
@@ -826,9 +853,9 @@ def categorical_bellman_operator(mdp, policy, support, probs) -> np.ndarray:
     ret = CategoricalReturns(support, probs)
     if ret.probs.shape != (mdp.S, ret.support.shape[0]):
         raise InvalidArgumentError(f"probs must have shape (S, K) = ({mdp.S}, {ret.support.shape[0]}), got {ret.probs.shape}")
-    indptr, nxt, w, rew = policy_transition_entries(mdp, policy)
+    ent = _dk.entries(*policy_transition_entries(mdp, policy))
     out = np.empty(ret.probs.shape)
-    _dk.categorical_backup(indptr, nxt, w, rew, ret.support, float(mdp.gamma), np.ascontiguousarray(ret.probs), out)
+    _dk.categorical_backup(ent, ret.support, float(mdp.gamma), ret.probs, out)
     return out
 
 
@@ -846,7 +873,7 @@ def quantile_bellman_operator(mdp, policy, locations) -> np.ndarray:
     th = QuantileReturns(locations).locations
     if th.ndim != 2 or th.shape[0] != mdp.S:
         raise InvalidArgumentError(f"locations must have shape (S, m) with S = {mdp.S}, got {th.shape}")
-    indptr, nxt, w, rew = policy_transition_entries(mdp, policy)
+    ent = _dk.entries(*policy_transition_entries(mdp, policy))
     out = np.empty(th.shape)
-    _dk.quantile_backup(indptr, nxt, w, rew, float(mdp.gamma), np.ascontiguousarray(th), out)
+    _dk.quantile_backup(ent, float(mdp.gamma), th, out)
     return out

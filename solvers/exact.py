@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 import numbers
 import time
-import warnings
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -52,22 +51,23 @@ from mdpkit._exceptions import (
 )
 from mdpkit._validation import check_int
 from mdpkit.model import TabularMDP
-from mdpkit.results import SolveResult, Status
+from mdpkit.bounds import Bound, BoundKind
+from mdpkit.results import ExactResult
 
-from ._common import user_stacklevel
+from ._common import build_result
 
 __all__ = ["to_fractions", "exact_policy_evaluation", "exact_policy_iteration"]
 
 _MODES = ("decimal", "binary")
 
-_PI_BOUND_SOURCE = (
-    "Puterman 1994, Thm 6.4.2 (policy iteration on finite S and A terminates in finitely many "
-    "iterations with an optimal policy); optimality verified exactly: max_a q(s, a) == v(s) for "
-    "every s in rational arithmetic, so v_policy = v* for the model as read under `mode`"
+_PI_CITATION = (
+    "M. L. Puterman, Markov Decision Processes, Wiley 1994, Thm 6.4.2 (policy iteration on finite S and A "
+    "terminates with an optimal policy); optimality verified exactly: max_a q(s, a) == v(s) for every s in "
+    "rational arithmetic, so v_policy = v* for the model as read under `mode`"
 )
-_RESIDUAL_BOUND_SOURCE = (
-    "||v* - v_pi||_inf <= ||T v_pi - v_pi||_inf / (1 - gamma) (T is a gamma-contraction, "
-    "Puterman 1994 Sec. 6.2); residual computed exactly in rational arithmetic, rounded up to float"
+_RESIDUAL_CITATION = (
+    "M. L. Puterman, Markov Decision Processes, Wiley 1994, Sec. 6.2 (T is a gamma-contraction); residual "
+    "computed exactly in rational arithmetic, rounded up to float"
 )
 
 
@@ -549,7 +549,7 @@ def exact_policy_iteration(
     mode: str = "decimal",
     max_iter: int | None = None,
     action_mask: ArrayLike | None = None,
-) -> SolveResult:
+) -> ExactResult:
     r"""Howard's policy iteration in exact rational arithmetic; returns an exactly optimal policy.
 
     Each iteration evaluates the current deterministic policy :math:`\pi_k` exactly
@@ -582,16 +582,18 @@ def exact_policy_iteration(
 
     Returns
     -------
-    SolveResult
-        ``method="exact_pi"``.  ``v`` and ``v_policy`` (S,) float64: the value of ``policy``
-        (equal to :math:`v^*` when converged), each the correctly rounded float of the exact
-        value; ``q`` (S, A) float64 with ``-inf`` on masked actions; ``policy`` (S,) int64.
+    ExactResult
+        ``v`` and ``v_policy`` (S,) float64: the value of ``policy`` (equal to :math:`v^*` when
+        converged), each the correctly rounded float of the exact value, with ``v_error_bound``
+        the exact rounding error (plus the residual bound when not converged), rounded up;
+        ``q`` (S, A) float64 with ``-inf`` on masked actions; ``policy`` (S,) int64.
         ``n_iter`` is the number of improvement steps, including the last one that changed
-        nothing; ``residuals`` (n_iter,) float64 holds **the number of states whose action
-        changed** at each improvement step (not a norm; it ends with 0 when converged).
-        ``error_bound`` is 0.0 when converged (exact optimality).  ``extra`` holds
-        ``v_exact`` (S,) and ``q_exact`` (S, A) as object arrays of Fractions (``None`` on
-        masked actions) and ``gamma_exact`` (Fraction).
+        nothing; ``residuals`` (n_iter,) the exact Bellman residual
+        :math:`\max_s \max_a q(s,a) - v_{\pi_k}(s)` of each evaluated policy, rounded up (0 at the
+        end when converged); ``n_changed`` (n_iter,) the states whose action changed.
+        ``certificate.value`` is 0.0 when converged (exact optimality).  ``v_exact`` (S,) and
+        ``q_exact`` (S, A) are object arrays of Fractions (``None`` on masked actions);
+        ``gamma_exact`` the Fraction read.
 
     Raises
     ------
@@ -611,7 +613,7 @@ def exact_policy_iteration(
     ConvergenceWarning
         If ``max_iter`` improvement steps pass before the policy is stable; the result then has
         ``converged=False``, ``status=Status.MAX_ITER``, the exact value of the last policy,
-        and ``error_bound`` = :math:`\|T v_\pi - v_\pi\|_\infty / (1 - \gamma)` (computed
+        and certificate :math:`\|T v_\pi - v_\pi\|_\infty / (1 - \gamma)` (computed
         exactly, rounded up).
 
     Notes
@@ -631,7 +633,7 @@ def exact_policy_iteration(
     >>> P = [[["1/2", "1/2"], [0, 1]], [[0, 1], [0, 1]]]
     >>> res = exact_policy_iteration(P, R=[[5, 10], [-1, 0]], gamma="19/20",
     ...                              action_mask=[[True, True], [True, False]])
-    >>> res.policy.tolist(), res.extra["v_exact"].tolist()
+    >>> res.policy.tolist(), res.v_exact.tolist()
     ([0, 0], [Fraction(-60, 7), Fraction(-20, 1)])
     """
     t0 = time.perf_counter()
@@ -659,10 +661,12 @@ def exact_policy_iteration(
         policy0_opt = list(pol)
 
     changes: list[int] = []
+    gaps: list[Fraction] = []
     converged = False
     while True:
         v = _evaluate(m, [[(a, Fraction(1))] for a in pol])
         q = _q_values(m, v)
+        gaps.append(max(max(x for x in q[s] if x is not None) - v[s] for s in range(S)))
         if max_iter is not None and len(changes) == max_iter:
             break  # the last policy is evaluated but not improved
         new = []
@@ -678,7 +682,7 @@ def exact_policy_iteration(
             break
         pol = new
 
-    gap = max(max(x for x in q[s] if x is not None) - v[s] for s in range(S))
+    gap = gaps[-1]
     if converged and gap != 0:
         raise RuntimeError(
             "internal error in mdpkit.solvers.exact: the stable policy fails the exact Bellman optimality "
@@ -695,41 +699,38 @@ def exact_policy_iteration(
         "gamma": str(m.gamma),
         "input": m.source,
     }
+    # v_f estimates v*: exact when converged, else within the exact residual bound; plus rounding
+    rounding = max((abs(Fraction(float(x)) - x) for x in v), default=Fraction(0))
     if converged:
-        status, bound, source = Status.CONVERGED, 0.0, _PI_BOUND_SOURCE
-        message = (
-            f"policy stable after {len(changes)} improvement steps; Bellman optimality equations hold exactly"
-        )
+        certificate = Bound(0.0, BoundKind.DETERMINISTIC, _PI_CITATION,
+                            statement="policy stable under exact strict-improvement PI: optimal")
+        message = f"policy stable after {len(changes)} improvement steps; Bellman optimality equations hold exactly"
+        v_err = _ceil_float(rounding)
     else:
-        status, bound, source = Status.MAX_ITER, _ceil_float(gap / (1 - m.gamma)), _RESIDUAL_BOUND_SOURCE
+        certificate = Bound(_ceil_float(gap / (1 - m.gamma)), BoundKind.DETERMINISTIC, _RESIDUAL_CITATION,
+                            statement="||v* - v_pi||_inf <= ||T v_pi - v_pi||_inf / (1 - gamma), computed exactly")
         message = f"max_iter={max_iter} improvement steps reached before the policy was stable"
-        warnings.warn(
-            f"exact_policy_iteration: {message}; returning the last policy with error_bound={bound:g}",
-            ConvergenceWarning,
-            stacklevel=user_stacklevel(),
-        )
-    v_pol = v_f.copy()
-    extra = {"v_exact": _obj_vector(v), "q_exact": _obj_matrix(q), "gamma_exact": m.gamma}
-    pol_arr = np.array(pol, dtype=np.int64)
-    res_arr = np.array(changes, dtype=np.float64)
-    for arr in (v_f, v_pol, q_f, pol_arr, res_arr, extra["v_exact"], extra["q_exact"]):
-        arr.flags.writeable = False
-    return SolveResult(
+        v_err = _ceil_float(gap / (1 - m.gamma) + rounding)
+    return build_result(
+        None,
+        cls=ExactResult,
         v=v_f,
-        policy=pol_arr,
+        v_error_bound=v_err,
+        policy=np.array(pol, dtype=np.int64),
+        certificate=certificate,
         converged=converged,
-        status=status,
-        message=message,
         n_iter=len(changes),
-        residuals=res_arr,
-        error_bound=bound,
-        bound_source=source,
-        method="exact_pi",
+        residuals=np.array([_ceil_float(g) for g in gaps[:len(changes)]], dtype=np.float64),
+        method="exact_policy_iteration",
         options=options,
-        wall_time=time.perf_counter() - t0,
-        v_policy=v_pol,
+        t0=t0,
+        message=message,
+        v_policy=v_f.copy(),
         q=q_f,
-        extra=extra,
+        v_exact=_obj_vector(v),
+        q_exact=_obj_matrix(q),
+        gamma_exact=m.gamma,
+        n_changed=np.array(changes, dtype=np.int64),
     )
 
 

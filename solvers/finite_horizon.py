@@ -12,7 +12,9 @@ from mdpkit._kernels import bellman, model_args
 from mdpkit._validation import as_float_array, check_int
 from mdpkit.bounds import Bound, BoundKind
 from mdpkit.model import TabularMDP
-from mdpkit.results import SolveResult, Status
+from mdpkit.results import FiniteHorizonResult
+
+from ._common import build_result
 
 __all__ = ["backward_induction"]
 
@@ -22,13 +24,14 @@ def backward_induction(
     horizon: int | None = None,
     *,
     terminal_value=None,
-) -> SolveResult:
+) -> FiniteHorizonResult:
     r"""Backward induction for a finite-horizon MDP, time-homogeneous or time-varying.
 
     Computes :math:`v_H = v_{\text{term}}` and, for :math:`t = H-1, \dots, 0`,
     :math:`v_t(s) = \max_a R_t(s,a) + \gamma \sum_{s'} P_t(s'|s,a) v_{t+1}(s')`; the greedy
     actions form an optimal Markov policy (Bellman's principle of optimality; Puterman 1994,
-    Thm 4.5.1).  The result is exact (no iteration error), so ``error_bound`` is 0.
+    Thm 4.5.1).  The result is exact (no iteration error), so the certificate is 0 and
+    ``v_error_bound`` only bounds float64 rounding.
 
     Parameters
     ----------
@@ -44,8 +47,9 @@ def backward_induction(
 
     Returns
     -------
-    SolveResult
-        ``v`` (H+1, S) with ``v[H]`` the terminal value; ``policy`` (H, S) int64;
+    FiniteHorizonResult
+        ``v`` (H+1, S) optimal values with ``v[H]`` the terminal value (``v_policy`` is
+        ``v[0]``); ``v_error_bound`` the float64 rounding bound; ``policy`` (H, S) int64;
         ``q`` (H, S, A) (masked actions ``-inf``); ``n_iter = H``; ``residuals`` empty.
 
     Raises
@@ -94,23 +98,41 @@ def backward_induction(
         bellman.greedy_max(q, mask1, S, A, v[t], policy[t])
         q[~mask1] = -np.inf
         q_all[t] = q.reshape(S, A)
-    bound = Bound(0.0, BoundKind.DETERMINISTIC, "M. L. Puterman, Markov Decision Processes, Wiley 1994, Thm 4.5.1",
-                  statement="backward induction is exact: v_0 = v*_0, greedy policy optimal")
-    for arr in (v, policy, q_all):
-        arr.flags.writeable = False
-    return SolveResult(
+    certificate = Bound(0.0, BoundKind.DETERMINISTIC, "M. L. Puterman, Markov Decision Processes, Wiley 1994, Thm 4.5.1",
+                        statement="backward induction is exact: v_0 = v*_0, greedy policy optimal")
+    return build_result(
+        base,
+        cls=FiniteHorizonResult,
         v=v,
+        v_error_bound=_rounding_bound(models, v, base.gamma),
         policy=policy,
+        certificate=certificate,
         converged=True,
-        status=Status.CONVERGED,
-        message=f"exact backward induction over H={H} steps",
         n_iter=H,
         residuals=np.zeros(0),
-        error_bound=0.0,
-        bound_source=f"{bound.statement} [{bound.citation}]",
         method="backward_induction",
         options=dict(horizon=H, time_varying=not isinstance(mdp, TabularMDP), terminal_value_given=terminal_value is not None),
-        wall_time=time.perf_counter() - t0,
+        t0=t0,
+        message=f"exact backward induction over H={H} steps",
         v_policy=v[0],
         q=q_all,
+        horizon=H,
     )
+
+
+def _rounding_bound(models, v, gamma) -> float:
+    r"""Worst-case float64 rounding error of backward induction, in reward units.
+
+    Each backup computes :math:`R + \gamma \sum_{s'} P v` with at most ``S + 2`` roundings, so its
+    error is at most :math:`\gamma_{S+2}(|R| + \gamma \max|v_{t+1}|)` plus :math:`\gamma` times the
+    error already in :math:`v_{t+1}`, with :math:`\gamma_n = nu/(1-nu)`, :math:`u = 2^{-53}`
+    (Higham 2002, *Accuracy and Stability of Numerical Algorithms*, Sec. 3.1).
+    """
+    u = np.finfo(np.float64).eps / 2
+    err = 0.0
+    for t in range(len(models) - 1, -1, -1):
+        n = models[t].S + 2
+        gn = n * u / (1.0 - n * u)
+        rmax = float(np.max(np.abs(models[t].R), initial=0.0))
+        err = gn * (rmax + gamma * float(np.max(np.abs(v[t + 1]), initial=0.0))) + gamma * err
+    return err

@@ -12,9 +12,9 @@ from mdpkit._exceptions import InvalidArgumentError
 from mdpkit._validation import as_float_array, check_gamma
 from mdpkit.model import TabularMDP
 from mdpkit.policies import bellman_operator
-from mdpkit.results import SolveResult, Status
+from mdpkit.results import LPResult, Status
 
-from ._common import legacy_build_result as build_result, check_mdp, resolve_evaluate
+from ._common import bracket_midpoint, build_result, check_mdp
 
 __all__ = ["linear_programming"]
 
@@ -22,52 +22,52 @@ __all__ = ["linear_programming"]
 def linear_programming(
     mdp: TabularMDP,
     *,
-    alpha=None,
+    mu0=None,
     solver: str | None = None,
-    evaluate_policy: bool | None = None,
     solver_options: dict | None = None,
-) -> SolveResult:
+) -> LPResult:
     r"""Solve a discounted MDP as a linear program with cvxpy.
 
     Primal (Puterman 1994, Sec. 6.9, Eq. 6.9.1):
 
-    .. math:: \min_v \ \alpha^\top v \quad\text{s.t.}\quad
+    .. math:: \min_v \ \mu_0^\top v \quad\text{s.t.}\quad
               v(s) \ge R(s,a) + \gamma \textstyle\sum_{s'} P(s'|s,a) v(s') \ \ \forall (s, a) \text{ available},
 
-    whose solution is :math:`v^*` for any :math:`\alpha > 0`.  Dual: occupancy measures
-    :math:`x(s,a) \ge 0` with :math:`\sum_a x(s',a) - \gamma\sum_{s,a} P(s'|s,a) x(s,a) = \alpha(s')`;
+    whose solution is :math:`v^*` for any :math:`\mu_0 > 0`.  Dual: occupancy measures
+    :math:`x(s,a) \ge 0` with :math:`\sum_a x(s',a) - \gamma\sum_{s,a} P(s'|s,a) x(s,a) = \mu_0(s')`;
     an optimal dual gives an optimal policy :math:`\pi(s) = \arg\max_a x(s,a)` (Thm 6.9.4).
     The returned ``policy`` is greedy for the primal solution and certified from one exact
     Bellman backup of it, :math:`\|v^*-v_\pi\|_\infty \le \frac{\gamma}{1-\gamma}\operatorname{sp}(Tv-v)`,
-    so solver tolerances show up in ``error_bound`` rather than being trusted.
+    so solver tolerances show up in the certificate rather than being trusted; ``v`` is the
+    midpoint of the MacQueen-Porteus bracket from that backup, certified to ``v_error_bound``.
 
     Parameters
     ----------
     mdp : TabularMDP
         Requires ``gamma < 1``.
-    alpha : array_like (S,), optional
-        Positive state weights; uniform ``1/S`` if omitted.
+    mu0 : array_like (S,), optional
+        Positive initial-state weights of the primal objective (the dual's occupancy measure is
+        the one started from ``mu0``); uniform ``1/S`` if omitted.  Not ``mdp.mu0``, which may
+        have zeros: with a zero weight the primal need not give :math:`v^*` in that state.
     solver : str, optional
         A cvxpy solver name (e.g. ``"HIGHS"``, ``"CLARABEL"``); cvxpy's default if omitted.
-    evaluate_policy : bool, optional
-        Compute ``v_policy`` exactly; default True when ``S <= 10_000``.
     solver_options : dict, optional
         Keyword arguments passed to ``cvxpy.Problem.solve``.
 
     Returns
     -------
-    SolveResult
-        ``v`` (S,) primal solution; ``extra["occupancy"]`` (S, A) dual solution :math:`x`
-        (zero on masked actions); ``extra["dual_policy"]`` (S,) argmax of :math:`x`;
-        ``extra["objective"]``; ``extra["solver"]``; ``residuals`` holds the single
-        :math:`\|Tv-v\|_\infty`.
+    LPResult
+        ``v`` (S,) estimate of :math:`v^*` within ``v_error_bound``; ``v_iterate`` the primal
+        solution; ``occupancy`` (S, A) dual solution :math:`x` (zero on masked actions);
+        ``dual_policy`` (S,) int64 argmax of :math:`x`; ``objective``; ``lp_solver``;
+        ``residuals`` holds the single :math:`\|Tv-v\|_\infty` of the primal solution.
 
     Raises
     ------
     InvalidMDPError
         If ``gamma >= 1``.
     InvalidArgumentError
-        If ``alpha`` is not positive with shape (S,).
+        If ``mu0`` is not positive with shape (S,).
     RuntimeError
         If the LP solver does not report an optimal (or optimal_inaccurate) status.
 
@@ -77,19 +77,18 @@ def linear_programming(
     .. [2] F. d'Epenoux, "A probabilistic production and inventory problem", Management
        Science 10(1), 1963.
     """
+    t0 = time.perf_counter()
     import cvxpy as cp  # lazy
 
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=False)
     S, A = mdp.S, mdp.A
-    if alpha is None:
+    if mu0 is None:
         w = np.full(S, 1.0 / S)
     else:
-        w = as_float_array(alpha, "alpha", 1, exc=InvalidArgumentError)
-        if w.shape != (S,) or np.any(w <= 0):
-            raise InvalidArgumentError(f"alpha must be a positive array of shape (S,) = ({S},)")
-    evaluate = resolve_evaluate(mdp, evaluate_policy)
-    t0 = time.perf_counter()
+        w = as_float_array(mu0, "mu0", 1, exc=InvalidArgumentError)
+        if w.shape != (S,) or not np.all(w > 0):
+            raise InvalidArgumentError(f"mu0 must be a positive array of shape (S,) = ({S},)")
     avail = np.flatnonzero(mdp.action_mask.ravel())
     E = sp.csr_matrix((np.ones(avail.size), (np.arange(avail.size), avail // A)), shape=(avail.size, S))
     M = (E - gamma * sp.csr_matrix(mdp.P_rows)[avail]).tocsr()
@@ -108,21 +107,28 @@ def linear_programming(
     d = Tv - v
     bound = bounds.greedy_span_bound(gamma, float(d.max() - d.min()))
     lo, hi = bounds.macqueen_bounds(gamma, Tv, d.min(), d.max())
+    v_mid, v_err = bracket_midpoint(lo, hi)
     return build_result(
         mdp,
-        v=v,
+        cls=LPResult,
+        v=v_mid,
+        v_error_bound=v_err,
         policy=pi,
+        certificate=bound,
         converged=True,
         n_iter=1,
         residuals=np.array([float(np.abs(d).max())]),
-        bound=bound,
         method="linear_programming",
-        options=dict(alpha_given=alpha is not None, solver=solver, solver_options=dict(solver_options or {})),
-        wall_time=time.perf_counter() - t0,
-        evaluate=evaluate,
+        options=dict(mu0_given=mu0 is not None, solver=solver, solver_options=dict(solver_options or {})),
+        t0=t0,
+        status=Status.CONVERGED,
+        message=(f"LP solved ({prob.solver_stats.solver_name}, status {prob.status}); certified suboptimality "
+                 f"<= {bound.value:.3g}; |v - v*| <= {v_err:.3g}"),
+        v_iterate=v,
         v_lower=lo,
         v_upper=hi,
-        status=Status.CONVERGED,
-        message=f"LP solved ({prob.solver_stats.solver_name}, status {prob.status}); certified suboptimality <= {bound.value:.3g}",
-        extra={"occupancy": x, "dual_policy": dual_pi, "objective": float(prob.value), "solver": prob.solver_stats.solver_name},
+        occupancy=x,
+        dual_policy=dual_pi,
+        objective=float(prob.value),
+        lp_solver=prob.solver_stats.solver_name,
     )

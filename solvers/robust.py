@@ -17,16 +17,22 @@ optimal value :math:`v^*_{\mathcal U}` as fixed point, and a stationary determin
 randomized (s) policy is optimal (Iyengar 2005, Thm 5 for sa-rectangular sets; Wiesemann et al.
 2013, Thm 4 for s-rectangular sets -- theorem numbers not checked against the papers).
 
-Every solver returns a :class:`~mdpkit.SolveResult` whose ``extra`` holds
+Every solver returns a :class:`RobustResult` (the :class:`~mdpkit.SolveResult` family):
 
-* ``"P_worst"``: a worst-case kernel for the returned policy, in the model's storage (dense
+* ``v`` the solver's estimate of the robust value it computes (:math:`v^*_{\mathcal U}` for the
+  solvers, :math:`v^\pi_{\mathcal U}` for :func:`robust_policy_evaluation`), with
+  ``v_error_bound`` a *certified* bound on :math:`\|v - v_{\text{true}}\|_\infty` (the
+  MacQueen-Porteus bracket of :func:`mdpkit.bounds.macqueen_bounds`, valid for robust operators,
+  see :mod:`mdpkit.bounds.robust`); ``v_iterate`` the raw last iterate;
+* ``certificate`` the certified robust suboptimality :math:`\|v^*_{\mathcal U} - v^\pi_{\mathcal U}\|_\infty`
+  of ``policy``;
+* ``v_policy`` the *nominal* exact value of the policy (computed on first access);
+* ``P_worst`` a worst-case kernel for the returned policy, in the model's storage (dense
   ``(S, A, S)`` or CSR ``(S*A, S)``): row ``(s, a)`` minimises :math:`p^\top v^\pi_{\mathcal U}`
-  over :math:`\mathcal U_{s,a}` (s-rectangular: at the budget split of ``extra["budget"]``), so
-  the *nominal* value of the policy on ``P_worst`` is its robust value;
-* ``"uncertainty"``: the set, as a string; ``"spans"``; s-rectangular: ``"budget"`` (S, A).
-
-``v_policy`` is the *robust* value :math:`v^\pi_{\mathcal U}` of the returned policy (computed by
-nature's policy iteration to ``1e-10`` relative accuracy), not its nominal value.
+  over :math:`\mathcal U_{s,a}` (s-rectangular: at nature's budget split ``budget`` (S, A)), so
+  the *nominal* value of the policy on ``P_worst`` is its robust value ``v_policy_robust``
+  (within ``v_policy_robust_error_bound``).  These come from nature's policy iteration for the
+  policy, run on first access (one linear solve per step) unless the solver already did it.
 
 Naive alternation may cycle
     Alternating "nominal policy-iteration step on the current worst kernel" with "nature's best
@@ -42,8 +48,10 @@ Naive alternation may cycle
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -56,7 +64,7 @@ from mdpkit._validation import check_gamma, check_int, check_positive
 from mdpkit.bounds.robust import robust_evaluation_bound, robust_greedy_span_bound, robust_pi_bound
 from mdpkit.model import DENSE_LIMIT, TabularMDP
 from mdpkit.policies import _solve_policy_system, check_policy
-from mdpkit.results import SolveResult
+from mdpkit.results import SolveResult, _RichRepr, _fmt
 from mdpkit.uncertainty import (
     PENALTIES,
     _aux,
@@ -64,10 +72,11 @@ from mdpkit.uncertainty import (
     parse_uncertainty,
 )
 
-from ._common import legacy_build_result as build_result, check_common, check_mdp, initial_policy, initial_v, resolve_evaluate
+from ._common import bracket_midpoint, build_result, check_common, check_mdp, initial_policy, initial_v
 
 __all__ = [
     "RobustBackup",
+    "RobustResult",
     "robust_bellman_operator",
     "robust_policy_operator",
     "robust_policy_evaluation",
@@ -77,20 +86,152 @@ __all__ = [
     "robust_partial_policy_iteration",
 ]
 
-#: relative accuracy of the robust evaluation behind ``v_policy`` and ``P_worst``
+#: relative accuracy of the robust evaluation behind ``v_policy_robust`` and ``P_worst``
 EVAL_RTOL = 1e-10
 
+_LAZY = ("P_worst", "budget", "v_policy_robust", "v_policy_robust_error_bound")
 
-class RobustBackup(NamedTuple):
-    """One robust Bellman backup: ``v`` (S,), ``policy`` (S,) int64 (sa) or (S, A) float (s),
-    ``q`` (S, A) robust q-values (sa; None for s), ``P_worst`` (kernel in the model's storage),
-    ``budget`` (S, A) per-state budget split (s-rectangular; None for sa)."""
+
+# --------------------------------------------------------------------------------------------
+# result records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RobustBackup(_RichRepr):
+    r"""One robust Bellman backup (:func:`robust_bellman_operator`).
+
+    Attributes
+    ----------
+    v : ndarray of float64, shape (S,)
+        :math:`T_{\mathcal U} v` (exact up to floating point).
+    policy : ndarray, shape (S,) int64 (sa) or (S, A) float64 (s)
+        A greedy policy (sa: lowest-index ties; s: randomized).
+    q : ndarray of float64, shape (S, A), or None
+        Robust q-values (sa; ``-inf`` on masked actions); None for s-rectangular sets.
+    P_worst : ndarray (S, A, S) or scipy.sparse CSR (S*A, S)
+        Nature's minimising rows at ``v`` in the model's storage.
+    budget : ndarray of float64, shape (S, A), or None
+        s-rectangular: nature's split :math:`\xi_{s,a}` of the state budget
+        (:math:`\sum_a \xi_{s,a} \le \kappa_s`); None for sa.
+    """
 
     v: np.ndarray
     policy: np.ndarray
     q: np.ndarray | None
-    P_worst: object
+    P_worst: Any
     budget: np.ndarray | None
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RobustResult(SolveResult):
+    r"""What the robust solvers return (a :class:`~mdpkit.SolveResult`).
+
+    ``v`` estimates the robust value the solver computes (:math:`v^*_{\mathcal U}`, or
+    :math:`v^\pi_{\mathcal U}` for :func:`robust_policy_evaluation`) with the certified
+    ``v_error_bound``; ``certificate`` bounds :math:`\|v^*_{\mathcal U} - v^\pi_{\mathcal U}\|_\infty`;
+    ``v_policy`` is the policy's *nominal* value (lazy; None for randomized policies).
+
+    Attributes
+    ----------
+    uncertainty : str
+        The set, as a string (:func:`mdpkit.uncertainty.parse_uncertainty` reads it back).
+    rectangularity : {"sa", "s"}
+    support : {"nominal", "simplex"}
+    spans : ndarray of float64, shape (n_iter,), or None
+        Span of :math:`T_{\mathcal U}v_k - v_k` per iteration (VI, MPI, PPI).
+    n_changed : ndarray of int64, shape (n_iter,), or None
+        Actions switched per improvement step (PI).
+    n_eval_iter : ndarray of int64, or None
+        Nature's policy-iteration steps per evaluation (PI, PPI; :func:`robust_policy_evaluation`:
+        shape (1,)).
+    P_worst : ndarray (S, A, S) or scipy.sparse CSR (S*A, S)
+        A worst-case kernel for ``policy`` in the model's storage: nature's minimising rows at
+        :math:`v^\pi_{\mathcal U}` for every available (s, a) (property; computed on first access
+        by nature's policy iteration unless the solver already had it).
+    budget : ndarray of float64, shape (S, A), or None
+        s-rectangular sets: nature's split of the state budget that goes with ``P_worst``.
+    v_policy_robust : ndarray of float64, shape (S,)
+        Robust value :math:`v^\pi_{\mathcal U}` of ``policy`` (nature's policy iteration to
+        relative residual ``1e-10``), i.e. the nominal value of ``policy`` on ``P_worst``.
+    v_policy_robust_error_bound : float
+        Certified :math:`\|v_{\text{policy\_robust}} - v^\pi_{\mathcal U}\|_\infty`
+        (:func:`mdpkit.bounds.robust.robust_evaluation_bound`).
+    """
+
+    uncertainty: str = ""
+    rectangularity: str = "sa"
+    support: str = "nominal"
+    spans: np.ndarray | None = None
+    n_changed: np.ndarray | None = None
+    n_eval_iter: np.ndarray | None = None
+    _worst: tuple | None = field(default=None, compare=False)
+    _worst_evaluator: Callable[[], tuple] | None = field(default=None, compare=False)
+
+    def _worst_case(self) -> tuple:
+        """(v_policy_robust, P_worst, budget, v_policy_robust_error_bound), computed once."""
+        if self._worst is None and self._worst_evaluator is not None:
+            object.__setattr__(self, "_worst", self._worst_evaluator())
+        return self._worst if self._worst is not None else (None, None, None, float("inf"))
+
+    @property
+    def P_worst(self):
+        """Worst-case kernel for ``policy`` (dense (S, A, S) or CSR (S*A, S)); see the class docstring."""
+        return self._worst_case()[1]
+
+    @property
+    def budget(self) -> np.ndarray | None:
+        """s-rectangular: nature's budget split (S, A) at ``P_worst``; None for sa-rectangular sets."""
+        return self._worst_case()[2]
+
+    @property
+    def v_policy_robust(self) -> np.ndarray | None:
+        r"""Robust value :math:`v^\pi_{\mathcal U}` of ``policy``, shape (S,)."""
+        return self._worst_case()[0]
+
+    @property
+    def v_policy_robust_error_bound(self) -> float:
+        r"""Certified :math:`\|v_{\text{policy\_robust}} - v^\pi_{\mathcal U}\|_\infty`."""
+        return float(self._worst_case()[3])
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`SolveResult.to_dict`; the worst-case fields appear once computed."""
+        d = super().to_dict()
+        if self._worst is not None:
+            d.update(zip(("v_policy_robust", "P_worst", "budget", "v_policy_robust_error_bound"), self._worst))
+        return d
+
+    def __repr__(self) -> str:
+        base = super().__repr__()
+        w = max(len(f.name) for f in dataclasses.fields(self) if not f.name.startswith("_"))
+        w = max(w, *map(len, _LAZY))
+        lines = base[:-2].split("\n")  # drop the closing "\n)"
+        head = lines[0]
+        body = [ln.split(": ", 1) for ln in lines[1:]]
+        out = [f"{k.strip().rjust(w)}: {val}" for k, val in body]
+        for name in _LAZY:
+            out.append(f"{name.rjust(w)}: " + (_fmt(getattr(self, name)) if self._worst is not None
+                                                else "<computed on first access>"))
+        return head + "\n" + "\n".join(out) + "\n)"
+
+
+_DUMMY_PW = (np.zeros((1, 1)), np.zeros(1))
+
+
+def _wv(v) -> np.ndarray:
+    """``v`` as a writable float64 C-contiguous array (copied only when needed): one kernel signature."""
+    v = np.asarray(v, dtype=np.float64)
+    if not (v.flags.c_contiguous and v.flags.writeable):
+        v = np.array(v, dtype=np.float64, order="C", copy=True)
+    return v
+
+
+def _wi(pi) -> np.ndarray:
+    """A deterministic policy as a writable int64 C-contiguous array."""
+    pi = np.asarray(pi, dtype=np.int64)
+    if not (pi.flags.c_contiguous and pi.flags.writeable):
+        pi = np.array(pi, dtype=np.int64, order="C", copy=True)
+    return pi
 
 
 # --------------------------------------------------------------------------------------------
@@ -99,7 +240,13 @@ class RobustBackup(NamedTuple):
 
 
 class _Ctx:
-    """Validated model + set, unpacked for the kernels."""
+    """Validated model + set, normalised for the kernels (one type signature per kernel).
+
+    ``model`` is the read-only tuple of :func:`mdpkit._kernels.model_args`; ``uset = (kind,
+    kappa, full, W, metric)`` and the work buffers are freshly allocated (writable) float64 /
+    int64 C-contiguous arrays; every ``v`` and ``pi`` passed to a kernel goes through
+    :func:`_wv` / :func:`_wi`.
+    """
 
     def __init__(self, mdp: TabularMDP, uncertainty):
         check_mdp(mdp)
@@ -108,7 +255,7 @@ class _Ctx:
             raise NotImplementedError("user-written cvxpy sets are available through mdpkit.uncertainty.worst_case("
                                       "..., engine='cvxpy'); the solvers run the built-in Numba kernels")
         S, A = mdp.S, mdp.A
-        self.full = us.full_support
+        self.full = bool(us.full_support)
         if self.full and mdp.is_sparse:
             if S * A * S > DENSE_LIMIT:
                 raise InvalidArgumentError(
@@ -125,7 +272,7 @@ class _Ctx:
             if r.shape != (S, A):
                 raise InvalidArgumentError(f"an sa-rectangular radius must be a scalar or have shape (S, A) = "
                                            f"({S}, {A}), got {r.shape}")
-            self.kappa = np.ascontiguousarray(r.reshape(S * A))
+            self.kappa = np.array(r.reshape(S * A), dtype=np.float64, order="C", copy=True)
         else:
             if us.kind != "l1":
                 raise NotImplementedError(f"s-rectangular sets are implemented for kind='l1' (Ho et al. 2018); got "
@@ -136,9 +283,10 @@ class _Ctx:
             if r.shape != (S,):
                 raise InvalidArgumentError(f"an s-rectangular radius must be a scalar or have shape (S,) = ({S},), "
                                            f"got {r.shape}")
-            self.kappa = np.ascontiguousarray(r)
+            self.kappa = np.array(r, dtype=np.float64, order="C", copy=True)
         self.W, self.D = _aux(us.kind, S, us.weights, us.metric)
         self.args = model_args(mdp)
+        self.uset = (int(us.code), self.kappa, self.full, self.W, self.D)
         sparse, P2, indptr, data = self.args[0], self.args[1], self.args[2], self.args[4]
         if sparse:
             n_max = int(np.diff(indptr).max()) if indptr.size > 1 else 1
@@ -156,21 +304,31 @@ class _Ctx:
     def s_rect(self) -> bool:
         return self.us.rectangularity == "s"
 
+    @property
+    def gamma(self) -> float:
+        return float(self.mdp.gamma)
+
     def new_pw(self):
-        sparse = self.args[0]
-        if sparse:
+        """Fresh (writable) storage for nature's rows: ``(pw2, pwd)``."""
+        if self.args[0]:
             return np.zeros((1, 1)), np.zeros(self.mdp.P.nnz)
         return np.zeros((self.S * self.A, self.S)), np.zeros(1)
 
-    def pw_to_kernel(self, pw2, pwd):
-        """The stored worst-case rows as a kernel in the model's storage."""
+    def pw_to_kernel(self, pw):
+        """The stored worst-case rows as a kernel in the model's storage (a read-only copy)."""
+        pw2, pwd = pw
         if self.args[0]:
             P = self.mdp.P
             K = sp.csr_matrix((pwd.copy(), P.indices.copy(), P.indptr.copy()), shape=P.shape)
+            for a in (K.data, K.indices, K.indptr):
+                a.flags.writeable = False
             return K
-        return pw2.reshape(self.S, self.A, self.S).copy()
+        K = pw2.reshape(self.S, self.A, self.S).copy()
+        K.flags.writeable = False
+        return K
 
-    def rows_matrix(self, pw2, pwd):
+    def rows_matrix(self, pw):
+        pw2, pwd = pw
         if self.args[0]:
             P = self.mdp.P
             return sp.csr_matrix((pwd, P.indices, P.indptr), shape=P.shape)
@@ -178,58 +336,59 @@ class _Ctx:
 
     # ---- operators --------------------------------------------------------------------------
 
-    def q_backup(self, v, store=False, pw=None):
-        """Robust q (S*A,) for sa-rectangular sets (-inf on masked rows)."""
-        sparse, P2, indptr, indices, data, R1, mask1, S, A = self.args
-        q = np.empty(S * A)
-        pw2, pwd = pw if pw is not None else (np.zeros((1, 1)), np.zeros(1))
-        rk.robust_q(sparse, P2, indptr, indices, data, R1, mask1, self.mdp.gamma, v, self.us.code, self.kappa,
-                    self.full, self.W, self.D, store, pw2, pwd, q, *self.work)
+    def q_backup(self, v, pw=None):
+        """Robust q (S*A,) for sa-rectangular sets (-inf on masked rows); rows stored into ``pw``."""
+        q = np.empty(self.S * self.A)
+        rk.robust_q(self.args, self.uset, self.gamma, _wv(v), pw is not None, _DUMMY_PW if pw is None else pw,
+                    q, self.work)
         return q
 
-    def s_backup(self, v, store=False, pw=None):
-        sparse, P2, indptr, indices, data, R1, mask1, S, A = self.args
-        v_out = np.empty(S)
-        pi = np.zeros(S * A)
-        xi = np.zeros(S * A)
-        pw2, pwd = pw if pw is not None else (np.zeros((1, 1)), np.zeros(1))
-        w = self.work
-        rk.s_rect_l1_backup(sparse, P2, indptr, indices, data, R1, mask1, S, A, self.mdp.gamma, v, self.kappa,
-                            self.full, store, v_out, pi, xi, pw2, pwd, w[0], w[1], w[2], w[3], w[4], w[5],
-                            *self.swork)
-        return v_out, pi.reshape(S, A), xi.reshape(S, A)
+    def s_backup(self, v, pw=None):
+        S, A = self.S, self.A
+        out = (np.empty(S), np.zeros(S * A), np.zeros(S * A))
+        rk.s_rect_l1_backup(self.args, self.uset, self.gamma, _wv(v), pw is not None,
+                            _DUMMY_PW if pw is None else pw, out, self.work, self.swork)
+        return out[0], out[1].reshape(S, A), out[2].reshape(S, A)
 
-    def policy_backup(self, v, pi, store=False, pw=None):
-        """(T_{pi,U} v) for pi (S,) int or (S, A) float; returns (values, budget or None)."""
-        sparse, P2, indptr, indices, data, R1, mask1, S, A = self.args
-        pw2, pwd = pw if pw is not None else (np.zeros((1, 1)), np.zeros(1))
+    def greedy(self, v):
+        """One robust Bellman backup: ``(T v, policy, q (S, A) or None, budget (S, A) or None)``."""
+        if self.s_rect:
+            Tv, p, xi = self.s_backup(v)
+            return Tv, p, None, xi
+        q = self.q_backup(v)
+        Tv = np.empty(self.S)
+        p = np.empty(self.S, dtype=np.int64)
+        rk.greedy_max(q, self.args[6], self.S, self.A, Tv, p)
+        return Tv, p, q.reshape(self.S, self.A), None
+
+    def policy_backup(self, v, pi, pw=None):
+        """(T_{pi,U} v) for pi (S,) int or (S, A) float; returns (values, budget (S, A) or None)."""
+        S, A = self.S, self.A
+        store = pw is not None
+        pwt = _DUMMY_PW if pw is None else pw
         if self.s_rect:
             pis = np.zeros((S, A))
             if pi.ndim == 1:
                 pis[np.arange(S), pi] = 1.0
             else:
                 pis[:] = pi
-            v_out = np.empty(S)
-            xi = np.zeros(S * A)
-            w = self.work
-            rk.s_rect_l1_policy_backup(sparse, P2, indptr, indices, data, R1, mask1, S, A, self.mdp.gamma, v,
-                                       self.kappa, self.full, pis.reshape(S * A), store, v_out, xi, pw2, pwd,
-                                       w[0], w[1], w[2], w[3], w[4], w[5], *self.swork)
-            return v_out, xi.reshape(S, A)
+            out = (np.empty(S), np.zeros(S * A))
+            rk.s_rect_l1_policy_backup(self.args, self.uset, self.gamma, _wv(v), pis.reshape(S * A), store, out,
+                                       pwt, self.work, self.swork)
+            return out[0], out[1].reshape(S, A)
         if pi.ndim == 1 and not store:
             v_out = np.empty(S)
-            rk.robust_policy_sweep(sparse, P2, indptr, indices, data, R1, self.mdp.gamma, pi, A, v, self.us.code,
-                                   self.kappa, self.full, self.W, self.D, False, pw2, pwd, v_out, *self.work)
+            rk.robust_policy_sweep(self.args, self.uset, self.gamma, _wi(pi), _wv(v), False, pwt, v_out, self.work)
             return v_out, None
-        q = self.q_backup(v, store, (pw2, pwd)).reshape(S, A)
+        q = self.q_backup(v, pw).reshape(S, A)
         if pi.ndim == 1:
             return q[np.arange(S), pi].copy(), None
         return np.where(pi > 0, pi * np.where(np.isfinite(q), q, 0.0), 0.0).sum(axis=1), None
 
-    def policy_system(self, pi, pw2, pwd):
+    def policy_system(self, pi, pw):
         """(P_pi, r_pi) of pi on the stored rows: P_pi (S, S) dense or CSR, r_pi (S,)."""
         S, A = self.S, self.A
-        rows = self.rows_matrix(pw2, pwd)
+        rows = self.rows_matrix(pw)
         R = self.mdp.R
         if pi.ndim == 1:
             idx = np.arange(S) * A + pi
@@ -242,12 +401,12 @@ class _Ctx:
         P_pi = sp.csr_matrix(P_pi) if sp.issparse(P_pi) else np.asarray(P_pi)
         return P_pi, r_pi
 
-    def linear_eval(self, pi, pw2, pwd, r_extra=None):
+    def linear_eval(self, pi, pw, r_extra=None):
         """Nominal value of pi on the stored rows (a linear solve), with an optional reward term."""
-        P_pi, r_pi = self.policy_system(pi, pw2, pwd)
+        P_pi, r_pi = self.policy_system(pi, pw)
         if r_extra is not None:
             r_pi = r_pi + r_extra
-        return _solve_policy_system(P_pi, r_pi, self.mdp.gamma)
+        return _solve_policy_system(P_pi, r_pi, self.gamma)
 
     def nominal_rows(self):
         sparse, P2, indptr, indices, data = self.args[:5]
@@ -260,43 +419,47 @@ class _Ctx:
 
         Nature's problem for a fixed pi is an MDP with convex action sets; policy iteration on it
         (evaluate the current kernel, then let nature best-respond) gives monotonically
-        decreasing values.  Returns ``(v, pw2, pwd, n_iter, residual)`` where ``residual`` =
-        ||T_{pi,U} v - v||_inf certifies ||v - v^pi_U|| <= residual / (1 - gamma).
+        decreasing values.  Returns ``(v, pw, n_iter, residual, budget)`` where ``residual`` =
+        ||T_{pi,U} v - v||_inf certifies ||v - v^pi_U|| <= residual / (1 - gamma) and ``pw``
+        holds nature's rows at ``v`` (``budget`` their s-rectangular budget split, or None).
         """
-        pw2, pwd = self.nominal_rows() if pw is None else pw
+        pw = self.nominal_rows() if pw is None else pw
         penalty = self.us.kind in PENALTIES
-        v = self.linear_eval(pi, pw2, pwd)
+        v = self.linear_eval(pi, pw)
         res = np.inf
         n = 0
+        xi = None
         for n in range(1, max_iter + 1):
-            new2, newd = self.new_pw()
-            Tv, _ = self.policy_backup(v, pi, store=True, pw=(new2, newd))
+            new = self.new_pw()
+            Tv, xi = self.policy_backup(v, pi, pw=new)
             res = float(np.abs(Tv - v).max())
-            pw2, pwd = new2, newd
+            pw = new
             if res <= rtol * (1.0 + float(np.abs(v).max())):
                 break
             r_extra = None
             if penalty:
                 # penalty forms: T_pi v = r_pi + gamma (P_w v + beta D(P_w, P)); keep the penalty as a reward
-                P_pi, r_pi = self.policy_system(pi, pw2, pwd)
-                r_extra = Tv - r_pi - self.mdp.gamma * (P_pi @ v)
-            v = self.linear_eval(pi, pw2, pwd, r_extra)
-        return v, pw2, pwd, n, res
+                P_pi, r_pi = self.policy_system(pi, pw)
+                r_extra = Tv - r_pi - self.gamma * (P_pi @ v)
+            v = self.linear_eval(pi, pw, r_extra)
+        return v, pw, n, res, xi
+
+    def worst_case_record(self, pi, **kw):
+        """(v_policy_robust, P_worst, budget, error bound) of pi: the lazy part of a :class:`RobustResult`."""
+        v, pw, _, res, xi = self.evaluate(pi, **kw)
+        v = np.array(v, dtype=np.float64)
+        v.flags.writeable = False
+        if xi is not None:
+            xi = np.array(xi)
+            xi.flags.writeable = False
+        return v, self.pw_to_kernel(pw), xi, robust_evaluation_bound(self.gamma, res).value
+
+    def common_fields(self) -> dict:
+        return dict(uncertainty=str(self.us), rectangularity=self.us.rectangularity, support=self.us.support)
 
 
 def _as_policy(ctx: _Ctx, policy):
-    pi = check_policy(ctx.mdp, policy)
-    return pi
-
-
-def _extra_common(ctx: _Ctx, pw2, pwd, spans=None, budget=None):
-    ex = {"P_worst": ctx.pw_to_kernel(pw2, pwd), "uncertainty": str(ctx.us),
-          "rectangularity": ctx.us.rectangularity, "support": ctx.us.support}
-    if spans is not None:
-        ex["spans"] = spans
-    if budget is not None:
-        ex["budget"] = budget
-    return ex
+    return check_policy(ctx.mdp, policy)
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,7 +473,8 @@ def robust_bellman_operator(mdp: TabularMDP, v, uncertainty) -> RobustBackup:
     Parameters
     ----------
     mdp : TabularMDP
-    v : array_like of shape (S,)
+        Dense ``P (S, A, S)`` or CSR ``(S*A, S)``.
+    v : array_like of float, shape (S,)
     uncertainty : UncertaintySet or str
         E.g. ``"l1:0.1"`` (sa-rectangular) or ``"l1:0.1,rect=s"`` (s-rectangular).
 
@@ -323,6 +487,13 @@ def robust_bellman_operator(mdp: TabularMDP, v, uncertainty) -> RobustBackup:
         ``budget`` (S, A) the per-state split :math:`\xi_{s,a}` of the s-rectangular budget
         (:math:`\sum_a \xi_{s,a} \le \kappa_s`).
 
+    Raises
+    ------
+    InvalidArgumentError
+        Bad ``v`` or set parameters.
+    NotImplementedError
+        s-rectangular sets other than L1; ``kind="cvxpy"``.
+
     Notes
     -----
     s-rectangular L1 (Ho, Petrik & Wiesemann 2018, Sec. 4; their Thm on the bisection was not
@@ -334,16 +505,16 @@ def robust_bellman_operator(mdp: TabularMDP, v, uncertainty) -> RobustBackup:
     """
     ctx = _Ctx(mdp, uncertainty)
     vv = initial_v(ctx.mdp, v)
-    pw2, pwd = ctx.new_pw()
+    pw = ctx.new_pw()
     S, A = ctx.S, ctx.A
     if ctx.s_rect:
-        Tv, pi, xi = ctx.s_backup(vv, store=True, pw=(pw2, pwd))
-        return RobustBackup(Tv, pi, None, ctx.pw_to_kernel(pw2, pwd), xi)
-    q = ctx.q_backup(vv, store=True, pw=(pw2, pwd))
+        Tv, pi, xi = ctx.s_backup(vv, pw=pw)
+        return RobustBackup(Tv, pi, None, ctx.pw_to_kernel(pw), xi)
+    q = ctx.q_backup(vv, pw=pw)
     Tv = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
     rk.greedy_max(q, ctx.args[6], S, A, Tv, pi)
-    return RobustBackup(Tv, pi, q.reshape(S, A), ctx.pw_to_kernel(pw2, pwd), None)
+    return RobustBackup(Tv, pi, q.reshape(S, A), ctx.pw_to_kernel(pw), None)
 
 
 def robust_policy_operator(mdp: TabularMDP, v, policy, uncertainty):
@@ -352,18 +523,19 @@ def robust_policy_operator(mdp: TabularMDP, v, policy, uncertainty):
     sa-rectangular: :math:`(T_{\pi,\mathcal U}v)(s) = \sum_a \pi(a|s)\,(R(s,a) + \gamma
     \min_{p\in\mathcal U_{s,a}} p^\top v)`; s-rectangular: nature splits the state budget across
     the actions to minimise the policy's mixture (an exact fractional knapsack over the
-    breakpoints of each :math:`q_a(\xi)`).
+    breakpoints of each :math:`q_a(\xi)`).  ``policy`` is (S,) int or (S, A) float; ``P_worst``
+    is dense (S, A, S) or CSR (S*A, S) as the model.
     """
     ctx = _Ctx(mdp, uncertainty)
     vv = initial_v(ctx.mdp, v)
     pi = _as_policy(ctx, policy)
-    pw2, pwd = ctx.new_pw()
-    out, _ = ctx.policy_backup(vv, pi, store=True, pw=(pw2, pwd))
-    return out, ctx.pw_to_kernel(pw2, pwd)
+    pw = ctx.new_pw()
+    out, _ = ctx.policy_backup(vv, pi, pw=pw)
+    return out, ctx.pw_to_kernel(pw)
 
 
 def robust_policy_evaluation(mdp: TabularMDP, policy, uncertainty, *, rtol: float = EVAL_RTOL,
-                             max_iter: int = 1000):
+                             max_iter: int = 1000) -> RobustResult:
     r"""Robust (worst-case) value :math:`v^\pi_{\mathcal U}` of a policy, by nature's policy iteration.
 
     For a fixed policy, nature faces an MDP whose actions are the kernels of the set; policy
@@ -372,25 +544,58 @@ def robust_policy_evaluation(mdp: TabularMDP, policy, uncertainty, *, rtol: floa
     evaluation; finite for polyhedral sets).  Stops when
     :math:`\|T_{\pi,\mathcal U}v - v\|_\infty \le` ``rtol * (1 + max|v|)``.
 
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Requires ``gamma < 1``.
+    policy : array_like, (S,) int or (S, A) float
+    uncertainty : UncertaintySet or str
+    rtol : float, default 1e-10
+        Relative residual at which nature's policy iteration stops.
+    max_iter : int, default 1000
+        Nature's policy-iteration steps.
+
     Returns
     -------
-    v : ndarray (S,)
-        The robust value, within ``residual / (1 - gamma)`` (:func:`mdpkit.bounds.robust.robust_evaluation_bound`).
-    P_worst : ndarray (S, A, S) or CSR (S*A, S)
-        Nature's minimising rows at ``v`` for every available (s, a); the nominal value of the
-        policy on ``P_worst`` is ``v`` (to the tolerance).
-    info : dict
-        ``n_iter``, ``residual``, ``bound`` (a :class:`~mdpkit.bounds.Bound`).
+    RobustResult
+        ``v`` (S,) the robust value, with ``v_error_bound`` :math:`= \|T_{\pi,\mathcal U}v - v\|_\infty
+        /(1-\gamma)` (Banach, :func:`mdpkit.bounds.robust.robust_evaluation_bound`);
+        ``P_worst`` nature's minimising rows at ``v`` (the nominal value of the policy on
+        ``P_worst`` is ``v``), ``budget`` (s-rectangular); ``certificate`` the robust
+        suboptimality of the policy, :math:`(\|T_{\mathcal U}v - v\| + \|T_{\pi,\mathcal U}v - v\|)
+        /(1-\gamma)` (:func:`mdpkit.bounds.robust.robust_pi_bound`); ``n_iter`` nature's steps.
+
+    Raises
+    ------
+    InvalidMDPError
+        If ``gamma >= 1``.
+    InvalidArgumentError, InvalidPolicyError, NotImplementedError
+        Bad arguments, policy, or set.
     """
+    t0 = time.perf_counter()
     ctx = _Ctx(mdp, uncertainty)
-    check_mdp(mdp)
-    check_gamma(mdp.gamma, allow_one=False)
+    gamma = check_gamma(ctx.mdp.gamma, allow_one=False)
     pi = _as_policy(ctx, policy)
     rtol = check_positive(rtol, "rtol")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    v, pw2, pwd, n, res = ctx.evaluate(pi, rtol=rtol, max_iter=max_iter)
-    return v, ctx.pw_to_kernel(pw2, pwd), {"n_iter": n, "residual": res,
-                                            "bound": robust_evaluation_bound(mdp.gamma, res)}
+    v, pw, n, res, xi = ctx.evaluate(pi, rtol=rtol, max_iter=max_iter)
+    v = np.asarray(v, dtype=np.float64)
+    err = robust_evaluation_bound(gamma, res).value
+    Tv = ctx.greedy(v)[0]
+    vr = v.copy()
+    vr.flags.writeable = False
+    xr = None if xi is None else np.array(xi)
+    if xr is not None:
+        xr.flags.writeable = False
+    converged = res <= rtol * (1.0 + float(np.abs(v).max()))
+    return build_result(
+        ctx.mdp, cls=RobustResult, v=v, v_error_bound=err, policy=pi,
+        certificate=robust_pi_bound(gamma, float(np.abs(Tv - v).max()), res), converged=converged, n_iter=n,
+        residuals=np.array([res]), method="robust_policy_evaluation",
+        options=dict(rtol=rtol, max_iter=max_iter, uncertainty=str(ctx.us)), t0=t0,
+        n_eval_iter=np.array([n], dtype=np.int64),
+        _worst=(vr, ctx.pw_to_kernel(pw), xr, err), **ctx.common_fields(),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -398,23 +603,26 @@ def robust_policy_evaluation(mdp: TabularMDP, policy, uncertainty, *, rtol: floa
 # --------------------------------------------------------------------------------------------
 
 
-def _finish(ctx, *, v, v_next, pi, q, dmin, dmax, n, converged, residuals, spans, method, options, t0, evaluate,
-            budget=None, extra=None):
-    gamma = ctx.mdp.gamma
+def _finish(ctx, *, v_iterate, v_next, pi, q, dmin, dmax, n, converged, residuals, spans, method, options, t0,
+            **fields):
+    r"""Result for a policy greedy for some u with v_next = T_U u, d = v_next - u.
+
+    ``v`` is the midpoint of the MacQueen-Porteus bracket on :math:`v^*_{\mathcal U}`, valid for
+    the robust operator (monotone, gamma-translation equivariant: :mod:`mdpkit.bounds.robust`),
+    ``v_error_bound`` its half-width; the certificate is
+    :func:`mdpkit.bounds.robust.robust_greedy_span_bound`.  The worst-case kernel of ``pi`` is
+    computed on first access.
+    """
+    gamma = ctx.gamma
     lo, hi = bounds.macqueen_bounds(gamma, v_next, dmin, dmax)
-    if evaluate:
-        v_pol, pw2, pwd, _, eres = ctx.evaluate(pi)
-    else:
-        v_pol = None
-        pw2, pwd = ctx.new_pw()
-        ctx.policy_backup(v_next, pi, store=True, pw=(pw2, pwd))
-    ex = _extra_common(ctx, pw2, pwd, spans=spans, budget=budget)
-    if extra:
-        ex.update(extra)
+    v, v_err = bracket_midpoint(lo, hi)
+    pol = np.array(pi)
     return build_result(
-        ctx.mdp, v=v, policy=pi, converged=converged, n_iter=n, residuals=residuals,
-        bound=robust_greedy_span_bound(gamma, dmax - dmin), method=method, options=options,
-        wall_time=time.perf_counter() - t0, evaluate=False, q=q, v_policy=v_pol, v_lower=lo, v_upper=hi, extra=ex,
+        ctx.mdp, cls=RobustResult, v=v, v_error_bound=v_err, policy=pol,
+        certificate=robust_greedy_span_bound(gamma, dmax - dmin), converged=converged, n_iter=n,
+        residuals=residuals, method=method, options=options, t0=t0, q=q, v_iterate=np.array(v_iterate),
+        v_lower=lo, v_upper=hi, spans=spans, _worst_evaluator=lambda: ctx.worst_case_record(pol),
+        **ctx.common_fields(), **fields,
     )
 
 
@@ -426,8 +634,7 @@ def robust_value_iteration(
     max_iter: int = 100_000,
     v0=None,
     stopping: str = "norm",
-    evaluate_policy: bool | None = None,
-) -> SolveResult:
+) -> RobustResult:
     r"""Robust value iteration :math:`v_{k+1} = T_{\mathcal U} v_k` with certified stopping.
 
     :math:`T_{\mathcal U}` is a monotone :math:`\gamma`-contraction (Iyengar 2005, Thm 5; Nilim &
@@ -437,12 +644,16 @@ def robust_value_iteration(
     when :math:`\operatorname{sp}(v_{k+1}-v_k) < \varepsilon(1-\gamma)/\gamma`.  The returned
     policy, greedy for :math:`v_k` in the robust operator, satisfies the certified
     :math:`\|v^*_{\mathcal U} - v^\pi_{\mathcal U}\|_\infty \le \frac{\gamma}{1-\gamma}
-    \operatorname{sp}(v_{k+1}-v_k) < \varepsilon` (:func:`mdpkit.bounds.robust.robust_greedy_span_bound`).
+    \operatorname{sp}(v_{k+1}-v_k) < \varepsilon` (:func:`mdpkit.bounds.robust.robust_greedy_span_bound`),
+    and :math:`v^*_{\mathcal U}` lies in the MacQueen-Porteus bracket
+    :math:`v_{k+1} + \frac{\gamma}{1-\gamma}[\min d, \max d]`, :math:`d = v_{k+1} - v_k`
+    (:func:`mdpkit.bounds.macqueen_bounds`; its proof uses only monotonicity and
+    :math:`\gamma`-translation, so it holds for robust operators).
 
     Parameters
     ----------
     mdp : TabularMDP
-        Nominal model (dense or CSR); requires ``gamma < 1``.
+        Nominal model (dense ``(S, A, S)`` or CSR ``(S*A, S)``); requires ``gamma < 1``.
     uncertainty : UncertaintySet or str
         The set, e.g. ``"l1:0.1"``, ``"kl:0.05"``, ``"l1:0.2,rect=s"`` (s-rectangular, L1 only).
         A radius array has shape (S, A) (sa) or (S,) (s).
@@ -450,19 +661,18 @@ def robust_value_iteration(
         Target robust suboptimality of the returned policy, in reward units.
     max_iter : int, default 100_000
         Maximum number of robust Bellman sweeps.
-    v0 : array_like of shape (S,), optional
+    v0 : array_like of float, shape (S,), optional
+        Initial iterate (zeros if omitted); never modified.
     stopping : {"norm", "span"}
-    evaluate_policy : bool, optional
-        Compute the robust value of the returned policy (``v_policy``) and the worst-case kernel
-        attaining it; default True when ``S <= 10_000``.  Otherwise ``P_worst`` is nature's
-        response to the last iterate.
 
     Returns
     -------
-    SolveResult
-        ``v`` the last iterate; ``policy`` (S,) int64 (sa) or (S, A) randomized (s); ``q`` (S, A)
-        robust q-values of :math:`v_k` (sa only); ``v_lower``/``v_upper`` the MacQueen-Porteus
-        bracket of :math:`v^*_{\mathcal U}`; ``extra["P_worst"]``, ``extra["budget"]`` (s).
+    RobustResult
+        ``v`` (S,) float64 the midpoint of the bracket ``[v_lower, v_upper]`` of
+        :math:`v^*_{\mathcal U}`, ``v_error_bound`` its half-width; ``v_iterate`` the last
+        iterate; ``policy`` (S,) int64 (sa) or (S, A) float64 randomized (s); ``q`` (S, A) robust
+        q-values of :math:`v_k` (sa only); ``residuals``/``spans`` (n_iter,); ``certificate`` the
+        robust suboptimality bound; ``P_worst``, ``budget`` (s), ``v_policy_robust`` on first access.
 
     Raises
     ------
@@ -476,7 +686,7 @@ def robust_value_iteration(
     Warns
     -----
     ConvergenceWarning
-        If ``max_iter`` is reached first (the certificate still holds).
+        If ``max_iter`` is reached first (the certificate and the bracket still hold).
 
     References
     ----------
@@ -493,6 +703,7 @@ def robust_value_iteration(
     >>> bool(res.converged), res.error_bound < 1e-4
     (True, True)
     """
+    t0 = time.perf_counter()
     ctx = _Ctx(mdp, uncertainty)
     gamma = check_gamma(ctx.mdp.gamma, allow_one=False)
     epsilon, max_iter = check_common(epsilon, max_iter)
@@ -500,36 +711,31 @@ def robust_value_iteration(
         raise InvalidArgumentError(f"stopping must be 'norm' or 'span', got {stopping!r}")
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma) if stopping == "norm" else bounds.span_stopping_tol(epsilon,
                                                                                                          gamma)
-    v = initial_v(ctx.mdp, v0)
-    evaluate = resolve_evaluate(ctx.mdp, evaluate_policy)
-    t0 = time.perf_counter()
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = ctx.args
+    v = _wv(initial_v(ctx.mdp, v0))
+    S, A = ctx.S, ctx.A
     residuals = np.empty(max_iter)
     spans = np.empty(max_iter)
     dmm = np.empty(2)
     v_new = np.empty(S)
-    pw2, pwd = np.zeros((1, 1)), np.zeros(1)
+    pw = _DUMMY_PW
+    ctrl = (float(tol), stopping == "span", int(max_iter))
     options = dict(epsilon=epsilon, max_iter=max_iter, stopping=stopping, tol=tol, v0_given=v0 is not None,
                    uncertainty=str(ctx.us))
     if ctx.s_rect:
         pi = np.zeros(S * A)
         xi = np.zeros(S * A)
-        w = ctx.work
-        n, converged = rk.s_rect_l1_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, ctx.kappa,
-                                            ctx.full, tol, stopping == "span", max_iter, v_new, pi, xi, residuals,
-                                            spans, dmm, pw2, pwd, w[0], w[1], w[2], w[3], w[4], w[5], *ctx.swork)
-        return _finish(ctx, v=v, v_next=v, pi=pi.reshape(S, A), q=None, dmin=dmm[0], dmax=dmm[1], n=n,
+        n, converged = rk.s_rect_l1_vi_loop(ctx.args, ctx.uset, gamma, v, ctrl, (v_new, pi, xi, residuals, spans, dmm),
+                                            pw, ctx.work, ctx.swork)
+        return _finish(ctx, v_iterate=v, v_next=v, pi=pi.reshape(S, A), q=None, dmin=dmm[0], dmax=dmm[1], n=n,
                        converged=converged, residuals=residuals[:n].copy(), spans=spans[:n].copy(),
-                       method="robust_value_iteration", options=options, t0=t0, evaluate=evaluate,
-                       budget=xi.reshape(S, A))
+                       method="robust_value_iteration", options=options, t0=t0)
     q = np.empty(S * A)
     pi = np.empty(S, dtype=np.int64)
-    n, converged = rk.robust_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, ctx.us.code,
-                                     ctx.kappa, ctx.full, ctx.W, ctx.D, tol, stopping == "span", max_iter, q, v_new,
-                                     pi, residuals, spans, dmm, pw2, pwd, *ctx.work)
-    return _finish(ctx, v=v, v_next=v, pi=pi, q=q.reshape(S, A), dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
-                   residuals=residuals[:n].copy(), spans=spans[:n].copy(), method="robust_value_iteration",
-                   options=options, t0=t0, evaluate=evaluate)
+    n, converged = rk.robust_vi_loop(ctx.args, ctx.uset, gamma, v, ctrl, (q, v_new, pi, residuals, spans, dmm), pw,
+                                     ctx.work)
+    return _finish(ctx, v_iterate=v, v_next=v, pi=pi, q=q.reshape(S, A), dmin=dmm[0], dmax=dmm[1], n=n,
+                   converged=converged, residuals=residuals[:n].copy(), spans=spans[:n].copy(),
+                   method="robust_value_iteration", options=options, t0=t0)
 
 
 def robust_policy_iteration(
@@ -540,40 +746,49 @@ def robust_policy_iteration(
     policy0=None,
     tie_rtol: float = 1e-10,
     eval_rtol: float = EVAL_RTOL,
-) -> SolveResult:
+) -> RobustResult:
     r"""Robust policy iteration in Iyengar's form (sa-rectangular sets).
 
-    Alternates exact robust evaluation :math:`v_k = v^{\pi_k}_{\mathcal U}` (nature's policy
-    iteration, :func:`robust_policy_evaluation`) and greedy improvement in the robust operator.
-    The robust values increase monotonically and the method stops with a robust-optimal
-    deterministic policy (Iyengar 2005, Sec. 5, robust policy iteration; theorem number not
-    checked).  An action is switched only when it improves the robust q-value by more than
-    ``tie_rtol * (1 + max|v|)``, so evaluation noise cannot make it cycle among ties.  The bound
-    is :math:`(\|T_{\mathcal U}v-v\| + \|T_{\pi,\mathcal U}v - v\|)/(1-\gamma)`
+    Alternates robust evaluation :math:`v_k \approx v^{\pi_k}_{\mathcal U}` (nature's policy
+    iteration to relative residual ``eval_rtol``, :func:`robust_policy_evaluation`) and greedy
+    improvement in the robust operator.  The robust values increase monotonically and the method
+    stops with a robust-optimal deterministic policy (Iyengar 2005, Sec. 5, robust policy
+    iteration; theorem number not checked).  An action is switched only when it improves the
+    robust q-value by more than ``tie_rtol * (1 + max|v|)``, so evaluation noise cannot make it
+    cycle among ties.  The certificate is
+    :math:`(\|T_{\mathcal U}v-v\| + \|T_{\pi,\mathcal U}v - v\|)/(1-\gamma)`
     (:func:`mdpkit.bounds.robust.robust_pi_bound`).
 
     Parameters
     ----------
     mdp : TabularMDP
+        Dense or CSR; requires ``gamma < 1``.
     uncertainty : UncertaintySet or str
         sa-rectangular (s-rectangular policies are randomized: use :func:`robust_value_iteration`).
     max_iter : int, default 1000
         Maximum number of evaluation/improvement steps.
-    policy0 : array_like (S,), optional
+    policy0 : array_like of int, shape (S,), optional
         Initial policy; greedy for ``R`` if omitted.
     tie_rtol, eval_rtol : float
         Switching threshold and robust-evaluation accuracy (relative to ``1 + max|v|``).
 
     Returns
     -------
-    SolveResult
-        ``v`` = ``v_policy`` the robust value of the final policy; ``q`` the robust q-values;
-        ``residuals`` the robust Bellman residual of each evaluated policy;
-        ``extra["P_worst"]``, ``extra["n_changed"]``, ``extra["n_eval_iter"]``.
+    RobustResult
+        ``v`` (S,) the midpoint of the MacQueen-Porteus bracket of :math:`v^*_{\mathcal U}` from
+        one robust backup of the last evaluated value, ``v_error_bound`` its half-width;
+        ``v_iterate`` the last robust evaluation :math:`v_k` (also ``v_policy_robust``); ``q``
+        the robust q-values at :math:`v_k`; ``residuals`` :math:`\|T_{\mathcal U}v_k - v_k\|_\infty`
+        per step; ``n_changed``, ``n_eval_iter``; ``P_worst`` nature's rows at :math:`v_k`.
 
     Raises
     ------
-    InvalidMDPError, InvalidArgumentError, InvalidPolicyError, NotImplementedError
+    InvalidMDPError
+        If ``gamma >= 1``.
+    InvalidArgumentError, InvalidPolicyError
+        Bad arguments or ``policy0``.
+    NotImplementedError
+        s-rectangular sets; ``kind="cvxpy"``.
 
     Warns
     -----
@@ -584,6 +799,7 @@ def robust_policy_iteration(
     ----------
     .. [1] G. N. Iyengar, "Robust dynamic programming", Math. Oper. Res. 30(2), 2005.
     """
+    t0 = time.perf_counter()
     ctx = _Ctx(mdp, uncertainty)
     if ctx.s_rect:
         raise NotImplementedError("robust_policy_iteration handles sa-rectangular sets; s-rectangular optimal "
@@ -593,7 +809,6 @@ def robust_policy_iteration(
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tie_rtol = check_positive(tie_rtol, "tie_rtol", allow_zero=True)
     eval_rtol = check_positive(eval_rtol, "eval_rtol")
-    t0 = time.perf_counter()
     S, A = ctx.S, ctx.A
     pi = initial_policy(ctx.mdp, policy0)
     if pi is None:
@@ -602,13 +817,12 @@ def robust_policy_iteration(
     converged = False
     pw = None
     for it in range(max_iter):
-        v, pw2, pwd, ne, eres = ctx.evaluate(pi, rtol=eval_rtol, pw=pw)
-        pw = (pw2, pwd)
+        v, pw, ne, eres, _ = ctx.evaluate(pi, rtol=eval_rtol, pw=pw)
         n_eval.append(ne)
-        q = ctx.q_backup(v).reshape(S, A)
-        best = np.argmax(q, axis=1)
+        Tv, best, q, _ = ctx.greedy(v)
         cur = q[np.arange(S), pi]
-        residuals.append(float(np.abs(q.max(axis=1) - v).max()))
+        d = Tv - v
+        residuals.append(float(np.abs(d).max()))
         switch = q[np.arange(S), best] > cur + tie_rtol * (1.0 + np.abs(v).max())
         changed.append(int(switch.sum()))
         if not switch.any():
@@ -617,14 +831,19 @@ def robust_policy_iteration(
         if it == max_iter - 1:
             break
         pi = np.where(switch, best, pi).astype(np.int64)
-    ex = _extra_common(ctx, pw2, pwd)
-    ex.update(n_changed=np.asarray(changed), n_eval_iter=np.asarray(n_eval), evaluation_residual=eres)
+    lo, hi = bounds.macqueen_bounds(gamma, Tv, d.min(), d.max())
+    v_mid, v_err = bracket_midpoint(lo, hi)
+    vr = np.array(v, dtype=np.float64)
+    vr.flags.writeable = False
     return build_result(
-        ctx.mdp, v=v, policy=pi, converged=converged, n_iter=len(residuals), residuals=np.asarray(residuals),
-        bound=robust_pi_bound(gamma, residuals[-1], eres), method="robust_policy_iteration",
+        ctx.mdp, cls=RobustResult, v=v_mid, v_error_bound=v_err, policy=pi,
+        certificate=robust_pi_bound(gamma, residuals[-1], eres), converged=converged, n_iter=len(residuals),
+        residuals=np.asarray(residuals), method="robust_policy_iteration",
         options=dict(max_iter=max_iter, tie_rtol=tie_rtol, eval_rtol=eval_rtol, policy0_given=policy0 is not None,
                      uncertainty=str(ctx.us)),
-        wall_time=time.perf_counter() - t0, evaluate=False, v_policy=v.copy(), q=q, extra=ex,
+        t0=t0, q=q, v_iterate=v, v_lower=lo, v_upper=hi, n_changed=np.asarray(changed, dtype=np.int64),
+        n_eval_iter=np.asarray(n_eval, dtype=np.int64),
+        _worst=(vr, ctx.pw_to_kernel(pw), None, robust_evaluation_bound(gamma, eres).value), **ctx.common_fields(),
     )
 
 
@@ -636,8 +855,7 @@ def robust_modified_policy_iteration(
     m: int = 20,
     max_iter: int = 100_000,
     v0=None,
-    evaluate_policy: bool | None = None,
-) -> SolveResult:
+) -> RobustResult:
     r"""Robust modified policy iteration (Kaufman & Schaefer 2013), sa-rectangular sets.
 
     Each iteration is one robust improvement backup :math:`u_0 = T_{\mathcal U}v_k` (greedy
@@ -648,11 +866,13 @@ def robust_modified_policy_iteration(
     RMPI; theorem number not checked).  Stops when
     :math:`\operatorname{sp}(T_{\mathcal U}v_k - v_k) < \varepsilon(1-\gamma)/\gamma`; the greedy
     policy then has the certified robust suboptimality
-    :math:`\frac{\gamma}{1-\gamma}\operatorname{sp}(T_{\mathcal U}v_k - v_k) < \varepsilon`.
+    :math:`\frac{\gamma}{1-\gamma}\operatorname{sp}(T_{\mathcal U}v_k - v_k) < \varepsilon`, and
+    :math:`v^*_{\mathcal U}` lies in the MacQueen-Porteus bracket of that backup.
 
     Parameters
     ----------
     mdp : TabularMDP
+        Dense or CSR; requires ``gamma < 1``.
     uncertainty : UncertaintySet or str
         sa-rectangular set.
     epsilon : float, default 1e-6
@@ -660,13 +880,12 @@ def robust_modified_policy_iteration(
         Robust evaluation sweeps per iteration.
     max_iter : int, default 100_000
         Improvement steps (each costs ``1 + m`` sweeps).
-    v0 : array_like (S,), optional
+    v0 : array_like of float, shape (S,), optional
         If given, convergence is guaranteed when :math:`T_{\mathcal U}v_0 \ge v_0`.
-    evaluate_policy : bool, optional
 
     Returns
     -------
-    SolveResult
+    RobustResult
         As :func:`robust_value_iteration`; ``n_iter`` counts improvement steps.
 
     Raises
@@ -682,6 +901,7 @@ def robust_modified_policy_iteration(
     .. [1] D. L. Kaufman and A. J. Schaefer, "Robust modified policy iteration", INFORMS J.
        Computing 25(3), 2013.
     """
+    t0 = time.perf_counter()
     ctx = _Ctx(mdp, uncertainty)
     if ctx.s_rect:
         raise NotImplementedError("robust_modified_policy_iteration handles sa-rectangular sets; use "
@@ -693,31 +913,28 @@ def robust_modified_policy_iteration(
     if v0 is None:
         v = np.full(ctx.S, ctx.mdp.reward_range[0] / (1.0 - gamma))
     else:
-        v = initial_v(ctx.mdp, v0)
-    evaluate = resolve_evaluate(ctx.mdp, evaluate_policy)
-    t0 = time.perf_counter()
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = ctx.args
+        v = _wv(initial_v(ctx.mdp, v0))
+    S, A = ctx.S, ctx.A
     q = np.empty(S * A)
     v_new = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
     residuals = np.empty(max_iter)
     spans = np.empty(max_iter)
     dmm = np.empty(2)
-    pw2, pwd = np.zeros((1, 1)), np.zeros(1)
-    n, converged = rk.robust_mpi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, ctx.us.code,
-                                      ctx.kappa, ctx.full, ctx.W, ctx.D, tol, m, max_iter, q, v_new, pi, residuals,
-                                      spans, dmm, pw2, pwd, *ctx.work)
+    n, converged = rk.robust_mpi_loop(ctx.args, ctx.uset, gamma, v, (float(tol), int(m), int(max_iter)),
+                                      (q, v_new, pi, residuals, spans, dmm), _DUMMY_PW, ctx.work)
     if not converged:
         q = ctx.q_backup(v)
-        rk.greedy_max(q, mask1, S, A, v_new, pi)
+        rk.greedy_max(q, ctx.args[6], S, A, v_new, pi)
         d = v_new - v
         dmm[:] = d.min(), d.max()
         v = v_new.copy()
-    return _finish(ctx, v=v, v_next=v, pi=pi, q=q.reshape(S, A), dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
-                   residuals=residuals[:n].copy(), spans=spans[:n].copy(), method="robust_modified_policy_iteration",
+    return _finish(ctx, v_iterate=v, v_next=v, pi=pi, q=q.reshape(S, A), dmin=dmm[0], dmax=dmm[1], n=n,
+                   converged=converged, residuals=residuals[:n].copy(), spans=spans[:n].copy(),
+                   method="robust_modified_policy_iteration",
                    options=dict(epsilon=epsilon, m=m, max_iter=max_iter, tol=tol, v0_given=v0 is not None,
                                 uncertainty=str(ctx.us)),
-                   t0=t0, evaluate=evaluate)
+                   t0=t0)
 
 
 def robust_partial_policy_iteration(
@@ -729,8 +946,7 @@ def robust_partial_policy_iteration(
     eval_tol0: float | None = None,
     eval_decay: float | None = None,
     v0=None,
-    evaluate_policy: bool | None = None,
-) -> SolveResult:
+) -> RobustResult:
     r"""Partial policy iteration (Ho, Petrik & Wiesemann 2021), sa- or s-rectangular sets.
 
     Iteration k: the policy :math:`\pi_k` greedy for :math:`v_{k-1}` in the robust operator is
@@ -748,6 +964,7 @@ def robust_partial_policy_iteration(
     Parameters
     ----------
     mdp : TabularMDP
+        Dense or CSR; requires ``gamma < 1``.
     uncertainty : UncertaintySet or str
     epsilon : float, default 1e-6
     max_iter : int, default 1000
@@ -756,15 +973,16 @@ def robust_partial_policy_iteration(
         First evaluation tolerance :math:`\epsilon_1`; default ``max|R| / (1 - gamma)``.
     eval_decay : float in (0, 1), optional
         Geometric decay of the tolerances; default ``gamma`` (or 0.5 if ``gamma == 0``).
-    v0 : array_like (S,), optional
+    v0 : array_like of float, shape (S,), optional
         Only used to pick the first greedy policy (default zeros).
-    evaluate_policy : bool, optional
 
     Returns
     -------
-    SolveResult
-        ``v`` the last robust backup; ``residuals`` sup-norms of :math:`T_{\mathcal U}v_k - v_k`;
-        ``extra["n_eval_iter"]`` nature's PI steps per iteration, ``extra["P_worst"]``.
+    RobustResult
+        ``v`` the midpoint of the MacQueen-Porteus bracket of :math:`v^*_{\mathcal U}` from the
+        last robust backup, ``v_error_bound`` its half-width, ``v_iterate`` that backup;
+        ``residuals``/``spans`` of :math:`T_{\mathcal U}v_k - v_k`; ``n_eval_iter`` nature's PI
+        steps per iteration; ``P_worst``, ``budget`` (s) on first access.
 
     Raises
     ------
@@ -779,6 +997,7 @@ def robust_partial_policy_iteration(
     .. [1] C. P. Ho, M. Petrik, W. Wiesemann, "Partial policy iteration for L1-robust Markov
        decision processes", JMLR 22(275), 2021.
     """
+    t0 = time.perf_counter()
     ctx = _Ctx(mdp, uncertainty)
     gamma = check_gamma(ctx.mdp.gamma, allow_one=False)
     epsilon, max_iter = check_common(epsilon, max_iter)
@@ -788,25 +1007,11 @@ def robust_partial_policy_iteration(
     c = (gamma if gamma > 0 else 0.5) if eval_decay is None else float(eval_decay)
     if not (0.0 < c < 1.0):
         raise InvalidArgumentError(f"eval_decay must lie in (0, 1), got {eval_decay!r}")
-    evaluate = resolve_evaluate(ctx.mdp, evaluate_policy)
-    t0 = time.perf_counter()
-    S, A = ctx.S, ctx.A
     v = initial_v(ctx.mdp, v0)
     residuals, spans, n_eval = [], [], []
     converged = False
     pw = None
-
-    def backup(u):
-        if ctx.s_rect:
-            Tu, p, xi = ctx.s_backup(u)
-            return Tu, p, None, xi
-        qq = ctx.q_backup(u)
-        Tu = np.empty(S)
-        p = np.empty(S, dtype=np.int64)
-        rk.greedy_max(qq, ctx.args[6], S, A, Tu, p)
-        return Tu, p, qq.reshape(S, A), None
-
-    Tv, pi, q, xi = backup(v)
+    Tv, pi, q, _ = ctx.greedy(v)
     n = 0
     for n in range(1, max_iter + 1):
         d = Tv - v
@@ -818,17 +1023,15 @@ def robust_partial_policy_iteration(
         if n == max_iter:
             break
         # partial evaluation of pi against nature, warm-started
-        v_e, pw2, pwd, ne, _ = ctx.evaluate(pi, rtol=(1.0 - gamma) * eps_k / (1.0 + np.abs(v).max()) + 1e-300,
-                                            pw=pw)
-        pw = (pw2, pwd)
+        v_e, pw, ne, _, _ = ctx.evaluate(pi, rtol=(1.0 - gamma) * eps_k / (1.0 + np.abs(v).max()) + 1e-300, pw=pw)
         n_eval.append(ne)
         eps_k *= c
         v = v_e
-        Tv, pi, q, xi = backup(v)
+        Tv, pi, q, _ = ctx.greedy(v)
     d = Tv - v
-    return _finish(ctx, v=Tv, v_next=Tv, pi=pi, q=q, dmin=d.min(), dmax=d.max(), n=n, converged=converged,
+    return _finish(ctx, v_iterate=Tv, v_next=Tv, pi=pi, q=q, dmin=d.min(), dmax=d.max(), n=n, converged=converged,
                    residuals=np.asarray(residuals), spans=np.asarray(spans),
                    method="robust_partial_policy_iteration",
                    options=dict(epsilon=epsilon, max_iter=max_iter, tol=tol, eval_tol0=eval_tol0, eval_decay=c,
                                 v0_given=v0 is not None, uncertainty=str(ctx.us)),
-                   t0=t0, evaluate=evaluate, budget=xi, extra={"n_eval_iter": np.asarray(n_eval)})
+                   t0=t0, n_eval_iter=np.asarray(n_eval, dtype=np.int64))

@@ -6,7 +6,14 @@ The transition structure of a policy is passed as a flat list of *entries*, one 
 ``indptr (S+1,) int64``, ``nxt (E,) int64`` (next state), ``w (E,) float64``
 (``pi(a|s) P(s'|s, a)``), ``rew (E,) float64`` (realised reward ``r(s, a, s')``).
 
-The same arrays serve dense and sparse models (built in Python from either storage form).
+The same arrays serve dense and sparse models (built in Python from either storage form).  The
+kernels take them as one tuple ``ent = (indptr, nxt, w, rew)`` built by :func:`entries`.
+
+One type signature per kernel (DESIGN.md, Kernels): every array is normalised at the Python
+boundary.  *Inputs* (entries, the support ``z``, the action mask) are read-only C-contiguous
+int64/float64/bool arrays (:func:`entries`, :func:`ro`); *state and outputs* (iterates, scratch,
+``out`` buffers) are writable C-contiguous float64/int64 arrays owned by the caller (:func:`wr`
+makes a writable copy of user data).  Scalars are Python ``float``/``int``.
 Control kernels take the same arrays per state-action row ``s*A + a`` (``sa_indptr (S*A+1,)``,
 built by :func:`mdpkit.solvers.distributional.state_action_entries`) and pick, per state, the
 action whose projected law has the largest mean (ties to the lowest index).
@@ -170,8 +177,9 @@ def _project_shifted(r, gamma, z, inv_dz, mix, out, row):
 
 
 @njit(cache=True)
-def _categorical_row(lo, hi, nxt, w, rew, z, gamma, inv_dz, eta, mix, out, row):
+def _categorical_row(lo, hi, ent, z, gamma, inv_dz, eta, mix, out, row):
     """``out[row] = Pi_C`` of the mixture of entries ``lo:hi`` (``mix`` is a scratch of length K)."""
+    _, nxt, w, rew = ent
     K = z.shape[0]
     for k in range(K):
         out[row, k] = 0.0
@@ -190,26 +198,26 @@ def _categorical_row(lo, hi, nxt, w, rew, z, gamma, inv_dz, eta, mix, out, row):
 
 
 @njit(cache=True)
-def _categorical_block(lo_s, hi_s, indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix, out):
+def _categorical_block(lo_s, hi_s, ent, z, gamma, inv_dz, eta, mix, out):
+    indptr = ent[0]
     for s in range(lo_s, hi_s):
-        _categorical_row(indptr[s], indptr[s + 1], nxt, w, rew, z, gamma, inv_dz, eta, mix, out, s)
+        _categorical_row(indptr[s], indptr[s + 1], ent, z, gamma, inv_dz, eta, mix, out, s)
 
 
 @njit(cache=True, parallel=True)
-def _categorical_sweep_par(indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix, out):
-    S = indptr.shape[0] - 1
+def _categorical_sweep_par(ent, z, gamma, inv_dz, eta, mix, out):
+    S = ent[0].shape[0] - 1
     for c in prange(N_CHUNKS):
-        _categorical_block(c * S // N_CHUNKS, (c + 1) * S // N_CHUNKS, indptr, nxt, w, rew, z, gamma,
-                           inv_dz, eta, mix[c], out)
+        _categorical_block(c * S // N_CHUNKS, (c + 1) * S // N_CHUNKS, ent, z, gamma, inv_dz, eta, mix[c], out)
 
 
 @njit(cache=True)
-def categorical_sweep(indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix, out):
+def categorical_sweep(ent, z, gamma, inv_dz, eta, mix, out):
     """``out = Pi_C T^pi eta`` over all rows; ``mix (N_CHUNKS, K)`` scratch; parallel when large."""
-    if nxt.shape[0] * z.shape[0] >= PAR_MIN_WORK_CAT:
-        _categorical_sweep_par(indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix, out)
+    if ent[1].shape[0] * z.shape[0] >= PAR_MIN_WORK_CAT:
+        _categorical_sweep_par(ent, z, gamma, inv_dz, eta, mix, out)
     else:
-        _categorical_block(0, indptr.shape[0] - 1, indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix[0], out)
+        _categorical_block(0, ent[0].shape[0] - 1, ent, z, gamma, inv_dz, eta, mix[0], out)
 
 
 @njit(cache=True)
@@ -239,8 +247,10 @@ def _merge_runs(src_y, src_m, dst_y, dst_m, lo, mid, hi):
 
 
 @njit(cache=True)
-def _quantile_row(lo, hi, nxt, w, rew, gamma, theta, ys, ms, ys2, ms2, out, row):
-    """``out[row] = Pi_Q`` of the mixture of entries ``lo:hi``; ys, ms, ys2, ms2 scratch >= (hi-lo)*m."""
+def _quantile_row(lo, hi, ent, gamma, theta, scratch, out, row):
+    """``out[row] = Pi_Q`` of the mixture of entries ``lo:hi``; ``scratch (4, n)``, n >= (hi-lo)*m."""
+    _, nxt, w, rew = ent
+    ys, ms, ys2, ms2 = scratch[0], scratch[1], scratch[2], scratch[3]
     m = theta.shape[1]
     cnt = 0
     for e in range(lo, hi):
@@ -280,42 +290,43 @@ def _quantile_row(lo, hi, nxt, w, rew, gamma, theta, ys, ms, ys2, ms2, out, row)
 
 
 @njit(cache=True)
-def _quantile_block(lo_s, hi_s, indptr, nxt, w, rew, gamma, theta, scratch, out):
+def _quantile_block(lo_s, hi_s, ent, gamma, theta, scratch, out):
+    indptr = ent[0]
     for s in range(lo_s, hi_s):
-        _quantile_row(indptr[s], indptr[s + 1], nxt, w, rew, gamma, theta, scratch[0], scratch[1],
-                      scratch[2], scratch[3], out, s)
+        _quantile_row(indptr[s], indptr[s + 1], ent, gamma, theta, scratch, out, s)
 
 
 @njit(cache=True, parallel=True)
-def _quantile_sweep_par(indptr, nxt, w, rew, gamma, theta, scratch, out):
-    S = indptr.shape[0] - 1
+def _quantile_sweep_par(ent, gamma, theta, scratch, out):
+    S = ent[0].shape[0] - 1
     for c in prange(N_CHUNKS):
-        _quantile_block(c * S // N_CHUNKS, (c + 1) * S // N_CHUNKS, indptr, nxt, w, rew, gamma, theta, scratch[c], out)
+        _quantile_block(c * S // N_CHUNKS, (c + 1) * S // N_CHUNKS, ent, gamma, theta, scratch[c], out)
 
 
 @njit(cache=True)
-def quantile_sweep(indptr, nxt, w, rew, gamma, theta, scratch, out):
+def quantile_sweep(ent, gamma, theta, scratch, out):
     """``out = Pi_Q T^pi theta`` over all rows; ``scratch (N_CHUNKS, 4, n_max)``; parallel when large."""
-    if nxt.shape[0] * theta.shape[1] >= PAR_MIN_WORK_QUANT:
-        _quantile_sweep_par(indptr, nxt, w, rew, gamma, theta, scratch, out)
+    if ent[1].shape[0] * theta.shape[1] >= PAR_MIN_WORK_QUANT:
+        _quantile_sweep_par(ent, gamma, theta, scratch, out)
     else:
-        _quantile_block(0, indptr.shape[0] - 1, indptr, nxt, w, rew, gamma, theta, scratch[0], out)
+        _quantile_block(0, ent[0].shape[0] - 1, ent, gamma, theta, scratch[0], out)
 
 
 # ============================================================================ evaluation loops
 @njit(cache=True)
-def categorical_evaluation_loop(indptr, nxt, w, rew, z, gamma, eta, buf, mix, tol, max_iter, residuals):
+def categorical_evaluation_loop(ent, z, gamma, eta, work, tol, max_iter, residuals):
     """Iterate ``eta <- Pi_C T^pi eta`` until ``sup_s l2(eta_k, eta_{k-1}) <= tol``.
 
-    ``eta`` (S, K) holds the start on entry and the last iterate on return (``buf`` is scratch of
-    the same shape, ``mix (N_CHUNKS, K)`` scratch); ``residuals (max_iter,)`` receives the
-    sup-Cramer step sizes.  Returns the number of iterations.
+    ``eta`` (S, K) holds the start on entry and the last iterate on return; ``work = (buf, mix)``
+    is scratch (``buf`` the shape of ``eta``, ``mix (N_CHUNKS, K)``); ``residuals (max_iter,)``
+    receives the sup-Cramer step sizes.  Returns the number of iterations.
     """
+    buf, mix = work
     S, K = eta.shape
     inv_dz = uniform_inverse_step(z)
     n = 0
     while n < max_iter:
-        categorical_sweep(indptr, nxt, w, rew, z, gamma, inv_dz, eta, mix, buf)
+        categorical_sweep(ent, z, gamma, inv_dz, eta, mix, buf)
         d = sup_cramer_same_support(buf, eta, z)
         for s in range(S):
             for k in range(K):
@@ -328,17 +339,18 @@ def categorical_evaluation_loop(indptr, nxt, w, rew, z, gamma, eta, buf, mix, to
 
 
 @njit(cache=True)
-def quantile_evaluation_loop(indptr, nxt, w, rew, gamma, theta, buf, scratch, tol, max_iter, residuals):
+def quantile_evaluation_loop(ent, gamma, theta, work, tol, max_iter, residuals):
     """Iterate ``theta <- Pi_Q T^pi theta`` until ``max_{s,i} |theta_k - theta_{k-1}| <= tol``.
 
     The step ``max_{s,i}|.|`` is the sup-w_inf distance between the iterates (sorted atoms of equal
-    mass).  ``scratch (N_CHUNKS, 4, n_max)``.  Returns the number of iterations; ``theta`` holds
-    the last iterate.
+    mass).  ``work = (buf, scratch)``, ``buf`` the shape of ``theta``, ``scratch (N_CHUNKS, 4,
+    n_max)``.  Returns the number of iterations; ``theta`` holds the last iterate.
     """
+    buf, scratch = work
     S, m = theta.shape
     n = 0
     while n < max_iter:
-        quantile_sweep(indptr, nxt, w, rew, gamma, theta, scratch, buf)
+        quantile_sweep(ent, gamma, theta, scratch, buf)
         d = 0.0
         for s in range(S):
             for i in range(m):
@@ -354,12 +366,15 @@ def quantile_evaluation_loop(indptr, nxt, w, rew, gamma, theta, buf, scratch, to
 
 
 # ============================================================================ control
-# State-action entries: ``sa_indptr (S*A+1,)`` indexes rows ``s*A + a`` (entries of masked rows are
-# absent); ``mask (S*A,)`` bool.  ``eta_sa`` / ``theta_sa`` are (S*A, K) and rows of masked actions
-# are never written (the caller fills them).  Greedy: the largest mean, ties to the lowest action.
+# State-action entries: ``ent = (sa_indptr (S*A+1,), nxt, w, rew)`` indexes rows ``s*A + a``
+# (entries of masked rows are absent); ``mask (S*A,)`` bool.  ``sa_out = (law_sa, q, pi)``:
+# ``law_sa`` (S*A, K) or (S*A, m) state-action laws (rows of masked actions are never written: the
+# caller fills them), ``q (S*A,)`` their means, ``pi (S,)`` int64 the greedy actions.  Greedy: the
+# largest mean, ties to the lowest action.
 @njit(cache=True)
-def _categorical_control_block(lo_s, hi_s, A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, eta, mix, eta_sa,
-                               q, pi, out):
+def _categorical_control_block(lo_s, hi_s, A, ent, mask, z, gamma, inv_dz, eta, mix, sa_out, out):
+    eta_sa, q, pi = sa_out
+    sa_indptr = ent[0]
     K = z.shape[0]
     for s in range(lo_s, hi_s):
         best = -np.inf
@@ -369,7 +384,7 @@ def _categorical_control_block(lo_s, hi_s, A, sa_indptr, nxt, w, rew, mask, z, g
             if not mask[row]:
                 q[row] = -np.inf
                 continue
-            _categorical_row(sa_indptr[row], sa_indptr[row + 1], nxt, w, rew, z, gamma, inv_dz, eta, mix, eta_sa, row)
+            _categorical_row(sa_indptr[row], sa_indptr[row + 1], ent, z, gamma, inv_dz, eta, mix, eta_sa, row)
             acc = 0.0
             for k in range(K):
                 acc += z[k] * eta_sa[row, k]
@@ -384,26 +399,28 @@ def _categorical_control_block(lo_s, hi_s, A, sa_indptr, nxt, w, rew, mask, z, g
 
 
 @njit(cache=True, parallel=True)
-def _categorical_control_par(A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, eta, mix, eta_sa, q, pi, out):
+def _categorical_control_par(A, ent, mask, z, gamma, inv_dz, eta, mix, sa_out, out):
     S = eta.shape[0]
     for c in prange(N_CHUNKS):
-        _categorical_control_block(c * S // N_CHUNKS, (c + 1) * S // N_CHUNKS, A, sa_indptr, nxt, w, rew, mask, z,
-                                   gamma, inv_dz, eta, mix[c], eta_sa, q, pi, out)
+        _categorical_control_block(c * S // N_CHUNKS, (c + 1) * S // N_CHUNKS, A, ent, mask, z, gamma, inv_dz, eta,
+                                   mix[c], sa_out, out)
 
 
 @njit(cache=True)
-def categorical_control_sweep(A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, eta, mix, eta_sa, q, pi, out):
-    """State-action laws ``eta_sa = Pi_C T eta`` (S*A, K), their means ``q``, the greedy ``pi``, and
-    ``out[s] = eta_sa[s, pi[s]]``: one application of the categorical optimality operator."""
-    if nxt.shape[0] * z.shape[0] >= PAR_MIN_WORK_CAT:
-        _categorical_control_par(A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, eta, mix, eta_sa, q, pi, out)
+def categorical_control_sweep(A, ent, mask, z, gamma, inv_dz, eta, mix, sa_out, out):
+    """State-action laws ``eta_sa = Pi_C T eta`` (S*A, K), their means ``q``, the greedy ``pi`` (all
+    in ``sa_out``), and ``out[s] = eta_sa[s, pi[s]]``: one application of the categorical
+    optimality operator."""
+    if ent[1].shape[0] * z.shape[0] >= PAR_MIN_WORK_CAT:
+        _categorical_control_par(A, ent, mask, z, gamma, inv_dz, eta, mix, sa_out, out)
     else:
-        _categorical_control_block(0, eta.shape[0], A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, eta, mix[0],
-                                   eta_sa, q, pi, out)
+        _categorical_control_block(0, eta.shape[0], A, ent, mask, z, gamma, inv_dz, eta, mix[0], sa_out, out)
 
 
 @njit(cache=True)
-def _quantile_control_block(lo_s, hi_s, A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch, theta_sa, q, pi, out):
+def _quantile_control_block(lo_s, hi_s, A, ent, mask, gamma, theta, scratch, sa_out, out):
+    theta_sa, q, pi = sa_out
+    sa_indptr = ent[0]
     m = theta.shape[1]
     for s in range(lo_s, hi_s):
         best = -np.inf
@@ -413,8 +430,7 @@ def _quantile_control_block(lo_s, hi_s, A, sa_indptr, nxt, w, rew, mask, gamma, 
             if not mask[row]:
                 q[row] = -np.inf
                 continue
-            _quantile_row(sa_indptr[row], sa_indptr[row + 1], nxt, w, rew, gamma, theta, scratch[0], scratch[1],
-                          scratch[2], scratch[3], theta_sa, row)
+            _quantile_row(sa_indptr[row], sa_indptr[row + 1], ent, gamma, theta, scratch, theta_sa, row)
             acc = 0.0
             for i in range(m):
                 acc += theta_sa[row, i]
@@ -430,21 +446,20 @@ def _quantile_control_block(lo_s, hi_s, A, sa_indptr, nxt, w, rew, mask, gamma, 
 
 
 @njit(cache=True, parallel=True)
-def _quantile_control_par(A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch, theta_sa, q, pi, out):
+def _quantile_control_par(A, ent, mask, gamma, theta, scratch, sa_out, out):
     S = theta.shape[0]
     for c in prange(N_CHUNKS):
-        _quantile_control_block(c * S // N_CHUNKS, (c + 1) * S // N_CHUNKS, A, sa_indptr, nxt, w, rew, mask, gamma,
-                                theta, scratch[c], theta_sa, q, pi, out)
+        _quantile_control_block(c * S // N_CHUNKS, (c + 1) * S // N_CHUNKS, A, ent, mask, gamma, theta, scratch[c],
+                                sa_out, out)
 
 
 @njit(cache=True)
-def quantile_control_sweep(A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch, theta_sa, q, pi, out):
+def quantile_control_sweep(A, ent, mask, gamma, theta, scratch, sa_out, out):
     """Quantile twin of :func:`categorical_control_sweep` (``q`` = mean of the m atoms)."""
-    if nxt.shape[0] * theta.shape[1] >= PAR_MIN_WORK_QUANT:
-        _quantile_control_par(A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch, theta_sa, q, pi, out)
+    if ent[1].shape[0] * theta.shape[1] >= PAR_MIN_WORK_QUANT:
+        _quantile_control_par(A, ent, mask, gamma, theta, scratch, sa_out, out)
     else:
-        _quantile_control_block(0, theta.shape[0], A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch[0],
-                                theta_sa, q, pi, out)
+        _quantile_control_block(0, theta.shape[0], A, ent, mask, gamma, theta, scratch[0], sa_out, out)
 
 
 @njit(cache=True)
@@ -465,15 +480,18 @@ def _mean_step(A, q, pi, v, v_new, dmm):
 
 
 @njit(cache=True)
-def categorical_value_iteration_loop(A, sa_indptr, nxt, w, rew, mask, z, gamma, eta, buf, mix, eta_sa, q, pi, v, v_new,
-                                     tol, max_iter, residuals, spans, dmm, pis):
+def categorical_value_iteration_loop(A, ent, mask, z, gamma, state, tol, max_iter, trace):
     """Categorical distributional VI: ``eta_{k+1}(s) = eta_sa_k(s, pi_k(s))`` with ``pi_k`` greedy for the means.
 
+    ``state = (eta, buf, mix, eta_sa, q, pi, v, v_new)``, ``trace = (residuals, spans, dmm, pis)``.
     Stops when ``max|v_{k+1} - v_k| < tol`` (``v_k`` = means of ``eta_k``, given in ``v`` on entry).
     On return ``eta``/``v`` hold ``eta_k``/``v_k``, ``buf``/``v_new`` hold ``eta_{k+1}``/``v_{k+1}``,
     ``pi``, ``q`` and ``eta_sa`` belong to the last sweep and ``dmm`` holds min/max of
     ``v_{k+1} - v_k``; ``pis (max_iter,)`` counts greedy-policy changes per sweep.  Returns n_iter.
     """
+    eta, buf, mix, eta_sa, q, pi, v, v_new = state
+    residuals, spans, dmm, pis = trace
+    sa_out = (eta_sa, q, pi)
     S, K = eta.shape
     inv_dz = uniform_inverse_step(z)
     prev = np.empty(S, dtype=np.int64)
@@ -481,7 +499,7 @@ def categorical_value_iteration_loop(A, sa_indptr, nxt, w, rew, mask, z, gamma, 
     while True:
         for s in range(S):
             prev[s] = pi[s]
-        categorical_control_sweep(A, sa_indptr, nxt, w, rew, mask, z, gamma, inv_dz, eta, mix, eta_sa, q, pi, buf)
+        categorical_control_sweep(A, ent, mask, z, gamma, inv_dz, eta, mix, sa_out, buf)
         res = _mean_step(A, q, pi, v, v_new, dmm)
         changes = 0
         for s in range(S):
@@ -501,22 +519,25 @@ def categorical_value_iteration_loop(A, sa_indptr, nxt, w, rew, mask, z, gamma, 
 
 
 @njit(cache=True)
-def quantile_value_iteration_loop(A, sa_indptr, nxt, w, rew, mask, gamma, theta, buf, scratch, theta_sa, q, pi, v,
-                                  v_new, tol, max_iter, residuals, steps, dmm, pis):
+def quantile_value_iteration_loop(A, ent, mask, gamma, state, tol, max_iter, trace):
     """Quantile distributional VI (greedy for the means of the quantile state-action laws).
 
-    Stops when the greedy policy did not change in the sweep and the sup-w_inf step
+    ``state = (theta, buf, scratch, theta_sa, q, pi, v, v_new)``, ``trace = (residuals, steps, dmm,
+    pis)``.  Stops when the greedy policy did not change in the sweep and the sup-w_inf step
     ``max_{s,i}|theta_{k+1} - theta_k|`` is ``< tol`` (no convergence theorem: see the solver).
     ``residuals`` gets the sup-w_inf steps, ``steps`` the sup-norm change of the means.  Buffers
     as in :func:`categorical_value_iteration_loop`.  Returns n_iter.
     """
+    theta, buf, scratch, theta_sa, q, pi, v, v_new = state
+    residuals, steps, dmm, pis = trace
+    sa_out = (theta_sa, q, pi)
     S, m = theta.shape
     prev = np.empty(S, dtype=np.int64)
     n = 0
     while True:
         for s in range(S):
             prev[s] = pi[s]
-        quantile_control_sweep(A, sa_indptr, nxt, w, rew, mask, gamma, theta, scratch, theta_sa, q, pi, buf)
+        quantile_control_sweep(A, ent, mask, gamma, theta, scratch, sa_out, buf)
         steps[n] = _mean_step(A, q, pi, v, v_new, dmm)
         d = 0.0
         changes = 0
@@ -539,11 +560,28 @@ def quantile_value_iteration_loop(A, sa_indptr, nxt, w, rew, mask, gamma, theta,
     return n
 
 
-# ============================================================================ one-off sweeps
-def categorical_backup(indptr, nxt, w, rew, z, gamma, eta, out):
-    """One application of the projected operator: ``out = Pi_C T^pi eta``; eta, out (S, K)."""
-    mix = np.empty((N_CHUNKS, z.shape[0]))
-    categorical_sweep(indptr, nxt, w, rew, z, gamma, uniform_inverse_step(z), eta, mix, out)
+# ============================================================================ Python boundary
+# The only place arrays are normalised before they reach a kernel (one signature per kernel).
+def ro(a, dtype=np.float64) -> np.ndarray:
+    """A read-only C-contiguous ``dtype`` view of ``a`` (a copy only when dtype or layout differ).
+
+    The caller's array keeps its own flags: a view is marked read-only, not the original.
+    """
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+def wr(a, dtype=np.float64) -> np.ndarray:
+    """A fresh writable C-contiguous ``dtype`` copy of ``a`` (for kernel state and ``out`` buffers)."""
+    return np.array(a, dtype=dtype, order="C", copy=True)
+
+
+def entries(indptr, nxt, w, rew) -> tuple:
+    """The kernels' entry tuple ``(indptr int64, nxt int64, w float64, rew float64)``, read-only."""
+    return ro(indptr, np.int64), ro(nxt, np.int64), ro(w), ro(rew)
 
 
 def quantile_scratch(indptr, m):
@@ -552,6 +590,27 @@ def quantile_scratch(indptr, m):
     return np.empty((N_CHUNKS, 4, n_max))
 
 
-def quantile_backup(indptr, nxt, w, rew, gamma, theta, out):
-    """``out = Pi_Q T^pi theta``; theta, out (S, m)."""
-    quantile_sweep(indptr, nxt, w, rew, gamma, theta, quantile_scratch(indptr, theta.shape[1]), out)
+def categorical_backup(ent, z, gamma, eta, out):
+    """One application of the projected operator: ``out = Pi_C T^pi eta``; eta, out (S, K) float64.
+
+    ``ent`` from :func:`entries`; ``eta`` is copied (the kernels take their state writable), ``out``
+    must be a writable C-contiguous float64 array.
+    """
+    z = ro(z)
+    mix = np.empty((N_CHUNKS, z.shape[0]))
+    categorical_sweep(ent, z, float(gamma), float(uniform_inverse_step(z)), wr(eta), mix, out)
+
+
+def quantile_backup(ent, gamma, theta, out):
+    """``out = Pi_Q T^pi theta``; theta, out (S, m) float64 (``theta`` is copied, ``out`` writable)."""
+    quantile_sweep(ent, float(gamma), wr(theta), quantile_scratch(ent[0], theta.shape[1]), out)
+
+
+def sup_cramer(p1, p2, z) -> float:
+    """``max_s l2(p1[s], p2[s])`` for categorical rows (S, K) on the common support ``z (K,)``."""
+    return float(sup_cramer_same_support(wr(p1), wr(p2), ro(z)))
+
+
+def project(x, p, z, out) -> None:
+    """``out = Pi_C`` of the rows ``x, p (B, n)`` onto ``z (K,)`` (``out (B, K)`` writable)."""
+    categorical_project(ro(x), ro(p), ro(z), out)

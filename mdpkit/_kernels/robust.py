@@ -564,12 +564,14 @@ def inner_transport(qb, zb, D, kappa, n, pb, hull, seg_slope, seg_len, seg_src, 
 
 
 @njit(cache=True, inline="always")
-def _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols):
+def _gather(model, i, v, full, qb, zb, pos, cols):
     """Gather the states nature may use in row i: q, z = v and the storage position.
 
-    ``pos[k]`` is the CSR position (sparse) or the column (dense); ``cols`` is filled later, and
-    only by the transport sets that need state indices (see ``solve_row``).
+    ``model`` is the tuple of ``mdpkit._kernels.model_args``.  ``pos[k]`` is the CSR position
+    (sparse) or the column (dense); ``cols`` is filled later, and only by the transport sets that
+    need state indices (see ``solve_row``).
     """
+    sparse, P2, indptr, indices, data = model[0], model[1], model[2], model[3], model[4]
     n = 0
     if sparse:
         for k in range(indptr[i], indptr[i + 1]):
@@ -597,9 +599,15 @@ def _fill_cols(sparse, indices, pos, n, cols):
 
 
 @njit(cache=True)
-def solve_row(kind, qb, zb, n, kappa, cols, W, metric, pb, idx, bb, cb, act, Db, hull, seg_slope, seg_len,
-              seg_src, order, tpos, frac):
-    """Dispatch one inner problem on gathered buffers; returns min value, minimiser in pb[:n]."""
+def solve_row(kind, n, kappa, W, metric, work):
+    """Dispatch one inner problem on the gathered buffers of ``work``; returns the min value.
+
+    ``work`` is the tuple of :func:`mdpkit.uncertainty.make_workspace`: ``qb, zb`` (= work[0],
+    work[1]) hold the first ``n`` gathered entries of q and z, ``cols`` (work[4]) their state
+    indices (transport sets only); the minimiser is written to ``pb[:n]`` (work[2]).
+    """
+    qb, zb, pb, cols = work[0], work[1], work[2], work[4]
+    idx, bb, cb, act, Db = work[5], work[6], work[7], work[8], work[9]
     if kind == L1:
         return inner_l1(qb, zb, kappa, n, pb, idx)
     if kind == LINF:
@@ -639,7 +647,8 @@ def solve_row(kind, qb, zb, n, kappa, cols, W, metric, pb, idx, bb, cb, act, Db,
                 Db[a, b] = metric[cols[a], cols[b]]
             else:
                 Db[a, b] = 0.0 if a == b else W[cols[a]] + W[cols[b]]
-    return inner_transport(qb, zb, Db, kappa, n, pb, hull, seg_slope, seg_len, seg_src, order, tpos, frac)
+    return inner_transport(qb, zb, Db, kappa, n, pb, work[10], work[11], work[12], work[13], work[14], work[15],
+                           work[16])
 
 
 # --------------------------------------------------------------------------------------------
@@ -780,8 +789,14 @@ def _l1_value(qs, zs, n, acc, i0, zlo, ihi, zhi, kappa, order, pb):
 
 
 @njit(cache=True)
-def _l1_row_store(sparse, P2, indptr, indices, data, i, v, kappa, jg, zg, qs, zs, ks, order, pb, pw2, pwd):
-    """Value of row i's L1 inner problem; writes its minimiser to ``pw2`` (dense) or ``pwd`` (CSR)."""
+def _l1_row_store(model, i, v, kappa, dest, scratch, pw):
+    """Value of row i's L1 inner problem; writes its minimiser to ``pw[0]`` (dense (S*A, S)) or
+    ``pw[1]`` (CSR data).  ``dest = (jg, zg)`` (see :func:`_l1_dest`); ``scratch = (qs, zs, ks,
+    order, pb)`` one row of the per-block scratch."""
+    sparse, P2, indptr, indices, data = model[0], model[1], model[2], model[3], model[4]
+    jg, zg = dest
+    qs, zs, ks, order, pb = scratch
+    pw2, pwd = pw
     if sparse:
         n, acc, i0, zlo, ihi, zhi = _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks)
     else:
@@ -813,15 +828,17 @@ def _l1_row_store(sparse, P2, indptr, indices, data, i, v, kappa, jg, zg, qs, zs
 
 
 @njit(cache=True, inline="always")
-def _l1_q_block(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd, q_out,
-                lo, hi, qs, zs, ks, order, pb):
+def _l1_q_block(model, gamma, v, kappa1, dest, store, pw, q_out, lo, hi, scratch):
     """Rows lo..hi-1 of :func:`robust_q_l1`; one loop per storage form and per ``store``, so the
     hot loop (values only) holds nothing but the gather and the out-of-line :func:`_l1_value`."""
+    sparse, P2, indptr, indices, data, R1, mask1 = (model[0], model[1], model[2], model[3], model[4], model[5],
+                                                    model[6])
+    jg, zg = dest
+    qs, zs, ks, order, pb = scratch
     if store:
         for i in range(lo, hi):
             if mask1[i]:
-                q_out[i] = R1[i] + gamma * _l1_row_store(sparse, P2, indptr, indices, data, i, v, kappa1[i], jg, zg,
-                                                         qs, zs, ks, order, pb, pw2, pwd)
+                q_out[i] = R1[i] + gamma * _l1_row_store(model, i, v, kappa1[i], dest, scratch, pw)
             else:
                 q_out[i] = NEG_INF
     elif sparse:
@@ -841,14 +858,13 @@ def _l1_q_block(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, 
 
 
 @njit(cache=True, parallel=True)
-def _l1_q_par(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd, q_out,
-              QS, ZS, KS, OS, PS):
-    nrow = R1.shape[0]
+def _l1_q_par(model, gamma, v, kappa1, dest, store, pw, q_out, chunk):
+    nrow = model[5].shape[0]
+    QS, ZS, KS, OS, PS = chunk
     for c in prange(N_CHUNKS):
         lo = (c * nrow) // N_CHUNKS
         hi = ((c + 1) * nrow) // N_CHUNKS
-        _l1_q_block(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd,
-                    q_out, lo, hi, QS[c], ZS[c], KS[c], OS[c], PS[c])
+        _l1_q_block(model, gamma, v, kappa1, dest, store, pw, q_out, lo, hi, (QS[c], ZS[c], KS[c], OS[c], PS[c]))
 
 
 @njit(cache=True)
@@ -870,63 +886,74 @@ def _l1_dest(sparse, full, v):
 
 
 @njit(cache=True)
-def robust_q_l1(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, full, store, pw2, pwd, q_out,
-                QS, ZS, KS, OS, PS):
+def robust_q_l1(model, gamma, v, kappa1, full, store, pw, q_out, chunk):
     """Fused sa-rectangular L1 robust q-backup: ``q_out[i] = R1[i] + gamma min_{||p-q_i||_1<=kappa1[i]} p.v``.
 
-    Works row by row in place on the stored rows (:func:`_l1_row`).  Scratch ``QS, ZS, PS``
-    (float) and ``KS, OS`` (int64) have shape (C, n_max) with n_max the longest row (dense: S);
-    with C >= N_CHUNKS and a sweep reading >= PAR_MIN_WORK entries, blocks of rows run in
+    Works row by row in place on the stored rows.  ``chunk = (QS, ZS, KS, OS, PS)``: scratch
+    (float, float, int64, int64, float) of shape (C, n_max) with n_max the longest row (dense:
+    S); with C >= N_CHUNKS and a sweep reading >= PAR_MIN_WORK entries, blocks of rows run in
     parallel, each on its own scratch row.  Every row is computed by the same serial code, so
     the result is bitwise independent of the thread count.  ``full`` applies to dense rows
-    (CSR rows with ``support="simplex"`` are densified by the caller).
+    (CSR rows with ``support="simplex"`` are densified by the caller).  ``pw = (pw2, pwd)``
+    receives the minimisers when ``store``.
     """
-    jg, zg = _l1_dest(sparse, full, v)
+    sparse, P2, data = model[0], model[1], model[4]
+    dest = _l1_dest(sparse, full, v)
     work = data.shape[0] if sparse else P2.shape[0] * P2.shape[1]
+    QS, ZS, KS, OS, PS = chunk
     if work >= PAR_MIN_WORK and QS.shape[0] >= N_CHUNKS:
-        _l1_q_par(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd, q_out,
-                  QS, ZS, KS, OS, PS)
+        _l1_q_par(model, gamma, v, kappa1, dest, store, pw, q_out, chunk)
     else:
-        _l1_q_block(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, jg, zg, store, pw2, pwd,
-                    q_out, 0, R1.shape[0], QS[0], ZS[0], KS[0], OS[0], PS[0])
+        _l1_q_block(model, gamma, v, kappa1, dest, store, pw, q_out, 0, model[5].shape[0],
+                    (QS[0], ZS[0], KS[0], OS[0], PS[0]))
 
 
 @njit(cache=True)
-def robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa1, full, W, metric,
-             store, pw2, pwd, q_out, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
-             seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS):
+def _store_row(model, i, n, pos, pb, pw):
+    """Write the minimiser ``pb[:n]`` of row i (gathered at ``pos``) into ``pw = (pw2, pwd)``."""
+    sparse, indptr = model[0], model[2]
+    pw2, pwd = pw
+    if sparse:
+        for k in range(indptr[i], indptr[i + 1]):
+            pwd[k] = 0.0
+        for k in range(n):
+            pwd[pos[k]] = pb[k]
+    else:
+        for j in range(pw2.shape[1]):
+            pw2[i, j] = 0.0
+        for k in range(n):
+            pw2[i, pos[k]] = pb[k]
+
+
+@njit(cache=True)
+def robust_q(model, uset, gamma, v, store, pw, q_out, work):
     """q_out[i] = R1[i] + gamma * min_{p in U_i} p . v for every available row i (-inf if masked).
 
-    If ``store``, the minimiser is written to ``pw2`` (dense rows, (S*A, S), zero outside the
-    gathered states) or ``pwd`` (CSR data, aligned with ``data``).  L1 sets run the fused
-    :func:`robust_q_l1` (scratch ``QS .. PS``); the other sets gather each row and call
-    :func:`solve_row`.
+    ``model`` is the tuple of ``mdpkit._kernels.model_args``; ``uset = (kind, kappa1, full, W,
+    metric)`` the set (kappa1 (S*A,)); ``work`` the tuple of
+    :func:`mdpkit.uncertainty.make_workspace`.  If ``store``, the minimiser is written to
+    ``pw[0]`` (dense rows, (S*A, S), zero outside the gathered states) or ``pw[1]`` (CSR data,
+    aligned with ``data``).  L1 sets run the fused :func:`robust_q_l1` (scratch ``work[17:22]``);
+    the other sets gather each row and call :func:`solve_row`.
     """
+    kind, kappa1, full, W, metric = uset
     if kind == L1:
-        robust_q_l1(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kappa1, full, store, pw2, pwd, q_out,
-                    QS, ZS, KS, OS, PS)
+        robust_q_l1(model, gamma, v, kappa1, full, store, pw, q_out,
+                    (work[17], work[18], work[19], work[20], work[21]))
         return
+    sparse, indices, R1, mask1 = model[0], model[3], model[5], model[6]
+    qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
     for i in range(R1.shape[0]):
         if not mask1[i]:
             q_out[i] = NEG_INF
             continue
-        n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
+        n = _gather(model, i, v, full, qb, zb, pos, cols)
         if kind == WASSERSTEIN or kind == WL1:
             _fill_cols(sparse, indices, pos, n, cols)
-        val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
-                        seg_slope, seg_len, seg_src, order, tpos, frac)
+        val = solve_row(kind, n, kappa1[i], W, metric, work)
         q_out[i] = R1[i] + gamma * val
         if store:
-            if sparse:
-                for k in range(indptr[i], indptr[i + 1]):
-                    pwd[k] = 0.0
-                for k in range(n):
-                    pwd[pos[k]] = pb[k]
-            else:
-                for j in range(pw2.shape[1]):
-                    pw2[i, j] = 0.0
-                for k in range(n):
-                    pw2[i, pos[k]] = pb[k]
+            _store_row(model, i, n, pos, pb, pw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1099,9 +1126,13 @@ def s_rect_l1_state(A, avail, XI, QV, M, kappa, pi_out, xi_out):
 
 
 @njit(cache=True)
-def _s_knots(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, full, s, qb, zb, pos, cols, idx, XI, QV,
-             M, avail):
-    """Per-action knots of q_a(xi) = R[s, a] + gamma min_{||p - q_a||_1 <= xi} p.v at state s."""
+def _s_knots(model, gamma, v, full, s, work, swork):
+    """Per-action knots of q_a(xi) = R[s, a] + gamma min_{||p - q_a||_1 <= xi} p.v at state s.
+
+    Writes ``swork = (XI, QV, M, Rs, avail)``."""
+    R1, mask1, A = model[5], model[6], model[8]
+    qb, zb, pos, cols, idx = work[0], work[1], work[3], work[4], work[5]
+    XI, QV, M, avail = swork[0], swork[1], swork[2], swork[4]
     for a in range(A):
         i = s * A + a
         avail[a] = mask1[i]
@@ -1109,7 +1140,7 @@ def _s_knots(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, full, s,
         XI[a, 0] = 0.0
         QV[a, 0] = R1[i]
         if mask1[i]:
-            n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
+            n = _gather(model, i, v, full, qb, zb, pos, cols)
             M[a] = l1_knots(qb, zb, n, idx, XI[a], QV[a])
             if gamma == 0.0:
                 M[a] = 1
@@ -1118,42 +1149,38 @@ def _s_knots(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, full, s,
 
 
 @njit(cache=True)
-def _store_l1_rows(sparse, P2, indptr, indices, data, mask1, A, v, full, s, xi, pw2, pwd, qb, zb, pb, pos, cols, idx):
+def _store_l1_rows(model, v, full, s, xi, pw, work):
+    """Store the L1 minimisers of the rows (s, a) at budgets ``xi (A,)`` into ``pw``."""
+    mask1, A = model[6], model[8]
+    qb, zb, pb, pos, cols, idx = work[0], work[1], work[2], work[3], work[4], work[5]
     for a in range(A):
         i = s * A + a
         if not mask1[i]:
             continue
-        n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
+        n = _gather(model, i, v, full, qb, zb, pos, cols)
         inner_l1(qb, zb, xi[a], n, pb, idx)
-        if sparse:
-            for k in range(indptr[i], indptr[i + 1]):
-                pwd[k] = 0.0
-            for k in range(n):
-                pwd[pos[k]] = pb[k]
-        else:
-            for j in range(pw2.shape[1]):
-                pw2[i, j] = 0.0
-            for k in range(n):
-                pw2[i, pos[k]] = pb[k]
+        _store_row(model, i, n, pos, pb, pw)
 
 
 @njit(cache=True)
-def s_rect_l1_backup(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kappa_s, full, store,
-                     v_out, pi_out, xi_out, pw2, pwd, qb, zb, pb, pos, cols, idx, XI, QV, M, Rs, avail):
+def s_rect_l1_backup(model, uset, gamma, v, store, out, pw, work, swork):
     """(T v)(s) for the s-rectangular L1 set {(p_a): sum_a ||p_a - q_a||_1 <= kappa_s[s]}.
 
-    ``pi_out (S*A,)`` receives the randomized policy, ``xi_out (S*A,)`` the budget split; with
-    ``store`` the worst-case rows (p_a at budget xi_a) go to ``pw2``/``pwd``.  ``Rs`` is unused
-    (kept for a stable signature).
+    ``uset = (kind, kappa_s (S,), full, W, metric)`` (kind, W and metric unused);
+    ``out = (v_out (S,), pi_out (S*A,), xi_out (S*A,))`` receive the values, the randomized policy
+    and the budget split; with ``store`` the worst-case rows (p_a at budget xi_a) go to
+    ``pw = (pw2, pwd)``.  ``swork = (XI, QV, M, Rs, avail)`` (``Rs`` unused).
     """
+    kappa_s, full = uset[1], uset[2]
+    S, A = model[7], model[8]
+    v_out, pi_out, xi_out = out
+    XI, QV, M, avail = swork[0], swork[1], swork[2], swork[4]
     for s in range(S):
-        _s_knots(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, full, s, qb, zb, pos, cols, idx, XI, QV,
-                 M, avail)
+        _s_knots(model, gamma, v, full, s, work, swork)
         v_out[s] = s_rect_l1_state(A, avail, XI, QV, M, kappa_s[s], pi_out[s * A:(s + 1) * A],
                                    xi_out[s * A:(s + 1) * A])
         if store:
-            _store_l1_rows(sparse, P2, indptr, indices, data, mask1, A, v, full, s, xi_out[s * A:(s + 1) * A],
-                           pw2, pwd, qb, zb, pb, pos, cols, idx)
+            _store_l1_rows(model, v, full, s, xi_out[s * A:(s + 1) * A], pw, work)
 
 
 @njit(cache=True)
@@ -1201,17 +1228,22 @@ def s_rect_l1_policy_state(A, avail, pis, XI, QV, M, kappa, xi_out):
 
 
 @njit(cache=True)
-def s_rect_l1_policy_backup(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kappa_s, full, pis,
-                            store, v_out, xi_out, pw2, pwd, qb, zb, pb, pos, cols, idx, XI, QV, M, Rs, avail):
-    """(T_pi v)(s) = min_{(p_a) in U_s} sum_a pi[s, a] (R[s, a] + gamma p_a . v), s-rectangular L1."""
+def s_rect_l1_policy_backup(model, uset, gamma, v, pis, store, out, pw, work, swork):
+    """(T_pi v)(s) = min_{(p_a) in U_s} sum_a pi[s, a] (R[s, a] + gamma p_a . v), s-rectangular L1.
+
+    ``pis (S*A,)`` the randomized policy; ``out = (v_out (S,), xi_out (S*A,))``; other arguments
+    as :func:`s_rect_l1_backup`.
+    """
+    kappa_s, full = uset[1], uset[2]
+    S, A = model[7], model[8]
+    v_out, xi_out = out
+    XI, QV, M, avail = swork[0], swork[1], swork[2], swork[4]
     for s in range(S):
-        _s_knots(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, full, s, qb, zb, pos, cols, idx, XI, QV,
-                 M, avail)
+        _s_knots(model, gamma, v, full, s, work, swork)
         v_out[s] = s_rect_l1_policy_state(A, avail, pis[s * A:(s + 1) * A], XI, QV, M, kappa_s[s],
                                           xi_out[s * A:(s + 1) * A])
         if store:
-            _store_l1_rows(sparse, P2, indptr, indices, data, mask1, A, v, full, s, xi_out[s * A:(s + 1) * A],
-                           pw2, pwd, qb, zb, pb, pos, cols, idx)
+            _store_l1_rows(model, v, full, s, xi_out[s * A:(s + 1) * A], pw, work)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1239,34 +1271,41 @@ def greedy_max(q, mask1, S, A, v_out, pi_out):
 
 
 @njit(cache=True)
-def robust_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kind, kappa1, full, W, metric,
-                   tol, use_span, max_iter, q, v_new, pi_out, residuals, spans, dminmax, pw2, pwd,
-                   qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope, seg_len, seg_src, order, tpos,
-                   frac, QS, ZS, KS, OS, PS):
+def _diff_update(v, v_new, S):
+    """v <- v_new; returns (sup |v_new - v|, min d, max d) of d = v_new - v."""
+    dmin = np.inf
+    dmax = -np.inf
+    res = 0.0
+    for s in range(S):
+        d = v_new[s] - v[s]
+        if d < dmin:
+            dmin = d
+        if d > dmax:
+            dmax = d
+        if abs(d) > res:
+            res = abs(d)
+        v[s] = v_new[s]
+    return res, dmin, dmax
+
+
+@njit(cache=True)
+def robust_vi_loop(model, uset, gamma, v, ctrl, out, pw, work):
     """sa-rectangular robust value iteration v_{k+1} = T_U v_k, in place on ``v``.
 
-    Same contract as ``bellman.value_iteration_loop``: on return ``v`` is the last iterate, ``q``
-    and ``pi_out`` the robust q-values and greedy policy of the previous iterate.
+    ``ctrl = (tol, use_span, max_iter)``; ``out = (q (S*A,), v_new (S,), pi_out (S,) int64,
+    residuals (max_iter,), spans (max_iter,), dminmax (2,))``.  Same contract as
+    ``bellman.value_iteration_loop``: on return ``v`` is the last iterate, ``q`` and ``pi_out``
+    the robust q-values and greedy policy of the previous iterate.  Returns ``(n_iter, converged)``.
     """
+    tol, use_span, max_iter = ctrl
+    q, v_new, pi_out, residuals, spans, dminmax = out
+    mask1, S, A = model[6], model[7], model[8]
     n = 0
     converged = False
     while n < max_iter:
-        robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa1, full, W, metric,
-                 False, pw2, pwd, q, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
-                 seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)
+        robust_q(model, uset, gamma, v, False, pw, q, work)
         greedy_max(q, mask1, S, A, v_new, pi_out)
-        dmin = np.inf
-        dmax = -np.inf
-        res = 0.0
-        for s in range(S):
-            d = v_new[s] - v[s]
-            if d < dmin:
-                dmin = d
-            if d > dmax:
-                dmax = d
-            if abs(d) > res:
-                res = abs(d)
-            v[s] = v_new[s]
+        res, dmin, dmax = _diff_update(v, v_new, S)
         residuals[n] = res
         spans[n] = dmax - dmin
         dminmax[0] = dmin
@@ -1280,14 +1319,16 @@ def robust_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v,
 
 
 @njit(cache=True, inline="always")
-def _l1_policy_block(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2, pwd,
-                     v_out, lo, hi, qs, zs, ks, order, pb):
+def _l1_policy_block(model, gamma, pi, v, kappa1, dest, store, pw, v_out, lo, hi, scratch):
     """States lo..hi-1 of the fused L1 policy sweep (same structure as :func:`_l1_q_block`)."""
+    sparse, P2, indptr, indices, data, R1, A = (model[0], model[1], model[2], model[3], model[4], model[5],
+                                                model[8])
+    jg, zg = dest
+    qs, zs, ks, order, pb = scratch
     for s in range(lo, hi):
         i = s * A + pi[s]
         if store:
-            val = _l1_row_store(sparse, P2, indptr, indices, data, i, v, kappa1[i], jg, zg, qs, zs, ks, order, pb,
-                                pw2, pwd)
+            val = _l1_row_store(model, i, v, kappa1[i], dest, scratch, pw)
         else:
             if sparse:
                 n, acc, i0, zlo, ihi, zhi = _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks)
@@ -1298,87 +1339,66 @@ def _l1_policy_block(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kap
 
 
 @njit(cache=True, parallel=True)
-def _l1_policy_par(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2, pwd,
-                   v_out, QS, ZS, KS, OS, PS):
+def _l1_policy_par(model, gamma, pi, v, kappa1, dest, store, pw, v_out, chunk):
     S = v.shape[0]
+    QS, ZS, KS, OS, PS = chunk
     for c in prange(N_CHUNKS):
         lo = (c * S) // N_CHUNKS
         hi = ((c + 1) * S) // N_CHUNKS
-        _l1_policy_block(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2, pwd,
-                         v_out, lo, hi, QS[c], ZS[c], KS[c], OS[c], PS[c])
+        _l1_policy_block(model, gamma, pi, v, kappa1, dest, store, pw, v_out, lo, hi,
+                         (QS[c], ZS[c], KS[c], OS[c], PS[c]))
 
 
 @njit(cache=True)
-def robust_policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kind, kappa1, full, W, metric,
-                        store, pw2, pwd, v_out, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
-                        seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS):
+def robust_policy_sweep(model, uset, gamma, pi, v, store, pw, v_out, work):
     """v_out[s] = R[s, pi[s]] + gamma min_{p in U_{s, pi[s]}} p . v (deterministic pi, sa-rectangular).
 
-    With ``store`` the minimising rows of the policy's actions are written to ``pw2``/``pwd``.
-    L1 sets use the fused row update (in parallel over fixed state blocks on large models, as
-    :func:`robust_q_l1`).
+    Arguments as :func:`robust_q`; ``pi (S,)`` int64.  With ``store`` the minimising rows of the
+    policy's actions are written to ``pw``.  L1 sets use the fused row update (in parallel over
+    fixed state blocks on large models, as :func:`robust_q_l1`).
     """
+    kind, kappa1, full, W, metric = uset
+    sparse, P2, indices, data, R1, A = model[0], model[1], model[3], model[4], model[5], model[8]
     if kind == L1:
-        jg, zg = _l1_dest(sparse, full, v)
-        work = data.shape[0] if sparse else P2.shape[0] * P2.shape[1]
-        if work // max(A, 1) >= PAR_MIN_WORK and QS.shape[0] >= N_CHUNKS:
-            _l1_policy_par(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2, pwd,
-                           v_out, QS, ZS, KS, OS, PS)
+        dest = _l1_dest(sparse, full, v)
+        nwork = data.shape[0] if sparse else P2.shape[0] * P2.shape[1]
+        chunk = (work[17], work[18], work[19], work[20], work[21])
+        if nwork // max(A, 1) >= PAR_MIN_WORK and work[17].shape[0] >= N_CHUNKS:
+            _l1_policy_par(model, gamma, pi, v, kappa1, dest, store, pw, v_out, chunk)
         else:
-            _l1_policy_block(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, kappa1, jg, zg, store, pw2,
-                             pwd, v_out, 0, v.shape[0], QS[0], ZS[0], KS[0], OS[0], PS[0])
+            _l1_policy_block(model, gamma, pi, v, kappa1, dest, store, pw, v_out, 0, v.shape[0],
+                             (work[17][0], work[18][0], work[19][0], work[20][0], work[21][0]))
         return
+    qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
     for s in range(v.shape[0]):
         i = s * A + pi[s]
-        n = _gather(sparse, P2, indptr, indices, data, i, v, full, qb, zb, pos, cols)
+        n = _gather(model, i, v, full, qb, zb, pos, cols)
         if kind == WASSERSTEIN or kind == WL1:
             _fill_cols(sparse, indices, pos, n, cols)
-        val = solve_row(kind, qb, zb, n, kappa1[i], cols, W, metric, pb, idx, bb, cb, act, Db, hull,
-                        seg_slope, seg_len, seg_src, order, tpos, frac)
+        val = solve_row(kind, n, kappa1[i], W, metric, work)
         v_out[s] = R1[i] + gamma * val
         if store:
-            if sparse:
-                for k in range(indptr[i], indptr[i + 1]):
-                    pwd[k] = 0.0
-                for k in range(n):
-                    pwd[pos[k]] = pb[k]
-            else:
-                for j in range(pw2.shape[1]):
-                    pw2[i, j] = 0.0
-                for k in range(n):
-                    pw2[i, pos[k]] = pb[k]
+            _store_row(model, i, n, pos, pb, pw)
 
 
 @njit(cache=True)
-def robust_mpi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kind, kappa1, full, W, metric,
-                    tol, m, max_iter, q, v_new, pi_out, residuals, spans, dminmax, pw2, pwd,
-                    qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope, seg_len, seg_src, order, tpos,
-                    frac, QS, ZS, KS, OS, PS):
+def robust_mpi_loop(model, uset, gamma, v, ctrl, out, pw, work):
     """Robust modified policy iteration (Kaufman & Schaefer 2013), sa-rectangular, in place on ``v``.
 
-    One improvement backup u = T_U v (greedy pi), stop if span(u - v) < tol, else ``m`` robust
-    evaluation sweeps u <- T_{pi, U} u.  On a stop ``v`` = T_U v_k and ``pi_out`` is greedy for
-    v_k.  Returns ``(n_iter, converged)``.
+    ``ctrl = (tol, m, max_iter)``; ``out`` as :func:`robust_vi_loop`.  One improvement backup
+    u = T_U v (greedy pi), stop if span(u - v) < tol, else ``m`` robust evaluation sweeps
+    u <- T_{pi, U} u.  On a stop ``v`` = T_U v_k and ``pi_out`` is greedy for v_k.  Returns
+    ``(n_iter, converged)``.
     """
+    tol, m, max_iter = ctrl
+    q, v_new, pi_out, residuals, spans, dminmax = out
+    mask1, S, A = model[6], model[7], model[8]
     n = 0
     converged = False
     while n < max_iter:
-        robust_q(sparse, P2, indptr, indices, data, R1, mask1, gamma, v, kind, kappa1, full, W, metric,
-                 False, pw2, pwd, q, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope,
-                 seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)
+        robust_q(model, uset, gamma, v, False, pw, q, work)
         greedy_max(q, mask1, S, A, v_new, pi_out)
-        dmin = np.inf
-        dmax = -np.inf
-        res = 0.0
-        for s in range(S):
-            d = v_new[s] - v[s]
-            if d < dmin:
-                dmin = d
-            if d > dmax:
-                dmax = d
-            if abs(d) > res:
-                res = abs(d)
-            v[s] = v_new[s]
+        res, dmin, dmax = _diff_update(v, v_new, S)
         residuals[n] = res
         spans[n] = dmax - dmin
         dminmax[0] = dmin
@@ -1388,36 +1408,27 @@ def robust_mpi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v
             converged = True
             break
         for _ in range(m):
-            robust_policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi_out, A, v, kind, kappa1, full, W,
-                                metric, False, pw2, pwd, v_new, qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull,
-                                seg_slope, seg_len, seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)
+            robust_policy_sweep(model, uset, gamma, pi_out, v, False, pw, v_new, work)
             for s in range(S):
                 v[s] = v_new[s]
     return n, converged
 
 
 @njit(cache=True)
-def s_rect_l1_vi_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kappa_s, full, tol, use_span,
-                      max_iter, v_new, pi_out, xi_out, residuals, spans, dminmax, pw2, pwd, qb, zb, pb, pos, cols,
-                      idx, XI, FV, M, Rs, avail):
-    """s-rectangular L1 robust value iteration, in place on ``v`` (policy of the previous iterate)."""
+def s_rect_l1_vi_loop(model, uset, gamma, v, ctrl, out, pw, work, swork):
+    """s-rectangular L1 robust value iteration, in place on ``v`` (policy of the previous iterate).
+
+    ``ctrl = (tol, use_span, max_iter)``; ``out = (v_new (S,), pi_out (S*A,), xi_out (S*A,),
+    residuals, spans, dminmax)``; other arguments as :func:`s_rect_l1_backup`.
+    """
+    tol, use_span, max_iter = ctrl
+    v_new, pi_out, xi_out, residuals, spans, dminmax = out
+    S = model[7]
     n = 0
     converged = False
     while n < max_iter:
-        s_rect_l1_backup(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, kappa_s, full, False,
-                         v_new, pi_out, xi_out, pw2, pwd, qb, zb, pb, pos, cols, idx, XI, FV, M, Rs, avail)
-        dmin = np.inf
-        dmax = -np.inf
-        res = 0.0
-        for s in range(S):
-            d = v_new[s] - v[s]
-            if d < dmin:
-                dmin = d
-            if d > dmax:
-                dmax = d
-            if abs(d) > res:
-                res = abs(d)
-            v[s] = v_new[s]
+        s_rect_l1_backup(model, uset, gamma, v, False, (v_new, pi_out, xi_out), pw, work, swork)
+        res, dmin, dmax = _diff_update(v, v_new, S)
         residuals[n] = res
         spans[n] = dmax - dmin
         dminmax[0] = dmin

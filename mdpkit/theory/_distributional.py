@@ -26,7 +26,7 @@ def _run_categorical_mean(mdp, rng, evaluate):
     K = int(rng.choice([5, 11, 51]))
     res = evaluate(mdp, pi, n_atoms=K, epsilon=1e-9)
     v_pi = policy_evaluation(mdp, pi)
-    b = res.v_error_bound if res.v_error_bound is not None else 0.0
+    b = float(res.v_error_bound)
     return Observation(np.array([_sup(np.asarray(res.v) - v_pi)]), np.array([b]), atol=_slack(mdp),
                        info={"n_atoms": K, "n_iter": int(res.n_iter)})
 
@@ -155,9 +155,9 @@ def _run_categorical_contraction(mdp, rng, T):
 
 
 def _dk_sup_cramer(p1, p2, z):
-    from mdpkit._kernels.distributional import sup_cramer_same_support
+    from mdpkit._kernels.distributional import sup_cramer
 
-    return sup_cramer_same_support(np.ascontiguousarray(p1), np.ascontiguousarray(p2), z)
+    return sup_cramer(p1, p2, z)
 
 
 def categorical_T_wrong_discount(mdp, policy, support, probs):
@@ -259,30 +259,27 @@ def _run_dist_vi_means(mdp, rng, solver):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        res = solver(mdp, max_iter=k, epsilon=1e-300, n=int(rng.choice([3, 11, 51])))
-    v0 = np.asarray(res.extra["v0"], dtype=float)
+        res, v0 = solver(mdp, max_iter=k, epsilon=1e-300, n=int(rng.choice([3, 11, 51])))
+    v0 = np.asarray(v0, dtype=float)
     P, R, g = mdp.P_dense(), np.where(mdp.action_mask, mdp.R, -np.inf), mdp.gamma
     v = v0
     for _ in range(int(res.n_iter)):
         v = (R + g * P @ v).max(axis=1)
-    return Observation(np.array([_sup(np.asarray(res.v) - v)]), np.zeros(1), atol=_slack(mdp) * max(1, k),
+    return Observation(np.array([_sup(np.asarray(res.v_iterate) - v)]), np.zeros(1), atol=_slack(mdp) * max(1, k),
                        info={"n_iter": int(res.n_iter)})
 
 
 def categorical_vi_for_check(mdp, *, max_iter, epsilon, n):
-    """Default subject: categorical distributional VI with n atoms; reports its start means in extra['v0']."""
-    res = categorical_value_iteration(mdp, n_atoms=n, max_iter=max_iter, epsilon=epsilon, evaluate_returns=False,
-                                      evaluate_policy=False)
+    """Default subject: categorical distributional VI with n atoms; returns ``(result, v0)``, v0 the start means."""
+    res = categorical_value_iteration(mdp, n_atoms=n, max_iter=max_iter, epsilon=epsilon, evaluate_returns=False)
     z = res.returns.support
-    res.extra["v0"] = np.full(mdp.S, float(_D.categorical_projection(np.zeros(1), np.ones(1), z) @ z))
-    return res
+    return res, np.full(mdp.S, float(_D.categorical_projection(np.zeros(1), np.ones(1), z) @ z))
 
 
 def quantile_vi_for_check(mdp, *, max_iter, epsilon, n):
     """Negative control: quantile distributional VI (its projection does not preserve means)."""
     res = quantile_value_iteration(mdp, n_quantiles=n, max_iter=max_iter, epsilon=epsilon, evaluate_returns=False)
-    res.extra["v0"] = np.zeros(mdp.S)
-    return res
+    return res, np.zeros(mdp.S)
 
 
 register(Theorem(
@@ -292,7 +289,8 @@ register(Theorem(
     source="Rowland et al. (2018), AISTATS (Pi_C mean-preserving); Bellemare, Dabney & Munos (2017), Prop. 1",
     compare="identity",
     subject=categorical_vi_for_check,
-    subject_doc="solver(mdp, max_iter=, epsilon=, n=) -> result with .v (means after .n_iter sweeps), extra['v0']",
+    subject_doc="solver(mdp, max_iter=, epsilon=, n=) -> (result with .v_iterate (means after .n_iter sweeps), v0 (S,) "
+                "the start means)",
     run=_run_dist_vi_means, family=discounted_mdps,
     negative=quantile_vi_for_check, negative_doc="quantile distributional VI (Pi_Q does not preserve means)",
     zoo=("riverswim:gamma=0.9", "gridworld_5x5"), plot="ratio", ylabel="|mean(eta_k) - T^k v_0|",

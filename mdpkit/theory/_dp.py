@@ -199,7 +199,7 @@ def _run_span_envelope(mdp, rng, solver):
     delta = bounds.span_contraction_coefficient(mdp.P, mdp.action_mask)
     eps = 1e-9 * value_scale(mdp)
     res = solver(mdp, epsilon=eps, stopping="span", v0=_start(mdp, rng), max_iter=2000)
-    spans = np.asarray(res.extra["spans"], dtype=float)
+    spans = np.asarray(res.spans, dtype=float)
     c = mdp.gamma * delta
     k = np.arange(spans.size)
     env = (c ** k) * spans[0]
@@ -218,7 +218,7 @@ register(Theorem(
     source=f"{PUTERMAN}, Sec. 6.6 (span contraction and span stopping)",
     compare="bound",
     subject=value_iteration, subject_doc="solver(mdp, epsilon=, stopping='span', v0=, max_iter=) -> SolveResult "
-                                         "with extra['spans']",
+                                         "with .spans",
     run=_run_span_envelope, family=dense_mdps,
     negative=vi_wrong_discount, negative_doc="value iteration on the model with discount (1+gamma)/2",
     zoo=("gridworld_5x5",), plot="ratio",
@@ -575,7 +575,7 @@ def rvi_discounted(mdp, *, max_iter, v0=None):
         v_new = bellman_operator(m9, v)[0]
         d = v_new - v
         v = v_new
-    return SimpleNamespace(extra={"gain_lower": float(d.min()), "gain_upper": float(d.max())})
+    return SimpleNamespace(gain_lower=float(d.min()), gain_upper=float(d.max()))
 
 
 def _run_gain_bracket(mdp, rng, solver):
@@ -583,7 +583,7 @@ def _run_gain_bracket(mdp, rng, solver):
     obs, bnd = [], []
     for k in (1, 2, 3, 5, 8, 13, 21):
         res = solver(mdp, max_iter=k, v0=rng.uniform(-1, 1, mdp.S) * max(1.0, _sup(mdp.R)))
-        lo, hi = res.extra["gain_lower"], res.extra["gain_upper"]
+        lo, hi = res.gain_lower, res.gain_upper
         obs.append(abs(g - 0.5 * (lo + hi)))
         bnd.append(0.5 * (hi - lo))
     return Observation(np.array(obs), np.array(bnd), x=np.array([1, 2, 3, 5, 8, 13, 21]),
@@ -596,7 +596,7 @@ register(Theorem(
     source=f"Odoni (1969); {PUTERMAN}, Sec. 8.5",
     compare="bound",
     subject=relative_value_iteration, subject_doc="solver(mdp, max_iter=, v0=) -> SolveResult with "
-                                                  "extra['gain_lower'], extra['gain_upper']",
+                                                  ".gain_lower, .gain_upper",
     run=_run_gain_bracket, family=positive_mdps,
     negative=rvi_discounted, negative_doc="relative VI that discounts by 0.9",
     zoo=("machine_replacement",), plot="ratio", ylabel="|g* - midpoint| / half-width",

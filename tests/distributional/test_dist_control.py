@@ -58,14 +58,15 @@ def test_control_sweeps_vs_oracle(data):
                            np.argmax(mdp.action_mask, axis=1))
     S, A = mdp.S, mdp.A
     sa_indptr, nxt, w, rew = state_action_entries(mdp)
-    mask1 = np.ascontiguousarray(mdp.action_mask.reshape(-1))
+    ent = dk.entries(sa_indptr, nxt, w, rew)
+    mask1 = dk.ro(mdp.action_mask.reshape(-1), np.bool_)
     K = data.draw(st.integers(1, 7))
-    z = np.cumsum(np.array(data.draw(st.lists(st.integers(1, 3), min_size=K, max_size=K)), float)) - 4.0
+    z = dk.ro(np.cumsum(np.array(data.draw(st.lists(st.integers(1, 3), min_size=K, max_size=K)), float)) - 4.0)
     rng = np.random.default_rng(data.draw(st.integers(0, 99)))
     eta = rng.dirichlet(np.ones(K), S)
     eta_sa, q1, pi, out = np.zeros((S * A, K)), np.empty(S * A), np.empty(S, np.int64), np.empty((S, K))
-    dk.categorical_control_sweep(A, sa_indptr, nxt, w, rew, mask1, z, mdp.gamma, dk.uniform_inverse_step(z), eta,
-                                 np.empty((dk.N_CHUNKS, K)), eta_sa, q1, pi, out)
+    dk.categorical_control_sweep(A, ent, mask1, z, float(mdp.gamma), float(dk.uniform_inverse_step(z)), eta,
+                                 np.empty((dk.N_CHUNKS, K)), (eta_sa, q1, pi), out)
     e_sa, q, pi_ref, out_ref = ref.categorical_control_backup(P, Rs, mdp.action_mask, mdp.gamma, z, eta)
     avail = mdp.action_mask.reshape(-1)
     np.testing.assert_allclose(eta_sa[avail], e_sa.reshape(S * A, K)[avail], atol=1e-12)
@@ -74,8 +75,8 @@ def test_control_sweeps_vs_oracle(data):
     m = data.draw(st.integers(1, 5))
     th = np.sort(rng.normal(size=(S, m)) * 3, axis=1)
     th_sa, qq, pq, o2 = np.zeros((S * A, m)), np.empty(S * A), np.empty(S, np.int64), np.empty((S, m))
-    dk.quantile_control_sweep(A, sa_indptr, nxt, w, rew, mask1, mdp.gamma, th, dk.quantile_scratch(sa_indptr, m), th_sa,
-                              qq, pq, o2)
+    dk.quantile_control_sweep(A, ent, mask1, float(mdp.gamma), th, dk.quantile_scratch(sa_indptr, m), (th_sa, qq, pq),
+                              o2)
     t_sa, q2, _, _ = ref.quantile_control_backup(P, Rs, mdp.action_mask, mdp.gamma, th)
     np.testing.assert_allclose(th_sa[avail], t_sa.reshape(S * A, m)[avail], atol=1e-12)
     np.testing.assert_allclose(qq.reshape(S, A)[mdp.action_mask], q2[mdp.action_mask], atol=1e-12)
@@ -89,22 +90,23 @@ def test_sweeps_are_independent_of_thread_count():
     from mdpkit.distributions import policy_transition_entries
 
     mdp = generators.garnet(400, 2, 40, gamma=0.9, rng=3)
-    ip, nx, w, r = policy_transition_entries(mdp, np.zeros(400, np.int64))
-    z = np.linspace(0, 10, 11)
-    inv = dk.uniform_inverse_step(z)
+    ent = dk.entries(*policy_transition_entries(mdp, np.zeros(400, np.int64)))
+    ip = ent[0]
+    z = dk.ro(np.linspace(0, 10, 11))
+    inv = float(dk.uniform_inverse_step(z))
     eta = np.random.default_rng(0).dirichlet(np.ones(11), 400)
     th = np.sort(np.random.default_rng(1).random((400, 11)), axis=1)
     sc = dk.quantile_scratch(ip, 11)
     ser_c, ser_q = np.empty_like(eta), np.empty_like(th)
-    dk._categorical_block(0, 400, ip, nx, w, r, z, 0.9, inv, eta, np.empty(11), ser_c)
-    dk._quantile_block(0, 400, ip, nx, w, r, 0.9, th, sc[0], ser_q)
+    dk._categorical_block(0, 400, ent, z, 0.9, inv, eta, np.empty(11), ser_c)
+    dk._quantile_block(0, 400, ent, 0.9, th, sc[0], ser_q)
     n0 = numba.get_num_threads()
     try:
         for n in sorted({1, n0}):
             numba.set_num_threads(n)
             par_c, par_q = np.empty_like(eta), np.empty_like(th)
-            dk._categorical_sweep_par(ip, nx, w, r, z, 0.9, inv, eta, np.empty((dk.N_CHUNKS, 11)), par_c)
-            dk._quantile_sweep_par(ip, nx, w, r, 0.9, th, sc, par_q)
+            dk._categorical_sweep_par(ent, z, 0.9, inv, eta, np.empty((dk.N_CHUNKS, 11)), par_c)
+            dk._quantile_sweep_par(ent, 0.9, th, sc, par_q)
             assert np.array_equal(par_c, ser_c) and np.array_equal(par_q, ser_q)
     finally:
         numba.set_num_threads(n0)
@@ -123,13 +125,15 @@ def test_categorical_vi_means_are_vi_iterates__rowland2018_prop1(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         res = categorical_value_iteration(mdp, n_atoms=K, max_iter=k, epsilon=1e-300, evaluate_returns=False)
-    assert res.extra["covers_returns"]
+    assert res.covers_returns
     z = res.returns.support
     v0 = np.tile(ref.categorical_project(np.zeros((1, 1)), np.ones((1, 1)), z)[0], (mdp.S, 1)) @ z
     iters = _numpy_vi(mdp, v0, res.n_iter)
     tol = 1e-11 * _scale(mdp) * max(1, res.n_iter)
-    np.testing.assert_allclose(res.v, iters[-1], atol=tol)
+    np.testing.assert_allclose(res.v_iterate, iters[-1], atol=tol)
     np.testing.assert_allclose(res.returns.mean(), iters[-1], atol=tol)
+    vstar = _vstar(mdp)  # v is the MacQueen-Porteus midpoint: within its certified bound of v* (enumeration)
+    assert float(np.max(np.abs(res.v - vstar))) <= res.v_error_bound + 1e-10 * _scale(mdp)
     q_ref = np.where(mdp.action_mask, mdp.R + mdp.gamma * mdp.P_dense() @ iters[-2], -np.inf)
     np.testing.assert_allclose(res.q[mdp.action_mask], q_ref[mdp.action_mask], atol=tol)
     np.testing.assert_allclose(res.returns_sa.mean()[mdp.action_mask], q_ref[mdp.action_mask], atol=tol)
@@ -171,7 +175,8 @@ def test_categorical_vi_tie_between_laws_with_equal_means():
     res = categorical_value_iteration(mdp, n_atoms=5, epsilon=1e-12)
     np.testing.assert_allclose(res.returns.support, [0, 1, 2, 3, 4])
     assert res.policy[0] == 0 and res.q[0, 0] == pytest.approx(1.0, abs=1e-12) == res.q[0, 1]
-    np.testing.assert_allclose(res.v, [1.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(res.v_iterate, [1.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(res.v, [1.0, 0.0, 0.0], atol=res.v_error_bound + 1e-12)
     np.testing.assert_allclose(res.returns.probs[0], [0, 1, 0, 0, 0], atol=1e-12)
     np.testing.assert_allclose(res.returns_sa.probs[0, 1], [0.5, 0, 0.5, 0, 0], atol=1e-12)
     np.testing.assert_allclose(res.returns.cvar(0.5)[0], 1.0, atol=1e-12)
@@ -185,8 +190,11 @@ def test_noncovering_support_uses_exact_certificate():
 
     mdp = generators.garnet(6, 3, 3, gamma=0.8, rng=2)
     res = categorical_value_iteration(mdp, support=np.linspace(0.0, 1.0, 5), epsilon=1e-6)
-    assert not res.extra["covers_returns"] and res.v_lower is None
-    assert float(np.max(_vstar(mdp) - res.v_policy)) <= res.error_bound + 1e-12
+    assert not res.covers_returns
+    vstar = _vstar(mdp)
+    assert float(np.max(vstar - res.v_policy)) <= res.error_bound + 1e-12
+    assert np.all(res.v_lower <= vstar + 1e-12) and np.all(vstar <= res.v_upper + 1e-12)
+    assert float(np.max(np.abs(res.v - vstar))) <= res.v_error_bound + 1e-12
 
 
 # ------------------------------------------------------------------ quantile VI
@@ -201,6 +209,7 @@ def test_quantile_vi_certificate_holds__brute_force(data):
         res = quantile_value_iteration(mdp, n_quantiles=data.draw(st.integers(1, 9)), max_iter=300)
     vstar = _vstar(mdp)
     assert float(np.max(vstar - res.v_policy)) <= res.error_bound + 1e-10 * _scale(mdp)
+    assert float(np.max(np.abs(res.v - vstar))) <= res.v_error_bound + 1e-10 * _scale(mdp)
     assert res.returns_sa.batch_shape == (mdp.S, mdp.A)
 
 
@@ -218,7 +227,7 @@ def test_quantile_vi_is_exact_on_deterministic_models(data):
     res = quantile_value_iteration(mdp, n_quantiles=3, epsilon=1e-10)
     vstar = _vstar(mdp)
     np.testing.assert_allclose(res.v_policy, vstar, atol=1e-9)
-    np.testing.assert_allclose(res.returns.locations, np.repeat(res.v[:, None], 3, axis=1), atol=1e-12)
+    np.testing.assert_allclose(res.returns.locations, np.repeat(res.v_iterate[:, None], 3, axis=1), atol=1e-12)
 
 
 def test_quantile_dp_does_not_preserve_the_mean__exact_counterexample():
@@ -238,7 +247,8 @@ def test_quantile_dp_does_not_preserve_the_mean__exact_counterexample():
         np.testing.assert_allclose(res.v, [mean, 0.0, 0.0], atol=1e-12)
         assert abs(res.v[0] - 0.3) >= 0.2
     ctrl = quantile_value_iteration(mdp, n_quantiles=1, epsilon=1e-12)
-    np.testing.assert_allclose(ctrl.v[0], 0.0, atol=1e-12)  # the control means inherit the bias
+    np.testing.assert_allclose(ctrl.v_iterate[0], 0.0, atol=1e-12)  # the control means inherit the bias
+    np.testing.assert_allclose(ctrl.v[0], 0.3, atol=ctrl.v_error_bound + 1e-12)  # v is certified: V* = 0.3
 
 
 # ------------------------------------------------------------------ distributional PI
@@ -255,8 +265,9 @@ def test_distributional_pi_terminates_and_is_optimal__puterman_6_4(data):
     gap = float(np.max(vstar - res.v_policy))
     assert gap <= res.error_bound + 1e-10 * _scale(mdp)
     assert res.error_bound <= 1e-6 * _scale(mdp)
-    np.testing.assert_allclose(res.v, vstar, atol=res.error_bound + res.extra["v_error_bound"] + 1e-9 * _scale(mdp))
-    assert np.all(res.extra["n_changed"][:-1] > 0) and res.extra["n_changed"][-1] == 0
+    np.testing.assert_allclose(res.v, vstar, atol=res.error_bound + res.eval_error_bound + 1e-9 * _scale(mdp))
+    assert res.v_error_bound == res.error_bound + res.eval_error_bound
+    assert np.all(res.n_changed[:-1] > 0) and res.n_changed[-1] == 0
 
 
 def test_distributional_pi_rejects_noncovering_support():

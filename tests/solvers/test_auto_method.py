@@ -86,9 +86,9 @@ def test_adaptive_mpi_from_any_v0__puterman_thm_6_5_5(mdp, m, eval_rtol, data):
     gap = vs - value_of(mdp, r.policy)
     assert_bound(gap.max(), r.error_bound, atol=slack, rtol=0.0, what="v* - v_pi <= error_bound")
     assert_bound(r.error_bound, 1e-6, atol=0.0, rtol=1e-12, what="error_bound <= epsilon")
-    assert 0 <= r.extra["n_eval_sweeps"] <= m * r.n_iter
+    assert 0 <= r.n_eval_sweeps <= m * r.n_iter
     if eval_rtol == 0.0:  # fixed order: exactly m sweeps after every improvement that did not stop
-        assert r.extra["n_eval_sweeps"] == m * (r.n_iter - 1)
+        assert r.n_eval_sweeps == m * (r.n_iter - 1)
 
 
 def test_auto_records_choice_and_accepts_overrides():
@@ -222,7 +222,7 @@ def test_policy_iteration_single_entry_fast_path_matches_generic_loop(gamma, mas
     assert rf.converged and rg.converged
     assert rf.n_iter == rg.n_iter
     np.testing.assert_array_equal(rf.policy, rg.policy)
-    np.testing.assert_array_equal(rf.extra["n_changed"], rg.extra["n_changed"])
+    np.testing.assert_array_equal(rf.n_changed, rg.n_changed)
     scale = 1.0 + np.abs(rg.v).max()
     assert_allclose(rf.v, rg.v, rtol=0, atol=1e-12 * scale)
     assert_allclose(rf.q[dense.action_mask], rg.q[dense.action_mask], rtol=0, atol=1e-12 * scale)

@@ -14,6 +14,8 @@ Float-vs-exact comparisons carry an explicit slack ``REL * scale`` with ``scale 
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 import itertools
 import math
@@ -191,8 +193,12 @@ def test_vi_norm_rule_last_iterate_within_half_epsilon__puterman_thm_6_3_1(mdp, 
     vs = v_star(mdp)
     r = value_iteration(mdp, epsilon=epsilon, stopping="norm")
     assert r.converged
-    err = float(np.abs(np.asarray(r.v) - vs).max())
-    assert_bound(err, epsilon / 2, atol=REL * scale_of(vs), what="||v - v*|| < eps/2")
+    err = float(np.abs(np.asarray(r.v_iterate) - vs).max())
+    assert_bound(err, epsilon / 2, atol=REL * scale_of(vs), what="||v_iterate - v*|| < eps/2")
+    # the reported estimate is certified as well, and never worse than the iterate's guarantee
+    est = float(np.abs(np.asarray(r.v) - vs).max())
+    assert_bound(est, r.v_error_bound, atol=REL * scale_of(vs), what="||v - v*|| <= v_error_bound")
+    assert r.v_error_bound <= epsilon / 2 + REL * scale_of(vs)
     target(err / epsilon, label="||v - v*|| / epsilon")
 
 
@@ -204,7 +210,7 @@ def test_vi_geometric_rate__puterman_thm_6_3_1(mdp, data):
     vs = v_star(mdp)
     r = run(value_iteration, mdp, epsilon=1e-300, max_iter=k, v0=v0)
     n = r.n_iter
-    lhs = float(np.abs(np.asarray(r.v) - vs).max())
+    lhs = float(np.abs(np.asarray(r.v_iterate) - vs).max())
     rhs = mdp.gamma**n * float(np.abs(v0 - vs).max())
     assert_bound(lhs, rhs, atol=REL * (scale_of(vs) + scale_of(v0)), what="geometric rate")
     if rhs > 0:
@@ -356,7 +362,7 @@ def test_pi_returns_optimal_policy__puterman_thm_6_4_2(mdp, data):
     assert_array_equal(r.v, r.v_policy)
     assert r.error_bound <= slack
     # exact q*: where the best action beats every other by more than the slack, it is forced
-    q = ex.extra["q_exact"]
+    q = ex.q_exact
     for s in range(mdp.S):
         avail = [a for a in range(mdp.A) if mdp.action_mask[s, a]]
         best = max(q[s, a] for a in avail)
@@ -496,7 +502,7 @@ def _kwargs_with_inputs(fn, kw, mdp, v0, policy0, alpha):
     if fn is policy_iteration:
         kw["policy0"] = policy0
     elif fn is linear_programming:
-        kw["alpha"] = alpha
+        kw["mu0"] = alpha
     else:
         kw["v0"] = v0
     return kw
@@ -511,7 +517,7 @@ def test_inputs_not_mutated(mdp, data):
     before = _snapshot(mdp)
     for name, fn, kw in SOLVERS:
         kwargs = _kwargs_with_inputs(fn, kw, mdp, v0, policy0, alpha)
-        copies = {k: np.array(kwargs[k], copy=True) for k in ("v0", "policy0", "alpha") if k in kwargs}
+        copies = {k: np.array(kwargs[k], copy=True) for k in ("v0", "policy0", "mu0") if k in kwargs}
         run(fn, mdp, **kwargs)
         assert _same_snapshot(before, _snapshot(mdp)), name
         for k, c in copies.items():
@@ -526,8 +532,9 @@ def test_inputs_not_mutated(mdp, data):
 
 
 def _result_arrays(r: SolveResult):
-    out = {k: getattr(r, k) for k in ("v", "policy", "residuals", "q", "v_policy", "v_lower", "v_upper")}
-    out.update({f"extra.{k}": v for k, v in r.extra.items() if isinstance(v, np.ndarray)})
+    out = {f.name: getattr(r, f.name) for f in dataclasses.fields(r)
+           if not f.name.startswith("_") and (isinstance(getattr(r, f.name), np.ndarray) or getattr(r, f.name) is None)}
+    out["v_policy"] = r.v_policy
     return out
 
 
@@ -570,25 +577,27 @@ def test_output_types_and_shapes(mdp):
                 arr = getattr(r, field)
                 assert arr.dtype == np.float64 and arr.shape == (S,), (name, field)
         for field, arr in _result_arrays(r).items():
-            if isinstance(arr, np.ndarray) and not field.startswith("extra."):
+            if isinstance(arr, np.ndarray):
                 assert not arr.flags.writeable, f"{name}: {field} should be read-only"
         if fn is linear_programming:
-            assert r.extra["occupancy"].shape == (S, A)
-            assert r.extra["dual_policy"].dtype == np.int64 and r.extra["dual_policy"].shape == (S,)
+            assert r.occupancy.shape == (S, A)
+            assert r.dual_policy.dtype == np.int64 and r.dual_policy.shape == (S,)
 
 
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-def test_evaluate_policy_flag(sparse):
-    """evaluate_policy=False skips the exact solve (v_policy None); True gives numpy's value."""
+def test_v_policy_is_lazy_and_exact(sparse):
+    """No solver pays for the exact evaluation of its policy until v_policy is read; then it is
+    numpy's direct solve of (I - gamma P_pi) v = r_pi."""
     mdp = _dyadic_mdp()
     mdp = mdp.to_sparse() if sparse else mdp
     for name, fn, kw in SOLVERS:
-        if fn is policy_iteration:  # PI always evaluates: its v is v_policy
-            continue
-        assert fn(mdp, evaluate_policy=False, **kw).v_policy is None, name
-        r = fn(mdp, evaluate_policy=True, **kw)
+        r = fn(mdp, **kw)
+        if fn is not policy_iteration:  # PI's v is the evaluated policy's value
+            assert r._v_policy is None, name
         slack = 1e-12 * scale_of(r.v_policy) + _policy_solve_slack(mdp, r.policy)
         assert_allclose(r.v_policy, value_of(mdp, r.policy), rtol=0, atol=slack, err_msg=name)
+        assert r.v_policy is r.v_policy  # cached
+        assert not r.v_policy.flags.writeable
 
 
 # ---------------------------------------------------------------------------- solve() dispatch
@@ -611,7 +620,6 @@ DISPATCH = [
     ("value_iteration", value_iteration, "value_iteration"),
     ("VI", value_iteration, "value_iteration"),
     ("gs", gauss_seidel_value_iteration, "gauss_seidel_value_iteration"),
-    ("gauss_seidel", gauss_seidel_value_iteration, "gauss_seidel_value_iteration"),
     ("gauss_seidel_value_iteration", gauss_seidel_value_iteration, "gauss_seidel_value_iteration"),
     ("pi", policy_iteration, "policy_iteration"),
     ("policy_iteration", policy_iteration, "policy_iteration"),
@@ -619,8 +627,8 @@ DISPATCH = [
     ("modified_policy_iteration", modified_policy_iteration, "modified_policy_iteration"),
     ("lp", linear_programming, "linear_programming"),
     ("linear_programming", linear_programming, "linear_programming"),
-    ("exact", exact_policy_iteration, "exact_pi"),
-    ("exact_policy_iteration", exact_policy_iteration, "exact_pi"),
+    ("exact", exact_policy_iteration, "exact_policy_iteration"),
+    ("exact_policy_iteration", exact_policy_iteration, "exact_policy_iteration"),
 ]
 
 
@@ -683,7 +691,7 @@ def test_lp_solver_and_solver_options_forwarded():
     vb = brute_force_values(mdp)[1].max(axis=0)
     for solver in ("HIGHS", "CLARABEL"):
         r = linear_programming(mdp, solver=solver, solver_options={"verbose": False})
-        assert r.extra["solver"] == solver
+        assert r.lp_solver == solver
         assert r.options["solver"] == solver and r.options["solver_options"] == {"verbose": False}
         assert np.all(vb - value_of(mdp, r.policy) <= r.error_bound + REL * scale_of(vb))
         assert_allclose(r.v, vb, rtol=0, atol=LP_TOL * scale_of(vb))
@@ -792,8 +800,8 @@ def test_bad_policy0_rejected(policy0):
     ids=["zero", "negative", "short", "column", "nan"],
 )
 def test_bad_lp_alpha_rejected(alpha):
-    with pytest.raises(InvalidArgumentError, match="alpha"):
-        linear_programming(_dyadic_mdp(), alpha=alpha)
+    with pytest.raises(InvalidArgumentError, match="mu0"):
+        linear_programming(_dyadic_mdp(), mu0=alpha)
 
 
 # ============================================================================ degenerate models
@@ -862,11 +870,11 @@ def test_lp_dual_feasible_and_strong_duality__puterman_thm_6_9_1(mdp, data):
     use_alpha = data.draw(st.booleans(), label="custom alpha")
     if use_alpha:
         alpha = np.array(data.draw(st.lists(st.floats(0.1, 2.0), min_size=mdp.S, max_size=mdp.S), label="alpha"))
-        r = linear_programming(mdp, alpha=alpha)
+        r = linear_programming(mdp, mu0=alpha)
     else:
         alpha = np.full(mdp.S, 1.0 / mdp.S)
         r = linear_programming(mdp)
-    x = np.asarray(r.extra["occupancy"])
+    x = np.asarray(r.occupancy)
     vs = v_star(mdp)
     scale = scale_of(vs)
     assert x.shape == (mdp.S, mdp.A)
@@ -875,10 +883,10 @@ def test_lp_dual_feasible_and_strong_duality__puterman_thm_6_9_1(mdp, data):
     P = np.asarray(mdp.P_dense())
     flow = x.sum(axis=1) - mdp.gamma * np.einsum("sat,sa->t", P, x)
     assert_allclose(flow, alpha, rtol=0, atol=LP_TOL)
-    primal = float(alpha @ np.asarray(r.v))
+    primal = float(alpha @ np.asarray(r.v_iterate))
     dual = float((x * np.where(mdp.action_mask, mdp.R, 0.0)).sum())
     assert abs(primal - dual) <= LP_TOL * scale
-    assert abs(r.extra["objective"] - primal) <= LP_TOL * scale
+    assert abs(r.objective - primal) <= LP_TOL * scale
     # and the primal optimum is v* (Puterman 1994 Thm 6.9.1)
     assert_allclose(r.v, vs, rtol=0, atol=LP_TOL * scale)
 
@@ -887,7 +895,7 @@ def test_lp_dual_feasible_and_strong_duality__puterman_thm_6_9_1(mdp, data):
 def test_lp_dual_policy_optimal__puterman_thm_6_9_4(mdp):
     """Puterman 1994 Thm 6.9.4: pi(s) = argmax_a x(s, a) of an optimal dual solution is optimal."""
     r = linear_programming(mdp)
-    pi = np.asarray(r.extra["dual_policy"])
+    pi = np.asarray(r.dual_policy)
     assert np.all(mdp.action_mask[np.arange(mdp.S), pi])
     vs = v_star(mdp)
     assert_allclose(value_of(mdp, pi), vs, rtol=0, atol=REL * scale_of(vs))

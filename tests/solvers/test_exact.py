@@ -119,19 +119,19 @@ def test_puterman_two_state_closed_form__puterman_1994_sec_3_1():
     beta = F(19, 20)
     expected = puterman_closed_form(beta)
     res = exact_policy_iteration(P, R, beta, action_mask=mask)
-    assert res.extra["v_exact"].tolist() == expected == [F(-60, 7), F(-20)]
-    assert res.extra["gamma_exact"] == beta
+    assert res.v_exact.tolist() == expected == [F(-60, 7), F(-20)]
+    assert res.gamma_exact == beta
     assert res.policy.tolist() == [0, 0]
     assert res.policy.dtype == np.int64
     assert res.converged and res.status == Status.CONVERGED
     assert res.error_bound == 0.0 and "6.4.2" in res.bound_source
-    assert res.method == "exact_pi"
+    assert res.method == "exact_policy_iteration"
     assert res.v.dtype == np.float64 and res.v.shape == (2,)
     assert_allclose(res.v, [float(x) for x in expected], rtol=0, atol=0)
     assert_allclose(res.v_policy, res.v, rtol=0, atol=0)
     assert res.q.shape == (2, 2) and res.q[1, 1] == -np.inf
-    assert res.extra["q_exact"][1, 1] is None
-    assert res.extra["q_exact"][0, 1] == 10 + beta * expected[1]
+    assert res.q_exact[1, 1] is None
+    assert res.q_exact[0, 1] == 10 + beta * expected[1]
     assert res.n_iter == len(res.residuals) and res.residuals[-1] == 0
     assert res.options["mode"] == "decimal" and res.options["max_iter"] is None
     # exact evaluation of the other policy
@@ -144,15 +144,15 @@ def test_puterman_two_state_from_float_model_decimal_mode():
     Pf, Rf = to_float(P, R)
     mdp = TabularMDP(P=Pf, R=Rf, gamma=0.95, action_mask=mask)
     res = exact_policy_iteration(mdp)  # 0.95 read as 19/20
-    assert res.extra["gamma_exact"] == F(19, 20)
-    assert res.extra["v_exact"].tolist() == puterman_closed_form(F(19, 20))
+    assert res.gamma_exact == F(19, 20)
+    assert res.v_exact.tolist() == puterman_closed_form(F(19, 20))
     # dense and CSR give the same exact answer
     csr = TabularMDP(P=sp.csr_matrix(Pf.reshape(4, 2)), R=Rf, gamma=0.95, action_mask=mask)
-    assert exact_policy_iteration(csr).extra["v_exact"].tolist() == res.extra["v_exact"].tolist()
+    assert exact_policy_iteration(csr).v_exact.tolist() == res.v_exact.tolist()
     # smaller discount: switching to action 1 in state 0 pays (10 - b/(1-b) > v0 for small b)
     res2 = exact_policy_iteration(P, R, "1/2", action_mask=mask)
     assert res2.policy.tolist() == [1, 0]
-    assert res2.extra["v_exact"].tolist() == [F(9), F(-2)]
+    assert res2.v_exact.tolist() == [F(9), F(-2)]
 
 
 def test_policy_iteration_keeps_current_action_on_ties():
@@ -191,7 +191,7 @@ def test_exact_pi_beats_every_deterministic_policy__puterman_1994_thm_6_4_2(inst
     P, R, gamma, mask = inst
     S, _ = mask.shape
     res = exact_policy_iteration(P, R, gamma, action_mask=mask)
-    v_star = res.extra["v_exact"]
+    v_star = res.v_exact
     assert exact_policy_evaluation(P, res.policy, R, gamma, action_mask=mask).tolist() == v_star.tolist()
     best = [None] * S
     n_pol = 0
@@ -202,7 +202,7 @@ def test_exact_pi_beats_every_deterministic_policy__puterman_1994_thm_6_4_2(inst
         best = [v[s] if best[s] is None else max(best[s], v[s]) for s in range(S)]
     assert v_star.tolist() == best
     assert 1 <= res.n_iter <= n_pol
-    q = res.extra["q_exact"]
+    q = res.q_exact
     for s in range(S):
         assert max(q[s, a] for a in range(mask.shape[1]) if mask[s, a]) == v_star[s]
 

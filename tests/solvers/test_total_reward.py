@@ -206,7 +206,7 @@ def test_policy_iteration_matches_brute_force_over_proper_policies__bertsekas_ts
     assert res.converged and res.status == Status.CONVERGED
     assert res.v.shape == (mdp.S,) and res.policy.shape == (mdp.S,) and res.policy.dtype == np.int64
     assert res.q.shape == (mdp.S, mdp.A)
-    assert_array_equal(res.extra["terminal"], term)
+    assert_array_equal(res.terminal, term)
     assert_allclose(res.v, v_star, rtol=RTOL, atol=ATOL)
     assert_array_equal(res.v[term], 0.0)
     assert is_proper(mdp, res.policy, term)
@@ -216,10 +216,10 @@ def test_policy_iteration_matches_brute_force_over_proper_policies__bertsekas_ts
     # the exact evaluation agrees with the oracle for the returned policy
     assert_allclose(ssp_policy_evaluation(mdp, res.policy), v_star, rtol=RTOL, atol=ATOL)
     # rewards <= -1 off the terminal set: the "negative rewards" step bound always applies
-    assert_allclose(res.extra["max_expected_steps"], documented_step_bound(mdp, term, v_star, all_proper, max_steps),
+    assert_allclose(res.max_expected_steps, documented_step_bound(mdp, term, v_star, all_proper, max_steps),
                     rtol=1e-9)
     assert math.isfinite(res.error_bound)
-    assert_bound(expected_steps(mdp, res.policy, term).max(), res.extra["max_expected_steps"], rtol=1e-9, atol=ATOL)
+    assert_bound(expected_steps(mdp, res.policy, term).max(), res.max_expected_steps, rtol=1e-9, atol=ATOL)
 
 
 @settings(max_examples=60)
@@ -261,9 +261,9 @@ def test_all_proper_models_any_sign_rewards_match_brute_force(inst):
     # for gamma = 1, bounds the expected termination time of the optimal policy returned
     assert math.isfinite(res.error_bound)
     n_doc = documented_step_bound(mdp, term, v_star, True, max_steps)
-    assert_allclose(res.extra["max_expected_steps"], n_doc, rtol=1e-9)
+    assert_allclose(res.max_expected_steps, n_doc, rtol=1e-9)
     if mdp.gamma == 1.0:
-        assert_bound(expected_steps(mdp, res.policy, term).max(), res.extra["max_expected_steps"], rtol=1e-9, atol=ATOL)
+        assert_bound(expected_steps(mdp, res.policy, term).max(), res.max_expected_steps, rtol=1e-9, atol=ATOL)
     assert_bound(np.max(v_star - res.v_policy), res.error_bound, rtol=1e-9, atol=ATOL)
 
 
@@ -363,7 +363,7 @@ def test_hand_solved_chain():
     res = ssp_policy_iteration(_chain())
     assert_array_equal(res.v, [0.0, -1.0, -2.0, -2.5])
     assert res.policy[1:].tolist() == [0, 0, 1]
-    assert res.extra["max_expected_steps"] == 2.5  # min(3, 2.5)
+    assert res.max_expected_steps == 2.5  # min(3, 2.5)
     assert "negative rewards" in res.bound_source
     assert res.error_bound == 0.0
     # a reward of 0 on one non-terminal action disables the negative-reward route
@@ -371,7 +371,7 @@ def test_hand_solved_chain():
     R[3, 1] = 0.0
     res = ssp_policy_iteration(TabularMDP(P, R, 1.0))
     assert_array_equal(res.v, [0.0, -1.0, -2.0, 0.0])
-    assert res.extra["max_expected_steps"] == 3.0 and "all policies proper" in res.bound_source
+    assert res.max_expected_steps == 3.0 and "all policies proper" in res.bound_source
 
 
 # ---------------------------------------------------------------------------- grid worlds
@@ -458,11 +458,11 @@ def test_grid_world_value_is_minus_bfs_distance(name, goal_mode, sparse):
     if len(cells) == 1:
         assert res.error_bound == 0.0
     elif goal_mode == "absorbing":
-        assert res.extra["max_expected_steps"] == pytest.approx(dist.max(), rel=1e-12)
+        assert res.max_expected_steps == pytest.approx(dist.max(), rel=1e-12)
         assert "negative rewards" in res.bound_source
         assert 0.0 <= res.error_bound <= 1e-9
     else:
-        assert res.error_bound == math.inf and res.extra["max_expected_steps"] == math.inf
+        assert res.error_bound == math.inf and res.max_expected_steps == math.inf
 
 
 @pytest.mark.parametrize("action", range(4))
