@@ -70,11 +70,11 @@ def run(S=1000, A=4, b=10, K=51, m=51, gamma=0.9, repeats=5, seed=0):
     dk.quantile_sweep(indptr, nxt, w, rew, gamma, theta, scratch, out_q)
     err_q = float(np.abs(out_q - ref.quantile_sweep_vectorized(indptr, nxt, w, rew, gamma, theta)).max())
 
-    sparse, P2, ip, ind, data, R1, _, _, _ = model_args(mdp)
+    km = model_args(mdp)
     v, v_out, stats = rng.random(S), np.empty(S), np.empty((bellman.N_CHUNKS, 3))
     rows = {}
     rows["nominal Bellman policy-evaluation sweep (mdpkit kernel)"] = _best(
-        lambda: bellman.policy_sweep(sparse, P2, ip, ind, data, R1, gamma, pi, A, v, v_out, stats), repeats)
+        lambda: bellman.policy_sweep(km, gamma, pi, v, v_out, stats), repeats)
     rows["categorical, mdpkit kernel (serial)"] = _best(
         lambda: dk._categorical_block(0, S, indptr, nxt, w, rew, z, gamma, inv, eta, mix[0], out_c), repeats)
     rows["categorical, mdpkit kernel (parallel blocks)"] = _best(

@@ -59,7 +59,8 @@ class MdpkitAdapter:
     def sweep(self, mdp):
         from mdpkit._kernels import bellman, model_args
 
-        sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+        km = model_args(mdp)
+        S, A = km[7], km[8]
         v = np.zeros(S)
         out = np.empty(S)
         pi = np.empty(S, dtype=np.int64)
@@ -68,8 +69,7 @@ class MdpkitAdapter:
         gamma = mdp.gamma
 
         def run():
-            bellman.greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, out, pi, q, False,
-                                 stats)
+            bellman.greedy_sweep(km, gamma, v, out, pi, q, False, stats)
 
         return run
 

@@ -54,15 +54,15 @@ def sweep_times(mdp, kind: str, radius: float, repeat: int, rounds: int):
     work_entries = data.size if sparse else P2.size
     work = make_workspace(n_max, KINDS[kind], rk.N_CHUNKS if work_entries >= rk.PAR_MIN_WORK else 1)
     kappa = np.full(S * A, radius)
-    d1, d2 = np.zeros((1, 1)), np.zeros(1)
-    W, D = np.zeros(1), np.zeros((1, 1))
+    pw = (np.zeros((1, 1)), np.zeros(1))
+    uset = (KINDS[kind], kappa, False, np.zeros(1), np.zeros((1, 1)))
+    model = model_args(mdp)
 
     def nominal():
         bellman.bellman_q(sparse, P2, indptr, indices, data, R1, mdp.gamma, v, q)
 
     def robust():
-        rk.robust_q(sparse, P2, indptr, indices, data, R1, mask1, mdp.gamma, v, KINDS[kind], kappa, False, W, D,
-                    False, d1, d2, q, *work)
+        rk.robust_q(model, uset, mdp.gamma, v, False, pw, q, work)
 
     nominal(), robust()  # compile / warm
     tn, tr = [], []

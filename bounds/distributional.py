@@ -13,7 +13,8 @@ import math
 from ._bound import Bound, BoundKind
 
 __all__ = ["categorical_stopping_tol", "categorical_evaluation_bound", "categorical_fixed_point_bound",
-           "mean_error_from_cramer", "quantile_stopping_tol", "quantile_evaluation_bound"]
+           "mean_error_from_cramer", "quantile_stopping_tol", "quantile_evaluation_bound", "truncation_bound",
+           "truncated_policy_bound"]
 
 ROWLAND = "M. Rowland, M. Bellemare, W. Dabney, R. Munos, Y. W. Teh, An analysis of categorical distributional RL, AISTATS 2018"
 DABNEY = "W. Dabney, M. Rowland, M. Bellemare, R. Munos, Distributional RL with quantile regression, AAAI 2018"
@@ -103,4 +104,43 @@ def quantile_evaluation_bound(gamma: float, step: float) -> Bound:
         kind=BoundKind.DETERMINISTIC, citation=f"{DABNEY}, Prop. 2 (number not checked)",
         assumptions=("gamma < 1", "quantile projection (W1-optimal midpoints)"),
         statement="sup-w_inf(theta_k, theta_Q) <= gamma/(1-gamma) sup-w_inf(theta_k, theta_{k-1})",
+    )
+
+
+# ============================================================================ return objectives (risk)
+def truncation_bound(gamma: float, horizon: int, max_abs_reward: float) -> Bound:
+    r"""Pathwise truncation error :math:`|G - G_H| \le \gamma^H \max|r| / (1-\gamma)`.
+
+    :math:`G - G_H = \sum_{t \ge H}\gamma^t r_t`.  For objectives :math:`\rho` that are monotone and
+    translation-equivariant (mean, VaR, CVaR, ERM, EVaR, ess inf), :math:`G_H - b \le G \le G_H + b`
+    pathwise gives :math:`|\rho(G) - \rho(G_H)| \le b` for every policy, hence also for the optimum
+    (derived; the standard argument, e.g. Bauerle & Ott 2011, Sec. 3 for AVaR).
+    """
+    g = float(gamma)
+    H = int(horizon)
+    if g >= 1.0:
+        raise ValueError(f"gamma must lie in [0, 1) for a truncated horizon, got {gamma!r}")
+    return Bound(
+        value=(g ** H) * max(float(max_abs_reward), 0.0) / (1.0 - g),
+        kind=BoundKind.DETERMINISTIC,
+        citation="tail of a geometric series (derived); monotone + translation-equivariant objectives are "
+                 "1-Lipschitz in the sup of the pathwise error",
+        assumptions=("0 <= gamma < 1", "|r| <= max_abs_reward", "rho monotone and translation-equivariant"),
+        statement="|rho(G) - rho(G_H)| <= gamma^H max|r| / (1 - gamma)",
+    )
+
+
+def truncated_policy_bound(truncation: float) -> Bound:
+    r"""Suboptimality of a policy optimal for the truncated return: :math:`\le 2b`.
+
+    With :math:`|\rho(G^\pi) - \rho(G^\pi_H)| \le b` for every :math:`\pi`:
+    :math:`\rho(G^{\pi^*}) \le \rho(G_H^{\pi^*}) + b \le \rho(G_H^{\hat\pi}) + b \le \rho(G^{\hat\pi}) + 2b`
+    for :math:`\hat\pi` optimal on :math:`G_H` (derived).
+    """
+    return Bound(
+        value=2.0 * max(float(truncation), 0.0),
+        kind=BoundKind.DETERMINISTIC,
+        citation="two applications of the truncation bound (derived)",
+        assumptions=("the policy is exactly optimal for the truncated objective", "truncation bound b holds"),
+        statement="rho(G^pi*) - rho(G^pi) <= 2 b",
     )

@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from .results import AverageRewardResult
+
 from ._exceptions import MDPKitError
 
 _ARROWS = {"left": "\u2190", "down": "\u2193", "right": "\u2192", "up": "\u2191", "north": "\u2191",
@@ -75,10 +77,13 @@ def _summary(mdp, res, method: str, elapsed: float) -> str:
     pol = np.asarray(res.policy)
     if pol.ndim == 2:
         pol = pol[0]
-    if "gain" in res.extra:
-        lines.append(f"gain       g* in [{res.extra['gain_lower']:.10g}, {res.extra['gain_upper']:.10g}]  (reward per step)")
+    if isinstance(res, AverageRewardResult):
+        lines.append(f"gain       g* in [{res.gain_lower:.10g}, {res.gain_upper:.10g}]  (reward per step)")
+    # |mu0 . v - mu0 . v_true| <= v_error_bound since mu0 is a probability vector
+    err = res.v_error_bound
+    pm = f" +/- {err:.3g} (certified)" if np.isfinite(err) else " (no certified error for this method)"
     start = np.flatnonzero(mdp.mu0 > 0)
-    lines.append(f"value      mu0 . v = {float(mdp.mu0 @ v):.10g}")
+    lines.append(f"value      mu0 . v = {float(mdp.mu0 @ v):.10g}{pm}")
     if start.size <= 8:
         for s in start:
             lab = f" ({mdp.state_labels[s]})" if mdp.state_labels else ""
@@ -100,18 +105,31 @@ def _summary(mdp, res, method: str, elapsed: float) -> str:
     return "\n".join(lines)
 
 
+def _result_fields(res) -> dict:
+    """Every field of a result, ``v_policy`` computed, the certificate as plain values."""
+    _ = res.v_policy  # a file holds everything: compute the lazy field
+    d = res.to_dict()
+    c = res.certificate
+    d["certificate"] = {"value": float(c.value), "kind": c.kind.value, "citation": c.citation,
+                        "statement": c.statement, "assumptions": list(c.assumptions), "delta": c.delta}
+    d["status"] = res.status.name
+    return d
+
+
 def _write_result(path: str, mdp, res) -> None:
     from .io import atomic_write
 
     if path.endswith(".npz"):
         import io as _io
 
-        arrays = {"v": np.asarray(res.v), "policy": np.asarray(res.policy), "residuals": np.asarray(res.residuals),
-                  "error_bound": np.float64(res.error_bound), "converged": np.bool_(res.converged)}
-        if res.v_policy is not None:
-            arrays["v_policy"] = np.asarray(res.v_policy)
-        if res.q is not None:
-            arrays["q"] = np.asarray(res.q)
+        arrays = {"error_bound": np.float64(res.error_bound)}
+        for k, x in _result_fields(res).items():
+            if isinstance(x, np.ndarray) and x.dtype != object:
+                arrays[k] = x
+            elif isinstance(x, (bool, int, float, np.number, np.bool_)):
+                arrays[k] = np.asarray(x)
+            elif isinstance(x, str):
+                arrays[k] = np.str_(x)
         buf = _io.BytesIO()
         np.savez(buf, **arrays)
         atomic_write(path, buf.getvalue())
@@ -132,7 +150,7 @@ def _write_result(path: str, mdp, res) -> None:
             return x
         return str(x)
 
-    d = res.to_dict()
+    d = _result_fields(res)
     d["model"] = {"name": mdp.name, "S": mdp.S, "A": mdp.A, "gamma": mdp.gamma}
     atomic_write(path, (json.dumps(enc(d), indent=1) + "\n").encode())
 
@@ -314,8 +332,12 @@ def _cmd_list(args) -> int:
     else:
         from .solvers import SOLVERS
 
-        for name, (fn, crit, desc) in SOLVERS.items():
-            print(f"{name:<7} {fn.__name__:<30} {crit:<15} {desc}")
+        wk = max(len(k) for k in SOLVERS)
+        wn = max(len(sp.name) for sp in SOLVERS.values())
+        for key, sp in SOLVERS.items():
+            req = f"  (requires {', '.join(sp.required)})" if sp.required else ""
+            print(f"{key:<{wk}}  {sp.name:<{wn}}  {sp.family:<15} {sp.summary}{req}")
+            print(f"{'':<{wk}}  {'':<{wn}}  {'':<15} theorem: {sp.theorem}")
     return 0
 
 

@@ -343,10 +343,46 @@ class TabularMDP:
         nm = f"name={self.name!r}, " if self.name else ""
         return f"TabularMDP({nm}S={self.S}, A={self.A}, gamma={self.gamma:g}, P {kind})"
 
+    # ------------------------------------------------------------------ kernel model
+    def _kernel_model(self) -> tuple:
+        """The prepared kernel model (:func:`mdpkit._kernels.prepare`), built on first use and cached.
+
+        Kept in the instance ``__dict__`` (the dataclass is frozen, so it is set with
+        ``object.__setattr__``); it is not a field, so ``dataclasses.replace`` (which builds a new,
+        revalidated model) does not carry it over, and :meth:`__getstate__` leaves it out of
+        pickles and copies.  It does not depend on ``gamma``: :meth:`with_gamma` shares it.
+        """
+        km = self.__dict__.get("_km")
+        if km is None:
+            from ._kernels import prepare  # lazy: the kernels module imports numba
+
+            km = prepare(self)
+            object.__setattr__(self, "_km", km)
+        return km
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_km", None)  # derived, and for a dense model a second view of P: rebuilt on use
+        return state
+
     # ------------------------------------------------------------------ derived models
     def with_gamma(self, gamma: float) -> "TabularMDP":
-        """The same model with another discount factor (validated)."""
-        return dataclasses.replace(self, gamma=gamma)
+        """The same model with another discount factor.
+
+        Only ``gamma`` is validated (``0 <= gamma <= 1``, as in the constructor); every array, the
+        prepared kernel model included, is shared with ``self`` rather than copied and
+        revalidated, so sweeping ``gamma`` over a large model costs nothing per value.
+
+        Raises
+        ------
+        InvalidMDPError
+            If ``gamma`` is not a real number in ``[0, 1]``.
+        """
+        g = check_gamma(gamma, allow_one=True)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        object.__setattr__(new, "gamma", g)
+        return new
 
     def to_sparse(self) -> "TabularMDP":
         """A CSR copy of this model (same values bit for bit)."""

@@ -527,28 +527,6 @@ def _action_irrelevant(mdp) -> np.ndarray:
     return np.all(same, axis=1) & (mask.sum(axis=1) >= 2)
 
 
-def _reachable(mdp) -> np.ndarray:
-    """Bool (S,): reachable with positive probability from ``mu0`` under some policy."""
-    import scipy.sparse as sp
-    from scipy.sparse import csgraph
-
-    S, A = mdp.S, mdp.A
-    keep = sp.diags(mdp.action_mask.ravel().astype(float))
-    M = sp.csr_matrix((np.ones(S * A), (np.repeat(np.arange(S), A), np.arange(S * A))), shape=(S, S * A))
-    adj = sp.csr_matrix(M @ keep @ sp.csr_matrix(mdp.P_rows))
-    adj.data = (adj.data > 0).astype(float)
-    adj.eliminate_zeros()
-    starts = np.flatnonzero(mdp.mu0 > 0)
-    reach = np.zeros(S, dtype=bool)
-    reach[starts] = True
-    # one BFS from a virtual source linked to every start state
-    src = sp.csr_matrix((np.ones(starts.size), (np.zeros(starts.size, dtype=np.int64), starts)), shape=(1, S))
-    ext = sp.bmat([[sp.csr_matrix((1, 1)), src], [sp.csr_matrix((S, 1)), adj]], format="csr")
-    order = csgraph.breadth_first_order(ext, 0, directed=True, return_predecessors=False)
-    reach[order[order > 0] - 1] = True
-    return reach
-
-
 def _cell_tag(label: str | None) -> str:
     """A state label without its ``(row,col)`` coordinates, e.g. ``"H(1,1)" -> "H"``."""
     if label is None:
@@ -584,7 +562,7 @@ def plot_policy(
     - *action has no effect* (hatched ``///``, no arrow): every available action has the same
       transition row and reward, e.g. the absorbing terminal corners of the S&B 4x4 grid, the
       holes and goal of FrozenLake (all actions end the episode), the A and B cells of the S&B
-      5x5 grid; absorbing zero-reward states (:func:`mdpkit.solvers.terminal_states`) with a
+      5x5 grid; absorbing zero-reward states (:func:`mdpkit.structure.terminal_states`) with a
       single action count too.  The cell shows its label without coordinates (``"H"``,
       ``"terminal"``, ``"A"``), or ``"any"``.
     - *unreachable from* ``mu0`` (dotted ``..``, faded arrow, tag in the corner): no policy
@@ -634,7 +612,7 @@ def plot_policy(
     from matplotlib.patches import Patch, Rectangle
 
     from .policies import check_policy
-    from .solvers import terminal_states
+    from .structure import reachable_states, terminal_states
 
     rows, cols, n = _grid(mdp, "plot_policy")
     pi = check_policy(mdp, policy)
@@ -654,7 +632,7 @@ def plot_policy(
     labels = mdp.action_labels or tuple(str(a) for a in range(mdp.A))
     dirs = [_direction(lab) for lab in labels]
     no_effect = _action_irrelevant(mdp) | terminal_states(mdp)
-    reach = _reachable(mdp)
+    reach = reachable_states(mdp)  # from the support of mu0, under some policy
     fs = _fontsize(fig, ax, rows, cols)
     probs = np.eye(mdp.A)[pi] if pi.ndim == 1 else pi
     if pi.ndim == 1:

@@ -123,9 +123,9 @@ def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12, x0=No
     if one_entry_per_row(P_pi):
         # one stored entry per row (a deterministic policy graph): exact O(S) solve
         v = np.empty(S)
-        ok = bellman.single_entry_policy_value(
-            P_pi.indices.astype(np.int64), np.ascontiguousarray(P_pi.data, dtype=np.float64),
-            np.ascontiguousarray(r_pi, dtype=np.float64), float(gamma), v,
+        ok = bellman.single_entry_policy_value(  # fresh writable arrays: one kernel signature
+            P_pi.indices.astype(np.int64), np.array(P_pi.data, dtype=np.float64),
+            np.array(r_pi, dtype=np.float64), float(gamma), v,
             np.empty(S, dtype=np.int8), np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64))
         if ok:
             return v
@@ -202,9 +202,10 @@ def q_from_v(mdp: TabularMDP, v: ArrayLike) -> NDArray[np.float64]:
     Returns ``q (S, A)`` float64; masked actions hold ``-inf``.
     """
     vv = _check_v(mdp, v)
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    mask1, S, A = km[6], km[7], km[8]
     q = np.empty(S * A)
-    bellman.bellman_q(sparse, P2, indptr, indices, data, R1, mdp.gamma, vv, q)
+    bellman.bellman_q(km, mdp.gamma, vv, q)
     q[~mask1] = -np.inf
     return q.reshape(S, A)
 
@@ -216,12 +217,13 @@ def bellman_operator(mdp: TabularMDP, v: ArrayLike):
     lowest action index.  Puterman 1994, Eq. (6.2.3).
     """
     vv = _check_v(mdp, v)
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    S, A = km[7], km[8]
     q = np.empty(S * A)
     out = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
-    bellman.bellman_q(sparse, P2, indptr, indices, data, R1, mdp.gamma, vv, q)
-    bellman.greedy_max(q, mask1, S, A, out, pi)
+    bellman.bellman_q(km, mdp.gamma, vv, q)
+    bellman.greedy_max(km, q, out, pi)
     return out, pi
 
 

@@ -225,10 +225,12 @@ def make_workspace(n_max: int, kind: int, chunks: int = 1):
     """Work buffers for the robust kernels, for rows of at most ``n_max`` gathered states.
 
     Returns the tuple ``(qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope, seg_len,
-    seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)``: the first 17 are the buffers of
-    ``_kernels.robust.solve_row`` (the transport buffers are (1, 1) dummies unless needed); the
-    last 5 are the (chunks, n_max) per-block scratch of the fused L1 sweep
-    (``_kernels.robust.robust_q_l1``; (1, 1) dummies for other kinds).  Pass
+    seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)``, passed to the kernels as *one* argument:
+    the first 17 are the buffers of ``_kernels.robust.solve_row`` (the transport buffers are
+    (1, 1) dummies unless needed); the last 5 are the (chunks, n_max) per-block scratch of the
+    fused L1 sweep (``_kernels.robust.robust_q_l1``; (1, 1) dummies for other kinds).  Every
+    buffer is freshly allocated, writable, float64 or int64 and C-contiguous, and the tuple has
+    the same types for every kind and size, so the kernels keep one type signature.  Pass
     ``chunks=_kernels.robust.N_CHUNKS`` to let large L1 sweeps run in parallel.
     """
     n = max(int(n_max), 1)

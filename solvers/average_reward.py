@@ -1,4 +1,11 @@
-r"""Average-reward (gain) optimality: relative value iteration."""
+r"""Average-reward (gain) optimality: relative value iteration.
+
+The gain of a policy is :math:`g_\pi(s) = \lim_N \frac1N E_\pi[\sum_{t<N} R(s_t, a_t)]`; when the
+optimal gain :math:`g^*` is constant (unichain or weakly communicating models) it solves, with a
+relative value (bias) :math:`h`, the optimality equation
+:math:`h(s) + g^* = \max_a R(s,a) + \sum_{s'} P(s'|s,a) h(s')` (Puterman 1994, Sec. 8.4).
+Structure queries (closed classes, unichain checks) live in :mod:`mdpkit.structure`.
+"""
 
 from __future__ import annotations
 
@@ -11,37 +18,118 @@ from mdpkit._exceptions import InvalidArgumentError, MultichainError
 from mdpkit._kernels import bellman, model_args
 from mdpkit._validation import check_int, check_positive
 from mdpkit.model import TabularMDP
-from mdpkit.results import SolveResult
+from mdpkit.results import AverageRewardResult
+from mdpkit.structure import closed_classes, is_unichain  # noqa: F401  (closed_classes: old import path)
 
-from ._common import legacy_build_result as build_result, check_common, check_mdp, initial_v
+from ._common import build_result, check_common, check_mdp, initial_v
 
-__all__ = ["relative_value_iteration", "closed_classes"]
+__all__ = ["relative_value_iteration"]
+
+# Above this many flops (rows^2 * S) the exact delta coefficient of the transformed model is
+# replaced by the cheaper column-minimum upper bound (O(nnz)).
+_EXACT_DELTA_FLOPS = 2e7
 
 
-def closed_classes(mdp: TabularMDP) -> list[list[int]]:
-    """Closed communicating classes of the graph "some available action moves s to s' w.p. > 0".
+def _transformed_delta(mdp: TabularMDP, tau: float) -> tuple[float, str]:
+    r"""An upper bound on the delta coefficient of :math:`\tilde P = \tau P + (1-\tau) I`.
 
-    Each class is closed under every action.  Two or more such classes mean every policy has
-    at least two recurrent classes (the model is multichain).  Uses networkx's condensation.
+    Exact (:func:`mdpkit.bounds.span_contraction_coefficient`, O(rows^2 S)) on small models;
+    otherwise :math:`1 - \sum_j \min_{(s,a)} \tilde P(j|s,a)` (O(nnz)), which is never smaller,
+    since the overlap of any two rows is at least the sum of the column minima.
     """
-    import networkx as nx  # lazy
+    import scipy.sparse as sp
 
     S, A = mdp.S, mdp.A
-    P = mdp.P_rows
-    G = nx.DiGraph()
-    G.add_nodes_from(range(S))
+    rows = np.flatnonzero(mdp.action_mask.reshape(-1))
+    n = rows.size
+    diag = sp.csr_matrix((np.full(n, 1.0 - tau), (np.arange(n), rows // A)), shape=(n, S))
+    if float(n) * n * S <= _EXACT_DELTA_FLOPS:
+        Pr = mdp.P_rows[rows]
+        Pt = tau * (Pr.toarray() if sp.issparse(Pr) else np.asarray(Pr)) + diag.toarray()
+        return bounds.span_contraction_coefficient(Pt, max_rows=max(n, 1)), "exact delta coefficient"
+    Pt = sp.csr_matrix(tau * sp.csr_matrix(mdp.P_rows[rows]) + diag)
+    colmin = np.asarray(Pt.min(axis=0).todense()).ravel()
+    return float(min(max(1.0 - colmin.sum(), 0.0), 1.0)), "column-minimum bound on the delta coefficient"
+
+
+def _relative_value_error_bound(tau: float, span: float, delta: float) -> float:
+    r"""Certified :math:`\|h - h^*\|_\infty` for RVI's relative value (both pinned at ``ref``).
+
+    Let :math:`\tilde T` be the Bellman operator of the transformed model
+    :math:`\tilde P = \tau P + (1-\tau)I`, :math:`\delta = \delta(\tilde P) < 1` its delta
+    coefficient, so :math:`\operatorname{sp}(\tilde Tu - \tilde Tv) \le \delta
+    \operatorname{sp}(u - v)` (:func:`mdpkit.bounds.span_contraction_bound` with
+    :math:`\gamma = 1`).  Then :math:`\tilde T` has a fixed point :math:`\tilde h` modulo
+    constants (:math:`\tilde T\tilde h = \tilde h + g^*`, unique up to a constant), and for any
+    :math:`w` with :math:`d = \tilde Tw - w`:
+    :math:`\operatorname{sp}(w - \tilde h) \le \operatorname{sp}(d) +
+    \operatorname{sp}(\tilde Tw - \tilde T\tilde h) \le \operatorname{sp}(d) + \delta
+    \operatorname{sp}(w - \tilde h)`, so :math:`\operatorname{sp}(w - \tilde h) \le
+    \operatorname{sp}(d)/(1-\delta)`; the same bound holds for :math:`\tilde T w`.
+    Since :math:`h^* = \tau\tilde h` solves the original optimality equation and
+    :math:`|x(s) - x(\text{ref})| \le \operatorname{sp}(x)`,
+    :math:`\|\tau(w - w(\text{ref})) - (h^* - h^*(\text{ref}))\|_\infty \le
+    \tau\operatorname{sp}(d)/(1-\delta)`.  Puterman 1994, Sec. 6.6 and 8.5 (span
+    contraction); the inequality is derived here.  ``inf`` when ``delta >= 1``.
+    """
+    if delta >= 1.0:
+        return float("inf")
+    return float(tau) * max(float(span), 0.0) / (1.0 - float(delta))
+
+
+def _policy_relative_value(mdp: TabularMDP, policy, ref_state: int = 0) -> tuple[np.ndarray, float]:
+    r"""Exact relative value and gain of a unichain deterministic policy.
+
+    Solves :math:`h + g\mathbf 1 = r_\pi + P_\pi h` with :math:`h(\text{ref}) = 0`: the matrix
+    :math:`I - P_\pi` with column ``ref`` replaced by ones is non-singular iff :math:`P_\pi` is
+    unichain (Puterman 1994, Sec. 8.2.3 and A.5), and the solution is the policy's bias shifted
+    to vanish at ``ref``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    policy : array_like of int, shape (S,)
+    ref_state : int, default 0
+
+    Returns
+    -------
+    h : ndarray of float64, shape (S,)
+        ``h[ref_state] == 0``.
+    g : float
+        The policy's gain.
+
+    Raises
+    ------
+    MultichainError
+        If the policy has more than one recurrent class (:func:`mdpkit.structure.closed_classes`).
+    """
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
+
+    from mdpkit.policies import check_policy
+
+    pi = check_policy(mdp, policy)
+    classes = closed_classes(mdp, pi)
+    if len(classes) > 1:
+        raise MultichainError(
+            f"the policy has {len(classes)} recurrent classes (e.g. containing states {classes[0][0]} and "
+            f"{classes[1][0]}): its gain depends on the state and its relative value is not defined"
+        )
+    S, A = mdp.S, mdp.A
+    rows = np.arange(S) * A + pi
+    r = np.asarray(mdp.R).reshape(-1)[rows]
     if mdp.is_sparse:
-        coo = P.tocoo()
-        rows, cols = coo.row, coo.col
-        keep = coo.data > 0
+        M = sp.lil_matrix(sp.identity(S, format="csr") - sp.csr_matrix(mdp.P_rows[rows]))
+        M[:, ref_state] = np.ones((S, 1))
+        x = spla.spsolve(sp.csc_matrix(M), r)
     else:
-        rows, cols = np.nonzero(P > 0)
-        keep = np.ones(rows.shape, dtype=bool)
-    ok = keep & mdp.action_mask.ravel()[rows]
-    G.add_edges_from(zip((rows[ok] // A).tolist(), cols[ok].tolist()))
-    C = nx.condensation(G)
-    sinks = [n for n in C.nodes if C.out_degree(n) == 0]
-    return [sorted(C.nodes[n]["members"]) for n in sinks]
+        M = np.eye(S) - np.asarray(mdp.P_rows[rows])
+        M[:, ref_state] = 1.0
+        x = np.linalg.solve(M, r)
+    g = float(x[ref_state])
+    h = np.asarray(x, dtype=np.float64).copy()
+    h[ref_state] = 0.0
+    return h, g
 
 
 def relative_value_iteration(
@@ -52,13 +140,13 @@ def relative_value_iteration(
     ref_state: int = 0,
     max_iter: int = 100_000,
     v0=None,
-) -> SolveResult:
-    r"""Relative value iteration for the average-reward criterion, with gain and bias.
+) -> AverageRewardResult:
+    r"""Relative value iteration for the average-reward criterion, with gain and relative value.
 
     Runs :math:`w_{k+1} = \tilde T w_k - (\tilde T w_k)(s_{\text{ref}})` on the
     aperiodicity-transformed model :math:`\tilde P = \tau P + (1-\tau) I`, :math:`\tilde R = R`,
-    which has the same gain and optimal policies, bias :math:`h = \tau \tilde h`, and an
-    aperiodic chain under every policy (Puterman 1994, Sec. 8.5.4-8.5.5).  Stops when
+    which has the same gain and optimal policies, relative values :math:`h = \tau \tilde h`, and
+    an aperiodic chain under every policy (Puterman 1994, Sec. 8.5.4-8.5.5).  Stops when
     :math:`\operatorname{sp}(\tilde T w - w) < \varepsilon`; then
     :math:`\min(\tilde T w - w) \le g_\pi \le g^* \le \max(\tilde T w - w)`
     (:func:`mdpkit.bounds.gain_bracket`), so the greedy policy is :math:`\varepsilon`-gain-optimal.
@@ -67,7 +155,8 @@ def relative_value_iteration(
     Parameters
     ----------
     mdp : TabularMDP
-        Must not have two closed classes (see :func:`closed_classes`).
+        ``P`` (S, A, S) or CSR (S*A, S); ``R`` (S, A).  Must not have two closed classes
+        (:func:`mdpkit.structure.closed_classes`).
     epsilon : float, default 1e-6
         Target gain suboptimality, reward units per step.
     tau : float in (0, 1], default 0.5
@@ -75,15 +164,35 @@ def relative_value_iteration(
     ref_state : int, default 0
         State whose relative value is pinned to 0.
     max_iter : int, default 100_000
+        Maximum number of backups.
     v0 : array_like (S,), optional
+        Initial iterate :math:`w_0` (of the transformed model); zeros if omitted.
 
     Returns
     -------
-    SolveResult
-        ``v`` (S,) the bias estimate :math:`h` with :math:`h(s_{\text{ref}})=0`;
-        ``policy`` (S,) greedy; ``residuals`` the spans :math:`\operatorname{sp}(\tilde Tw_k-w_k)`;
-        ``error_bound`` the certified :math:`g^*-g_\pi`; ``extra["gain"]`` the midpoint of the
-        bracket, ``extra["gain_lower"]``, ``extra["gain_upper"]``.  ``v_policy`` is None.
+    AverageRewardResult
+        ``gain`` the midpoint of the certified bracket ``[gain_lower, gain_upper]`` on
+        :math:`g^*` (reward per step); ``certificate`` the certified gain gap
+        :math:`g^* - g_\pi \le` ``gain_upper - gain_lower``; ``policy`` (S,) int64 greedy for
+        the last iterate; ``residuals`` (n_iter,) the spans
+        :math:`\operatorname{sp}(\tilde Tw_k-w_k)`.
+
+        ``v`` (S,) float64 is the estimate of the relative value :math:`h^*`: the solution of the
+        optimality equation :math:`h + g^* = \max_a [R + P h]` normalised by
+        :math:`h^*(s_{\text{ref}}) = 0` (it is the bias of the optimal policy up to an additive
+        constant).  ``v[ref_state] == 0``.  ``v_error_bound`` certifies
+        :math:`\|v - h^*\|_\infty \le \tau\operatorname{sp}(\tilde Tw-w)/(1-\delta)` with
+        :math:`\delta` the delta (span-contraction) coefficient of :math:`\tilde P`, computed
+        exactly on small models and bounded by its column-minimum form on large ones (see
+        ``options["delta"]``, ``options["delta_route"]``).  When :math:`\delta = 1` (e.g. a
+        sparse or nearly-deterministic model) ``v_error_bound`` is ``inf``: the span residual
+        then bounds the gain but not the relative value (:math:`h^*` need not even be unique up
+        to a constant: with several optimal recurrent classes the optimality equation has
+        several normalised solutions).  ``v_iterate`` the raw iterate :math:`w` (untransformed
+        scale, ``v = tau * (w - w[ref])``).  ``v_policy`` (computed on first access): the exact
+        relative value of ``policy``, the solution of :math:`h + g_\pi = r_\pi + P_\pi h`,
+        :math:`h(s_{\text{ref}}) = 0`; accessing it raises ``MultichainError`` if the policy has
+        two recurrent classes.
 
     Raises
     ------
@@ -99,12 +208,18 @@ def relative_value_iteration(
         If ``max_iter`` is reached (e.g. a weakly communicating model whose optimal gain is not
         constant); the bracket still holds state-wise.
 
+    Notes
+    -----
+    Cost per backup O(S^2 A) dense, O(nnz(P)) CSR; the delta coefficient costs O(rows^2 S) when
+    ``rows^2 S <= 2e7`` (rows = available state-action pairs), else O(nnz(P)).
+
     References
     ----------
     .. [1] D. J. White, "Dynamic programming, Markov chains, and the method of successive
        approximations", J. Math. Anal. Appl. 6, 1963.
-    .. [2] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 8.5.
+    .. [2] M. L. Puterman, *Markov Decision Processes*, Wiley, 1994, Sec. 6.6, 8.4 and 8.5.
     """
+    t0 = time.perf_counter()
     check_mdp(mdp)
     epsilon, max_iter = check_common(epsilon, max_iter)
     tau = check_positive(tau, "tau")
@@ -121,29 +236,43 @@ def relative_value_iteration(
             "by state; relative value iteration needs a unichain or communicating model"
         )
     v = initial_v(mdp, v0)
-    t0 = time.perf_counter()
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    S, A = km[7], km[8]
     q = np.empty(S * A)
     v_new = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
     spans = np.empty(max_iter)
     dmm = np.empty(2)
-    n, converged = bellman.relative_value_iteration_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, tau, ref, v, epsilon, max_iter, q, v_new, pi, spans, dmm
-    )
-    bound = bounds.gain_bracket(dmm[0], dmm[1])
+    n, converged = bellman.relative_value_iteration_loop(km, tau, ref, v, epsilon, max_iter, q, v_new, pi, spans, dmm)
+    cert = bounds.gain_bracket(dmm[0], dmm[1])
+    w = v.copy()
     h = tau * (v - v[ref])
-    return build_result(
+    delta, delta_route = _transformed_delta(mdp, tau)
+    v_err = _relative_value_error_bound(tau, dmm[1] - dmm[0], delta)
+    if np.isfinite(v_err):  # rounding in the backups that produced w and d
+        scale = tau * float(np.abs(w).max()) + float(np.abs(mdp.R).max()) + float(np.abs(h).max())
+        v_err += (S + 8) * float(np.finfo(float).eps) * scale / (1.0 - delta)
+    res = build_result(
         mdp,
+        cls=AverageRewardResult,
         v=h,
+        v_error_bound=v_err,
         policy=pi,
+        certificate=cert,
         converged=converged,
         n_iter=n,
         residuals=spans[:n].copy(),
-        bound=bound,
         method="relative_value_iteration",
-        options=dict(epsilon=epsilon, tau=tau, ref_state=ref, max_iter=max_iter, v0_given=v0 is not None),
-        wall_time=time.perf_counter() - t0,
-        evaluate=False,
-        extra={"gain": 0.5 * (dmm[0] + dmm[1]), "gain_lower": float(dmm[0]), "gain_upper": float(dmm[1])},
+        options=dict(epsilon=epsilon, tau=tau, ref_state=ref, max_iter=max_iter, v0_given=v0 is not None,
+                     delta=delta, delta_route=delta_route),
+        t0=t0,
+        v_iterate=w,
+        gain=0.5 * (float(dmm[0]) + float(dmm[1])),
+        gain_lower=float(dmm[0]),
+        gain_upper=float(dmm[1]),
     )
+    # TEMPORARY: build_result's lazy evaluator is the discounted one; until it takes an evaluator
+    # argument, install the average-reward one (relative value of the policy, pinned at ref).
+    pol = res.policy
+    object.__setattr__(res, "_evaluate_policy", lambda: _policy_relative_value(mdp, pol, ref)[0])
+    return res

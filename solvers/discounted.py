@@ -161,7 +161,8 @@ def value_iteration(
         raise InvalidArgumentError(f"stopping must be 'norm' or 'span', got {stopping!r}")
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma) if stopping == "norm" else bounds.span_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    mask1, S, A = km[6], km[7], km[8]
     q = np.empty(S * A)
     v_new = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
@@ -169,8 +170,7 @@ def value_iteration(
     spans = np.empty(max_iter)
     dmm = np.empty(2)
     n, converged = bellman.value_iteration_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, stopping == "span",
-        max_iter, q, v_new, pi, residuals, spans, dmm,
+        km, gamma, v, tol, stopping == "span", max_iter, q, v_new, pi, residuals, spans, dmm
     )
     return _certified_result(
         mdp, gamma, v_iterate=v, v_next=v, pi=pi, q1=q, dmin=dmm[0], dmax=dmm[1], n=n, converged=converged,
@@ -237,16 +237,15 @@ def gauss_seidel_value_iteration(
     epsilon, max_iter = check_common(epsilon, max_iter)
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    mask1, S, A = km[6], km[7], km[8]
     residuals = np.empty(max_iter)
-    n, converged = bellman.gauss_seidel_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, max_iter, residuals
-    )
+    n, converged = bellman.gauss_seidel_loop(km, gamma, v, tol, max_iter, residuals)
     q = np.empty(S * A)
     Tv = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
-    bellman.bellman_q(sparse, P2, indptr, indices, data, R1, gamma, v, q)
-    bellman.greedy_max(q, mask1, S, A, Tv, pi)
+    bellman.bellman_q(km, gamma, v, q)
+    bellman.greedy_max(km, q, Tv, pi)
     d = Tv - v
     return _certified_result(
         mdp, gamma, v_iterate=v, v_next=Tv, pi=pi, q1=q, dmin=d.min(), dmax=d.max(), n=n, converged=converged,
@@ -263,8 +262,9 @@ def _single_entry_policy_iteration(mdp, gamma, pi, max_iter, tie_rtol):
     :func:`mdpkit.policies.policy_evaluation` takes the same O(S) functional-graph route for such
     models); returns None for other models or if an evaluation is singular.
     """
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
-    if sparse not in (CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT):
+    km = model_args(mdp)
+    layout, mask1, S, A = km[0], km[6], km[7], km[8]
+    if layout not in (CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT):
         return None
     pi = np.ascontiguousarray(pi, dtype=np.int64).copy()
     v = np.empty(S)
@@ -272,9 +272,7 @@ def _single_entry_policy_iteration(mdp, gamma, pi, max_iter, tie_rtol):
     residuals = np.empty(max_iter)
     n_changed = np.empty(max_iter, dtype=np.int64)
     n, converged, ok = bellman.single_entry_policy_iteration_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, tie_rtol, pi, v, q, max_iter, residuals, n_changed,
-        np.empty(S, dtype=np.int64), np.empty(S), np.empty(S), np.empty(S, dtype=np.int8),
-        np.empty(S, dtype=np.int64), np.empty(S, dtype=np.int64), np.empty(S), np.empty(S, dtype=np.int64))
+        km, gamma, tie_rtol, pi, v, q, max_iter, residuals, n_changed)
     if not ok:
         return None
     return v, _q_matrix(q, mask1, S, A), pi, bool(converged), residuals[:n].copy(), n_changed[:n].copy()
@@ -461,7 +459,8 @@ def modified_policy_iteration(
         v = np.full(mdp.S, rmin / (1.0 - gamma))
     else:
         v = initial_v(mdp, v0)
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    mask1, S, A = km[6], km[7], km[8]
     q = np.empty(S * A)
     v_new = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
@@ -470,13 +469,12 @@ def modified_policy_iteration(
     dmm = np.empty(2)
     n_eval = np.zeros(1, dtype=np.int64)
     n, converged = bellman.modified_policy_iteration_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, m, eval_rtol, max_iter,
-        q, v_new, pi, residuals, spans, dmm, n_eval,
+        km, gamma, v, tol, m, eval_rtol, max_iter, q, v_new, pi, residuals, spans, dmm, n_eval
     )
     if not converged:
         # v was moved on by the partial sweeps after the last test: certify it afresh
-        bellman.bellman_q(sparse, P2, indptr, indices, data, R1, gamma, v, q)
-        bellman.greedy_max(q, mask1, S, A, v_new, pi)
+        bellman.bellman_q(km, gamma, v, q)
+        bellman.greedy_max(km, q, v_new, pi)
         d = v_new - v
         dmm[:] = d.min(), d.max()
         v = v_new.copy()

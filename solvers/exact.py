@@ -698,6 +698,8 @@ def exact_policy_iteration(
         "tie_break": "keep the current action on ties, else the lowest index",
         "gamma": str(m.gamma),
         "input": m.source,
+        "R_given": R is not None,
+        "action_mask_given": action_mask is not None,
     }
     # v_f estimates v*: exact when converged, else within the exact residual bound; plus rounding
     rounding = max((abs(Fraction(float(x)) - x) for x in v), default=Fraction(0))

@@ -93,9 +93,10 @@ def backward_induction(
     q_all = np.empty((H, S, A))
     q = np.empty(S * A)
     for t in range(H - 1, -1, -1):
-        sparse, P2, indptr, indices, data, R1, mask1, _, _ = model_args(models[t])
-        bellman.bellman_q(sparse, P2, indptr, indices, data, R1, base.gamma, v[t + 1], q)
-        bellman.greedy_max(q, mask1, S, A, v[t], policy[t])
+        km = model_args(models[t])
+        mask1 = km[6]
+        bellman.bellman_q(km, base.gamma, v[t + 1], q)
+        bellman.greedy_max(km, q, v[t], policy[t])
         q[~mask1] = -np.inf
         q_all[t] = q.reshape(S, A)
     certificate = Bound(0.0, BoundKind.DETERMINISTIC, "M. L. Puterman, Markov Decision Processes, Wiley 1994, Thm 4.5.1",

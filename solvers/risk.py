@@ -60,22 +60,25 @@ import itertools
 import math
 import numbers
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
 from mdpkit._exceptions import InvalidArgumentError
-from mdpkit._validation import check_int, readonly
+from mdpkit._validation import check_int
 from mdpkit.distributions import QUANTILE_LEVEL_ATOL, FiniteReturns, cvar, entropic_risk, evar, value_at_risk
 from mdpkit.model import TabularMDP
-from mdpkit.results import SolveResult, Status
+from mdpkit.bounds import Bound, BoundKind
+from mdpkit.bounds.distributional import truncated_policy_bound, truncation_bound
+from mdpkit.results import SolveResult, _RichRepr
 from mdpkit.stock import StockAugmentedMDP, lattice_stocks, reward_lattice_step, transition_entries, truncation_horizon
 
-from ._common import check_mdp
+from ._common import build_result, check_mdp
 
 __all__ = [
     "RiskResult",
+    "CVaRDecompositionResult",
     "optimize_expected_utility",
     "optimize_mean",
     "optimize_cvar",
@@ -91,65 +94,88 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, eq=False)
-class RiskResult:
-    r"""What a static risk-objective solver returns.
+@dataclass(frozen=True, eq=False, repr=False)
+class RiskResult(SolveResult):
+    r"""What a risk-objective solver returns (a :class:`mdpkit.SolveResult`).
+
+    Static objectives (every ``optimize_*`` function and :func:`solve_objective`): ``v`` (float64
+    scalar) is the solver's estimate of the optimal objective value
+    :math:`\max_\pi \rho(G^\pi)` from the start (``state`` or ``mdp.mu0``), and ``v_error_bound``
+    a certified bound on :math:`|v - \max_\pi\rho(G^\pi)|` for the *untruncated* problem: the
+    pathwise truncation error :math:`\gamma^H\max|r|/(1-\gamma)` for objectives that are monotone
+    and translation-equivariant (mean, VaR, CVaR, ERM, ess inf; 0 for a finite horizon) plus a
+    rounding allowance, when the stock grid is exact (lattice, no interpolation, no outer grid);
+    ``inf`` otherwise (interpolated stock grids, EVaR's outer search over :math:`\beta`, utilities
+    that are not Lipschitz), because no theorem bounds those errors.  ``certificate`` bounds the
+    suboptimality of the returned ``policy`` in the same objective (twice the truncation error when
+    exact, ``inf`` when not certified).  The DP is backward induction: ``n_iter`` is the horizon,
+    ``residuals`` is empty (shape (0,)), ``converged`` is True.
+
+    Nested objectives (:func:`nested_risk_dp`): ``v`` is the nested value function, (H+1, S) for a
+    finite horizon (exact) or (S,) for value iteration with ``residuals (n_iter,)`` the sup-norm
+    steps and ``v_error_bound`` the a posteriori contraction bound.
 
     Attributes
     ----------
     objective : str
         E.g. ``"cvar(alpha=0.1)"``.
-    value : float
-        The optimal objective value found by the DP (exact when ``exact``).
     policy : ndarray of int64
         ``(H, S, K)``: action at time ``t`` in state ``s`` with stock ``stocks[k]`` (stock
-        objectives), or ``(H, S)`` (ERM/EVaR/mean: Markov policies suffice).
-    stocks : ndarray (K,) or None
+        objectives), or ``(H, S)`` (ERM/EVaR/mean/nested: Markov policies suffice), or ``(S,)``
+        (stationary nested).
+    stocks : ndarray of float64, shape (K,), or None
         The stock grid (:math:`c_{t+1} = (c_t + r_t)/\gamma`, see :mod:`mdpkit.stock`).
     initial_stock : float or None
         The chosen :math:`c_0` (for CVaR: :math:`c_0 = -b^*` with :math:`b^* = \mathrm{VaR}`).
-    returns : FiniteReturns
+    returns : FiniteReturns or None
         The law of :math:`G` under ``policy`` from the start (one row), computed by forward
         propagation (exact on lattices).
     policy_value : float
         The objective evaluated on ``returns`` with :mod:`mdpkit.distributions` (independent of
         the DP's value; the two agree when exact).
-    v : ndarray or None
-        DP values: ``(H+1, S, K)`` for stock objectives (NaN where unreachable), ``(H+1, S)`` else.
-    horizon, gamma : int, float
+    dp_values : ndarray of float64 or None
+        DP values: ``(H+1, S, K)`` for stock objectives (NaN where unreachable), ``(H+1, S)``
+        else.
+    horizon : int
+    gamma : float
     state : int or None
         Start state (None: ``mdp.mu0``).
     exact : bool
-        Whether ``value`` is exact (no interpolation, no truncation, no outer grid).
-    error_bound : float
-        Certified bound on ``|value - optimum of the untruncated problem|`` (0 when exact;
-        :math:`\gamma^H\max|r|/(1-\gamma)` for a truncated discounted horizon on Lipschitz
-        objectives; ``nan`` when no bound is available).
-    bound_source, method, message : str
-    options : dict
-    wall_time : float
-    extra : dict
+        Whether ``v`` is exact up to rounding (no interpolation, no truncation, no outer grid).
+    b_values, objective_by_b : ndarray of float64, shape (n_b,), or None
+        CVaR: the candidate values of ``b`` and the Rockafellar-Uryasev objective at each.
+    t_values, max_prob_ge_t : ndarray of float64, shape (n_t,), or None
+        VaR: the lattice thresholds ``t`` and :math:`\max_\pi P(G^\pi \ge t)` at each.
+    beta : float
+        EVaR: the chosen :math:`\beta^*` (``nan`` elsewhere).
+    grid_betas, grid_lower_bounds : ndarray of float64, shape (n_grid,), or None
+        EVaR: the grid of :math:`\beta` and the lower bound on the optimum at each.
+    value : float
+        Property, ``float(v)`` for static objectives.
     """
 
-    objective: str
-    value: float
-    policy: np.ndarray
-    stocks: np.ndarray | None
-    initial_stock: float | None
-    returns: FiniteReturns
-    policy_value: float
-    v: np.ndarray | None
-    horizon: int
-    gamma: float
-    state: int | None
-    exact: bool
-    error_bound: float
-    bound_source: str
-    method: str
-    message: str
-    options: dict
-    wall_time: float
-    extra: dict = field(default_factory=dict)
+    objective: str = ""
+    stocks: np.ndarray | None = None
+    initial_stock: float | None = None
+    returns: FiniteReturns | None = None
+    policy_value: float = float("nan")
+    dp_values: np.ndarray | None = None
+    horizon: int = 0
+    gamma: float = float("nan")
+    state: int | None = None
+    exact: bool = False
+    b_values: np.ndarray | None = None
+    objective_by_b: np.ndarray | None = None
+    t_values: np.ndarray | None = None
+    max_prob_ge_t: np.ndarray | None = None
+    beta: float = float("nan")
+    grid_betas: np.ndarray | None = None
+    grid_lower_bounds: np.ndarray | None = None
+
+    @property
+    def value(self) -> float:
+        """The objective value ``v`` as a float (static objectives)."""
+        return float(self.v)
 
     def action(self, t: int, s: int, stock: float | None = None) -> int:
         """Action of the returned policy at time ``t``, state ``s`` (and stock ``stock``)."""
@@ -168,6 +194,42 @@ class RiskResult:
         if self.state is None:
             raise InvalidArgumentError("first_action needs a single start state")
         return self.action(0, self.state, self.initial_stock)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class CVaRDecompositionResult(_RichRepr):
+    r"""What :func:`cvar_decomposition` returns (the Chow et al. 2015 baseline; not certified).
+
+    Attributes
+    ----------
+    value : float
+        The decomposition's value :math:`h_0(s_0, \alpha)/\alpha` (can over-estimate the optimal
+        static CVaR: Hau et al. 2023).
+    action : int
+        The decomposition's action at ``(t=0, state, alpha)``.
+    levels : ndarray of float64, shape (L,)
+        The risk-level grid.
+    h : ndarray of float64, shape (H+1, S, L)
+        :math:`h_t(s, \beta) = \beta V_t(s, \beta)` on the grid.
+    policy : ndarray of int64, shape (H, S, L)
+    alpha : float
+    horizon, state : int
+    method : str
+    options : dict
+    wall_time : float
+    """
+
+    value: float
+    action: int
+    levels: np.ndarray
+    h: np.ndarray
+    policy: np.ndarray
+    alpha: float
+    horizon: int
+    state: int
+    method: str
+    options: dict
+    wall_time: float
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -194,14 +256,14 @@ def _start(mdp: TabularMDP, state):
 
 
 def _resolve_horizon(mdp: TabularMDP, horizon, tol):
-    """(H, error bound on |G - G_H| pathwise, source)."""
+    """(H, certified pathwise bound on |G - G_H|, source)."""
     if horizon is not None:
         return check_int(horizon, "horizon", minimum=0), 0.0, "finite horizon H (no truncation)"
     if mdp.gamma >= 1.0:
         raise InvalidArgumentError("gamma = 1 needs a finite horizon: pass horizon=H")
     rmax = float(np.abs(transition_entries(mdp)[4]).max(initial=0.0))
     H = truncation_horizon(mdp.gamma, rmax, tol)
-    b = mdp.gamma**H * rmax / (1.0 - mdp.gamma)
+    b = truncation_bound(mdp.gamma, H, rmax).value
     return H, b, (f"discounted return truncated at H={H}: |G - G_H| <= gamma^H max|r|/(1-gamma) = {b:.3g} pathwise; "
                   "mean, VaR, CVaR, ERM, EVaR are monotone and translation-equivariant, hence 1-Lipschitz in that bound")
 
@@ -243,14 +305,35 @@ def _law_value(fn, law: FiniteReturns) -> float:
     return float(fn(law.x[0], law.p[0]))
 
 
-def _finish(objective, value, policy, stocks, c0, law, pv, v, H, mdp, state, exact, err, src, method, msg,
-            options, t0, extra=None):
-    for a in (policy, v):
-        if isinstance(a, np.ndarray):
-            a.flags.writeable = False
-    return RiskResult(objective, float(value), policy, stocks, None if c0 is None else float(c0), law, float(pv), v,
-                      int(H), float(mdp.gamma), state, bool(exact), float(err), src, method, msg, options,
-                      time.perf_counter() - t0, dict(extra or {}))
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def _finish(mdp, t0, *, objective, value, policy, law, policy_value, H, state, exact, certified, trunc, src, method,
+            msg, options, scale=1.0, stocks=None, c0=None, dp_values=None, **fields):
+    """Build the :class:`RiskResult` of a static objective (backward induction: n_iter = H, no residuals).
+
+    ``certified``: the error of ``value`` is bounded by ``trunc`` (pathwise truncation error; 0 for
+    a finite horizon) plus a rounding allowance of a few ulps per backward step of the size of the
+    returns times ``scale`` (``1/alpha`` for CVaR); otherwise ``v_error_bound`` is ``inf``.
+    """
+    value = float(value)
+    if certified:
+        size = max(1.0, abs(value), float(np.max(np.abs(law.x[0]), initial=0.0)))
+        v_err = float(trunc) + 16.0 * (H + 2) * _EPS * size * float(scale)
+        tb = truncated_policy_bound(v_err)
+        cert = Bound(value=tb.value, kind=BoundKind.DETERMINISTIC, citation=src,
+                     assumptions=tb.assumptions + ("rounding allowance of a few ulps per backward step",),
+                     statement="rho(G^pi*) - rho(G^pi) <= 2 (truncation bound + rounding allowance)")
+    else:
+        v_err = float("inf")
+        cert = Bound(value=float("inf"), kind=BoundKind.DETERMINISTIC, citation=src, assumptions=(),
+                     statement="not certified: no theorem bounds the error of this approximation")
+    return build_result(
+        mdp, cls=RiskResult, v=np.float64(value), v_error_bound=v_err, policy=policy, certificate=cert,
+        converged=True, n_iter=int(H), residuals=np.zeros(0), method=method, options=options, t0=t0, message=msg,
+        objective=objective, stocks=stocks, initial_stock=None if c0 is None else float(c0), returns=law,
+        policy_value=float(policy_value), dp_values=dp_values, horizon=int(H), gamma=float(mdp.gamma), state=state,
+        exact=bool(exact), **fields)
 
 
 def _markov_law(mdp: TabularMDP, policy: np.ndarray, dist: np.ndarray) -> FiniteReturns:
@@ -317,11 +400,13 @@ def optimize_expected_utility(mdp: TabularMDP, utility: Callable, horizon: int |
     value = float(dist[starts] @ V[0, starts, k0])
     law = aug.return_law(pol, dist, aug.stocks[k0])
     pv = float(np.dot(law.p[0], np.asarray(utility(aug.stocks[k0] + law.x[0]), float)))
-    return _finish(f"E[{name}(c0 + G)]", value, pol, aug.stocks, aug.stocks[k0], law, pv, V, H, mdp, s0,
-                   aug.exact and err == 0.0, 0.0 if (aug.exact and err == 0.0) else float("nan"),
-                   src + "; Bauerle & Ott 2011 Sec. 3 / Avila Pires et al. 2025 Sec. 3 (stock augmentation)",
-                   "stock_backward_induction", "exact backward induction on the stock-augmented MDP", dict(
-                       horizon=H, initial_stock=float(initial_stock), off_grid=off_grid, K=aug.K), t0)
+    ok = aug.exact and err == 0.0  # a general utility is not Lipschitz: truncation is not certified
+    return _finish(mdp, t0, objective=f"E[{name}(c0 + G)]", value=value, policy=pol, law=law, policy_value=pv, H=H,
+                   state=s0, exact=ok, certified=ok, trunc=0.0,
+                   src=src + "; Bauerle & Ott 2011 Sec. 3 / Avila Pires et al. 2025 Sec. 3 (stock augmentation)",
+                   method="stock_backward_induction", msg="exact backward induction on the stock-augmented MDP",
+                   options=dict(horizon=H, initial_stock=float(initial_stock), off_grid=off_grid, K=aug.K, tol=tol),
+                   stocks=aug.stocks, c0=aug.stocks[k0], dp_values=V)
 
 
 def optimize_cvar(mdp: TabularMDP, alpha: float, horizon: int | None = None, *, state: int | None = None,
@@ -366,15 +451,16 @@ def optimize_cvar(mdp: TabularMDP, alpha: float, horizon: int | None = None, *, 
     c_star = float(c0s[best])
     law = aug.return_law(pol, dist, c_star)
     pv = _law_value(lambda x, p: cvar(x, p, a), law)
-    exact = aug.exact and err == 0.0 and candidates is None
-    err = err if (aug.exact and candidates is None) else float("nan")
+    certified = aug.exact and candidates is None
+    exact = certified and err == 0.0
     src = src if aug.exact else src + "; stock grid interpolated (off_grid='interpolate'): no certified bound"
-    return _finish(f"cvar(alpha={a:g})", obj[best], pol, aug.stocks, c_star, law, pv, V, H, mdp, s0, exact,
-                   err,
-                   src + "; Rockafellar & Uryasev 2000 Thm 1 + stock augmentation (Bauerle & Ott 2011 Thm 3.1)",
-                   "stock_cvar", f"b* = VaR candidate {-c_star:g} over {len(c0s)} lattice values", dict(
-                       alpha=a, horizon=H, n_candidates=len(c0s), off_grid=off_grid, K=aug.K), t0,
-                   {"b": -c0s, "objective_by_b": obj})
+    return _finish(mdp, t0, objective=f"cvar(alpha={a:g})", value=obj[best], policy=pol, law=law, policy_value=pv,
+                   H=H, state=s0, exact=exact, certified=certified, trunc=err, scale=1.0 / a,
+                   src=src + "; Rockafellar & Uryasev 2000 Thm 1 + stock augmentation (Bauerle & Ott 2011 Thm 3.1)",
+                   method="stock_cvar", msg=f"b* = VaR candidate {-c_star:g} over {len(c0s)} lattice values",
+                   options=dict(alpha=a, horizon=H, n_candidates=len(c0s), off_grid=off_grid, K=aug.K, tol=tol,
+                                candidates_given=candidates is not None),
+                   stocks=aug.stocks, c0=c_star, dp_values=V, b_values=-c0s, objective_by_b=obj)
 
 
 def _return_lattice(mdp, H):
@@ -407,9 +493,10 @@ def _maximin(mdp, horizon, state, tol, name, fn):
         V[t] = q.max(axis=1)
     value = float(V[0][starts].min())
     law = _markov_law(mdp, pol, dist)
-    return _finish(name, value, pol, None, None, law, _law_value(fn, law), V, H, mdp, s0, err == 0.0, err, src,
-                   "maximin_backward_induction", "ess inf of the return: max-min backward induction",
-                   dict(horizon=H), t0)
+    return _finish(mdp, t0, objective=name, value=value, policy=pol, law=law, policy_value=_law_value(fn, law), H=H,
+                   state=s0, exact=err == 0.0, certified=True, trunc=err, src=src + "; max-min backward induction",
+                   method="maximin_backward_induction", msg="ess inf of the return: max-min backward induction",
+                   options=dict(horizon=H, tol=tol), dp_values=V)
 
 
 def optimize_var(mdp: TabularMDP, alpha: float, horizon: int | None = None, *, state: int | None = None,
@@ -445,11 +532,14 @@ def optimize_var(mdp: TabularMDP, alpha: float, horizon: int | None = None, *, s
     i = int(np.flatnonzero(ok).max())
     law = aug.return_law(pol, dist, c0s[i])
     pv = _law_value(lambda x, p: value_at_risk(x, p, a), law)
-    return _finish(f"var(alpha={a:g})", ts[i], pol, aug.stocks, c0s[i], law, pv, V, H, mdp, s0,
-                   aug.exact and err == 0.0, err,
-                   src + "; VaR_alpha >= t iff P(G >= t) > 1 - alpha on a lattice; threshold DP on the stock-augmented MDP",
-                   "stock_var", f"largest t with max_pi P(G >= t) > 1 - alpha: t* = {ts[i]:g} (P = {W[i]:.6g})",
-                   dict(alpha=a, horizon=H, K=aug.K), t0, {"t": ts, "max_prob_ge_t": W})
+    return _finish(mdp, t0, objective=f"var(alpha={a:g})", value=ts[i], policy=pol, law=law, policy_value=pv, H=H,
+                   state=s0, exact=aug.exact and err == 0.0, certified=aug.exact, trunc=err,
+                   src=src + "; VaR_alpha >= t iff P(G >= t) > 1 - alpha on a lattice; threshold DP on the "
+                             "stock-augmented MDP",
+                   method="stock_var",
+                   msg=f"largest t with max_pi P(G >= t) > 1 - alpha: t* = {ts[i]:g} (P = {W[i]:.6g})",
+                   options=dict(alpha=a, horizon=H, K=aug.K, off_grid=off_grid, tol=tol),
+                   stocks=aug.stocks, c0=c0s[i], dp_values=V, t_values=ts, max_prob_ge_t=W)
 
 
 def optimize_threshold(mdp: TabularMDP, threshold: float, horizon: int | None = None, *, state: int | None = None,
@@ -462,9 +552,7 @@ def optimize_threshold(mdp: TabularMDP, threshold: float, horizon: int | None = 
 
 
 def _retitle(res, name, pv):
-    return RiskResult(name, res.value, res.policy, res.stocks, res.initial_stock, res.returns, pv, res.v, res.horizon,
-                      res.gamma, res.state, res.exact, res.error_bound, res.bound_source, res.method, res.message,
-                      res.options, res.wall_time, res.extra)
+    return replace(res, objective=name, policy_value=float(pv))
 
 
 def optimize_band(mdp: TabularMDP, low: float, high: float, horizon: int, *, state: int | None = None,
@@ -481,7 +569,7 @@ def optimize_band(mdp: TabularMDP, low: float, high: float, horizon: int, *, sta
     -------
     RiskResult
         ``policy_value`` is the band probability of the returned policy's final return (for
-        ``at_every_step`` it is an upper bound on the every-step probability, reported in ``extra``).
+        ``at_every_step`` it is an upper bound on the every-step probability, see ``message``).
     """
     lo = _check_level(low, "low", -np.inf, np.inf)
     hi = _check_level(high, "high", -np.inf, np.inf)
@@ -502,11 +590,14 @@ def optimize_band(mdp: TabularMDP, low: float, high: float, horizon: int, *, sta
     value = float(dist[starts] @ V[0, starts, k0])
     law = aug.return_law(pol, dist, 0.0)
     x, p = law.x[0], law.p[0]
-    return _finish(f"P({lo:g} <= partial returns <= {hi:g} for t=1..H)", value, pol, aug.stocks, 0.0, law,
-                   float(np.sum(p[(x >= lo) & (x <= hi)])), V, H, mdp, s0, aug.exact, 0.0,
-                   "backward induction with the band indicator at every step (stock augmentation)",
-                   "stock_band", "policy_value is P(final return in band), an upper bound on the every-step value",
-                   dict(horizon=H, at_every_step=True), t0)
+    return _finish(mdp, t0, objective=f"P({lo:g} <= partial returns <= {hi:g} for t=1..H)", value=value, policy=pol,
+                   law=law, policy_value=float(np.sum(p[(x >= lo) & (x <= hi)])), H=H, state=s0, exact=aug.exact,
+                   certified=aug.exact, trunc=0.0,
+                   src="backward induction with the band indicator at every step (stock augmentation)",
+                   method="stock_band",
+                   msg="policy_value is P(final return in band), an upper bound on the every-step value",
+                   options=dict(horizon=H, at_every_step=True, off_grid=off_grid), stocks=aug.stocks, c0=0.0,
+                   dp_values=V)
 
 
 # ----------------------------------------------------------------------------- entropic
@@ -556,9 +647,11 @@ def optimize_erm(mdp: TabularMDP, beta: float, horizon: int | None = None, *, st
     value = float(entropic_risk(U[0][starts], dist[starts], b))
     law = _markov_law(mdp, pol, dist)
     pv = _law_value(lambda x, p: entropic_risk(x, p, b), law)
-    return _finish(f"erm(beta={b:g})", value, pol, None, None, law, pv, U, H, mdp, s0, err == 0.0, err,
-                   src + "; exact entropic recursion with beta_t = beta gamma^t", "erm_backward_induction",
-                   "exact", dict(beta=b, horizon=H), t0)
+    return _finish(mdp, t0, objective=f"erm(beta={b:g})", value=value, policy=pol, law=law, policy_value=pv, H=H,
+                   state=s0, exact=err == 0.0, certified=True, trunc=err,
+                   src=src + "; exact entropic recursion with beta_t = beta gamma^t (Howard & Matheson 1972)",
+                   method="erm_backward_induction", msg="exact entropic backward induction",
+                   options=dict(beta=b, horizon=H, tol=tol), dp_values=U)
 
 
 def optimize_mean(mdp: TabularMDP, horizon: int | None = None, *, state: int | None = None, tol: float = 1e-6) -> RiskResult:
@@ -606,16 +699,18 @@ def optimize_evar(mdp: TabularMDP, alpha: float, horizon: int | None = None, *, 
     _, pol = _erm_dp(mdp, b_star, H)
     law = _markov_law(mdp, pol, dist)
     pv = _law_value(lambda x, p: evar(x, p, a), law)
-    return _finish(f"evar(alpha={a:g})", pv, pol, None, None, law, pv, None, H, mdp, s0, False, float("nan"),
-                   src + "; EVaR = sup_beta [max_pi ERM_beta + log(alpha)/beta] (Ahmadi-Javid 2012 dual), "
+    return _finish(mdp, t0, objective=f"evar(alpha={a:g})", value=pv, policy=pol, law=law, policy_value=pv, H=H,
+                   state=s0, exact=False, certified=False, trunc=err,
+                   src=src + "; EVaR = sup_beta [max_pi ERM_beta + log(alpha)/beta] (Ahmadi-Javid 2012 dual), "
                    "outer sup on a grid: value is the exact EVaR of the returned policy, a lower bound on the optimum",
-                   "evar_via_erm", f"beta* = {b_star:.6g}", dict(alpha=a, horizon=H, n_grid=n_grid), t0,
-                   {"beta": b_star, "grid_betas": betas, "grid_lower_bounds": vals})
+                   method="evar_via_erm", msg=f"beta* = {b_star:.6g}; v is a lower bound on the optimum (gap not bounded)",
+                   options=dict(alpha=a, horizon=H, n_grid=n_grid, tol=tol), beta=float(b_star), grid_betas=betas,
+                   grid_lower_bounds=vals)
 
 
 # ----------------------------------------------------------------------------- nested risk
 def nested_risk_dp(mdp: TabularMDP, risk: str, level: float, horizon: int | None = None, *,
-                   epsilon: float = 1e-8, max_iter: int = 100_000) -> SolveResult:
+                   epsilon: float = 1e-8, max_iter: int = 100_000) -> RiskResult:
     r"""Nested (iterated) risk DP: :math:`V(s) = \max_a \rho_{s'\sim P(\cdot|s,a)}[r(s,a,s') + \gamma V(s')]`.
 
     ``risk="cvar"``: :math:`\rho` is the one-step lower-tail :math:`\mathrm{CVaR}_{\text{level}}`
@@ -632,10 +727,27 @@ def nested_risk_dp(mdp: TabularMDP, risk: str, level: float, horizon: int | None
     :math:`\varepsilon`-optimal for the nested objective (the Puterman 1994 Thm 6.3.1 argument,
     which uses only these two properties).
 
+    Returns
+    -------
+    RiskResult
+        Finite horizon: ``v`` (H+1, S) float64 the exact nested values (``v_error_bound = 0``),
+        ``policy`` (H, S) int64, ``n_iter = H``, empty ``residuals``.  Infinite horizon: ``v`` (S,)
+        the last iterate :math:`v_k = \mathcal{T} v_{k-1}` with the certified
+        ``v_error_bound`` :math:`\frac{\gamma}{1-\gamma}\|v_k - v_{k-1}\|_\infty`, ``policy``
+        (S,) int64 greedy for :math:`v_k`, ``residuals (n_iter,)`` the sup-norm steps,
+        ``certificate`` :math:`\frac{2\gamma}{1-\gamma}\|v_k - v_{k-1}\|_\infty` on its
+        suboptimality, ``v_policy`` its nested value (policy operator iterated to a relative step
+        of 1e-14).
+
     Raises
     ------
     InvalidArgumentError
         Unknown ``risk``, level out of range (CVaR: (0, 1]; ERM: finite), ``gamma = 1`` without a horizon.
+
+    Warns
+    -----
+    ConvergenceWarning
+        ``max_iter`` reached before the stopping rule (the bounds still hold).
     """
     from mdpkit.uncertainty import cvar_inner
 
@@ -665,6 +777,9 @@ def nested_risk_dp(mdp: TabularMDP, risk: str, level: float, horizon: int | None
                     q[s, a_] = entropic_risk(z[sup], P[s, a_][sup], lev)
         return q
 
+    name = f"nested {risk}(level={lv:g})"
+    src = ("nested risk operator: monotone and translation-equivariant, a gamma-contraction "
+           "(Ruszczynski 2010, Sec. 4)")
     if horizon is not None:
         H = check_int(horizon, "horizon", minimum=0)
         v = np.zeros((H + 1, S))
@@ -673,15 +788,19 @@ def nested_risk_dp(mdp: TabularMDP, risk: str, level: float, horizon: int | None
             q = backup(v[t + 1], lv * g**t if risk == "erm" else lv)
             pol[t] = np.argmax(q, axis=1)
             v[t] = q.max(axis=1)
-        return SolveResult(v=readonly(v), policy=readonly(pol), converged=True, status=Status.CONVERGED,
-                           message=f"exact nested {risk} backward induction over H={H}", n_iter=H,
-                           residuals=np.zeros(0), error_bound=0.0,
-                           bound_source="backward induction is exact for the nested objective",
-                           method=f"nested_{risk}", options=dict(level=lv, horizon=H), wall_time=time.perf_counter() - t0,
-                           v_policy=v[0])
+        exact = Bound(value=0.0, kind=BoundKind.DETERMINISTIC, citation="backward induction is exact for the nested "
+                      "objective (Ruszczynski 2010, Thm 2)", assumptions=("finite horizon",),
+                      statement="the returned Markov policy attains the nested optimum")
+        return build_result(mdp, cls=RiskResult, v=v, v_error_bound=0.0, policy=pol, certificate=exact, converged=True,
+                            n_iter=H, residuals=np.zeros(0), method=f"nested_{risk}",
+                            options=dict(level=lv, horizon=H), t0=t0,
+                            message=f"exact nested {risk} backward induction over H={H}", v_policy=v[0].copy(),
+                            objective=name, dp_values=v, horizon=H, gamma=float(g), exact=True)
     if g >= 1.0:
         raise InvalidArgumentError("nested_risk_dp with horizon=None needs gamma < 1")
-    thr = epsilon * (1 - g) / (2 * g) if g > 0 else np.inf
+    eps = float(epsilon)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    thr = eps * (1 - g) / (2 * g) if g > 0 else np.inf
     v = np.zeros(S)
     res = []
     for k in range(1, max_iter + 1):
@@ -693,24 +812,36 @@ def nested_risk_dp(mdp: TabularMDP, risk: str, level: float, horizon: int | None
         if d <= thr:
             break
     conv = res[-1] <= thr
-    pol = np.argmax(backup(v, lv), axis=1)
-    bound = 2 * g * res[-1] / (1 - g) if g > 0 else 0.0
-    if not conv:
-        from ._common import warn_not_converged
-        warn_not_converged(f"nested_{risk}", len(res), f"last residual {res[-1]:.3g}")
-    return SolveResult(v=readonly(v), policy=readonly(pol), converged=conv,
-                       status=Status.CONVERGED if conv else Status.MAX_ITER,
-                       message=f"nested {risk} value iteration, {len(res)} iterations", n_iter=len(res),
-                       residuals=readonly(np.array(res)), error_bound=bound,
-                       bound_source="nested risk operator is a monotone gamma-contraction (Ruszczynski 2010); "
-                                    "greedy policy suboptimality <= 2 gamma ||v_k - v_{k-1}|| / (1-gamma)",
-                       method=f"nested_{risk}", options=dict(level=lv, epsilon=epsilon, max_iter=max_iter),
-                       wall_time=time.perf_counter() - t0)
+    pol = np.argmax(backup(v, lv), axis=1).astype(np.int64)
+    # v = T v_{k-1}: ||v - V|| <= gamma/(1-gamma) ||v - v_{k-1}|| (contraction, Puterman 1994 Thm 6.3.1 proof)
+    v_err = g / (1 - g) * res[-1] if g > 0 else 0.0
+    cert = Bound(value=2 * g * res[-1] / (1 - g) if g > 0 else 0.0, kind=BoundKind.DETERMINISTIC,
+                 citation=src + "; Puterman 1994 Thm 6.3.1 argument (uses only monotonicity and translation equivariance)",
+                 assumptions=("gamma < 1", "pi greedy for the last iterate v_k"),
+                 statement="||V* - V^pi||_inf <= 2 gamma ||v_k - v_{k-1}||_inf / (1 - gamma)")
+    # v_policy: the nested value of the greedy policy, by iterating its (contracting) policy operator
+    idx = np.arange(S)
+
+    def pol_backup(u):
+        return backup(u, lv)[idx, pol]
+
+    vp = v.copy()
+    for _ in range(max_iter):
+        vq = pol_backup(vp)
+        step = float(np.max(np.abs(vq - vp)))
+        vp = vq
+        if step <= 1e-14 * max(1.0, float(np.max(np.abs(vp)))):
+            break
+    return build_result(mdp, cls=RiskResult, v=v, v_error_bound=v_err, policy=pol, certificate=cert, converged=conv,
+                        n_iter=len(res), residuals=np.array(res), method=f"nested_{risk}",
+                        options=dict(level=lv, epsilon=eps, max_iter=max_iter), t0=t0,
+                        message=f"nested {risk} value iteration, {len(res)} iterations; |v - V| <= {v_err:.3g}",
+                        v_policy=vp, objective=name, horizon=0, gamma=float(g), exact=False)
 
 
 # ----------------------------------------------------------------------------- decomposition (baseline)
 def cvar_decomposition(mdp: TabularMDP, alpha: float, horizon: int, *, state: int, n_levels: int = 8,
-                       max_successors: int = 6) -> dict:
+                       max_successors: int = 6) -> CVaRDecompositionResult:
     r"""The risk-level decomposition of CVaR (Chow et al. 2015), known to over-estimate (Hau et al. 2023).
 
     With :math:`h_t(s, \beta) = \beta V_t(s, \beta)` on the level grid
@@ -734,10 +865,18 @@ def cvar_decomposition(mdp: TabularMDP, alpha: float, horizon: int, *, state: in
 
     Returns
     -------
-    dict
+    CVaRDecompositionResult
         ``value`` (float), ``action`` (int, the decomposition's choice at ``(0, state, alpha)``),
-        ``levels`` (L,), ``h`` (H+1, S, L), ``policy`` (H, S, L) int64.
+        ``levels`` (L,) float64, ``h`` (H+1, S, L) float64, ``policy`` (H, S, L) int64.  No
+        certificate: the decomposition is a known-inexact baseline.
+
+    Raises
+    ------
+    InvalidArgumentError
+        ``alpha`` outside (0, 1], bad ``horizon``, ``state`` or ``n_levels``, or a state-action
+        pair with more than ``max_successors`` successors.
     """
+    t0 = time.perf_counter()
     a = _check_level(alpha, "alpha", 0.0, 1.0, lo_open=True)
     mdp = check_mdp(mdp)
     H = check_int(horizon, "horizon", minimum=0)
@@ -761,7 +900,12 @@ def cvar_decomposition(mdp: TabularMDP, alpha: float, horizon: int, *, state: in
                         best, arg = val, a_
                 h[t, s, j], pol[t, s, j] = best, arg
     ja = int(np.flatnonzero(L == a)[0])
-    return {"value": float(h[0, s0, ja] / a), "action": int(pol[0, s0, ja]), "levels": L, "h": h, "policy": pol}
+    for arr in (L, h, pol):
+        arr.flags.writeable = False
+    return CVaRDecompositionResult(value=float(h[0, s0, ja] / a), action=int(pol[0, s0, ja]), levels=L, h=h, policy=pol,
+                                   alpha=a, horizon=H, state=s0, method="cvar_decomposition",
+                                   options=dict(n_levels=N, max_successors=int(max_successors)),
+                                   wall_time=time.perf_counter() - t0)
 
 
 def _decomp_inner(p, r, hs, L, beta, max_n):

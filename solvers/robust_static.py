@@ -30,21 +30,22 @@ import itertools
 import time
 import warnings
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
 from mdpkit._exceptions import ConvergenceWarning, InvalidArgumentError, InvalidMDPError
 from mdpkit._validation import check_gamma, check_int, check_positive
-from mdpkit.bounds.dp import vi_a_posteriori_bound, vi_norm_stopping_tol
+from mdpkit.bounds.dp import greedy_loss_v, vi_a_posteriori_bound, vi_norm_stopping_tol
 from mdpkit.model import TabularMDP
 from mdpkit.policies import policy_evaluation, q_from_v
+from mdpkit.results import SolveResult, _RichRepr
 
-from ._common import check_mdp, initial_v, user_stacklevel
+from ._common import build_result, check_mdp, initial_v, user_stacklevel
 from .discounted import policy_iteration
 from .robust import _Ctx, robust_policy_evaluation
 
 __all__ = [
+    "ScenarioValue",
     "scenario_value",
     "static_robust_policy",
     "StaticPolicyResult",
@@ -87,7 +88,26 @@ def _check_scenarios(mdp_list, mu0):
     return models, np.asarray(mu, dtype=float)
 
 
-def scenario_value(mdp_list, policy, *, mu0=None):
+@dataclass(frozen=True, eq=False, repr=False)
+class ScenarioValue(_RichRepr):
+    r"""Result of :func:`scenario_value`.
+
+    Attributes
+    ----------
+    value : float
+        Static worst-case value :math:`\min_k \mu_0^\top v^\pi_{M_k}` (reward units).
+    scenario_values : ndarray of float64, shape (K,)
+        :math:`\mu_0^\top v^\pi_{M_k}` for every scenario.
+    worst_scenario : int
+        Nature's choice ``argmin_k`` (lowest index on ties).
+    """
+
+    value: float
+    scenario_values: np.ndarray
+    worst_scenario: int
+
+
+def scenario_value(mdp_list, policy, *, mu0=None) -> ScenarioValue:
     r"""Static worst-case value of a stationary policy over a finite scenario set.
 
     .. math:: J(\pi) = \min_{k} \; \mu_0^\top v^\pi_{M_k},\qquad
@@ -108,10 +128,9 @@ def scenario_value(mdp_list, policy, *, mu0=None):
 
     Returns
     -------
-    value : float
-        :math:`\min_k \mu_0^\top v^\pi_{M_k}`.
-    values : ndarray (K,)
-        :math:`\mu_0^\top v^\pi_{M_k}` for every scenario (``argmin`` is nature's choice).
+    ScenarioValue
+        ``value`` :math:`\min_k \mu_0^\top v^\pi_{M_k}`, ``scenario_values`` (K,) float64 every
+        :math:`\mu_0^\top v^\pi_{M_k}`, ``worst_scenario`` nature's choice.
 
     Raises
     ------
@@ -119,16 +138,25 @@ def scenario_value(mdp_list, policy, *, mu0=None):
     """
     models, mu = _check_scenarios(mdp_list, mu0)
     vals = np.array([float(mu @ policy_evaluation(m, policy)) for m in models])
-    return float(vals.min()), vals
+    vals.flags.writeable = False
+    return ScenarioValue(float(vals.min()), vals, int(np.argmin(vals)))
 
 
-@dataclass(frozen=True)
-class StaticPolicyResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class StaticPolicyResult(_RichRepr):
     """Result of :func:`static_robust_policy`.
 
-    ``policy`` (S,) int64 the best deterministic stationary policy; ``value`` its static
-    worst-case value; ``scenario_values`` (K,) its value in every scenario; ``n_policies`` the
-    number of policies enumerated."""
+    Attributes
+    ----------
+    policy : ndarray of int64, shape (S,)
+        The best deterministic stationary policy (first in lexicographic order on ties).
+    value : float
+        Its static worst-case value :math:`\min_k \mu_0^\top v^\pi_{M_k}` (exact up to the LU solves).
+    scenario_values : ndarray of float64, shape (K,)
+        Its value in every scenario.
+    n_policies : int
+        Number of policies enumerated.
+    """
 
     policy: np.ndarray
     value: float
@@ -209,6 +237,8 @@ def static_robust_policy(mdp_list, *, mu0=None, max_policies: int = 200_000,
         i = int(np.argmax(worst))
         if worst[i] > best_val:
             best_val, best_pol, best_vals = float(worst[i]), pols[i].copy(), vals[i].copy()
+    for arr in (best_pol, best_vals):
+        arr.flags.writeable = False
     return StaticPolicyResult(best_pol, best_val, best_vals, n)
 
 
@@ -217,16 +247,20 @@ def static_robust_policy(mdp_list, *, mu0=None, max_policies: int = 200_000,
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class IWOCSResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class IWOCSResult(_RichRepr):
     r"""Result of :func:`iwocs`.
+
+    Not a :class:`~mdpkit.SolveResult`: its certificate is a gap on the scalar
+    :math:`\mu_0^\top v^*_{\mathcal U}`, not a sup-norm bound.
 
     Attributes
     ----------
     policy : ndarray (S,) int64
         The policy with the best certified robust value seen (the lower bound).
-    v_policy : ndarray (S,)
-        Its robust value :math:`v^\pi_{\mathcal U}` (nature's policy iteration).
+    v_policy_robust : ndarray (S,)
+        Its robust value :math:`v^\pi_{\mathcal U}` (nature's policy iteration), within
+        ``v_policy_robust_error_bound`` (:func:`mdpkit.bounds.robust.robust_evaluation_bound`).
     kernels : list
         The worst-case kernels found, in the model's storage (dense (S, A, S) or CSR); the
         nominal kernel is ``kernels[0]``.
@@ -236,19 +270,23 @@ class IWOCSResult:
         :math:`\min_{j \le i} \mu_0^\top v^*_{T_j}` (an upper bound, by weak duality, since every
         :math:`T_j \in \mathcal U`).  ``lower`` is not monotone; ``upper`` is.
     converged : bool
-        True when ``max(upper) - best lower <= epsilon``.
+        True when ``upper[-1] - best lower <= epsilon``.
     n_iter : int
     options : dict
+    wall_time : float
+    v_policy_robust_error_bound : float
     """
 
     policy: np.ndarray
-    v_policy: np.ndarray
+    v_policy_robust: np.ndarray
     kernels: list
     lower: np.ndarray
     upper: np.ndarray
     converged: bool
     n_iter: int
     options: dict
+    wall_time: float = 0.0
+    v_policy_robust_error_bound: float = 0.0
 
     @property
     def gap(self) -> float:
@@ -333,7 +371,7 @@ def iwocs(mdp: TabularMDP, uncertainty, *, epsilon: float = 1e-8, max_iter: int 
     kernels = [mdp.P]
     Qmin = None
     lower, upper = [], []
-    best = (-np.inf, None, None)
+    best = (-np.inf, None, None, np.inf)
     converged = False
     up = np.inf
     i = 0
@@ -344,10 +382,11 @@ def iwocs(mdp: TabularMDP, uncertainty, *, epsilon: float = 1e-8, max_iter: int 
         Qmin = Qi if Qmin is None else np.minimum(Qmin, Qi)
         up = min(up, float(mu @ res.v_policy))
         pi = np.argmax(Qmin, axis=1).astype(np.int64)   # masked actions hold -inf
-        v_rob, P_w, _ = robust_policy_evaluation(mdp, pi, ctx.us)
+        ev = robust_policy_evaluation(mdp, pi, ctx.us)
+        v_rob, P_w = ev.v, ev.P_worst
         lo = float(mu @ v_rob)
         if lo > best[0]:
-            best = (lo, pi, v_rob)
+            best = (lo, pi, v_rob, ev.v_error_bound)
         lower.append(lo)
         upper.append(up)
         if up - best[0] <= epsilon:
@@ -357,10 +396,14 @@ def iwocs(mdp: TabularMDP, uncertainty, *, epsilon: float = 1e-8, max_iter: int 
     if not converged:
         warnings.warn(f"iwocs: max_iter={max_iter} reached with certified gap {up - best[0]:.3g} > "
                       f"epsilon={epsilon:g}", ConvergenceWarning, stacklevel=user_stacklevel())
-    return IWOCSResult(policy=best[1], v_policy=best[2], kernels=kernels, lower=np.asarray(lower),
-                       upper=np.asarray(upper), converged=converged, n_iter=i,
+    lower, upper = np.asarray(lower), np.asarray(upper)
+    for arr in (lower, upper):
+        arr.flags.writeable = False
+    return IWOCSResult(policy=best[1], v_policy_robust=best[2], kernels=kernels, lower=lower, upper=upper,
+                       converged=converged, n_iter=i,
                        options=dict(epsilon=epsilon, max_iter=max_iter, uncertainty=str(ctx.us),
-                                    mu0_given=mu0 is not None, wall_time=time.perf_counter() - t0))
+                                    mu0_given=mu0 is not None),
+                       wall_time=time.perf_counter() - t0, v_policy_robust_error_bound=float(best[3]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -370,12 +413,22 @@ def iwocs(mdp: TabularMDP, uncertainty, *, epsilon: float = 1e-8, max_iter: int 
 _NORMS = ("l1", "l2", "linf")
 
 
-class RegularizedBackup(NamedTuple):
-    """One regularized backup: ``v`` (S,), ``policy`` (S,) int64 greedy (lowest index on ties),
-    ``q`` (S, A) regularized q-values (``-inf`` on masked actions), ``penalty`` (S, A) the
-    value-dependent term :math:`\\beta_{s,a}\\,\\kappa_{s,a}(v)`, ``exact`` whether the
-    sufficient condition for equality with the robust operator holds (see
-    :func:`regularized_bellman_operator`)."""
+@dataclass(frozen=True, eq=False, repr=False)
+class RegularizedBackup(_RichRepr):
+    """One regularized backup (:func:`regularized_bellman_operator`).
+
+    Attributes
+    ----------
+    v : ndarray of float64, shape (S,)
+    policy : ndarray of int64, shape (S,)
+        Greedy (lowest index on ties).
+    q : ndarray of float64, shape (S, A)
+        Regularized q-values (``-inf`` on masked actions).
+    penalty : ndarray of float64, shape (S, A)
+        The value-dependent term :math:`\\beta_{s,a}\\,\\kappa_{s,a}(v)`.
+    exact : bool
+        Whether the sufficient condition for equality with the robust operator holds.
+    """
 
     v: np.ndarray
     policy: np.ndarray
@@ -528,22 +581,25 @@ def regularized_bellman_operator(mdp: TabularMDP, v, beta, *, norm: str = "l1", 
     return RegularizedBackup(q[np.arange(mdp.S), pi], pi, q, pen, bool(exact))
 
 
-@dataclass(frozen=True)
-class RegularizedVIResult:
-    """Result of :func:`regularized_value_iteration`: ``v`` (S,), ``policy`` (S,) int64, ``q``
-    (S, A), ``n_iter``, ``converged``, ``residuals`` (n_iter,), ``error_bound`` (certified
-    :math:`\\|v - v^*_{reg}\\|_\\infty`), ``modulus`` (the contraction modulus used), ``exact``
-    (the regularized and robust operators coincide, see :func:`regularized_bellman_operator`)."""
+@dataclass(frozen=True, eq=False, repr=False)
+class RegularizedVIResult(SolveResult):
+    r"""Result of :func:`regularized_value_iteration` (a :class:`~mdpkit.SolveResult`).
 
-    v: np.ndarray
-    policy: np.ndarray
-    q: np.ndarray
-    n_iter: int
-    converged: bool
-    residuals: np.ndarray
-    error_bound: float
-    modulus: float
-    exact: bool
+    ``v`` (S,) the last iterate, an estimate of the regularized fixed point :math:`v^*_{reg}`
+    (the robust :math:`v^*_{\mathcal U}` when ``exact``) with the certified ``v_error_bound``
+    on :math:`\|v - v^*_{reg}\|_\infty`; ``certificate`` bounds the suboptimality of the greedy
+    ``policy`` for the regularized operator; ``v_policy`` is its nominal value (lazy).
+
+    Attributes
+    ----------
+    modulus : float
+        The contraction modulus :math:`\gamma'` used in the bounds.
+    exact : bool
+        The regularized and robust operators coincide (see :func:`regularized_bellman_operator`).
+    """
+
+    modulus: float = float("nan")
+    exact: bool = False
 
 
 def regularized_value_iteration(mdp: TabularMDP, beta, *, norm: str = "l1", alpha=0.0, constraint: str = "sum",
@@ -572,6 +628,13 @@ def regularized_value_iteration(mdp: TabularMDP, beta, *, norm: str = "l1", alph
     Returns
     -------
     RegularizedVIResult
+        ``v`` (S,) float64 the last iterate :math:`v_{k+1}`, ``v_error_bound``
+        :math:`= \frac{\gamma'}{1-\gamma'}\|v_{k+1}-v_k\|_\infty` (certified distance to the
+        fixed point); ``policy`` (S,) int64 greedy for ``v``, ``q`` (S, A) its backup;
+        ``certificate`` :math:`\frac{2\gamma'}{1-\gamma'}` ``v_error_bound`` on the policy's
+        suboptimality for the regularized operator (Singh & Yee 1994, valid for any
+        :math:`\gamma'`-contraction of this max-over-actions form,
+        :func:`mdpkit.bounds.greedy_loss_v`); ``modulus`` :math:`\gamma'`; ``exact``.
 
     Raises
     ------
@@ -583,10 +646,13 @@ def regularized_value_iteration(mdp: TabularMDP, beta, *, norm: str = "l1", alph
     ConvergenceWarning
         If ``max_iter`` is reached first.
     """
+    t0 = time.perf_counter()
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=False)
     epsilon = check_positive(epsilon, "epsilon")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
+    beta_arg = beta if np.ndim(beta) == 0 else "array"
+    alpha_arg = alpha if np.ndim(alpha) == 0 else "array"
     beta, alpha, P, supp, exact, worst_l1 = _reg_setup(mdp, beta, alpha, norm, constraint, support)
     g = gamma if exact else gamma * worst_l1
     if g >= 1.0:
@@ -606,10 +672,13 @@ def regularized_value_iteration(mdp: TabularMDP, beta, *, norm: str = "l1", alph
         if r < tol:
             converged = True
             break
-    if not converged:
-        warnings.warn(f"regularized_value_iteration: max_iter={max_iter} reached (residual {res[-1]:.3g})",
-                      ConvergenceWarning, stacklevel=user_stacklevel())
     q, _ = _reg_q(mdp, v, beta, alpha, P, supp, norm, constraint)
     pi = np.argmax(q, axis=1).astype(np.int64)
-    return RegularizedVIResult(v, pi, q, n, converged, np.asarray(res), vi_a_posteriori_bound(g, res[-1]).value,
-                               g, bool(exact))
+    v_err = vi_a_posteriori_bound(g, res[-1]).value
+    return build_result(
+        mdp, cls=RegularizedVIResult, v=v, v_error_bound=v_err, policy=pi, certificate=greedy_loss_v(g, v_err),
+        converged=converged, n_iter=n, residuals=np.asarray(res), method="regularized_value_iteration",
+        options=dict(beta=beta_arg, norm=norm, alpha=alpha_arg, constraint=constraint, support=support,
+                     epsilon=epsilon, max_iter=max_iter, tol=tol, v0_given=v0 is not None),
+        t0=t0, q=q, modulus=float(g), exact=bool(exact),
+    )

@@ -1,6 +1,7 @@
 """CI smoke test of the benchmark suite (``benchmarks/run.py --smoke``): it runs end to end, writes
-its Markdown table, JSON and plot, skips peers that are not installed, and every answer it
-scores as certified is within epsilon of an independently certified reference.
+its Markdown table, JSON and plot, skips peers that are not installed, every answer it
+scores as certified is within epsilon of an independently certified reference, and its
+``solve(mdp)`` vs QuantEcon comparison (the acceptance table) runs and agrees on the values.
 
 No timing is asserted (CI machines are shared and noisy); the accuracy checks are the point.
 """
@@ -95,3 +96,31 @@ def test_smoke_scores_are_consistent(smoke):
             if t is not None:
                 assert any(r["lib"] == lib and r["instance"] == s["instance"] and r["gamma"] == s["gamma"]
                            and r["eps_optimal"] and r["time"] == t for r in data["solves"])
+
+
+@pytest.mark.slow
+def test_smoke_head_to_head_with_quantecon(smoke):
+    """The acceptance comparison runs on both Garnets: ``solve(mdp)`` with default options against
+    QuantEcon's MPI at the same epsilon, timed in interleaved rounds (times are recorded, not
+    asserted), and both value answers are within epsilon of the exact oracle and within 1e-6 of
+    each other."""
+    out, stdout, data = smoke
+    if data["meta"]["libraries"].get("quantecon") is None:
+        pytest.skip("quantecon not installed")
+    eps = data["meta"]["epsilon"]
+    h2h = {r["instance"]: r for r in data["meta"]["head_to_head"]}
+    assert set(h2h) == {"dense-garnet", "sparse-garnet"}
+    md = (out / "results.md").read_text()
+    assert "## `solve(mdp)` vs QuantEcon MPI" in md
+    for r in h2h.values():
+        assert r["status"] == "ok", r
+        assert r["mdpkit_call"] == "solve(mdp)"  # default options: epsilon 1e-6 is mdpkit's default
+        assert r["mdpkit_method"] == "modified_policy_iteration"
+        n = r["rounds"]
+        assert n >= 1 and len(r["mdpkit_times"]) == len(r["quantecon_times"]) == len(r["mdpkit_1thread_times"]) == n
+        assert r["ratio_min"] <= r["ratio_median"] <= r["ratio_max"] and r["ratio_median"] > 0
+        assert r["v_diff"] <= 1e-6, r
+        assert r["mdpkit_v_err"] <= eps and r["quantecon_v_err"] <= eps, r
+        assert r["mdpkit_v_err"] <= r["mdpkit_v_error_bound"] + 1e-2 * eps, r
+        assert r["mdpkit_policy_err"] <= eps and r["quantecon_policy_err"] <= eps, r
+        assert r["oracle_vs_bracket"] <= 1e-2 * eps, r

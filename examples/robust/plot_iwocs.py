@@ -43,7 +43,7 @@ def main(argv=None):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     mdp = generators.garnet(args.S, 4, 5, gamma=0.95, rng=3)
     res = iwocs(mdp, "l1:0.5", epsilon=1e-8)
-    J = mdp.mu0 @ robust_value_iteration(mdp, "l1:0.5", epsilon=1e-10).v_policy
+    J = mdp.mu0 @ robust_value_iteration(mdp, "l1:0.5", epsilon=1e-10).v
     it = np.arange(1, res.n_iter + 1)
     ax = axes[0]
     ax.plot(it, res.upper, "v-", label=r"upper: $\min_j \mu_0^\top v^*_{T_j}$")

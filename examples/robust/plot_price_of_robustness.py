@@ -26,15 +26,14 @@ import numpy as np
 
 def price_of_robustness(mdp, kind, radii, epsilon=1e-8):
     """Robust and nominal values (mu0-weighted) of the robust policy for each radius."""
-    from mdpkit.policies import policy_evaluation
     from mdpkit.solvers import robust_value_iteration
     from mdpkit.uncertainty import UncertaintySet
 
     rob, nom = [], []
     for r in radii:
         res = robust_value_iteration(mdp, UncertaintySet(kind, float(r)), epsilon=epsilon)
-        rob.append(mdp.mu0 @ res.v_policy)
-        nom.append(mdp.mu0 @ policy_evaluation(mdp, res.policy))
+        rob.append(mdp.mu0 @ res.v_policy_robust)  # worst-case value of the robust policy
+        nom.append(mdp.mu0 @ res.v_policy)         # its nominal value
     return np.array(rob), np.array(nom)
 
 

@@ -4,25 +4,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._exceptions import InvalidMDPError
 from . import bellman
 
-_DUMMY_F = np.zeros((1, 1))
-_DUMMY_F.flags.writeable = False
-_DUMMY_I = np.zeros(1, dtype=np.int32)
-_DUMMY_I.flags.writeable = False
-_DUMMY_U = np.zeros(1, dtype=np.uint32)
-_DUMMY_U.flags.writeable = False
-_DUMMY_D = np.zeros(1)
-_DUMMY_D.flags.writeable = False
+
+def _frozen(a: np.ndarray, dtype) -> np.ndarray:
+    """``a`` as a C-contiguous read-only array of ``dtype``: a view when it already is one (the
+    flag is cleared on the view, never on the caller's array), else a copy."""
+    out = np.ascontiguousarray(a, dtype=dtype).view()
+    out.flags.writeable = False
+    return out
 
 
-#: Storage layouts, the kernels' ``sparse`` argument: dense rows, CSR, CSR with exactly one
+# the storage form a model does not use: read-only, of the same types as the real one
+_DUMMY_F = _frozen(np.zeros((1, 1)), np.float64)
+_DUMMY_I = _frozen(np.zeros(1), np.int64)
+_DUMMY_U = _frozen(np.zeros(1), np.uint32)
+_DUMMY_D = _frozen(np.zeros(1), np.float64)
+
+#: CSR column indices are passed to the kernels as uint32, so S may not exceed this.
+MAX_CSR_STATES = 2**32
+
+
+#: Storage layouts, the kernels' ``layout`` code: dense rows, CSR, CSR with exactly one
 #: stored entry per row (a functional graph, possibly substochastic), whose row ``i`` holds its
 #: entry at position ``i`` so a sweep need not read ``indptr``, and the same with every stored
 #: entry equal to 1.0 and every action available (a deterministic model: grid worlds, shortest
 #: paths), whose greedy sweep reads neither ``data`` nor the mask (``0.0 + 1.0 * x`` and
 #: ``0.0 + x`` are the same double, NaN included).
-#: Kernels that only test ``if sparse:`` treat all CSR layouts alike.
+#: Kernels that only test ``if layout:`` treat all CSR layouts alike.
 DENSE, CSR, CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT = 0, 1, 2, 3
 
 
@@ -32,34 +42,69 @@ def one_entry_per_row(P) -> bool:
     return P.nnz == n_rows and bool(np.all(np.diff(P.indptr) == 1))
 
 
-def model_args(mdp):
-    """Unpack a validated ``TabularMDP`` into the kernels' leading arguments.
+def prepare(mdp) -> tuple:
+    """Build the prepared kernel model of a validated ``TabularMDP`` (uncached; see :func:`model_args`).
 
-    Returns ``(sparse, P2, indptr, indices, data, R1, mask1, S, A)`` where ``sparse`` is the
-    layout code (:data:`DENSE`, :data:`CSR`, :data:`CSR_ONE_ENTRY` or :data:`CSR_ONE_ENTRY_UNIT`, an
-    ``int``); the unused
-    storage form is a read-only dummy of the same dtype so that dense and CSR share one
-    compiled signature.
-    CSR column ``indices`` are returned as an unsigned view (uint32, or uint64 when widened), so
-    the kernels' gather ``v[indices[k]]`` skips Numba's negative-index wraparound (STYLE.md,
-    performance notes); the bits are unchanged.
+    Returns ``(layout, P2, indptr, indices, data, R1, mask1, S, A)``, the one argument every
+    kernel in :mod:`mdpkit._kernels.bellman` takes, with exactly one Numba type whatever the
+    model (DESIGN.md "Kernels": one type signature per kernel):
+
+    * ``layout``: the layout code (:data:`DENSE`, :data:`CSR`, :data:`CSR_ONE_ENTRY` or
+      :data:`CSR_ONE_ENTRY_UNIT`), an ``int``; ``S``, ``A``: ``int``;
+    * ``P2`` float64 ``(S*A, S)``, ``indptr`` int64 ``(S*A+1,)``, ``indices`` uint32 ``(nnz,)``,
+      ``data`` float64 ``(nnz,)``, ``R1`` float64 ``(S*A,)``, ``mask1`` bool ``(S*A,)``: all
+      C-contiguous and read-only (views of the model's arrays where the dtype already matches).
+      The storage form the model does not use is a read-only dummy of the same type.
+
+    CSR column indices go through an *unsigned* view, so the kernels' gather ``v[indices[k]]``
+    skips Numba's negative-index wraparound (STYLE.md, performance notes); int64 indices (SciPy
+    widens them for very large matrices) are narrowed to uint32, which needs
+    ``S <= 2**32``.
+
+    Raises
+    ------
+    InvalidMDPError
+        A CSR model with more than ``2**32`` states.
     """
-    S, A = mdp.S, mdp.A
-    R1 = mdp.R.reshape(S * A)
-    mask1 = mdp.action_mask.reshape(S * A)
-    if mdp.is_sparse:
-        P = mdp.P
-        indptr, indices = P.indptr, P.indices
-        if indptr.dtype != np.int32 or indices.dtype != np.int32:
-            indptr = indptr.astype(np.int64)
-            indices = indices.astype(np.int64)
-        indices = indices.view(np.uint32 if indices.dtype == np.int32 else np.uint64)
-        layout = CSR
-        if one_entry_per_row(P):
-            unit = bool(np.all(P.data == 1.0)) and bool(np.all(mask1))
-            layout = CSR_ONE_ENTRY_UNIT if unit else CSR_ONE_ENTRY
-        return layout, _DUMMY_F, indptr, indices, P.data, R1, mask1, S, A
-    return DENSE, mdp.P.reshape(S * A, S), _DUMMY_I, _DUMMY_U, _DUMMY_D, R1, mask1, S, A
+    S, A = int(mdp.S), int(mdp.A)
+    R1 = _frozen(np.asarray(mdp.R).reshape(S * A), np.float64)
+    mask1 = _frozen(np.asarray(mdp.action_mask).reshape(S * A), np.bool_)
+    if not mdp.is_sparse:
+        P2 = _frozen(np.asarray(mdp.P).reshape(S * A, S), np.float64)
+        return DENSE, P2, _DUMMY_I, _DUMMY_U, _DUMMY_D, R1, mask1, S, A
+    if S > MAX_CSR_STATES:
+        raise InvalidMDPError(
+            f"CSR models may have at most 2**32 = {MAX_CSR_STATES} states (column indices are passed to the "
+            f"kernels as uint32), got S={S}"
+        )
+    P = mdp.P
+    indptr = _frozen(P.indptr, np.int64)
+    if P.indices.dtype.itemsize == 4:
+        indices = _frozen(P.indices.view(np.uint32), np.uint32)
+    else:  # every index is < S <= 2**32 (checked by the model), so uint32 holds it
+        indices = _frozen(P.indices, np.uint32)
+    data = _frozen(P.data, np.float64)
+    layout = CSR
+    if one_entry_per_row(P):
+        unit = bool(np.all(data == 1.0)) and bool(np.all(mask1))
+        layout = CSR_ONE_ENTRY_UNIT if unit else CSR_ONE_ENTRY
+    return layout, _DUMMY_F, indptr, indices, data, R1, mask1, S, A
 
 
-__all__ = ["CSR", "CSR_ONE_ENTRY", "CSR_ONE_ENTRY_UNIT", "DENSE", "bellman", "model_args", "one_entry_per_row"]
+def model_args(mdp):
+    """The prepared kernel model of ``mdp`` (see :func:`prepare`), cached on the model.
+
+    For a ``TabularMDP`` this is built on first use and kept (``TabularMDP._kernel_model``), so
+    every solver call on the same model passes the very same arrays; other objects with the
+    attributes :func:`prepare` reads are prepared afresh.  The 9-tuple
+    ``(layout, P2, indptr, indices, data, R1, mask1, S, A)`` is also what the robust and
+    distributional kernels unpack.
+    """
+    get = getattr(mdp, "_kernel_model", None)
+    return get() if get is not None else prepare(mdp)
+
+
+__all__ = [
+    "CSR", "CSR_ONE_ENTRY", "CSR_ONE_ENTRY_UNIT", "DENSE", "MAX_CSR_STATES", "bellman", "model_args",
+    "one_entry_per_row", "prepare",
+]

@@ -1,13 +1,27 @@
 """Numba kernels for Bellman backups and the DP loops built on them.
 
 Conventions (see DESIGN.md "Kernels"): raw float64/int64 C-contiguous arrays in, preallocated
-outputs, no validation, no defaults.  The transition matrix arrives in both forms at once:
-``sparse`` (a layout code, see :data:`mdpkit._kernels.DENSE`) selects dense rows ``P2 (S*A, S)``
-or CSR ``(indptr, indices, data)``; the unused form is a dummy array.  With code 2 (one stored
+outputs, no validation, no defaults.  The model arrives as one argument, the prepared kernel
+model ``model = (layout, P2, indptr, indices, data, R1, mask1, S, A)`` built once per
+``TabularMDP`` by :func:`mdpkit._kernels.prepare` (unpacked at the top of each kernel, which costs
+nothing).  The transition matrix is in it in both forms at once: ``layout`` (a layout code, see
+:data:`mdpkit._kernels.DENSE`) selects dense rows ``P2 (S*A, S)`` or CSR
+``(indptr, indices, data)``; the unused form is a dummy array.  With code 2 (one stored
 entry per row) the sweeps read row ``i``'s entry at position ``i`` and skip ``indptr``; with code
 3 (one entry per row, equal to 1.0, and every action available) the parallel greedy sweep skips
-``data`` and the mask test too (other kernels treat code 3 as code 2: the same doubles).  Row ``s*A + a`` holds ``P[s, a, :]``.  Argmax ties go to the lowest action
-index (strict ``>``).  Masked actions (``mask[s*A + a] == False``) are skipped.
+``data`` and the mask test too (other kernels treat code 3 as code 2: the same doubles).  Row
+``s*A + a`` holds ``P[s, a, :]``.  Argmax ties go to the lowest action index (strict ``>``).
+Masked actions (``mask[s*A + a] == False``) are skipped.
+
+One signature per kernel (DESIGN.md "Kernels"): every function here is compiled for exactly one
+type signature, so the on-disk cache index of each holds one entry and processes compiling at
+the same time cannot leave an index pointing at another overload's machine code.  Hence: the
+model tuple has one type (:func:`mdpkit._kernels.prepare` fixes dtypes, contiguity and
+read-only flags; int64 ``indptr``, uint32 ``indices``); vectors passed in (``v``, ``pi``) and
+outputs are writable float64/int64 C arrays; scalars are int64/float64/bool; and a kernel
+never passes a *literal* constant to another non-inlined kernel (Numba would compile a separate
+``Literal[bool](True)`` specialisation): write ``bool(True)``, which is a plain bool.
+``tests/kernels/test_signatures.py`` checks this after running every solver.
 
 Performance (see STYLE.md, "Performance notes for kernels"):
 
@@ -34,7 +48,7 @@ from numba import njit, prange
 NEG_INF = -np.inf
 # stand-ins for the storage a code-3 sweep never reads (module globals are compile-time constants)
 _DUMMY_P2 = np.zeros((1, 1))
-_DUMMY_PTR = np.zeros(1, dtype=np.int32)
+_DUMMY_PTR = np.zeros(1, dtype=np.int64)
 _DUMMY_DATA = np.zeros(1)
 
 #: Sweeps reading at least this many stored entries of P run in parallel (prange over blocks).
@@ -55,13 +69,13 @@ def _dense_dot(P2, i, v):
 
 
 @njit(cache=True, inline="always")
-def _row_dot(sparse, P2, indptr, indices, data, i, v):
+def _row_dot(layout, P2, indptr, indices, data, i, v):
     """sum_s' P[i, s'] v[s'] for one state-action row ``i``."""
-    if sparse == 3:  # CSR_ONE_ENTRY_UNIT: row i's only entry, 1.0, sits at position i
+    if layout == 3:  # CSR_ONE_ENTRY_UNIT: row i's only entry, 1.0, sits at position i
         return 0.0 + v[indices[i]]
-    if sparse >= 2:  # CSR_ONE_ENTRY: row i's only entry sits at position i
+    if layout >= 2:  # CSR_ONE_ENTRY: row i's only entry sits at position i
         return 0.0 + data[i] * v[indices[i]]
-    if sparse:
+    if layout:
         acc = 0.0
         for k in range(indptr[i], indptr[i + 1]):
             acc += data[k] * v[indices[k]]
@@ -70,9 +84,9 @@ def _row_dot(sparse, P2, indptr, indices, data, i, v):
 
 
 @njit(cache=True, inline="always")
-def _work(sparse, P2, data, A, per_state):
+def _work(layout, P2, data, A, per_state):
     """Stored entries of P read by one sweep (all actions, or one action per state)."""
-    n = data.shape[0] if sparse else P2.shape[0] * P2.shape[1]
+    n = data.shape[0] if layout else P2.shape[0] * P2.shape[1]
     return n if not per_state else n // max(A, 1)
 
 
@@ -83,31 +97,34 @@ def _chunk(c, n_chunks, S):
 
 # ---------------------------------------------------------------------------- one backup
 @njit(cache=True, inline="always")
-def _q_rows(sparse, P2, indptr, indices, data, R1, gamma, v, q_out, lo, hi):
+def _q_rows(layout, P2, indptr, indices, data, R1, gamma, v, q_out, lo, hi):
     for i in range(lo, hi):
-        q_out[i] = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+        q_out[i] = R1[i] + gamma * _row_dot(layout, P2, indptr, indices, data, i, v)
 
 
 @njit(cache=True, parallel=True)
-def _bellman_q_par(sparse, P2, indptr, indices, data, R1, gamma, v, q_out):
+def _bellman_q_par(model, gamma, v, q_out):
+    layout, P2, indptr, indices, data, R1, _mask1, _S, _A = model
     n = R1.shape[0]
     for c in prange(N_CHUNKS):
         lo, hi = _chunk(c, N_CHUNKS, n)
-        _q_rows(sparse, P2, indptr, indices, data, R1, gamma, v, q_out, lo, hi)
+        _q_rows(layout, P2, indptr, indices, data, R1, gamma, v, q_out, lo, hi)
 
 
 @njit(cache=True)
-def bellman_q(sparse, P2, indptr, indices, data, R1, gamma, v, q_out):
+def bellman_q(model, gamma, v, q_out):
     """q_out[s*A + a] = R[s, a] + gamma * sum_s' P[s, a, s'] v[s'] for every row."""
-    if _work(sparse, P2, data, 1, False) >= PAR_MIN_WORK:
-        _bellman_q_par(sparse, P2, indptr, indices, data, R1, gamma, v, q_out)
+    layout, P2, indptr, indices, data, R1, _mask1, _S, _A = model
+    if _work(layout, P2, data, 1, False) >= PAR_MIN_WORK:
+        _bellman_q_par(model, gamma, v, q_out)
     else:
-        _q_rows(sparse, P2, indptr, indices, data, R1, gamma, v, q_out, 0, R1.shape[0])
+        _q_rows(layout, P2, indptr, indices, data, R1, gamma, v, q_out, 0, R1.shape[0])
 
 
 @njit(cache=True)
-def greedy_max(q, mask1, S, A, v_out, pi_out):
+def greedy_max(model, q, v_out, pi_out):
     """v_out[s] = max_a q[s, a] over available actions; pi_out the lowest maximiser."""
+    _layout, _P2, _indptr, _indices, _data, _R1, mask1, S, A = model
     for s in range(S):
         best = NEG_INF
         arg = -1
@@ -122,7 +139,7 @@ def greedy_max(q, mask1, S, A, v_out, pi_out):
 
 # ---------------------------------------------------------------------------- fused sweeps
 @njit(cache=True, inline="always")
-def _masked_best(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, s):
+def _masked_best(layout, P2, indptr, indices, data, R1, mask1, A, gamma, v, s):
     """The exact masked greedy choice at state ``s``: the first available action, then any
     available action with a strictly larger value (the slow path of :func:`_greedy_body`)."""
     best = NEG_INF
@@ -130,7 +147,7 @@ def _masked_best(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, s):
     for a in range(A):
         i = s * A + a
         if mask1[i]:
-            val = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+            val = R1[i] + gamma * _row_dot(layout, P2, indptr, indices, data, i, v)
             if arg < 0 or val > best:
                 best = val
                 arg = a
@@ -138,7 +155,7 @@ def _masked_best(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, s):
 
 
 @njit(cache=True, inline="always")
-def _greedy_body(sparse, masked, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out,
+def _greedy_body(layout, masked, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out,
                  store_q, lo, hi, stats, c):
     dmin = np.inf
     dmax = -np.inf
@@ -152,14 +169,14 @@ def _greedy_body(sparse, masked, P2, indptr, indices, data, R1, mask1, A, gamma,
         arg = -1
         for a in range(A):
             i = s * A + a
-            val = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+            val = R1[i] + gamma * _row_dot(layout, P2, indptr, indices, data, i, v)
             if store_q:
                 q_out[i] = val
             if val > best:
                 best = val
                 arg = a
         if arg < 0 or (masked and not mask1[s * A + arg]):
-            best, arg = _masked_best(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, s)
+            best, arg = _masked_best(layout, P2, indptr, indices, data, R1, mask1, A, gamma, v, s)
         v_out[s] = best
         pi_out[s] = arg
         d = best - v[s]
@@ -175,7 +192,7 @@ def _greedy_body(sparse, masked, P2, indptr, indices, data, R1, mask1, A, gamma,
 
 
 @njit(cache=True, inline="always")
-def _greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out, store_q,
+def _greedy_rows(layout, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out, store_q,
                  lo, hi, stats, c):
     """States lo..hi-1: v_out[s] = (T v)(s), pi_out[s] its lowest available maximiser, optionally q_out.
 
@@ -185,10 +202,10 @@ def _greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_ou
     value is never chosen over a number, and if no available value compares greater than -inf
     the first available action is chosen.
     """
-    if sparse >= 2:  # code 3 reads data here: the same doubles (only the parallel unit sweep skips it)
+    if layout >= 2:  # code 3 reads data here: the same doubles (only the parallel unit sweep skips it)
         _greedy_body(2, True, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out,
                      store_q, lo, hi, stats, c)
-    elif sparse:
+    elif layout:
         _greedy_body(1, True, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out,
                      store_q, lo, hi, stats, c)
     else:
@@ -197,19 +214,20 @@ def _greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_ou
 
 
 @njit(cache=True, parallel=True)
-def _greedy_sweep_par(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, v_out, pi_out, q_out,
-                      store_q, stats):
+def _greedy_sweep_par(model, gamma, v, v_out, pi_out, q_out, store_q, stats):
+    layout, P2, indptr, indices, data, R1, mask1, S, A = model
     for c in prange(N_CHUNKS):
         lo, hi = _chunk(c, N_CHUNKS, S)
-        _greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out, store_q,
+        _greedy_rows(layout, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out, store_q,
                      lo, hi, stats, c)
 
 
 @njit(cache=True, parallel=True)
-def _greedy_sweep_unit_par(indices, R1, mask1, S, A, gamma, v, v_out, pi_out, q_out, store_q, stats):
+def _greedy_sweep_unit_par(model, gamma, v, v_out, pi_out, q_out, store_q, stats):
     """:func:`_greedy_sweep_par` for code 3: one stored entry per row, equal to 1.0, and every action
     available (so no mask test; see module notes).  ``store_q`` is made a constant as well: a
     runtime test next to the inlined fallback keeps LLVM from unrolling the action loop (2x slower)."""
+    _layout, _P2, _indptr, indices, _data, R1, mask1, S, A = model
     for c in prange(N_CHUNKS):
         lo, hi = _chunk(c, N_CHUNKS, S)
         if A == 4 and not store_q:
@@ -236,32 +254,31 @@ def _reduce(stats, n):
 
 
 @njit(cache=True)
-def greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, v_out, pi_out, q_out, store_q,
-                 stats):
+def greedy_sweep(model, gamma, v, v_out, pi_out, q_out, store_q, stats):
     """One fused Bellman sweep ``v_out = T v`` with greedy ``pi_out`` (and ``q_out`` if ``store_q``).
 
     ``stats`` is a (N_CHUNKS, 3) scratch buffer.  Returns ``(min d, max d, max |d|)`` of
     ``d = v_out - v``.  ``v`` and ``v_out`` must not alias.
     """
-    if _work(sparse, P2, data, A, False) >= PAR_MIN_WORK:
-        if sparse == 3:
-            _greedy_sweep_unit_par(indices, R1, mask1, S, A, gamma, v, v_out, pi_out, q_out, store_q, stats)
+    layout, P2, indptr, indices, data, R1, mask1, S, A = model
+    if _work(layout, P2, data, A, False) >= PAR_MIN_WORK:
+        if layout == 3:
+            _greedy_sweep_unit_par(model, gamma, v, v_out, pi_out, q_out, store_q, stats)
         else:
-            _greedy_sweep_par(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, v_out, pi_out, q_out,
-                              store_q, stats)
+            _greedy_sweep_par(model, gamma, v, v_out, pi_out, q_out, store_q, stats)
         return _reduce(stats, N_CHUNKS)
-    _greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out, store_q,
+    _greedy_rows(layout, P2, indptr, indices, data, R1, mask1, A, gamma, v, v_out, pi_out, q_out, store_q,
                  0, S, stats, 0)
     return _reduce(stats, 1)
 
 
 @njit(cache=True, inline="always")
-def _policy_body(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c):
+def _policy_body(layout, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c):
     dmin = np.inf
     dmax = -np.inf
     for s in range(lo, hi):
         i = s * A + pi[s]
-        x = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+        x = R1[i] + gamma * _row_dot(layout, P2, indptr, indices, data, i, v)
         v_out[s] = x
         d = x - v[s]
         if d < dmin:
@@ -274,47 +291,45 @@ def _policy_body(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, 
 
 
 @njit(cache=True, inline="always")
-def _policy_rows(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c):
+def _policy_rows(layout, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c):
     """States lo..hi-1: v_out = T_pi v; the layout test hoisted out of the loop (see _greedy_rows)."""
-    if sparse >= 2:
+    if layout >= 2:
         _policy_body(2, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c)
-    elif sparse:
+    elif layout:
         _policy_body(1, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c)
     else:
         _policy_body(0, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c)
 
 
 @njit(cache=True, parallel=True)
-def _policy_sweep_par(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, stats):
-    S = v.shape[0]
+def _policy_sweep_par(model, gamma, pi, v, v_out, stats):
+    layout, P2, indptr, indices, data, R1, mask1, S, A = model
     for c in prange(N_CHUNKS):
         lo, hi = _chunk(c, N_CHUNKS, S)
-        _policy_rows(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c)
+        _policy_rows(layout, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, lo, hi, stats, c)
 
 
 @njit(cache=True)
-def policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, stats):
+def policy_sweep(model, gamma, pi, v, v_out, stats):
     """``v_out = T_pi v`` for a deterministic ``pi``; returns (min, max, max abs) of ``v_out - v``."""
-    if _work(sparse, P2, data, A, True) >= PAR_MIN_WORK:
-        _policy_sweep_par(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, stats)
+    layout, P2, indptr, indices, data, R1, mask1, S, A = model
+    if _work(layout, P2, data, A, True) >= PAR_MIN_WORK:
+        _policy_sweep_par(model, gamma, pi, v, v_out, stats)
         return _reduce(stats, N_CHUNKS)
-    _policy_rows(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, 0, v.shape[0], stats, 0)
+    _policy_rows(layout, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, 0, S, stats, 0)
     return _reduce(stats, 1)
 
 
 @njit(cache=True)
-def policy_backup(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out):
+def policy_backup(model, gamma, pi, v, v_out):
     """v_out[s] = R[s, pi[s]] + gamma * sum_s' P[s, pi[s], s'] v[s'] (deterministic pi)."""
     stats = np.empty((N_CHUNKS, 3))
-    policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, stats)
+    policy_sweep(model, gamma, pi, v, v_out, stats)
 
 
 # ---------------------------------------------------------------------------- loops
 @njit(cache=True)
-def value_iteration_loop(
-    sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, use_span, max_iter,
-    q, v_new, pi_out, residuals, spans, dminmax
-):
+def value_iteration_loop(model, gamma, v, tol, use_span, max_iter, q, v_new, pi_out, residuals, spans, dminmax):
     """Jacobi value iteration v_{k+1} = T v_k, result left in ``v``.
 
     Stops after the first iteration whose difference d = v_{k+1} - v_k has
@@ -325,13 +340,13 @@ def value_iteration_loop(
     copies); q is written once, after the loop.  Returns ``(n_iter, converged)``.
     """
     stats = np.empty((N_CHUNKS, 3))
+    no_q = bool(False)  # a plain bool, not a literal: see "One signature per kernel" in the module notes
     cur = v
     nxt = v_new
     n = 0
     converged = False
     while True:
-        dmin, dmax, res = greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, cur, nxt,
-                                       pi_out, q, False, stats)
+        dmin, dmax, res = greedy_sweep(model, gamma, cur, nxt, pi_out, q, no_q, stats)
         residuals[n] = res
         spans[n] = dmax - dmin
         dminmax[0] = dmin
@@ -345,14 +360,14 @@ def value_iteration_loop(
             break
         cur, nxt = nxt, cur
     # nxt = v_n = T cur, cur = v_{n-1}; n - 1 swaps happened
-    bellman_q(sparse, P2, indptr, indices, data, R1, gamma, cur, q)
+    bellman_q(model, gamma, cur, q)
     if (n - 1) % 2 == 0:  # nxt is v_new
         v[:] = nxt
     return n, converged
 
 
 @njit(cache=True, inline="always")
-def _gauss_seidel_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v):
+def _gauss_seidel_sweep(layout, P2, indptr, indices, data, R1, mask1, S, A, gamma, v):
     """One in-place Gauss-Seidel sweep; returns max |change|.  Same greedy rule as _greedy_body."""
     res = 0.0
     for s in range(S):
@@ -360,12 +375,12 @@ def _gauss_seidel_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamm
         arg = -1
         for a in range(A):
             i = s * A + a
-            val = R1[i] + gamma * _row_dot(sparse, P2, indptr, indices, data, i, v)
+            val = R1[i] + gamma * _row_dot(layout, P2, indptr, indices, data, i, v)
             if val > best:
                 best = val
                 arg = a
         if arg < 0 or not mask1[s * A + arg]:
-            best, arg = _masked_best(sparse, P2, indptr, indices, data, R1, mask1, A, gamma, v, s)
+            best, arg = _masked_best(layout, P2, indptr, indices, data, R1, mask1, A, gamma, v, s)
         d = abs(best - v[s])
         if d > res:
             res = d
@@ -374,19 +389,20 @@ def _gauss_seidel_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamm
 
 
 @njit(cache=True)
-def gauss_seidel_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, max_iter, residuals):
+def gauss_seidel_loop(model, gamma, v, tol, max_iter, residuals):
     """Gauss-Seidel value iteration: states updated in order 0..S-1, in place on ``v``.
 
     Each state's backup uses the values already updated in the same sweep (so the sweep is
     serial by nature; it costs the same as a serial Jacobi sweep).  Stops after the first sweep
     whose max change is below ``tol``.  Returns ``(n_iter, converged)``.
     """
+    layout, P2, indptr, indices, data, R1, mask1, S, A = model
     n = 0
     converged = False
     while n < max_iter:
-        if sparse >= 2:
+        if layout >= 2:
             res = _gauss_seidel_sweep(2, P2, indptr, indices, data, R1, mask1, S, A, gamma, v)
-        elif sparse:
+        elif layout:
             res = _gauss_seidel_sweep(1, P2, indptr, indices, data, R1, mask1, S, A, gamma, v)
         else:
             res = _gauss_seidel_sweep(0, P2, indptr, indices, data, R1, mask1, S, A, gamma, v)
@@ -399,10 +415,8 @@ def gauss_seidel_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma,
 
 
 @njit(cache=True)
-def modified_policy_iteration_loop(
-    sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, tol, m, eval_rtol, max_iter,
-    q, v_new, pi_out, residuals, spans, dminmax, n_eval
-):
+def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter, q, v_new, pi_out, residuals, spans,
+                                   dminmax, n_eval):
     """Modified policy iteration (Puterman 1994, Sec. 6.5), result left in ``v``.
 
     Each iteration is one improvement sweep u_0 = T v_k (greedy pi_k, q stored) followed by at
@@ -416,6 +430,7 @@ def modified_policy_iteration_loop(
     Returns ``(n_iter, converged)``.
     """
     stats = np.empty((N_CHUNKS, 3))
+    store_q = bool(True)  # a plain bool, not a literal (module notes)
     cur = v
     nxt = v_new
     swaps = 0
@@ -423,8 +438,7 @@ def modified_policy_iteration_loop(
     n_ev = 0
     converged = False
     while n < max_iter:
-        dmin, dmax, res = greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, cur, nxt,
-                                       pi_out, q, True, stats)
+        dmin, dmax, res = greedy_sweep(model, gamma, cur, nxt, pi_out, q, store_q, stats)
         residuals[n] = res
         spans[n] = dmax - dmin
         dminmax[0] = dmin
@@ -437,7 +451,7 @@ def modified_policy_iteration_loop(
             break
         thresh = eval_rtol * (dmax - dmin)
         for _ in range(m):
-            emin, emax, _r = policy_sweep(sparse, P2, indptr, indices, data, R1, gamma, pi_out, A, cur, nxt, stats)
+            emin, emax, _r = policy_sweep(model, gamma, pi_out, cur, nxt, stats)
             cur, nxt = nxt, cur
             swaps += 1
             n_ev += 1
@@ -502,22 +516,29 @@ def single_entry_policy_value(next_state, weight, r, gamma, v_out, status, pos, 
 
 
 @njit(cache=True)
-def single_entry_policy_iteration_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, tie_rtol, pi, v, q,
-                                       max_iter, residuals, n_changed, nxt, w, r, status, pos, path, best, arg):
+def single_entry_policy_iteration_loop(model, gamma, tie_rtol, pi, v, q, max_iter, residuals, n_changed):
     """Howard policy iteration on a CSR model whose every row has exactly one stored entry.
 
-    ``sparse`` is the layout code (:data:`CSR_ONE_ENTRY` or :data:`CSR_ONE_ENTRY_UNIT`), ``P2``
-    the dense dummy from :func:`mdpkit._kernels.model_args`.  Each
+    ``model``'s layout code is :data:`CSR_ONE_ENTRY` or :data:`CSR_ONE_ENTRY_UNIT`.  Each
     iteration evaluates ``pi`` exactly with :func:`single_entry_policy_value` (O(S)), then
     computes ``q`` (all rows; masked ones too, as :func:`bellman_q`) and the greedy values and
     actions with one :func:`greedy_sweep` (parallel on large models), and switches ``pi[s]`` to
     the lowest-index available maximiser when it beats ``q[s, pi[s]]`` by more than
     ``tie_rtol * (1 + max|v|)``.  On the last allowed iteration the evaluated policy is kept.
-    ``residuals[n]`` = max_s |max_a q - v|, ``n_changed[n]`` = switches.  ``best`` (S,) float64
-    and ``arg`` (S,) int64 are scratch.  Returns ``(n_iter, converged, ok)``; ``ok`` is False if
-    an evaluation was singular (then stop).
+    ``residuals[n]`` = max_s |max_a q - v|, ``n_changed[n]`` = switches.  Returns
+    ``(n_iter, converged, ok)``; ``ok`` is False if an evaluation was singular (then stop).
     """
+    _layout, _P2, indptr, indices, data, R1, _mask1, S, A = model
     stats = np.empty((N_CHUNKS, 3))
+    store_q = bool(True)  # a plain bool, not a literal (module notes)
+    nxt = np.empty(S, dtype=np.int64)  # scratch, allocated once
+    w = np.empty(S)
+    r = np.empty(S)
+    status = np.empty(S, dtype=np.int8)
+    pos = np.empty(S, dtype=np.int64)
+    path = np.empty(S, dtype=np.int64)
+    best = np.empty(S)
+    arg = np.empty(S, dtype=np.int64)
     n = 0
     converged = False
     while n < max_iter:
@@ -535,8 +556,7 @@ def single_entry_policy_iteration_loop(sparse, P2, indptr, indices, data, R1, ma
                 vmax = abs(v[s])
         thr = tie_rtol * (1.0 + vmax)
         last = n + 1 == max_iter
-        _dmin, _dmax, res = greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, best,
-                                         arg, q, True, stats)
+        _dmin, _dmax, res = greedy_sweep(model, gamma, v, best, arg, q, store_q, stats)
         changed = 0
         for s in range(S):
             if best[s] > q[s * A + pi[s]] + thr:
@@ -553,10 +573,7 @@ def single_entry_policy_iteration_loop(sparse, P2, indptr, indices, data, R1, ma
 
 
 @njit(cache=True)
-def relative_value_iteration_loop(
-    sparse, P2, indptr, indices, data, R1, mask1, S, A, tau, ref, v, tol, max_iter,
-    q, v_new, pi_out, spans, dminmax
-):
+def relative_value_iteration_loop(model, tau, ref, v, tol, max_iter, q, v_new, pi_out, spans, dminmax):
     """Relative value iteration on the aperiodicity-transformed model (Puterman 1994, Sec. 8.5.5).
 
     The transformed kernel is ``tau * P + (1 - tau) * I`` with unchanged rewards, so
@@ -565,14 +582,16 @@ def relative_value_iteration_loop(
     holds min and max of T v - v (they bracket the optimal gain) and ``pi_out`` is greedy for
     ``v``.  Returns ``(n_iter, converged)``.
     """
+    S = model[7]
+    A = model[8]
     n = 0
     converged = False
     while n < max_iter:
-        bellman_q(sparse, P2, indptr, indices, data, R1, tau, v, q)
+        bellman_q(model, tau, v, q)
         for s in range(S):
             for a in range(A):
                 q[s * A + a] += (1.0 - tau) * v[s]
-        greedy_max(q, mask1, S, A, v_new, pi_out)
+        greedy_max(model, q, v_new, pi_out)
         dmin = np.inf
         dmax = -np.inf
         for s in range(S):

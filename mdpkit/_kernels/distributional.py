@@ -217,7 +217,7 @@ def categorical_sweep(ent, z, gamma, inv_dz, eta, mix, out):
     if ent[1].shape[0] * z.shape[0] >= PAR_MIN_WORK_CAT:
         _categorical_sweep_par(ent, z, gamma, inv_dz, eta, mix, out)
     else:
-        _categorical_block(0, ent[0].shape[0] - 1, ent, z, gamma, inv_dz, eta, mix[0], out)
+        _categorical_block(np.int64(0), ent[0].shape[0] - 1, ent, z, gamma, inv_dz, eta, mix[0], out)
 
 
 @njit(cache=True)
@@ -264,7 +264,7 @@ def _quantile_row(lo, hi, ent, gamma, theta, scratch, out, row):
     src_y, src_m, dst_y, dst_m = ys, ms, ys2, ms2
     run = m
     while run < cnt:
-        a = 0
+        a = np.int64(0)  # np.int64(0), not the literal 0 (typed Literal[int](0)): one signature per callee
         while a < cnt:
             mid = min(a + run, cnt)
             b = min(a + 2 * run, cnt)
@@ -309,7 +309,7 @@ def quantile_sweep(ent, gamma, theta, scratch, out):
     if ent[1].shape[0] * theta.shape[1] >= PAR_MIN_WORK_QUANT:
         _quantile_sweep_par(ent, gamma, theta, scratch, out)
     else:
-        _quantile_block(0, ent[0].shape[0] - 1, ent, gamma, theta, scratch[0], out)
+        _quantile_block(np.int64(0), ent[0].shape[0] - 1, ent, gamma, theta, scratch[0], out)
 
 
 # ============================================================================ evaluation loops
@@ -414,7 +414,7 @@ def categorical_control_sweep(A, ent, mask, z, gamma, inv_dz, eta, mix, sa_out, 
     if ent[1].shape[0] * z.shape[0] >= PAR_MIN_WORK_CAT:
         _categorical_control_par(A, ent, mask, z, gamma, inv_dz, eta, mix, sa_out, out)
     else:
-        _categorical_control_block(0, eta.shape[0], A, ent, mask, z, gamma, inv_dz, eta, mix[0], sa_out, out)
+        _categorical_control_block(np.int64(0), eta.shape[0], A, ent, mask, z, gamma, inv_dz, eta, mix[0], sa_out, out)
 
 
 @njit(cache=True)
@@ -459,7 +459,7 @@ def quantile_control_sweep(A, ent, mask, gamma, theta, scratch, sa_out, out):
     if ent[1].shape[0] * theta.shape[1] >= PAR_MIN_WORK_QUANT:
         _quantile_control_par(A, ent, mask, gamma, theta, scratch, sa_out, out)
     else:
-        _quantile_control_block(0, theta.shape[0], A, ent, mask, gamma, theta, scratch[0], sa_out, out)
+        _quantile_control_block(np.int64(0), theta.shape[0], A, ent, mask, gamma, theta, scratch[0], sa_out, out)
 
 
 @njit(cache=True)

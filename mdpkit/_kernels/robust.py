@@ -24,6 +24,19 @@ code  name            set (or penalty) around q, radius kappa (penalty weight be
 9     cvar            0 <= p <= q / alpha (kappa = alpha)     (support only)
 ====  ==============  =========================================================================
 
+Argument tuples (one argument each, so no kernel takes more than about a dozen arguments):
+
+* ``model``: the read-only tuple ``(sparse, P2, indptr, indices, data, R1, mask1, S, A)`` of
+  :func:`mdpkit._kernels.model_args`;
+* ``uset = (kind, kappa, full, W, metric)``: the set (``kappa`` (S*A,) sa, (S,) s-rectangular);
+* ``work``: the 22 scratch buffers of :func:`mdpkit.uncertainty.make_workspace`; ``swork = (XI,
+  QV, M, Rs, avail)`` for s-rectangular sets; ``pw = (pw2, pwd)`` nature's rows (dense / CSR);
+* ``ctrl``: the loop settings; ``out``: the preallocated outputs.
+
+Callers normalise every array once (float64 / int64, C-contiguous, model arrays read-only, work
+buffers, iterates and outputs freshly allocated and writable), so each kernel is compiled for
+one type signature (``tests/robust/test_robust_signatures.py``).
+
 The plain-numpy oracles are in ``mdpkit/_reference_robust.py``.
 """
 

@@ -122,7 +122,7 @@ def decomposition_cvar_value(mdp, alpha, horizon, *, state):
     """Negative control: the risk-level decomposition of CVaR (Chow et al. 2015), which can over-estimate."""
     from mdpkit.solvers.risk import cvar_decomposition
 
-    return cvar_decomposition(mdp, alpha, horizon, state=state)["value"]
+    return cvar_decomposition(mdp, alpha, horizon, state=state).value
 
 
 # ----------------------------------------------------------------------------- the check

@@ -62,7 +62,8 @@ def robust_vi_best_case(mdp, uncertainty, **kw):
 
     neg = TabularMDP(mdp.P, -mdp.R, mdp.gamma, action_mask=mdp.action_mask)
     res = robust_value_iteration(neg, uncertainty, **kw)
-    return SimpleNamespace(v_policy=-np.asarray(res.v_policy), error_bound=res.error_bound)
+    return SimpleNamespace(v_policy_robust=-np.asarray(res.v_policy_robust), error_bound=res.error_bound,
+                           v_policy_robust_error_bound=res.v_policy_robust_error_bound)
 
 
 def _run_set_monotone(mdp, rng, solver):
@@ -71,7 +72,7 @@ def _run_set_monotone(mdp, rng, solver):
     eps = 1e-8 * max(1.0, _sup(mdp.R[mdp.action_mask]))
     radii = [0.0, 0.05, 0.2, 1.0]
     res = [solver(mdp, U0.with_radius(r), epsilon=eps) for r in radii]
-    vals = [np.asarray(x.v_policy, dtype=float) for x in res]
+    vals = [np.asarray(x.v_policy_robust, dtype=float) for x in res]
     # radius 0 is the nominal problem; larger sets give lower robust values:
     # v_pol(r2) <= v*_U(r2) <= v*_U(r1) <= v_pol(r1) + error_bound(r1)
     obs = [np.abs(vals[0] - vstar)] + [vals[j + 1] - vals[j] for j in range(len(radii) - 1)]
@@ -84,8 +85,8 @@ register(Theorem(
     statement="radius 0 gives the nominal v*, and a larger uncertainty set gives a lower robust optimal value",
     source="Iyengar (2005); Wiesemann, Kuhn & Rustem (2013), Math. Oper. Res. 38(1)",
     compare="bound",
-    subject=robust_value_iteration, subject_doc="solver(mdp, uncertainty, epsilon=) -> SolveResult "
-                                                "(.v_policy robust value, .error_bound)",
+    subject=robust_value_iteration, subject_doc="solver(mdp, uncertainty, epsilon=) -> RobustResult "
+                                                "(.v_policy_robust robust value of the policy, .error_bound)",
     run=_run_set_monotone, family=discounted_mdps,
     negative=robust_vi_best_case, negative_doc="robust VI where nature maximizes instead of minimizing",
     zoo=("machine_replacement", "riverswim:gamma=0.9"), plot="ratio",
@@ -212,11 +213,11 @@ def _run_duality(mdp, rng, solver):
     kappa = float(rng.choice([0.1, 0.4, 1.0]))
     eps = 1e-9 * value_scale(mdp)
     res = solver(mdp, f"l1:{kappa}", epsilon=eps)
-    v_rob = np.asarray(res.v_policy, dtype=float)
+    v_rob = np.asarray(res.v_policy_robust, dtype=float)
     maxmin = static_maxmin_value(mdp, kappa)
     # nature's kernel returned by the solver is one static kernel: its nominal optimum is a
     # min-max upper value, and it must come down to the max-min value (no duality gap)
-    Pw = res.extra.get("P_worst") if hasattr(res, "extra") else None
+    Pw = getattr(res, "P_worst", None)
     obs = [np.abs(v_rob - maxmin)]
     if Pw is not None:
         Pw = Pw.toarray().reshape(mdp.S, mdp.A, mdp.S) if hasattr(Pw, "toarray") else np.asarray(Pw)
@@ -235,7 +236,7 @@ register(Theorem(
            "Wiesemann, Kuhn & Rustem (2013), Math. Oper. Res. 38(1)",
     compare="bound",
     subject=robust_value_iteration, subject_doc="solver(mdp, uncertainty, epsilon=) -> SolveResult "
-                                                "(.v_policy robust value, .error_bound, .extra['P_worst'])",
+                                                "(.v_policy_robust robust value of the policy, .error_bound, .P_worst)",
     run=_run_duality, family=_tiny_mdps,
     negative=robust_vi_best_case, negative_doc="robust VI where nature maximizes instead of minimizing",
     zoo=(), plot="ratio",
@@ -252,9 +253,9 @@ def robust_reference_value(mdp, uncertainty):
     from mdpkit.solvers.robust import robust_policy_iteration
 
     res = robust_policy_iteration(mdp, uncertainty, eval_rtol=1e-12)
-    if not (res.converged and res.error_bound <= 1e-8 * value_scale(mdp)):
-        raise RuntimeError(f"reference robust PI did not certify v*_U (bound {res.error_bound:g})")
-    return np.asarray(res.v_policy, dtype=float), float(res.error_bound)
+    if not (res.converged and res.v_error_bound <= 1e-8 * value_scale(mdp)):
+        raise RuntimeError(f"reference robust PI did not certify v*_U (bound {res.v_error_bound:g})")
+    return np.asarray(res.v, dtype=float), float(res.v_error_bound)
 
 
 def _run_certified(mdp, rng, solver):
@@ -262,14 +263,11 @@ def _run_certified(mdp, rng, solver):
     eps = float(rng.choice([1e-1, 1e-2, 1e-3])) * value_scale(mdp) * (1 - mdp.gamma)
     res = solver(mdp, U, epsilon=eps)
     v_ref, ref_err = robust_reference_value(mdp, U)
-    v_pol = np.asarray(res.v_policy, dtype=float)
+    v_pol = np.asarray(res.v_policy_robust, dtype=float)
     obs = np.abs(v_ref - v_pol)
-    # v_policy is the robust value of the policy up to nature's evaluation, whose residual is at
-    # most EVAL_RTOL (1 + max|v|) (Banach: error <= residual / (1 - gamma)); the same for v_ref
-    from mdpkit.solvers.robust import EVAL_RTOL
-
-    ev = 2.0 * EVAL_RTOL * (1.0 + float(np.abs(v_ref).max())) / (1.0 - mdp.gamma)
-    bnd = np.full(mdp.S, min(float(res.error_bound), eps)) + ref_err + ev
+    # v_policy_robust is the robust value of the policy up to nature's evaluation, certified by
+    # v_policy_robust_error_bound (Banach); ref_err certifies v_ref (MacQueen-Porteus bracket)
+    bnd = np.full(mdp.S, min(float(res.error_bound), eps)) + ref_err + float(res.v_policy_robust_error_bound)
     return Observation(obs, bnd, atol=_slack(mdp), info={"set": str(U), "epsilon": eps})
 
 
@@ -280,8 +278,8 @@ register(Theorem(
     source="Iyengar (2005), Math. Oper. Res. 30(2) (robust VI and PI); bound of MacQueen (1966) / Puterman (1994) "
            "Sec. 6.6.2 for monotone gamma-translation operators",
     compare="bound",
-    subject=robust_value_iteration, subject_doc="solver(mdp, uncertainty, epsilon=) -> SolveResult "
-                                                "(.v_policy robust value of the policy, .error_bound)",
+    subject=robust_value_iteration, subject_doc="solver(mdp, uncertainty, epsilon=) -> RobustResult "
+                                                "(.v_policy_robust robust value of the policy, .error_bound)",
     run=_run_certified, family=discounted_mdps,
     negative=robust_vi_best_case, negative_doc="robust VI where nature maximizes instead of minimizing",
     zoo=("machine_replacement",), plot="ratio",

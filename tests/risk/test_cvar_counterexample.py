@@ -50,8 +50,8 @@ def test_decomposition_overestimates__hau_et_al_2023():
     want = _decomposition_closed_form()
     assert want == F(125, 4)
     dec = cvar_decomposition(mdp, 0.5, 2, state=0, n_levels=8)  # level grid contains the kink 5/8
-    assert abs(dec["value"] - float(want)) < 1e-12
-    assert dec["value"] > optimize_cvar(mdp, 0.5, 2).value + 6.0
+    assert abs(dec.value - float(want)) < 1e-12
+    assert dec.value > optimize_cvar(mdp, 0.5, 2).value + 6.0
 
 
 def test_decomposition_is_exact_without_a_choice():
@@ -59,4 +59,4 @@ def test_decomposition_is_exact_without_a_choice():
     (Pflug & Pichler decomposition of CVaR): 25."""
     mdp = cvar_counterexample(safe=-1000.0)  # safe never chosen by any sensible criterion
     dec = cvar_decomposition(mdp, 0.5, 2, state=0, n_levels=8)
-    assert abs(dec["value"] - 25.0) < 1e-12
+    assert abs(dec.value - 25.0) < 1e-12

@@ -68,8 +68,8 @@ def _fused(mdp, v, kappa1, full, store, chunks=1):
     q = np.empty(S * A)
     pw2 = np.zeros((S * A, S)) if (store and not sparse) else np.zeros((1, 1))
     pwd = np.zeros(data.size) if (store and sparse) else np.zeros(1)
-    rk.robust_q(sparse, P2, indptr, indices, data, R1, mask1, mdp.gamma, v, rk.L1, kappa1, full, np.zeros(1),
-                np.zeros((1, 1)), store, pw2, pwd, q, *w)
+    uset = (rk.L1, np.array(kappa1, dtype=float), bool(full), np.zeros(1), np.zeros((1, 1)))
+    rk.robust_q(model_args(mdp), uset, mdp.gamma, np.array(v, dtype=float), store, (pw2, pwd), q, w)
     if not store:
         return q, None
     if sparse:
@@ -117,8 +117,9 @@ def test_fused_l1_policy_sweep_matches_twin(case, data):
     sparse, P2, indptr, indices, data_, R1, mask1, S, A = model_args(mdp)
     w = make_workspace(int(np.diff(indptr).max()) if sparse else S, rk.L1)
     out = np.empty(S)
-    rk.robust_policy_sweep(sparse, P2, indptr, indices, data_, R1, mdp.gamma, pi, A, v, rk.L1, kappa1, full,
-                           np.zeros(1), np.zeros((1, 1)), False, np.zeros((1, 1)), np.zeros(1), out, *w)
+    uset = (rk.L1, np.array(kappa1, dtype=float), bool(full), np.zeros(1), np.zeros((1, 1)))
+    rk.robust_policy_sweep(model_args(mdp), uset, mdp.gamma, pi, np.array(v, dtype=float), False,
+                           (np.zeros((1, 1)), np.zeros(1)), out, w)
     np.testing.assert_allclose(out, q_ref.reshape(S, A)[np.arange(S), pi], rtol=0, atol=1e-12)
 
 

@@ -88,7 +88,7 @@ def test_set_monotonicity_and_radius_zero__nominal(spec, mdp):
     vals = []
     for r in (0.0, us.radius, 2 * us.radius, 4 * us.radius):
         res = robust_value_iteration(mdp, us.with_radius(r), epsilon=1e-9)
-        vals.append(res.v_policy)
+        vals.append(res.v_policy_robust)
     np.testing.assert_allclose(vals[0], nom, atol=1e-7)
     for a, b in zip(vals, vals[1:]):
         assert np.all(b <= a + 1e-7)
@@ -110,13 +110,13 @@ def test_solvers_agree_and_certificates_hold(spec, mdp):
     for solver in (robust_value_iteration, robust_modified_policy_iteration, robust_partial_policy_iteration):
         res = solver(mdp, spec, epsilon=eps)
         assert res.converged
-        gap = np.abs(v_star - res.v_policy).max()
+        gap = np.abs(v_star - res.v_policy_robust).max()
         assert gap <= res.error_bound + 1e-7  # certified stopping
         assert res.error_bound < eps
         assert np.all(res.v_lower <= v_star + 1e-7) and np.all(v_star <= res.v_upper + 1e-7)
     # nominal value of the policy on the worst-case kernel = its robust value (sets, not penalties)
     if U.parse_uncertainty(spec).kind not in U.PENALTIES:
-        Pw = pi_res.extra["P_worst"]
+        Pw = pi_res.P_worst
         mw = TabularMDP(Pw, mdp.R, mdp.gamma, action_mask=mdp.action_mask)
         np.testing.assert_allclose(policy_evaluation(mw, pi_res.policy), v_star, atol=1e-7)
         # no duality gap: the optimal nominal value on the worst kernel is the robust value
@@ -129,7 +129,8 @@ def test_dense_and_csr_agree():
         a = robust_value_iteration(m.to_dense(), spec, epsilon=1e-8)
         b = robust_value_iteration(m.to_sparse(), spec, epsilon=1e-8)
         np.testing.assert_allclose(a.v, b.v, atol=1e-9)
-        assert sp.issparse(b.extra["P_worst"]) and not sp.issparse(a.extra["P_worst"])
+        assert sp.issparse(b.P_worst) and not sp.issparse(a.P_worst)
+        np.testing.assert_allclose(a.P_worst, b.P_worst.toarray().reshape(a.P_worst.shape), atol=1e-9)
 
 
 def test_no_duality_gap_by_enumerating_static_kernels():
@@ -145,7 +146,8 @@ def test_no_duality_gap_by_enumerating_static_kernels():
     mdp = TabularMDP(P, R, 0.8)
     best = static_maxmin_value(mdp, kappa)
     res = robust_value_iteration(mdp, "l1:0.4", epsilon=1e-10)
-    np.testing.assert_allclose(res.v_policy, best, atol=1e-8)
+    np.testing.assert_allclose(res.v_policy_robust, best, atol=1e-8)
+    np.testing.assert_allclose(res.v, best, atol=1e-8)
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,7 +182,7 @@ def test_survival_chain_closed_forms(qs, kappa):
     else:
         p_kl = brentq(lambda p: _binary_kl(p, qs) - kappa, 0.0, qs)
     for spec, p_min in ((f"l1:{kappa}", p_l1), (f"chi2:{kappa}", p_chi), (f"kl:{kappa}", p_kl)):
-        v = robust_value_iteration(m, spec, epsilon=1e-11).v_policy
+        v = robust_value_iteration(m, spec, epsilon=1e-11).v_policy_robust
         assert v[0] == pytest.approx(1 / (1 - g * p_min), abs=1e-9), spec
         assert v[1] == 0.0
 
@@ -209,14 +211,15 @@ def test_s_rect_randomized_policy_beats_every_deterministic_one():
     g = m.gamma
     res = robust_value_iteration(m, "l1:0.2,rect=s", epsilon=1e-10)
     np.testing.assert_allclose(res.policy[0], [0.5, 0.5], atol=1e-12)
-    assert res.v_policy[0] == pytest.approx(0.05 * g / (1 - g), abs=1e-9)
-    np.testing.assert_allclose(res.extra["budget"][0], [0.1, 0.1], atol=1e-12)
+    assert res.v_policy_robust[0] == pytest.approx(0.05 * g / (1 - g), abs=1e-9)
+    assert res.v[0] == pytest.approx(0.05 * g / (1 - g), abs=1e-9)
+    np.testing.assert_allclose(res.budget[0], [0.1, 0.1], atol=1e-12)
     for a in range(2):
         det = np.array([a, 0, 0])
-        v_det, _, _ = robust_policy_evaluation(m, det, "l1:0.2,rect=s")
+        v_det = robust_policy_evaluation(m, det, "l1:0.2,rect=s").v
         assert v_det[0] == pytest.approx(0.0, abs=1e-12)
     # the sa-rectangular set with the same radius is larger: its value is lower
-    assert robust_value_iteration(m, "l1:0.2", epsilon=1e-10).v_policy[0] <= res.v_policy[0]
+    assert robust_value_iteration(m, "l1:0.2", epsilon=1e-10).v_policy_robust[0] <= res.v_policy_robust[0]
 
 
 @settings(max_examples=25)
@@ -250,10 +253,11 @@ def test_s_rect_operator_matches_cvxpy_and_its_policy_attains_it(mdp, data):
 def test_s_rect_vi_and_ppi_agree(mdp):
     a = robust_value_iteration(mdp, "l1:0.3,rect=s", epsilon=1e-8)
     b = robust_partial_policy_iteration(mdp, "l1:0.3,rect=s", epsilon=1e-8)
-    np.testing.assert_allclose(a.v_policy, b.v_policy, atol=1e-7)
+    np.testing.assert_allclose(a.v_policy_robust, b.v_policy_robust, atol=1e-7)
+    np.testing.assert_allclose(a.v, b.v, atol=1e-7)
     # s-rectangular set is a subset of the sa-rectangular one with the same radius
     c = robust_value_iteration(mdp, "l1:0.3", epsilon=1e-8)
-    assert np.all(c.v_policy <= a.v_policy + 1e-7)
+    assert np.all(c.v_policy_robust <= a.v_policy_robust + 1e-7)
 
 
 # --------------------------------------------------------------------------------------------

@@ -53,7 +53,9 @@ def test_scenario_value_matches_exact_rational_evaluation(models, data):
     """min_k mu0 . v^pi_{M_k} against exact Fraction policy evaluation of each scenario."""
     S, A = models[0].S, models[0].A
     pi = np.array(data.draw(st.lists(st.integers(0, A - 1), min_size=S, max_size=S)), dtype=np.int64)
-    val, vals = scenario_value(models, pi)
+    sv = scenario_value(models, pi)
+    val, vals = sv.value, sv.scenario_values
+    assert sv.worst_scenario == int(np.argmin(vals))
     # integer-weight models: limit_denominator recovers the exact rationals (denominators <= 4 S)
     fr = np.vectorize(lambda x: Fraction(x).limit_denominator(1000), otypes=[object])
     exact = [float(sum(exact_policy_evaluation(fr(m.P_dense()), pi, fr(m.R), Fraction(m.gamma).limit_denominator(1000)) * fr(m.mu0)))
@@ -73,7 +75,7 @@ def test_static_robust_policy_is_best_deterministic_by_enumeration(models):
                for p in itertools.product(range(A), repeat=S))
     assert res.n_policies == A ** S
     assert res.value == pytest.approx(best, abs=1e-10)
-    assert scenario_value(models, res.policy)[0] == pytest.approx(res.value, abs=1e-10)
+    assert scenario_value(models, res.policy).value == pytest.approx(res.value, abs=1e-10)
     # upper bound: nature may commit first, min_k max_pi
     assert res.value <= min(mu @ policy_iteration(m).v_policy for m in models) + 1e-10
     # lower bound: the dynamic (sa-rectangular hull) robust value, by a finite-row robust VI
@@ -92,7 +94,7 @@ def test_static_optimum_may_need_randomization():
     m1 = TabularMDP(P=P, R=np.array([[1.0, 0.0]]), gamma=0.0)
     m2 = TabularMDP(P=P, R=np.array([[0.0, 1.0]]), gamma=0.0)
     assert static_robust_policy([m1, m2]).value == 0.0
-    assert scenario_value([m1, m2], np.array([[0.5, 0.5]]))[0] == 0.5
+    assert scenario_value([m1, m2], np.array([[0.5, 0.5]])).value == 0.5
 
 
 def test_scenario_input_errors():
@@ -134,13 +136,13 @@ def test_iwocs_reaches_dynamic_robust_value__no_duality_gap(spec, mdp):
     """sa-rectangular sets: max_pi min_T = min_T max_pi, so IWOCS closes its certified gap at the
     robust value of robust VI (Iyengar 2005; Zouitine, Geist & Rachelson 2024, Sec. 3)."""
     res = iwocs(mdp, spec, epsilon=1e-8)
-    J = float(mdp.mu0 @ robust_value_iteration(mdp, spec, epsilon=1e-11).v_policy)
+    J = float(mdp.mu0 @ robust_value_iteration(mdp, spec, epsilon=1e-11).v)
     assert res.converged
     assert np.all(res.lower <= J + 1e-8)                # robust values of policies: lower bounds
     assert np.all(res.upper >= J - 1e-8)                # nominal optima of kernels in U: upper bounds
     assert np.all(np.diff(res.upper) <= 0)
     assert res.lower.max() == pytest.approx(J, abs=1e-7)
-    assert float(mdp.mu0 @ res.v_policy) == pytest.approx(J, abs=1e-7)
+    assert float(mdp.mu0 @ res.v_policy_robust) == pytest.approx(J, abs=1e-7)
     P = mdp.P_dense()
     for K in res.kernels[1:]:
         _in_set(np.asarray(K), P, mdp.action_mask, spec)
@@ -236,7 +238,9 @@ def test_regularized_vi_fixed_point_is_robust_value(spec, mdp):
     reg = regularized_value_iteration(mdp, beta, norm=norm, support=support, epsilon=1e-9)
     rob = robust_value_iteration(mdp, spec, epsilon=1e-10)
     assert reg.converged and reg.exact and reg.modulus == mdp.gamma
-    np.testing.assert_allclose(reg.v, rob.v_policy, atol=1e-7)
+    np.testing.assert_allclose(reg.v, rob.v_policy_robust, atol=1e-7)
+    # both estimates of v*_U are certified: their distance is at most the sum of the bounds
+    assert np.abs(reg.v - rob.v).max() <= reg.v_error_bound + rob.v_error_bound + 1e-12
 
 
 def test_regularized_relaxation_is_strict_when_nonnegativity_binds():

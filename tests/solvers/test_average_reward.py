@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -24,7 +25,9 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from mdpkit import ConvergenceWarning, InvalidArgumentError, MultichainError, Status, TabularMDP
-from mdpkit.solvers import closed_classes, relative_value_iteration
+from mdpkit.results import AverageRewardResult
+from mdpkit.solvers import relative_value_iteration
+from mdpkit.structure import closed_classes
 from mdpkit.testing.strategies import mdps
 
 
@@ -70,6 +73,42 @@ def discounted_vstar(mdp: TabularMDP, gamma: float) -> np.ndarray:
     )
 
 
+def policy_gain_and_relative_value(mdp: TabularMDP, pi: np.ndarray, ref: int):
+    """(g_pi, h_pi) of a unichain policy: the stacked system (I - P_pi) h + g 1 = r_pi, h[ref] = 0,
+    solved by numpy.linalg.lstsq (S + 1 equations, S + 1 unknowns (h, g))."""
+    S = mdp.S
+    idx = np.arange(S)
+    P_pi, r_pi = mdp.P_dense()[idx, pi], mdp.R[idx, pi]
+    M = np.zeros((S + 1, S + 1))
+    M[:S, :S] = np.eye(S) - P_pi
+    M[:S, S] = 1.0
+    M[S, ref] = 1.0
+    b = np.append(r_pi, 0.0)
+    x, *_ = np.linalg.lstsq(M, b, rcond=None)
+    assert np.abs(M @ x - b).max() < 1e-9, "P_pi is not unichain"
+    return float(x[S]), x[:S]
+
+
+def optimal_relative_value(mdp: TabularMDP, ref: int) -> np.ndarray:
+    """h* with h*(ref) = 0 solving h + g* = max_a [R + P h] (Puterman 1994, Sec. 8.4), by
+    enumeration: among the deterministic policies, those whose (g_pi, h_pi) satisfies the
+    optimality equation (gain-optimal and greedy for their own h_pi); all must agree."""
+    P = mdp.P_dense()
+    g_star = optimal_gain(mdp)
+    sols = []
+    for pi in all_policies(mdp):
+        g, h = policy_gain_and_relative_value(mdp, pi, ref)
+        if abs(g - g_star) > 1e-9:
+            continue
+        q = np.where(mdp.action_mask, mdp.R + P @ h, -np.inf)
+        if np.abs(q.max(axis=1) - h - g_star).max() <= 1e-9:
+            sols.append(h)
+    assert sols, "no policy satisfies the optimality equation"
+    for h in sols[1:]:
+        assert_allclose(h, sols[0], rtol=0, atol=1e-8)
+    return sols[0]
+
+
 # ---------------------------------------------------------------------------- strategies
 @st.composite
 def unichain_mdps(draw, n_states=(1, 5), n_actions=(1, 3)):
@@ -102,7 +141,7 @@ def test_gain_bracket_contains_optimal_gain__puterman_1994_thm_8_5_5(mdp, tau, e
     ref = data.draw(st.integers(0, mdp.S - 1), label="ref_state")
     g_star = optimal_gain(mdp)
     res = relative_value_iteration(mdp, epsilon=epsilon, tau=tau, ref_state=ref)
-    lo, hi = res.extra["gain_lower"], res.extra["gain_upper"]
+    lo, hi = res.gain_lower, res.gain_upper
     # lo and hi are min/max of differences of iterates of size ~|R| * (iterations); the backup
     # is a sum of S products: slack 1e-9 (1 + max|R|) is far above the rounding error.
     slack = 1e-9 * (1.0 + np.abs(mdp.R).max())
@@ -111,7 +150,7 @@ def test_gain_bracket_contains_optimal_gain__puterman_1994_thm_8_5_5(mdp, tau, e
     assert res.error_bound == pytest.approx(hi - lo, rel=0, abs=1e-15)
     assert_bound(lo, g_star, rtol=0, atol=slack)
     assert_bound(g_star, hi, rtol=0, atol=slack)
-    assert res.extra["gain"] == pytest.approx(0.5 * (lo + hi), rel=0, abs=1e-15)
+    assert res.gain == pytest.approx(0.5 * (lo + hi), rel=0, abs=1e-15)
     # the greedy policy is error_bound-gain-optimal, judged by its true (stationary) gain
     assert mdp.action_mask[np.arange(mdp.S), res.policy].all()
     g_pi = policy_gain(mdp, res.policy)
@@ -132,8 +171,8 @@ def test_bias_solves_evaluation_equations_within_half_span(mdp, tau, data):
     sp(d)/2 = error_bound/2 of zero (derived here from the definitions)."""
     ref = data.draw(st.integers(0, mdp.S - 1), label="ref_state")
     res = relative_value_iteration(mdp, epsilon=1e-8, tau=tau, ref_state=ref)
-    h, g = res.v, res.extra["gain"]
-    assert h.shape == (mdp.S,) and h[ref] == 0.0 and res.v_policy is None
+    h, g = res.v, res.gain
+    assert h.shape == (mdp.S,) and h[ref] == 0.0
     idx = np.arange(mdp.S)
     P = mdp.P_dense()
     eval_resid = mdp.R[idx, res.policy] + P[idx, res.policy] @ h - h - g
@@ -145,6 +184,37 @@ def test_bias_solves_evaluation_equations_within_half_span(mdp, tau, data):
     assert_bound(np.abs(opt_resid).max(), res.error_bound / 2, rtol=0, atol=slack)
     # the greedy action attains the max in the optimality equation (up to the same slack)
     assert_bound(opt_q.max(axis=1) - opt_q[idx, res.policy], 0.0, rtol=0, atol=slack)
+
+
+@settings(max_examples=50)
+@given(unichain_mdps(), st.sampled_from([0.25, 0.5, 1.0]), st.sampled_from([1, 2, 5, 100_000]), st.data())
+def test_v_error_bound_certifies_distance_to_normalised_relative_value(mdp, tau, max_iter, data):
+    """|v - h*| <= v_error_bound where h* is the solution of h + g* = max_a [R + P h] pinned at
+    h*(ref) = 0, found by enumerating policies and solving each one's evaluation equations
+    (numpy lstsq).  Every row of these models puts mass on state 0, so the transformed model's
+    delta coefficient is < 1 and the bound is finite.  Truncated runs (max_iter 1, 2, 5) make
+    it non-trivial.  Also: v_policy is the exact relative value of the returned policy, gain
+    lies in its bracket, the typed fields replace the old extra dict."""
+    ref = data.draw(st.integers(0, mdp.S - 1), label="ref_state")
+    h_star = optimal_relative_value(mdp, ref)
+    v0 = np.array(data.draw(st.lists(st.integers(-3, 3), min_size=mdp.S, max_size=mdp.S)), float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = relative_value_iteration(mdp, epsilon=1e-9, tau=tau, ref_state=ref, max_iter=max_iter, v0=v0)
+    assert isinstance(res, AverageRewardResult) and not hasattr(res, "extra")
+    assert res.v.dtype == np.float64 and res.v[ref] == 0.0 and not res.v.flags.writeable
+    assert res.options["delta"] < 1.0
+    assert np.isfinite(res.v_error_bound)
+    slack = 1e-9 * (1.0 + np.abs(h_star).max())
+    err = float(np.abs(res.v - h_star).max())
+    assert_bound(err, res.v_error_bound, rtol=0, atol=slack)
+    if res.v_error_bound > 1e-8:
+        target(err / res.v_error_bound, label="|v - h*| / v_error_bound")
+    assert res.gain_lower <= res.gain <= res.gain_upper
+    assert_allclose(tau * (res.v_iterate - res.v_iterate[ref]), res.v, rtol=0, atol=1e-12)
+    g_pi, h_pi = policy_gain_and_relative_value(mdp, res.policy, ref)
+    assert_allclose(res.v_policy, h_pi, rtol=0, atol=1e-9 * (1.0 + np.abs(h_pi).max()))
+    assert_bound(res.gain_lower, g_pi, rtol=0, atol=slack)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -161,7 +231,7 @@ def test_discounted_limit_approaches_optimal_gain(seed):
     errs = [np.abs((1 - g) * discounted_vstar(mdp, g) - g_star).max() for g in (0.99, 0.999, 0.9999)]
     assert errs[2] <= 0.05 * errs[0] + 1e-9, errs
     res = relative_value_iteration(mdp, epsilon=1e-10)
-    assert abs(res.extra["gain"] - g_star) <= res.error_bound / 2 + 1e-12
+    assert abs(res.gain - g_star) <= res.error_bound / 2 + 1e-12
 
 
 # ---------------------------------------------------------------------------- periodic model
@@ -178,8 +248,12 @@ def test_periodic_chain_converges_with_aperiodicity_transform__puterman_1994_sec
     Sec. 8.5.4): RVI converges to g = 1/2, h = (0, -1/2)."""
     res = relative_value_iteration(two_cycle(), tau=0.5, epsilon=1e-10)
     assert res.converged
-    assert abs(res.extra["gain"] - 0.5) <= res.error_bound / 2 + 1e-15
+    assert abs(res.gain - 0.5) <= res.error_bound / 2 + 1e-15
     assert_allclose(res.v, [0.0, -0.5], rtol=0, atol=1e-9)
+    # P~ has the two equal rows (1/2, 1/2): delta = 0 and v_error_bound = tau * span (+ rounding)
+    assert res.options["delta"] == 0.0
+    assert np.abs(res.v - [0.0, -0.5]).max() <= res.v_error_bound <= 0.5 * res.residuals[-1] + 1e-14
+    assert_allclose(res.v_policy, [0.0, -0.5], rtol=0, atol=1e-12)
 
 
 def test_periodic_chain_oscillates_without_transform():
@@ -189,8 +263,10 @@ def test_periodic_chain_oscillates_without_transform():
         res = relative_value_iteration(two_cycle(), tau=1.0, max_iter=50)
     assert not res.converged and res.status == Status.MAX_ITER and res.n_iter == 50
     assert_array_equal(res.residuals, np.ones(50))
-    assert res.extra["gain_lower"] <= 0.5 <= res.extra["gain_upper"]
+    assert res.gain_lower <= 0.5 <= res.gain_upper
     assert res.error_bound == 1.0
+    # tau = 1: delta(P) = 1 for the deterministic 2-cycle, so nothing is certified about v
+    assert res.options["delta"] == 1.0 and res.v_error_bound == np.inf
 
 
 # ---------------------------------------------------------------------------- multichain
@@ -293,7 +369,7 @@ def test_single_closed_class_with_transient_states_is_accepted():
     R = np.array([[5.0, 5.0], [5.0, 5.0], [0.0, 0.0], [2.0, 0.0]])
     mdp = TabularMDP(P, R, 1.0)
     res = relative_value_iteration(mdp, epsilon=1e-10)
-    assert abs(res.extra["gain"] - 2.0) <= res.error_bound / 2 + 1e-12
+    assert abs(res.gain - 2.0) <= res.error_bound / 2 + 1e-12
     assert res.policy[3] == 0
 
 

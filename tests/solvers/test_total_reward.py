@@ -26,7 +26,9 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from mdpkit import ConvergenceWarning, ImproperPolicyError, InvalidArgumentError, InvalidPolicyError, Status, TabularMDP
-from mdpkit.solvers import all_policies_proper, ssp_policy_evaluation, ssp_policy_iteration, terminal_states
+from mdpkit.results import TotalRewardResult
+from mdpkit.solvers import ssp_policy_evaluation, ssp_policy_iteration
+from mdpkit.structure import all_policies_proper, terminal_states
 from mdpkit.testing.strategies import policies
 
 # Values are sums over at most a few hundred expected steps of integer rewards; the linear
@@ -318,6 +320,40 @@ def test_negative_reward_certificate_bounds_suboptimality__bertsekas_tsitsiklis_
     assert_bound(np.max(v_star - res.v_policy), res.error_bound, rtol=1e-9, atol=ATOL)
     if res.error_bound > 1e-9:
         target(gap / res.error_bound, label="gap / error_bound")
+
+
+@settings(max_examples=40)
+@given(st.one_of(ssps(mode="all", rewards=(-3, 3), gamma=(0.0, 1.0)),
+                 ssps(mode="some", rewards=(-3, -1), n_states=(3, 6), n_actions=(2, 2), trap=True)),
+       st.integers(1, 3), st.data())
+def test_v_error_bound_certifies_distance_to_optimal_total_reward(inst, max_iter, data):
+    """res.v estimates v* (the optimum over proper policies) with |v - v*| <= v_error_bound and
+    v_lower <= v* <= v_upper state-wise; v* by enumerating the proper deterministic policies and
+    solving (I - gamma P_NN) v_N = r_N for each (numpy.linalg.solve).  Runs truncated at
+    max_iter = 1..3 from a random proper policy, so the bound is not trivially 0.  Also checks
+    the typed fields: terminal, expected_steps (= E_pi[tau] by the same linear solve with unit
+    rewards) and max_expected_steps >= the optimal policy's worst expected termination time."""
+    mdp, term = inst
+    v_star, _, _, _ = brute_force(mdp, term)
+    proper = [pi for pi in deterministic_policies(mdp, term) if is_proper(mdp, pi, term)]
+    policy0 = proper[data.draw(st.integers(0, len(proper) - 1), label="policy0 index")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = ssp_policy_iteration(mdp, policy0=policy0, max_iter=max_iter)
+    assert isinstance(res, TotalRewardResult) and not hasattr(res, "extra")
+    assert res.v.dtype == np.float64 and res.v.shape == (mdp.S,) and not res.v.flags.writeable
+    assert res.v_error_bound == res.error_bound
+    assert_bound(np.abs(res.v - v_star).max(), res.v_error_bound, rtol=RTOL, atol=ATOL)
+    if math.isfinite(res.v_error_bound):
+        assert_bound(res.v_lower, v_star, rtol=RTOL, atol=ATOL)
+        assert_bound(v_star, res.v_upper, rtol=RTOL, atol=ATOL)
+        if res.v_error_bound > 1e-9:
+            target(float(np.abs(res.v - v_star).max() / res.v_error_bound), label="|v - v*| / v_error_bound")
+    else:
+        assert res.v_lower is None and res.v_upper is None
+    assert_array_equal(res.terminal, term)
+    assert_allclose(res.expected_steps, expected_steps(mdp, res.policy, term), rtol=RTOL, atol=ATOL)
+    assert res.max_expected_steps >= 0.0
 
 
 def test_max_iter_warns():
