@@ -56,8 +56,10 @@ def run(S=1000, A=4, b=10, K=51, m=51, gamma=0.9, repeats=5, seed=0):
     rng = np.random.default_rng(seed + 1)
     pi = rng.integers(0, A, S).astype(np.int64)
     indptr, nxt, w, rew = policy_transition_entries(mdp, pi)
-    z = uniform_support(rew.min() / (1 - gamma), rew.max() / (1 - gamma), K)
-    inv = dk.uniform_inverse_step(z)
+    ent = dk.entries(indptr, nxt, w, rew)  # the kernels' read-only entry tuple (one signature per kernel)
+    z = dk.ro(uniform_support(rew.min() / (1 - gamma), rew.max() / (1 - gamma), K))
+    inv = float(dk.uniform_inverse_step(z))
+    gamma = float(gamma)
     eta = rng.dirichlet(np.ones(K), S)
     theta = np.sort(rng.uniform(0, 10, (S, m)), axis=1)
     out_c, out_q = np.empty_like(eta), np.empty_like(theta)
@@ -65,9 +67,9 @@ def run(S=1000, A=4, b=10, K=51, m=51, gamma=0.9, repeats=5, seed=0):
     scratch = dk.quantile_scratch(indptr, m)
 
     # correctness first: kernel == vectorised numpy
-    dk.categorical_sweep(indptr, nxt, w, rew, z, gamma, inv, eta, mix, out_c)
+    dk.categorical_sweep(ent, z, gamma, inv, eta, mix, out_c)
     err_c = float(np.abs(out_c - ref.categorical_sweep_vectorized(indptr, nxt, w, rew, z, gamma, eta)).max())
-    dk.quantile_sweep(indptr, nxt, w, rew, gamma, theta, scratch, out_q)
+    dk.quantile_sweep(ent, gamma, theta, scratch, out_q)
     err_q = float(np.abs(out_q - ref.quantile_sweep_vectorized(indptr, nxt, w, rew, gamma, theta)).max())
 
     km = model_args(mdp)
@@ -76,15 +78,15 @@ def run(S=1000, A=4, b=10, K=51, m=51, gamma=0.9, repeats=5, seed=0):
     rows["nominal Bellman policy-evaluation sweep (mdpkit kernel)"] = _best(
         lambda: bellman.policy_sweep(km, gamma, pi, v, v_out, stats), repeats)
     rows["categorical, mdpkit kernel (serial)"] = _best(
-        lambda: dk._categorical_block(0, S, indptr, nxt, w, rew, z, gamma, inv, eta, mix[0], out_c), repeats)
+        lambda: dk._categorical_block(0, S, ent, z, gamma, inv, eta, mix[0], out_c), repeats)
     rows["categorical, mdpkit kernel (parallel blocks)"] = _best(
-        lambda: dk._categorical_sweep_par(indptr, nxt, w, rew, z, gamma, inv, eta, mix, out_c), repeats)
+        lambda: dk._categorical_sweep_par(ent, z, gamma, inv, eta, mix, out_c), repeats)
     rows["categorical, vectorised numpy"] = _best(
         lambda: ref.categorical_sweep_vectorized(indptr, nxt, w, rew, z, gamma, eta), repeats)
     rows["quantile, mdpkit kernel (serial)"] = _best(
-        lambda: dk._quantile_block(0, S, indptr, nxt, w, rew, gamma, theta, scratch[0], out_q), repeats)
+        lambda: dk._quantile_block(0, S, ent, gamma, theta, scratch[0], out_q), repeats)
     rows["quantile, mdpkit kernel (parallel blocks)"] = _best(
-        lambda: dk._quantile_sweep_par(indptr, nxt, w, rew, gamma, theta, scratch, out_q), repeats)
+        lambda: dk._quantile_sweep_par(ent, gamma, theta, scratch, out_q), repeats)
     rows["quantile, vectorised numpy"] = _best(
         lambda: ref.quantile_sweep_vectorized(indptr, nxt, w, rew, gamma, theta), repeats)
     info = {"S": S, "A": A, "b": b, "K": K, "m": m, "gamma": gamma, "entries": int(nxt.shape[0]),

@@ -586,7 +586,8 @@ def main(argv=None) -> int:
     if args.budget:
         prof["budget"] = args.budget
     gammas = tuple(float(x) for x in args.gammas.split(",")) if args.gammas else prof["gammas"]
-    out_dir = args.out or os.path.join(HERE, "results", "" if profile == "full" else profile)
+    out_dir = args.out or os.path.join(HERE, "results", "" if profile == "full" else profile,
+                                       "head_to_head" if args.h2h_only else "")
     names = args.instances.split(",") if args.instances else list(instances.SUITES[profile])
     avail = peers.availability()
     if args.libs:

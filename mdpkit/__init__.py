@@ -11,6 +11,37 @@ from ._exceptions import (
     MultichainError,
 )
 from .model import TabularMDP
-from .results import SolveResult, Status
+from .results import (
+    AverageRewardResult,
+    DiscountedResult,
+    ExactResult,
+    FiniteHorizonResult,
+    LearningResult,
+    LPResult,
+    SolveResult,
+    Status,
+    TotalRewardResult,
+)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "AverageRewardResult",
+    "ConvergenceWarning",
+    "DiscountedResult",
+    "ExactResult",
+    "FiniteHorizonResult",
+    "ImproperPolicyError",
+    "InvalidArgumentError",
+    "InvalidMDPError",
+    "InvalidPolicyError",
+    "LPResult",
+    "LearningResult",
+    "MDPKitError",
+    "ModelFileError",
+    "MultichainError",
+    "SolveResult",
+    "Status",
+    "TabularMDP",
+    "TotalRewardResult",
+]

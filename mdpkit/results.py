@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from mdpkit._exceptions import InvalidArgumentError
+
 if TYPE_CHECKING:  # core does not import bounds at run time (DESIGN.md layers)
     from mdpkit.bounds import Bound
 
@@ -339,33 +341,38 @@ def learning_result(*, actions, rewards, means, seeds, method: str, options: dic
     expected_regret : array_like of float, shape (T,), optional
         Exact expected cumulative regret, when the caller can compute it; otherwise the mean
         pseudo-regret over runs is stored and ``expected_regret_exact`` is False.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Inconsistent shapes, or an action outside ``[0, K)``.
     """
     actions = np.ascontiguousarray(actions, dtype=np.int64)
     rewards = np.ascontiguousarray(rewards, dtype=np.float64)
     means = np.asarray(means, dtype=np.float64)
     if actions.ndim != 2 or rewards.shape != actions.shape:
-        raise ValueError(f"actions and rewards must both have shape (n_runs, T); got {actions.shape} and {rewards.shape}")
+        raise InvalidArgumentError(f"actions and rewards must both have shape (n_runs, T); got {actions.shape} and {rewards.shape}")
     n_runs, T = actions.shape
     seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
     if seeds.shape != (n_runs,):
-        raise ValueError(f"seeds must have shape (n_runs,) = ({n_runs},), got {seeds.shape}")
+        raise InvalidArgumentError(f"seeds must have shape (n_runs,) = ({n_runs},), got {seeds.shape}")
+    if not (means.ndim == 1 or (means.ndim == 3 and means.shape[:2] == (n_runs, T))):
+        raise InvalidArgumentError(f"means must have shape (K,) or (n_runs, T, K) = ({n_runs}, {T}, K), got {means.shape}")
+    K = means.shape[-1]
+    if actions.size and (actions.min() < 0 or actions.max() >= K):
+        bad = np.argwhere((actions < 0) | (actions >= K))[0]
+        raise InvalidArgumentError(f"actions must lie in [0, K) = [0, {K}); actions[{bad[0]}, {bad[1]}] = "
+                                   f"{actions[tuple(bad)]}")
     if means.ndim == 1:
-        K = means.shape[0]
-        gaps = means.max() - means
-        inst = gaps[actions]
-    elif means.shape[:2] == (n_runs, T):
-        K = means.shape[2]
+        inst = (means.max() - means)[actions]
+    else:
         gaps = means.max(axis=2, keepdims=True) - means
         inst = np.take_along_axis(gaps, actions[..., None], axis=2)[..., 0]
-    else:
-        raise ValueError(f"means must have shape (K,) or (n_runs, T, K) = ({n_runs}, {T}, K), got {means.shape}")
-    if actions.size and (actions.min() < 0 or actions.max() >= K):
-        raise ValueError(f"actions must lie in [0, K) = [0, {K})")
     pseudo = np.cumsum(inst, axis=1)
     exact = expected_regret is not None
     er = np.asarray(expected_regret, dtype=np.float64) if exact else pseudo.mean(axis=0)
     if er.shape != (T,):
-        raise ValueError(f"expected_regret must have shape (T,) = ({T},), got {er.shape}")
+        raise InvalidArgumentError(f"expected_regret must have shape (T,) = ({T},), got {er.shape}")
     n_pulls = (np.stack([np.bincount(a, minlength=K) for a in actions]).astype(np.int64) if n_runs
                else np.zeros((0, K), np.int64))
     for arr in (actions, rewards, pseudo, er, n_pulls, seeds):

@@ -34,6 +34,9 @@ communicating model
     accessible from :math:`s` (Puterman 1994, Sec. 8.3.1).  Equivalently the model graph is
     strongly connected: follow a shortest path, which visits each state once, so one action per
     state suffices.
+weakly communicating model
+    A closed set of states that communicate in the sense above, plus states that are transient
+    under every policy (Puterman 1994, Sec. 8.3.1); the optimal gain is then constant.
 
 Implementation and cost
 -----------------------
@@ -67,6 +70,7 @@ __all__ = [
     "communicating_classes",
     "is_communicating",
     "is_unichain",
+    "is_weakly_communicating",
     "reachable_states",
     "recurrent_states",
     "steps_to",
@@ -508,16 +512,55 @@ def all_policies_proper(mdp: TabularMDP, terminal=None) -> bool:
     InvalidArgumentError
         If there is no terminal state, or a declared one is not absorbing with zero reward.
     """
+    term = _terminal_mask(_check_mdp(mdp), terminal)
+    return not _trap(mdp, ~term).any()
+
+
+def _trap(mdp: TabularMDP, region: np.ndarray) -> np.ndarray:
+    """Largest subset of ``region`` that some deterministic policy can stay in forever.
+
+    Fixpoint of "drop the states with no available action whose successors all stay in the
+    set", started from ``region``; at most S rounds of O(nnz(P)).
+    """
     import scipy.sparse as sp
 
-    term = _terminal_mask(_check_mdp(mdp), terminal)
     S, A = mdp.S, mdp.A
     P = sp.csr_matrix(mdp.P_rows)
     support = sp.csr_matrix(((P.data > 0).astype(float), P.indices, P.indptr), shape=P.shape)
-    C = ~term
+    C = np.asarray(region, dtype=bool).copy()
     while True:
         leave = (support @ (~C).astype(float)).reshape(S, A) > 0
         C_new = C & (mdp.action_mask & ~leave).any(axis=1)
         if np.array_equal(C_new, C):
-            return not C.any()
+            return C
         C = C_new
+
+
+def is_weakly_communicating(mdp: TabularMDP) -> bool:
+    r"""True when the model is weakly communicating (Puterman 1994, Sec. 8.3.1).
+
+    Definition: there is a closed set :math:`C` in which every state is accessible from every
+    other under some deterministic stationary policy, and every state outside :math:`C` is
+    transient under every policy.  In such a model the optimal gain is constant
+    (Puterman 1994, Thm 8.3.2), the setting of relative value iteration.
+
+    Computed as: the model graph has exactly one closed class :math:`C`
+    (:func:`closed_classes`), and no policy can stay outside :math:`C` forever (the largest set
+    outside :math:`C` that some action choice never leaves is empty; see
+    :func:`all_policies_proper` for the fixpoint).  Both conditions are necessary: a second
+    closed class contains a recurrent class of every policy, outside any communicating
+    :math:`C`; a set outside :math:`C` that a policy never leaves contains a recurrent class of
+    that policy.  They are sufficient: a recurrent
+    class of a policy is closed under it, cannot contain a state of :math:`C` and a state
+    outside (nothing leaves :math:`C`), and cannot lie outside :math:`C`.
+
+    Returns
+    -------
+    bool
+    """
+    classes = closed_classes(mdp)
+    if len(classes) != 1:
+        return False
+    outside = np.ones(mdp.S, dtype=bool)
+    outside[classes[0]] = False
+    return not _trap(mdp, outside).any()

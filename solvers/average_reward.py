@@ -19,7 +19,7 @@ from mdpkit._kernels import bellman, model_args
 from mdpkit._validation import check_int, check_positive
 from mdpkit.model import TabularMDP
 from mdpkit.results import AverageRewardResult
-from mdpkit.structure import closed_classes, is_unichain  # noqa: F401  (closed_classes: old import path)
+from mdpkit.structure import closed_classes  # also the old import path mdpkit.solvers.closed_classes
 
 from ._common import build_result, check_common, check_mdp, initial_v
 
@@ -47,8 +47,13 @@ def _transformed_delta(mdp: TabularMDP, tau: float) -> tuple[float, str]:
         Pr = mdp.P_rows[rows]
         Pt = tau * (Pr.toarray() if sp.issparse(Pr) else np.asarray(Pr)) + diag.toarray()
         return bounds.span_contraction_coefficient(Pt, max_rows=max(n, 1)), "exact delta coefficient"
-    Pt = sp.csr_matrix(tau * sp.csr_matrix(mdp.P_rows[rows]) + diag)
-    colmin = np.asarray(Pt.min(axis=0).todense()).ravel()
+    if mdp.is_sparse:
+        Pt = sp.csr_matrix(tau * sp.csr_matrix(mdp.P_rows[rows]) + diag)
+        colmin = np.asarray(Pt.min(axis=0).todense()).ravel()
+    else:
+        Pt = tau * np.asarray(mdp.P_rows)[rows]
+        Pt[np.arange(n), rows // A] += 1.0 - tau
+        colmin = Pt.min(axis=0)
     return float(min(max(1.0 - colmin.sum(), 0.0), 1.0)), "column-minimum bound on the delta coefficient"
 
 
@@ -205,8 +210,9 @@ def relative_value_iteration(
     Warns
     -----
     ConvergenceWarning
-        If ``max_iter`` is reached (e.g. a weakly communicating model whose optimal gain is not
-        constant); the bracket still holds state-wise.
+        If ``max_iter`` is reached, e.g. on a model that is not weakly communicating
+        (:func:`mdpkit.structure.is_weakly_communicating`), whose optimal gain can depend on the
+        state, or with ``tau = 1`` on a periodic chain; the bracket still holds state-wise.
 
     Notes
     -----

@@ -346,8 +346,8 @@ class _Ctx:
     def s_backup(self, v, pw=None):
         S, A = self.S, self.A
         out = (np.empty(S), np.zeros(S * A), np.zeros(S * A))
-        rk.s_rect_l1_backup(self.args, self.uset, self.gamma, _wv(v), pw is not None,
-                            _DUMMY_PW if pw is None else pw, out, self.work, self.swork)
+        rk.s_rect_l1_backup(self.args, self.uset, self.gamma, _wv(v), pw is not None, out,
+                            _DUMMY_PW if pw is None else pw, self.work, self.swork)
         return out[0], out[1].reshape(S, A), out[2].reshape(S, A)
 
     def greedy(self, v):

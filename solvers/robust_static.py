@@ -144,7 +144,7 @@ def scenario_value(mdp_list, policy, *, mu0=None) -> ScenarioValue:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class StaticPolicyResult(_RichRepr):
-    """Result of :func:`static_robust_policy`.
+    r"""Result of :func:`static_robust_policy`.
 
     Attributes
     ----------

@@ -189,9 +189,59 @@ def test_dense_sparse_round_trip_is_exact(m):
     assert s.allclose(d) and d.to_sparse().allclose(s)
 
 
-def test_with_gamma_revalidates():
+def test_with_gamma_validates_gamma():
     P, R = _two_state()
     m = TabularMDP(P, R, 0.9)
     assert m.with_gamma(0.5).gamma == 0.5 and m.gamma == 0.9
-    with pytest.raises(InvalidMDPError):
-        m.with_gamma(2.0)
+    assert m.with_gamma(1).gamma == 1.0 and isinstance(m.with_gamma(1).gamma, float)
+    for bad in (2.0, -0.1, float("nan"), True, "0.5", None):
+        with pytest.raises(InvalidMDPError):
+            m.with_gamma(bad)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_with_gamma_shares_arrays_and_the_kernel_model(sparse):
+    """with_gamma neither copies nor revalidates P: it shares every array, and the prepared
+    kernel model, with the original (a gamma sweep over a large model costs nothing per value)."""
+    from mdpkit._kernels import model_args
+
+    P, R = _two_state()
+    m = TabularMDP(P, R, 0.9, action_mask=np.array([[True, True], [True, False]]))
+    if sparse:
+        m = m.to_sparse()
+    km = model_args(m)
+    g = m.with_gamma(0.5)
+    assert type(g) is TabularMDP and g is not m
+    assert g.P is m.P and g.R is m.R and g.action_mask is m.action_mask and g.mu0 is m.mu0
+    assert (g.S, g.A, g.is_sparse, g.name) == (m.S, m.A, m.is_sparse, m.name)
+    assert model_args(g) is km
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        g.gamma = 0.1
+    # the models stay independent
+    assert m.gamma == 0.9 and g.with_gamma(0.7).gamma == 0.7 and g.gamma == 0.5
+    # and solve as freshly built models do
+    from mdpkit.solvers import value_iteration
+
+    fresh = TabularMDP(m.P, m.R, 0.5, action_mask=m.action_mask)
+    np.testing.assert_array_equal(value_iteration(g, epsilon=1e-9).v, value_iteration(fresh, epsilon=1e-9).v)
+
+
+def test_kernel_model_is_cached_and_left_out_of_pickles_and_copies():
+    import copy
+    import pickle
+
+    from mdpkit._kernels import model_args
+
+    P, R = _two_state()
+    m = TabularMDP(P, R, 0.9)
+    km = model_args(m)
+    assert model_args(m) is km
+    for clone in (pickle.loads(pickle.dumps(m)), copy.copy(m), copy.deepcopy(m)):
+        assert "_km" not in clone.__dict__
+        assert clone.allclose(m)
+        km2 = model_args(clone)  # rebuilt on use, read-only whatever the clone's flags
+        assert not km2[1].flags.writeable and not km2[5].flags.writeable
+        np.testing.assert_array_equal(km2[1], km[1])
+    # replace() builds a new (revalidated) model, without the cache
+    r = dataclasses.replace(m, gamma=0.5)
+    assert "_km" not in r.__dict__ and model_args(r) is not km

@@ -175,6 +175,36 @@ def test_multichain_policy_in_a_communicating_model():
     assert_array_equal(structure.transient_states(m, [0, 1]), [False, True])
 
 
+def _weakly_communicating_oracle(mdp: TabularMDP) -> bool:
+    """Puterman 1994, Sec. 8.3.1, by enumeration: one closed class C of the model graph and,
+    for every deterministic policy, every recurrent class of P_pi inside C."""
+    _, closed = classes_oracle(adjacency(mdp))
+    if len(closed) != 1:
+        return False
+    C = set(closed[0])
+    for pol in itertools.product(*[np.flatnonzero(mdp.action_mask[s]).tolist() for s in range(mdp.S)]):
+        _, rec = classes_oracle(adjacency(mdp, np.array(pol)))
+        if any(not set(r) <= C for r in rec):
+            return False
+    return True
+
+
+@settings(max_examples=80)
+@given(mdps(n_states=(1, 5), n_actions=(1, 3), sparse=None, masked=True))
+def test_is_weakly_communicating_matches_enumeration(mdp):
+    wc = structure.is_weakly_communicating(mdp)
+    assert wc is _weakly_communicating_oracle(mdp)
+    if structure.is_communicating(mdp):
+        assert wc
+
+
+def test_weakly_communicating_hand_built():
+    assert structure.is_weakly_communicating(det([[1, 1], [2, 2], [1, 2]]))  # C = {1, 2}; 0 -> 1 always
+    assert not structure.is_weakly_communicating(det([[0, 1], [1, 1]]))  # 0 can loop forever outside C = {1}
+    assert not structure.is_weakly_communicating(det([[0], [1]]))  # two closed classes
+    assert structure.is_weakly_communicating(det([[0, 1], [1, 1]], mask=np.array([[False, True], [True, True]])))
+
+
 # ---------------------------------------------------------------------------- absorbing / terminal
 @settings(max_examples=60)
 @given(model_st)

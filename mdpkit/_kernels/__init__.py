@@ -67,16 +67,16 @@ def prepare(mdp) -> tuple:
         A CSR model with more than ``2**32`` states.
     """
     S, A = int(mdp.S), int(mdp.A)
+    if mdp.is_sparse and S > MAX_CSR_STATES:
+        raise InvalidMDPError(
+            f"CSR models may have at most 2**32 = {MAX_CSR_STATES} states (column indices are passed to the "
+            f"kernels as uint32), got S={S}"
+        )
     R1 = _frozen(np.asarray(mdp.R).reshape(S * A), np.float64)
     mask1 = _frozen(np.asarray(mdp.action_mask).reshape(S * A), np.bool_)
     if not mdp.is_sparse:
         P2 = _frozen(np.asarray(mdp.P).reshape(S * A, S), np.float64)
         return DENSE, P2, _DUMMY_I, _DUMMY_U, _DUMMY_D, R1, mask1, S, A
-    if S > MAX_CSR_STATES:
-        raise InvalidMDPError(
-            f"CSR models may have at most 2**32 = {MAX_CSR_STATES} states (column indices are passed to the "
-            f"kernels as uint32), got S={S}"
-        )
     P = mdp.P
     indptr = _frozen(P.indptr, np.int64)
     if P.indices.dtype.itemsize == 4:

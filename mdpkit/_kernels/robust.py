@@ -139,7 +139,7 @@ def _l1_walk(qs, zs, n, i0, zlo, eps, order, pb):
     ``pb[m] = q_m - taken_m`` for the entries it takes from (others untouched).  Returns
     ``(gain, moved)``: ``gain = sum_m taken_m (z_m - zlo)``, ``moved = sum_m taken_m``.
     """
-    c = 0
+    c = np.int64(0)  # typed: a literal would add a Numba signature
     for m in range(n):
         if m != i0 and qs[m] > 0.0:
             order[c] = m
@@ -171,7 +171,7 @@ def _l1_walk(qs, zs, n, i0, zlo, eps, order, pb):
             rem -= take
             end -= 1
             order[0] = order[end]
-            _sift_down(zs, order, 0, end)
+            _sift_down(zs, order, np.int64(0), end)
     return gain, eps - rem
 
 
@@ -193,7 +193,7 @@ def inner_l1(qb, zb, kappa, n, pb, idx):
     sum q``.  The value is ``q.z - gain`` (exact in real arithmetic).
     """
     acc = 0.0
-    i0 = -1
+    i0 = np.int64(-1)  # typed: a literal would add a Numba signature
     for k in range(n):
         pb[k] = qb[k]
         acc += qb[k] * zb[k]
@@ -245,7 +245,7 @@ def _ellip_project(qb, cb, zb, t, n, pb, bb, idx):
         s = (1.0 + CB) / C
         if k == n - 1 or s <= bb[idx[k + 1]]:
             break
-    cnt = 0
+    cnt = np.int64(0)  # typed: a literal would add a Numba signature
     for k in range(n):
         val = qb[k] + cb[k] * (s - t * zb[k])
         if val > 0.0:
@@ -585,7 +585,7 @@ def _gather(model, i, v, full, qb, zb, pos, cols):
     need state indices (see ``solve_row``).
     """
     sparse, P2, indptr, indices, data = model[0], model[1], model[2], model[3], model[4]
-    n = 0
+    n = np.int64(0)  # typed: a literal would add a Numba signature
     if sparse:
         for k in range(indptr[i], indptr[i + 1]):
             if data[k] > 0.0:
@@ -648,7 +648,7 @@ def solve_row(kind, n, kappa, W, metric, work):
     if kind == KL_PENALTY:
         return inner_kl_penalty(qb, zb, kappa, n, pb)
     if kind == TV_PENALTY:
-        i0 = 0
+        i0 = np.int64(0)  # typed: a literal would add a Numba signature
         for k in range(1, n):
             if zb[k] < zb[i0]:
                 i0 = k
@@ -711,11 +711,11 @@ def _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks):
     ``ks`` receives the CSR positions.  Tracks the nominal ``q.v``, the first minimiser and the
     first maximiser with branch-free selects.  Returns ``(k, acc, i0, zlo, ihi, zhi)``.
     """
-    n = 0
+    n = np.int64(0)  # typed: a literal would add a Numba signature
     acc = 0.0
-    i0 = -1
+    i0 = np.int64(-1)  # typed: a literal would add a Numba signature
     zlo = np.inf
-    ihi = -1
+    ihi = np.int64(-1)  # typed: a literal would add a Numba signature
     zhi = -np.inf
     for k in range(indptr[i], indptr[i + 1]):
         d = data[k]
@@ -743,13 +743,13 @@ def _l1_gather_dense(P2, i, v, jg, zg, qs, zs, ks):
     of v, with ``zg = v[jg]`` computed once per sweep by the caller; ``i0 = -1`` then means the
     destination lies outside the row's support.
     """
-    n = 0
+    n = np.int64(0)  # typed: a literal would add a Numba signature
     acc = 0.0
-    i0 = -1
+    i0 = np.int64(-1)  # typed: a literal would add a Numba signature
     zlo = np.inf
-    ihi = -1
+    ihi = np.int64(-1)  # typed: a literal would add a Numba signature
     zhi = -np.inf
-    idest = -1
+    idest = np.int64(-1)  # typed: a literal would add a Numba signature
     for j in range(P2.shape[1]):
         d = P2[i, j]
         if d > 0.0:
@@ -1316,7 +1316,7 @@ def robust_vi_loop(model, uset, gamma, v, ctrl, out, pw, work):
     n = 0
     converged = False
     while n < max_iter:
-        robust_q(model, uset, gamma, v, False, pw, q, work)
+        robust_q(model, uset, gamma, v, np.bool_(False), pw, q, work)
         greedy_max(q, mask1, S, A, v_new, pi_out)
         res, dmin, dmax = _diff_update(v, v_new, S)
         residuals[n] = res
@@ -1409,7 +1409,7 @@ def robust_mpi_loop(model, uset, gamma, v, ctrl, out, pw, work):
     n = 0
     converged = False
     while n < max_iter:
-        robust_q(model, uset, gamma, v, False, pw, q, work)
+        robust_q(model, uset, gamma, v, np.bool_(False), pw, q, work)
         greedy_max(q, mask1, S, A, v_new, pi_out)
         res, dmin, dmax = _diff_update(v, v_new, S)
         residuals[n] = res
@@ -1421,7 +1421,7 @@ def robust_mpi_loop(model, uset, gamma, v, ctrl, out, pw, work):
             converged = True
             break
         for _ in range(m):
-            robust_policy_sweep(model, uset, gamma, pi_out, v, False, pw, v_new, work)
+            robust_policy_sweep(model, uset, gamma, pi_out, v, np.bool_(False), pw, v_new, work)
             for s in range(S):
                 v[s] = v_new[s]
     return n, converged
@@ -1440,7 +1440,7 @@ def s_rect_l1_vi_loop(model, uset, gamma, v, ctrl, out, pw, work, swork):
     n = 0
     converged = False
     while n < max_iter:
-        s_rect_l1_backup(model, uset, gamma, v, False, (v_new, pi_out, xi_out), pw, work, swork)
+        s_rect_l1_backup(model, uset, gamma, v, np.bool_(False), (v_new, pi_out, xi_out), pw, work, swork)
         res, dmin, dmax = _diff_update(v, v_new, S)
         residuals[n] = res
         spans[n] = dmax - dmin

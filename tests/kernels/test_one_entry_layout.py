@@ -44,13 +44,13 @@ def test_layout_detection():
 
 
 def _all_sweeps(code, args, gamma, v, store_q):
-    _, P2, indptr, indices, data, R1, mask1, S, A = args
+    km = (code,) + tuple(args[1:])  # the same prepared arrays read through another layout code
+    S, A = km[7], km[8]
     out, pi, q = np.empty(S), np.empty(S, dtype=np.int64), np.full(S * A, np.nan)
     stats = np.empty((bellman.N_CHUNKS, 3))
-    d = bellman.greedy_sweep(code, P2, indptr, indices, data, R1, mask1, S, A, gamma, v, out, pi, q, store_q,
-                             stats)
+    d = bellman.greedy_sweep(km, gamma, v, out, pi, q, store_q, stats)
     pol_out = np.empty(S)
-    e = bellman.policy_sweep(code, P2, indptr, indices, data, R1, gamma, pi, A, v, pol_out, stats)
+    e = bellman.policy_sweep(km, gamma, pi, v, pol_out, stats)
     return out, pi, q, np.array(d), pol_out, np.array(e)
 
 
@@ -72,6 +72,7 @@ def test_sweeps_bitwise_equal_generic_csr(big, S, A, store_q):
         R1[5 * A:6 * A] = -np.inf
         R1[7 * A:8 * A] = np.nan
         R1[9 * A + 1:10 * A] = np.nan
+        R1.flags.writeable = False  # as prepared: the kernels have one signature (read-only R1)
         args = args[:5] + (R1,) + args[6:]
     layout, data = args[0], args[4]
     assert layout == (CSR_ONE_ENTRY_UNIT if big else CSR_ONE_ENTRY)
@@ -144,12 +145,12 @@ def test_masked_winner_falls_back_to_the_exact_masked_choice(layout):
     m = TabularMDP(P, R, 0.9, action_mask=mask)
     if layout == "csr":
         m = TabularMDP(sp.csr_matrix(m0.P.toarray() * 0.5 + m0.P.toarray()[::-1] * 0.5), R, 0.9, action_mask=mask)
-    code, P2, indptr, indices, data, R1, mask1, S, A = model_args(m)
+    km = model_args(m)
+    code = km[0]
     assert code == {"dense": 0, "csr": CSR, "one-entry": CSR_ONE_ENTRY}[layout]
     v = rng.integers(0, 2, size=S).astype(float)
     out, pi, q = np.empty(S), np.empty(S, dtype=np.int64), np.empty(S * A)
-    bellman.greedy_sweep(code, P2, indptr, indices, data, R1, mask1, S, A, m.gamma, v, out, pi, q, False,
-                         np.empty((bellman.N_CHUNKS, 3)))
+    bellman.greedy_sweep(km, m.gamma, v, out, pi, q, False, np.empty((bellman.N_CHUNKS, 3)))
     Pd = m.P.toarray().reshape(S, A, S) if m.is_sparse else m.P
     v_ref, pi_ref = ref.greedy_max(ref.bellman_q(Pd, m.R, m.gamma, v), m.action_mask)
     assert_allclose(out, v_ref, rtol=1e-13, atol=1e-12)
@@ -164,10 +165,11 @@ def test_gauss_seidel_on_masked_one_entry_model_matches_the_oracle(code):
     m0 = deterministic_model(25, 3, 11)
     R = np.where(m0.action_mask, m0.R, 50.0)
     m = TabularMDP(m0.P, R, 0.8, action_mask=m0.action_mask)
-    layout, P2, indptr, indices, data, R1, mask1, S, A = model_args(m)
+    km = (code,) + tuple(model_args(m)[1:])
+    S, A = km[7], km[8]
     v = np.zeros(S)
     residuals = np.empty(50)
-    n, _ = bellman.gauss_seidel_loop(code, P2, indptr, indices, data, R1, mask1, S, A, m.gamma, v, 0.0, 50, residuals)
+    n, _ = bellman.gauss_seidel_loop(km, m.gamma, v, 0.0, 50, residuals)
     v_ref, n_ref, res_ref = ref.gauss_seidel(m.P.toarray().reshape(S, A, S), m.R, m.action_mask, m.gamma,
                                              np.zeros(S), 0.0, 50)[:3]
     assert n == n_ref == 50

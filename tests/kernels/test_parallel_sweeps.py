@@ -36,24 +36,24 @@ MODELS = big_models()
 
 
 def _sweep(mdp, v, store_q=True):
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    S, A = km[7], km[8]
     out = np.full(S, np.nan)
     pi = np.full(S, -1, dtype=np.int64)
     q = np.full(S * A, np.nan)
     stats = np.empty((bellman.N_CHUNKS, 3))
-    d = bellman.greedy_sweep(sparse, P2, indptr, indices, data, R1, mask1, S, A, mdp.gamma, v, out, pi, q,
-                             store_q, stats)
+    d = bellman.greedy_sweep(km, mdp.gamma, v, out, pi, q, store_q, stats)
     return out, pi, q, np.array(d)
 
 
 def _serial_sweep(mdp, v):
     """The serial path over all states (the function the parallel blocks call)."""
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    layout, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
     out = np.full(S, np.nan)
     pi = np.full(S, -1, dtype=np.int64)
     q = np.full(S * A, np.nan)
     stats = np.empty((1, 3))
-    bellman._greedy_rows(sparse, P2, indptr, indices, data, R1, mask1, A, mdp.gamma, v, out, pi, q, True,
+    bellman._greedy_rows(layout, P2, indptr, indices, data, R1, mask1, A, mdp.gamma, v, out, pi, q, True,
                          0, S, stats, 0)
     return out, pi, q, stats[0]
 
@@ -86,21 +86,20 @@ def test_parallel_sweep_equals_serial_bitwise_and_matches_oracle(mdp, restore_th
 @pytest.mark.parametrize("mdp", MODELS)
 def test_results_independent_of_thread_count(mdp, restore_threads):
     """VI and MPI loops (which sweep in parallel here) give identical bits with 1 thread and all."""
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    S, A = km[7], km[8]
     runs = []
     for n_threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
         numba.set_num_threads(n_threads)
         v = np.zeros(S)
         q, v_new, pi = np.empty(S * A), np.empty(S), np.empty(S, dtype=np.int64)
         res, spans, dmm = np.empty(50), np.empty(50), np.empty(2)
-        n, conv = bellman.value_iteration_loop(sparse, P2, indptr, indices, data, R1, mask1, S, A, mdp.gamma, v,
-                                               1e-9, False, 50, q, v_new, pi, res, spans, dmm)
+        n, conv = bellman.value_iteration_loop(km, mdp.gamma, v, 1e-9, False, 50, q, v_new, pi, res, spans, dmm)
         w = np.zeros(S)
         q2, w_new, pi2 = np.empty(S * A), np.empty(S), np.empty(S, dtype=np.int64)
         res2, spans2, dmm2, nev = np.empty(40), np.empty(40), np.empty(2), np.zeros(1, dtype=np.int64)
         n2, conv2 = bellman.modified_policy_iteration_loop(
-            sparse, P2, indptr, indices, data, R1, mask1, S, A, mdp.gamma, w, 1e-9, 30, 1e-2, 40,
-            q2, w_new, pi2, res2, spans2, dmm2, nev)
+            km, mdp.gamma, w, 1e-9, 30, 1e-2, 40, q2, w_new, pi2, res2, spans2, dmm2, nev)
         runs.append((v.copy(), pi.copy(), q.copy(), res[:n].copy(), w.copy(), pi2.copy(), res2[:n2].copy(),
                      int(nev[0])))
     for a, b in zip(runs[0], runs[-1]):
@@ -109,18 +108,19 @@ def test_results_independent_of_thread_count(mdp, restore_threads):
 
 @pytest.mark.parametrize("mdp", MODELS)
 def test_parallel_policy_sweep_matches_oracle(mdp, restore_threads):
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    S, A = km[7], km[8]
     rng = np.random.default_rng(1)
     pi = rng.integers(0, A, size=S).astype(np.int64)
     v = rng.normal(size=S)
     out = np.full(S, np.nan)
     stats = np.empty((bellman.N_CHUNKS, 3))
-    dmin, dmax, dabs = bellman.policy_sweep(sparse, P2, indptr, indices, data, R1, mdp.gamma, pi, A, v, out, stats)
+    dmin, dmax, dabs = bellman.policy_sweep(km, mdp.gamma, pi, v, out, stats)
     expect = ref.policy_backup(np.asarray(mdp.P_dense()), np.asarray(mdp.R), mdp.gamma, pi, v)
     assert_allclose(out, expect, rtol=0, atol=1e-12 * (1 + np.abs(mdp.R).max() + np.abs(v).max()))
     diff = out - v
     assert (dmin, dmax, dabs) == (diff.min(), diff.max(), np.abs(diff).max())
     # the one-call wrapper gives the same bits
     out2 = np.full(S, np.nan)
-    bellman.policy_backup(sparse, P2, indptr, indices, data, R1, mdp.gamma, pi, A, v, out2)
+    bellman.policy_backup(km, mdp.gamma, pi, v, out2)
     assert_array_equal(out, out2)

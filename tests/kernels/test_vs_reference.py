@@ -9,8 +9,11 @@ every summation order gives the same bits and ties must go to the lowest index.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -18,7 +21,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from mdpkit import TabularMDP
 from mdpkit import _reference as ref
-from mdpkit._kernels import bellman, model_args
+from mdpkit._kernels import bellman, model_args, prepare
 from mdpkit.testing import mdps, policies
 
 #: Relative rounding slack for one backup (a handful of ulps of the largest term).
@@ -57,9 +60,10 @@ def dense_parts(mdp: TabularMDP):
 
 
 def kernel_q(mdp: TabularMDP, v: np.ndarray) -> np.ndarray:
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    S, A = km[7], km[8]
     q = np.full(S * A, np.nan)
-    bellman.bellman_q(sparse, P2, indptr, indices, data, R1, mdp.gamma, v, q)
+    bellman.bellman_q(km, mdp.gamma, v, q)
     return q.reshape(S, A)
 
 
@@ -67,7 +71,10 @@ def kernel_greedy(q: np.ndarray, mask: np.ndarray):
     S, A = q.shape
     v_out = np.full(S, np.nan)
     pi_out = np.full(S, -7, dtype=np.int64)
-    bellman.greedy_max(np.ascontiguousarray(q.ravel()), np.ascontiguousarray(mask.ravel()), S, A, v_out, pi_out)
+    # a prepared kernel model carrying only the mask (greedy_max reads nothing else)
+    stand_in = SimpleNamespace(S=S, A=A, R=np.zeros((S, A)), action_mask=mask, is_sparse=True,
+                               P=sp.csr_matrix((S * A, S)))
+    bellman.greedy_max(prepare(stand_in), np.ascontiguousarray(q.ravel()), v_out, pi_out)
     return v_out, pi_out
 
 
@@ -217,10 +224,10 @@ def test_bellman_greedy_tie_between_different_transition_rows():
 def test_policy_backup_matches_reference(case):
     mdp, pi, v = case
     P, R, _ = dense_parts(mdp)
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
-    out = np.full(S, np.nan)
+    km = model_args(mdp)
+    out = np.full(km[7], np.nan)
     v_in = v.copy()
-    bellman.policy_backup(sparse, P2, indptr, indices, data, R1, mdp.gamma, pi, A, v_in, out)
+    bellman.policy_backup(km, mdp.gamma, pi, v_in, out)
     assert_array_equal(v_in, v)  # input untouched
     assert_allclose(out, ref.policy_backup(P, R, mdp.gamma, pi, v), rtol=RTOL_BACKUP,
                     atol=RTOL_BACKUP * backup_scale(mdp, v))
@@ -228,7 +235,8 @@ def test_policy_backup_matches_reference(case):
 
 # ---------------------------------------------------------------------------- loops
 def _run_vi_kernel(mdp, v0, tol, use_span, max_iter):
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    S, A = km[7], km[8]
     v = v0.copy()
     q = np.empty(S * A)
     v_new = np.empty(S)
@@ -237,8 +245,7 @@ def _run_vi_kernel(mdp, v0, tol, use_span, max_iter):
     spans = np.full(max_iter, np.nan)
     dmm = np.empty(2)
     n, conv = bellman.value_iteration_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, mdp.gamma, v, tol, use_span, max_iter,
-        q, v_new, pi, residuals, spans, dmm,
+        km, mdp.gamma, v, tol, use_span, max_iter, q, v_new, pi, residuals, spans, dmm
     )
     return v, pi, int(n), bool(conv), residuals, spans, dmm
 
@@ -298,12 +305,10 @@ def test_gauss_seidel_loop_matches_reference(case):
     mdp, v0, tol, max_iter = case
     P, R, mask = dense_parts(mdp)
     v_r, n_r, res_r = ref.gauss_seidel(P, R, mask, mdp.gamma, v0, tol, max_iter)
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
     v_k = v0.copy()
     residuals = np.full(max_iter, np.nan)
-    n_k, conv = bellman.gauss_seidel_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, mdp.gamma, v_k, tol, max_iter, residuals
-    )
+    n_k, conv = bellman.gauss_seidel_loop(km, mdp.gamma, v_k, tol, max_iter, residuals)
     scale = 1.0 + float(np.abs(R).max()) / (1.0 - mdp.gamma) + float(np.abs(v0).max())
     slack = RTOL_LOOP * scale
     assume(_not_borderline(res_r, tol, BORDER_RTOL * scale))
@@ -356,7 +361,8 @@ def test_modified_policy_iteration_loop_matches_numpy_twin(case, m):
     # MPI's trajectory depends on the greedy policy: compare only when no greedy step was a near-tie
     assume(min_gap > BORDER_RTOL * scale)
 
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
+    km = model_args(mdp)
+    S, A = km[7], km[8]
     v_k = v0.copy()
     q = np.empty(S * A)
     v_new = np.empty(S)
@@ -366,8 +372,7 @@ def test_modified_policy_iteration_loop_matches_numpy_twin(case, m):
     dmm = np.empty(2)
     n_eval = np.zeros(1, dtype=np.int64)
     n_k, conv = bellman.modified_policy_iteration_loop(
-        sparse, P2, indptr, indices, data, R1, mask1, S, A, mdp.gamma, v_k, tol, m, 0.0, max_iter,
-        q, v_new, pi_k, residuals, spans, dmm, n_eval,
+        km, mdp.gamma, v_k, tol, m, 0.0, max_iter, q, v_new, pi_k, residuals, spans, dmm, n_eval
     )
     assert n_k == n_t
     assert bool(conv) == conv_t
@@ -383,13 +388,12 @@ def test_modified_policy_iteration_loop_matches_numpy_twin(case, m):
 
 
 def test_kernels_accept_int64_csr_indices():
-    """model_args widens CSR index arrays that are not int32 to int64 (as scipy uses for very
-    large matrices); the kernels then give the same q as the reference.
+    """model_args normalises int64 CSR index arrays (as scipy uses for very large matrices) to the
+    one kernel signature, int64 indptr and uint32 indices; the kernels then give the same q as
+    the reference.
 
     TabularMDP itself stores int32 indices for small models, so the int64 form is fed through a
     stand-in object carrying the attributes model_args reads."""
-    from types import SimpleNamespace
-
     rng = np.random.default_rng(0)
     S, A = 7, 3
     P = rng.dirichlet(np.ones(S), size=(S, A))
@@ -403,7 +407,7 @@ def test_kernels_accept_int64_csr_indices():
     assert M.indptr.dtype == np.int64
     wide = SimpleNamespace(S=S, A=A, R=mdp.R, action_mask=mdp.action_mask, is_sparse=True, P=M, gamma=0.9)
     args = model_args(wide)
-    assert args[2].dtype == np.int64 and args[3].dtype == np.uint64  # indices: unsigned view
+    assert args[2].dtype == np.int64 and args[3].dtype == np.uint32  # indices: unsigned 32-bit
     v = rng.normal(size=S)
     q = kernel_q(wide, v)
     assert_allclose(q, ref.bellman_q(P, R, 0.9, v), rtol=RTOL_BACKUP, atol=RTOL_BACKUP * backup_scale(mdp, v))

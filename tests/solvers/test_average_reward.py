@@ -1,4 +1,4 @@
-"""Tests of average-reward relative value iteration and ``closed_classes``.
+"""Tests of average-reward relative value iteration (``closed_classes`` itself: tests/test_structure.py).
 
 Oracles, computed here without mdpkit's solvers:
 
@@ -8,7 +8,8 @@ Oracles, computed here without mdpkit's solvers:
   stationary gain-optimal policy exists in a finite unichain model; Puterman 1994, Sec. 8.4);
 * the discounted limit ``(1 - gamma) v*_gamma -> g*`` as a secondary sanity check;
 * hand-solved periodic, multichain and class-structure examples;
-* closed classes from a transitive closure of the "some action moves s to t" relation.
+* the normalised relative value h* by enumerating policies and solving their evaluation
+  equations (numpy lstsq), keeping those that satisfy the optimality equation.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from hypothesis import given, settings, target
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
@@ -28,7 +28,6 @@ from mdpkit import ConvergenceWarning, InvalidArgumentError, MultichainError, St
 from mdpkit.results import AverageRewardResult
 from mdpkit.solvers import relative_value_iteration
 from mdpkit.structure import closed_classes
-from mdpkit.testing.strategies import mdps
 
 
 def assert_bound(lhs, rhs, *, rtol, atol):
@@ -292,71 +291,7 @@ def test_two_absorbing_states_raise_multichain_error(sparse):
     assert re.search(r"\b1\b", msg) and re.search(r"\b3\b", msg), msg
 
 
-# ---------------------------------------------------------------------------- closed classes
-def closed_classes_oracle(mdp: TabularMDP) -> list[list[int]]:
-    """s is in a closed class iff every state reachable from s can reach s back; the classes are
-    the mutual-reachability groups of such states.  Reachability = transitive closure of the
-    positive-probability moves of available actions (boolean matrix squaring)."""
-    S = mdp.S
-    adj = ((mdp.P_dense() > 0) & mdp.action_mask[:, :, None]).any(axis=1) | np.eye(S, dtype=bool)
-    reach = adj.copy()
-    for _ in range(S):
-        reach = (reach.astype(int) @ reach.astype(int)) > 0
-    recurrent = [s for s in range(S) if all(reach[t, s] for t in range(S) if reach[s, t])]
-    classes = {tuple(t for t in recurrent if reach[s, t] and reach[t, s]) for s in recurrent}
-    return sorted(list(c) for c in classes)
-
-
-@settings(max_examples=60)
-@given(mdps(n_states=(1, 6), n_actions=(1, 3), sparse=None, masked=True))
-def test_closed_classes_match_transitive_closure(mdp):
-    assert sorted(closed_classes(mdp)) == closed_classes_oracle(mdp)
-
-
-def _det(next_state, S, mask=None):
-    """Deterministic model from next_state (S, A) lists; zero rewards."""
-    ns = np.array(next_state)
-    A = ns.shape[1]
-    P = np.zeros((S, A, S))
-    for s in range(S):
-        for a in range(A):
-            P[s, a, ns[s, a]] = 1.0
-    return TabularMDP(P, np.zeros((S, A)), 1.0, action_mask=mask)
-
-
-@pytest.mark.parametrize(
-    "model, expected",
-    [
-        # one state
-        (_det([[0]], 1), [[0]]),
-        # 3-cycle with a stay action: communicating
-        (_det([[1, 0], [2, 1], [0, 2]], 3), [[0, 1, 2]]),
-        # 0 -> 1 transient, {2, 3} a closed 2-cycle entered from 1
-        (_det([[1, 0], [2, 0], [3, 3], [2, 2]], 4), [[2, 3]]),
-        # two absorbing states 1 and 3 reachable from 0 and 2
-        (_det([[1, 3], [1, 1], [3, 0], [3, 3]], 4), [[1], [3]]),
-        # a masked action is no edge: 0 -> 1 only through the masked a1, 1 -> 0; closed class {0}
-        (_det([[0, 1], [0, 0]], 2, mask=np.array([[True, False], [True, True]])), [[0]]),
-        # ... and with the action available the model is communicating
-        (_det([[0, 1], [0, 0]], 2), [[0, 1]]),
-    ],
-    ids=["single", "communicating", "closed-pair", "two-absorbing", "masked-edge", "unmasked-edge"],
-)
-def test_closed_classes_hand_built(model, expected):
-    for m in (model, model.to_sparse()):
-        assert sorted(closed_classes(m)) == expected
-        assert closed_classes_oracle(m) == expected
-
-
-def test_closed_classes_ignore_explicit_zeros_in_csr():
-    """A stored 0.0 in the CSR matrix is not a transition: state 0 stays absorbing."""
-    # rows (s, a): (0, 0) -> {0: 1.0, 1: 0.0 stored}; (1, 0) -> {0: 1.0}
-    P = sp.csr_matrix((np.array([1.0, 0.0, 1.0]), np.array([0, 1, 0]), np.array([0, 2, 3])), shape=(2, 2))
-    mdp = TabularMDP(P, np.zeros((2, 1)), 1.0)
-    assert mdp.P.nnz == 3  # the explicit zero is kept by the model
-    assert closed_classes(mdp) == [[0]]
-
-
+# ---------------------------------------------------------------------------- one closed class
 def test_single_closed_class_with_transient_states_is_accepted():
     """Unichain with transient states 0, 1 and the closed class {2, 3}: RVI applies.  By hand
     g* = 2 (stay in 3 with reward 2) against 0 for alternating 2 <-> 3 with rewards 0, 0."""
