@@ -5,8 +5,14 @@ Usage::
     python benchmarks/run.py            # the full suite (see README.md; tens of minutes)
     python benchmarks/run.py --quick    # reduced sizes, under 2 minutes
     python benchmarks/run.py --smoke    # tiny sizes, a few seconds (used by the test suite)
+    python benchmarks/run.py --h2h-only # only the solve(mdp) vs QuantEcon comparison
 
-For every benchmark MDP (built with fixed seeds, ``instances.py``) and discount factor it
+First (when QuantEcon is installed) the acceptance comparison: ``solve(mdp)`` with default options
+against QuantEcon's ``DiscreteDP(R, Q, beta).solve("modified_policy_iteration", epsilon=eps)`` on
+the dense and the sparse Garnet at gamma = 0.99, both in one child process on models built
+beforehand, after one untimed warm-up call each, in interleaved rounds; reported as the median over
+rounds of the ratio mdpkit / QuantEcon, with both value answers scored against an exact oracle
+(:func:`h2h_child`).  Then, for every benchmark MDP (built with fixed seeds, ``instances.py``) and discount factor it
 
 1. measures this machine's memory bandwidth (``bandwidth.py``: STREAM-like triad, numpy and numba);
 2. computes a reference solution and certifies it independently of mdpkit's kernels: one

@@ -41,7 +41,7 @@ def _pick_method(mdp, method: str | None, horizon: int | None) -> str:
         return method
     if mdp.gamma < 1.0:
         return "auto"
-    from .solvers import terminal_states
+    from .structure import terminal_states
 
     if terminal_states(mdp).any():
         return "ssp"

@@ -212,11 +212,16 @@ class DiscountedResult(SolveResult):
 class AverageRewardResult(SolveResult):
     r"""Average-reward solvers: ``v`` is the relative value (bias) estimate, ``gain`` the
     estimate of :math:`g^*` with the certified bracket ``[gain_lower, gain_upper]``.
+
+    ``delta`` is the span-contraction coefficient (an upper bound on it) used to certify ``v``,
+    and ``delta_route`` says how it was computed.
     """
 
     gain: float = float("nan")
     gain_lower: float = float("-inf")
     gain_upper: float = float("inf")
+    delta: float = float("nan")
+    delta_route: str = ""
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -273,10 +278,21 @@ class FiniteHorizonResult(SolveResult):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class TotalRewardResult(SolveResult):
-    """Stochastic shortest path / total reward: ``terminal`` (S,) bool marks terminal states."""
+    """Stochastic shortest path / total reward.
+
+    Attributes
+    ----------
+    terminal : ndarray of bool, shape (S,)
+        Terminal states.
+    expected_steps : ndarray of float64, shape (S,)
+        Expected number of steps to termination under the returned policy, per state.
+    max_expected_steps : float
+        Its maximum over states.
+    """
 
     terminal: np.ndarray | None = None
     expected_steps: np.ndarray | None = None
+    max_expected_steps: float = float("inf")
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -172,6 +172,24 @@ def _bfs_from(adj, start: np.ndarray) -> np.ndarray:
     return d[1:] - 1.0
 
 
+def _closed_class_of_each_state(successors) -> list[set[int] | None]:
+    """For a chain given by its successor lists (``successors[s]`` iterates the states reached
+    from ``s`` with positive probability), each state's closed (recurrent) class, or None if the
+    state is transient.  For callers without a :class:`~mdpkit.TabularMDP` (exact arithmetic)."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    S = len(successors)
+    src = np.array([s for s in range(S) for _ in successors[s]], dtype=np.int64)
+    dst = np.array([t for s in range(S) for t in successors[s]], dtype=np.int64)
+    adj = sp.csr_matrix((np.ones(src.size), (src, dst)), shape=(S, S))
+    n, labels = csgraph.connected_components(adj, directed=True, connection="strong")
+    closed = np.ones(n, dtype=bool)
+    closed[labels[src[labels[src] != labels[dst]]]] = False
+    members = {int(c): set(np.flatnonzero(labels == c).tolist()) for c in np.flatnonzero(closed)}
+    return [members.get(int(labels[s])) for s in range(S)]
+
+
 def _state_mask(mdp: TabularMDP, states, name: str) -> np.ndarray:
     """A bool (S,) mask from a bool mask or an iterable of state ids."""
     t = np.asarray(states)

@@ -100,6 +100,7 @@ def build_result(
     message: str | None = None,
     status: Status | None = None,
     v_policy=None,
+    policy_evaluator=None,
     **fields,
 ) -> SolveResult:
     """Assemble a result of the family ``cls`` (the one place that does it).
@@ -107,7 +108,8 @@ def build_result(
     ``t0`` is the ``time.perf_counter()`` taken on entry to the public call, so ``wall_time``
     covers the whole call.  When ``v_policy`` is not given and the model is discounted, it is
     computed on first access by an exact linear solve started from ``v`` (a Krylov start a
-    certified distance away); ``mdp`` may be None only when ``v_policy`` is given.  Arrays are
+    certified distance away), or by ``policy_evaluator()`` when given (e.g. the average-reward
+    relative value); ``mdp`` may be None only when ``v_policy`` or ``policy_evaluator`` is given.  Arrays are
     made read-only.  Warns ``ConvergenceWarning`` when
     the solver stopped at ``max_iter``.
     """
@@ -116,8 +118,8 @@ def build_result(
     if message is None:
         head = f"converged in {n_iter} iterations" if converged else f"max_iter={options.get('max_iter')} reached"
         message = f"{head}; certified suboptimality <= {certificate.value:.3g}; |v - v_true| <= {v_error_bound:.3g}"
-    evaluator = None
-    if (v_policy is None and mdp is not None and isinstance(policy, np.ndarray) and policy.ndim == 1 and mdp.gamma < 1.0):
+    evaluator = policy_evaluator
+    if (evaluator is None and v_policy is None and mdp is not None and isinstance(policy, np.ndarray) and policy.ndim == 1 and mdp.gamma < 1.0):
         pol = policy
         v_start = v if isinstance(v, np.ndarray) and v.shape == (mdp.S,) and np.all(np.isfinite(v)) else None
 

@@ -25,6 +25,7 @@ from ._common import build_result, check_common, check_mdp, initial_v
 
 __all__ = ["relative_value_iteration"]
 
+
 # Above this many flops (rows^2 * S) the exact delta coefficient of the transformed model is
 # replaced by the cheaper column-minimum upper bound (O(nnz)).
 _EXACT_DELTA_FLOPS = 2e7
@@ -188,8 +189,8 @@ def relative_value_iteration(
         constant).  ``v[ref_state] == 0``.  ``v_error_bound`` certifies
         :math:`\|v - h^*\|_\infty \le \tau\operatorname{sp}(\tilde Tw-w)/(1-\delta)` with
         :math:`\delta` the delta (span-contraction) coefficient of :math:`\tilde P`, computed
-        exactly on small models and bounded by its column-minimum form on large ones (see
-        ``options["delta"]``, ``options["delta_route"]``).  When :math:`\delta = 1` (e.g. a
+        exactly on small models and bounded by its column-minimum form on large ones (fields
+        ``delta`` and ``delta_route``).  When :math:`\delta = 1` (e.g. a
         sparse or nearly-deterministic model) ``v_error_bound`` is ``inf``: the span residual
         then bounds the gain but not the relative value (:math:`h^*` need not even be unique up
         to a constant: with several optimal recurrent classes the optimality equation has
@@ -269,16 +270,15 @@ def relative_value_iteration(
         n_iter=n,
         residuals=spans[:n].copy(),
         method="relative_value_iteration",
-        options=dict(epsilon=epsilon, tau=tau, ref_state=ref, max_iter=max_iter, v0_given=v0 is not None,
-                     delta=delta, delta_route=delta_route),
+        options=dict(epsilon=epsilon, tau=tau, ref_state=ref, max_iter=max_iter, v0_given=v0 is not None),
         t0=t0,
         v_iterate=w,
         gain=0.5 * (float(dmm[0]) + float(dmm[1])),
         gain_lower=float(dmm[0]),
         gain_upper=float(dmm[1]),
+        delta=float(delta),
+        delta_route=delta_route,
+        # v_policy: the policy's relative value pinned at ref (average-reward evaluation)
+        policy_evaluator=lambda: _policy_relative_value(mdp, pi, ref)[0],
     )
-    # TEMPORARY: build_result's lazy evaluator is the discounted one; until it takes an evaluator
-    # argument, install the average-reward one (relative value of the policy, pinned at ref).
-    pol = res.policy
-    object.__setattr__(res, "_evaluate_policy", lambda: _policy_relative_value(mdp, pol, ref)[0])
     return res

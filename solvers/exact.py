@@ -348,20 +348,9 @@ def _gauss_jordan(M: list[list[Fraction]], b: list[Fraction]) -> list[Fraction] 
 
 def _closed_classes(P_pi: list[dict[int, Fraction]]) -> list[set[int] | None]:
     """For each state, its closed communicating class under ``P_pi``, or None if transient."""
-    S = len(P_pi)
-    reach = []
-    for s in range(S):
-        seen = {s}
-        stack = [s]
-        while stack:
-            u = stack.pop()
-            for t in P_pi[u]:
-                if t not in seen:
-                    seen.add(t)
-                    stack.append(t)
-        reach.append(seen)
-    # s is recurrent iff every state it reaches reaches it back; its class is then reach[s]
-    return [reach[s] if all(s in reach[t] for t in reach[s]) else None for s in range(S)]
+    from mdpkit.structure import _closed_class_of_each_state
+
+    return _closed_class_of_each_state([[t for t, p in row.items() if p != 0] for row in P_pi])
 
 
 def _evaluate(m: _ExactModel, pi: list[list[tuple[int, Fraction]]]) -> list[Fraction]:

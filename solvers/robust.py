@@ -29,10 +29,12 @@ Every solver returns a :class:`RobustResult` (the :class:`~mdpkit.SolveResult` f
 * ``v_policy`` the *nominal* exact value of the policy (computed on first access);
 * ``P_worst`` a worst-case kernel for the returned policy, in the model's storage (dense
   ``(S, A, S)`` or CSR ``(S*A, S)``): row ``(s, a)`` minimises :math:`p^\top v^\pi_{\mathcal U}`
-  over :math:`\mathcal U_{s,a}` (s-rectangular: at nature's budget split ``budget`` (S, A)), so
+  over :math:`\mathcal U_{s,a}` (s-rectangular: at nature's best response to the policy), so
   the *nominal* value of the policy on ``P_worst`` is its robust value ``v_policy_robust``
   (within ``v_policy_robust_error_bound``).  These come from nature's policy iteration for the
-  policy, run on first access (one linear solve per step) unless the solver already did it.
+  policy, run on first access (one linear solve per step) unless the solver already did it;
+* ``budget`` (s-rectangular sets, (S, A)) nature's split of the state budgets in the solver's
+  last robust backup.
 
 Naive alternation may cycle
     Alternating "nominal policy-iteration step on the current worst kernel" with "nature's best
@@ -89,7 +91,7 @@ __all__ = [
 #: relative accuracy of the robust evaluation behind ``v_policy_robust`` and ``P_worst``
 EVAL_RTOL = 1e-10
 
-_LAZY = ("P_worst", "budget", "v_policy_robust", "v_policy_robust_error_bound")
+_LAZY = ("P_worst", "v_policy_robust", "v_policy_robust_error_bound")
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,12 +147,18 @@ class RobustResult(SolveResult):
     n_eval_iter : ndarray of int64, or None
         Nature's policy-iteration steps per evaluation (PI, PPI; :func:`robust_policy_evaluation`:
         shape (1,)).
+    budget : ndarray of float64, shape (S, A), or None
+        s-rectangular sets: nature's split :math:`\xi_{s,a}` of the state budget
+        (:math:`\sum_a \xi_{s,a} \le \kappa_s`) in the solver's last robust Bellman backup (the
+        saddle point of the s-rectangular update, Ho et al. 2018, Sec. 4);
+        :func:`robust_policy_evaluation`: nature's best response to the given policy.  None for
+        sa-rectangular sets.
     P_worst : ndarray (S, A, S) or scipy.sparse CSR (S*A, S)
         A worst-case kernel for ``policy`` in the model's storage: nature's minimising rows at
-        :math:`v^\pi_{\mathcal U}` for every available (s, a) (property; computed on first access
-        by nature's policy iteration unless the solver already had it).
-    budget : ndarray of float64, shape (S, A), or None
-        s-rectangular sets: nature's split of the state budget that goes with ``P_worst``.
+        :math:`v^\pi_{\mathcal U}` for every available (s, a) (s-rectangular: at nature's best
+        response to ``policy``, whose budget split may differ from ``budget`` where nature is
+        indifferent).  Property, computed on first access by nature's policy iteration unless
+        the solver already had it.
     v_policy_robust : ndarray of float64, shape (S,)
         Robust value :math:`v^\pi_{\mathcal U}` of ``policy`` (nature's policy iteration to
         relative residual ``1e-10``), i.e. the nominal value of ``policy`` on ``P_worst``.
@@ -165,6 +173,7 @@ class RobustResult(SolveResult):
     spans: np.ndarray | None = None
     n_changed: np.ndarray | None = None
     n_eval_iter: np.ndarray | None = None
+    budget: np.ndarray | None = None
     _worst: tuple | None = field(default=None, compare=False)
     _worst_evaluator: Callable[[], tuple] | None = field(default=None, compare=False)
 
@@ -180,11 +189,6 @@ class RobustResult(SolveResult):
         return self._worst_case()[1]
 
     @property
-    def budget(self) -> np.ndarray | None:
-        """s-rectangular: nature's budget split (S, A) at ``P_worst``; None for sa-rectangular sets."""
-        return self._worst_case()[2]
-
-    @property
     def v_policy_robust(self) -> np.ndarray | None:
         r"""Robust value :math:`v^\pi_{\mathcal U}` of ``policy``, shape (S,)."""
         return self._worst_case()[0]
@@ -198,7 +202,8 @@ class RobustResult(SolveResult):
         """As :meth:`SolveResult.to_dict`; the worst-case fields appear once computed."""
         d = super().to_dict()
         if self._worst is not None:
-            d.update(zip(("v_policy_robust", "P_worst", "budget", "v_policy_robust_error_bound"), self._worst))
+            d.update(v_policy_robust=self._worst[0], P_worst=self._worst[1],
+                     v_policy_robust_error_bound=self._worst[3])
         return d
 
     def __repr__(self) -> str:
@@ -593,7 +598,7 @@ def robust_policy_evaluation(mdp: TabularMDP, policy, uncertainty, *, rtol: floa
         certificate=robust_pi_bound(gamma, float(np.abs(Tv - v).max()), res), converged=converged, n_iter=n,
         residuals=np.array([res]), method="robust_policy_evaluation",
         options=dict(rtol=rtol, max_iter=max_iter, uncertainty=str(ctx.us)), t0=t0,
-        n_eval_iter=np.array([n], dtype=np.int64),
+        n_eval_iter=np.array([n], dtype=np.int64), budget=xr,
         _worst=(vr, ctx.pw_to_kernel(pw), xr, err), **ctx.common_fields(),
     )
 
@@ -672,7 +677,8 @@ def robust_value_iteration(
         :math:`v^*_{\mathcal U}`, ``v_error_bound`` its half-width; ``v_iterate`` the last
         iterate; ``policy`` (S,) int64 (sa) or (S, A) float64 randomized (s); ``q`` (S, A) robust
         q-values of :math:`v_k` (sa only); ``residuals``/``spans`` (n_iter,); ``certificate`` the
-        robust suboptimality bound; ``P_worst``, ``budget`` (s), ``v_policy_robust`` on first access.
+        robust suboptimality bound; ``budget`` (S, A) (s-rectangular) nature's split in the last
+        backup; ``P_worst`` and ``v_policy_robust`` on first access.
 
     Raises
     ------
@@ -728,7 +734,7 @@ def robust_value_iteration(
                                             pw, ctx.work, ctx.swork)
         return _finish(ctx, v_iterate=v, v_next=v, pi=pi.reshape(S, A), q=None, dmin=dmm[0], dmax=dmm[1], n=n,
                        converged=converged, residuals=residuals[:n].copy(), spans=spans[:n].copy(),
-                       method="robust_value_iteration", options=options, t0=t0)
+                       method="robust_value_iteration", options=options, t0=t0, budget=xi.reshape(S, A))
     q = np.empty(S * A)
     pi = np.empty(S, dtype=np.int64)
     n, converged = rk.robust_vi_loop(ctx.args, ctx.uset, gamma, v, ctrl, (q, v_new, pi, residuals, spans, dmm), pw,
@@ -982,7 +988,8 @@ def robust_partial_policy_iteration(
         ``v`` the midpoint of the MacQueen-Porteus bracket of :math:`v^*_{\mathcal U}` from the
         last robust backup, ``v_error_bound`` its half-width, ``v_iterate`` that backup;
         ``residuals``/``spans`` of :math:`T_{\mathcal U}v_k - v_k`; ``n_eval_iter`` nature's PI
-        steps per iteration; ``P_worst``, ``budget`` (s) on first access.
+        steps per iteration; ``budget`` (s-rectangular) nature's split in the last backup;
+        ``P_worst`` and ``v_policy_robust`` on first access.
 
     Raises
     ------
@@ -1011,7 +1018,7 @@ def robust_partial_policy_iteration(
     residuals, spans, n_eval = [], [], []
     converged = False
     pw = None
-    Tv, pi, q, _ = ctx.greedy(v)
+    Tv, pi, q, xi = ctx.greedy(v)
     n = 0
     for n in range(1, max_iter + 1):
         d = Tv - v
@@ -1027,11 +1034,11 @@ def robust_partial_policy_iteration(
         n_eval.append(ne)
         eps_k *= c
         v = v_e
-        Tv, pi, q, _ = ctx.greedy(v)
+        Tv, pi, q, xi = ctx.greedy(v)
     d = Tv - v
     return _finish(ctx, v_iterate=Tv, v_next=Tv, pi=pi, q=q, dmin=d.min(), dmax=d.max(), n=n, converged=converged,
                    residuals=np.asarray(residuals), spans=np.asarray(spans),
                    method="robust_partial_policy_iteration",
                    options=dict(epsilon=epsilon, max_iter=max_iter, tol=tol, eval_tol0=eval_tol0, eval_decay=c,
                                 v0_given=v0 is not None, uncertainty=str(ctx.us)),
-                   t0=t0, n_eval_iter=np.asarray(n_eval, dtype=np.int64))
+                   t0=t0, n_eval_iter=np.asarray(n_eval, dtype=np.int64), budget=xi)

@@ -12,7 +12,6 @@ terminates with an optimal policy (Bertsekas & Tsitsiklis 1991, Prop. 2; Bertsek
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,13 +27,6 @@ from mdpkit.structure import _terminal_mask, all_policies_proper, steps_to, term
 from ._common import build_result, check_mdp, initial_policy
 
 __all__ = ["ssp_policy_evaluation", "ssp_policy_iteration"]
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class _SSPResult(TotalRewardResult):
-    """TEMPORARY until ``TotalRewardResult`` gains the field ``max_expected_steps``."""
-
-    max_expected_steps: float = float("inf")
 
 
 def _evaluate(mdp: TabularMDP, R: np.ndarray, pi: np.ndarray, term: np.ndarray, gamma: float) -> np.ndarray:
@@ -244,7 +236,7 @@ def ssp_policy_iteration(
     unit = np.where(term[:, None], 0.0, 1.0) * np.ones((mdp.S, mdp.A))
     return build_result(
         mdp,
-        cls=_SSPResult,
+        cls=TotalRewardResult,
         v=v,
         v_error_bound=cert.value,
         policy=pi,

@@ -202,7 +202,7 @@ def test_v_error_bound_certifies_distance_to_normalised_relative_value(mdp, tau,
         res = relative_value_iteration(mdp, epsilon=1e-9, tau=tau, ref_state=ref, max_iter=max_iter, v0=v0)
     assert isinstance(res, AverageRewardResult) and not hasattr(res, "extra")
     assert res.v.dtype == np.float64 and res.v[ref] == 0.0 and not res.v.flags.writeable
-    assert res.options["delta"] < 1.0
+    assert res.delta < 1.0
     assert np.isfinite(res.v_error_bound)
     slack = 1e-9 * (1.0 + np.abs(h_star).max())
     err = float(np.abs(res.v - h_star).max())
@@ -250,7 +250,7 @@ def test_periodic_chain_converges_with_aperiodicity_transform__puterman_1994_sec
     assert abs(res.gain - 0.5) <= res.error_bound / 2 + 1e-15
     assert_allclose(res.v, [0.0, -0.5], rtol=0, atol=1e-9)
     # P~ has the two equal rows (1/2, 1/2): delta = 0 and v_error_bound = tau * span (+ rounding)
-    assert res.options["delta"] == 0.0
+    assert res.delta == 0.0
     assert np.abs(res.v - [0.0, -0.5]).max() <= res.v_error_bound <= 0.5 * res.residuals[-1] + 1e-14
     assert_allclose(res.v_policy, [0.0, -0.5], rtol=0, atol=1e-12)
 
@@ -265,7 +265,7 @@ def test_periodic_chain_oscillates_without_transform():
     assert res.gain_lower <= 0.5 <= res.gain_upper
     assert res.error_bound == 1.0
     # tau = 1: delta(P) = 1 for the deterministic 2-cycle, so nothing is certified about v
-    assert res.options["delta"] == 1.0 and res.v_error_bound == np.inf
+    assert res.delta == 1.0 and res.v_error_bound == np.inf
 
 
 # ---------------------------------------------------------------------------- multichain
