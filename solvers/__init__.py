@@ -26,12 +26,15 @@ Risk-sensitive (stock augmentation, finite horizon; mdpkit.solvers.risk)
     solve_objective, optimize_cvar, optimize_var, optimize_threshold, optimize_band,
     optimize_expected_utility, optimize_mean, optimize_erm, optimize_evar, nested_risk_dp,
     cvar_decomposition, RiskResult
-Dispatcher
-    solve, SOLVERS
+Structure queries moved to :mod:`mdpkit.structure` (``closed_classes``, ``terminal_states``,
+``all_policies_proper``); the old names here forward there with a ``DeprecationWarning``.
+Method registry and dispatcher
+    solve, auto_method, SOLVERS, SolverSpec, get_solver, register_solver
 """
 
-from ._dispatch import SOLVERS, solve
-from .average_reward import closed_classes, relative_value_iteration
+from ._dispatch import auto_method, solve
+from ._registry import SOLVERS, SolverSpec, get_solver, register_solver
+from .average_reward import relative_value_iteration
 from .discounted import (
     gauss_seidel_value_iteration,
     modified_policy_iteration,
@@ -41,7 +44,7 @@ from .discounted import (
 from .exact import exact_policy_evaluation, exact_policy_iteration, to_fractions
 from .finite_horizon import backward_induction
 from .lp import linear_programming
-from .total_reward import all_policies_proper, ssp_policy_evaluation, ssp_policy_iteration, terminal_states
+from .total_reward import ssp_policy_evaluation, ssp_policy_iteration
 from .distributional import (
     DistributionalControlResult,
     DistributionalResult,
@@ -71,14 +74,25 @@ from .robust import robust_modified_policy_iteration, robust_partial_policy_iter
 from .robust_static import iwocs, regularized_bellman_operator, regularized_value_iteration, scenario_value, static_robust_policy  # noqa: E501
 
 __all__ = [
-    "categorical_bellman_operator",
-    "quantile_bellman_operator",
     "DistributionalControlResult",
-    "categorical_value_iteration",
-    "quantile_value_iteration",
-    "distributional_policy_iteration",
+    "DistributionalResult",
     "RiskResult",
+    "SOLVERS",
+    "SolverSpec",
+    "auto_method",
+    "backward_induction",
+    "categorical_bellman_operator",
+    "categorical_policy_evaluation",
+    "categorical_value_iteration",
     "cvar_decomposition",
+    "distributional_policy_iteration",
+    "exact_policy_evaluation",
+    "exact_policy_iteration",
+    "gauss_seidel_value_iteration",
+    "get_solver",
+    "iwocs",
+    "linear_programming",
+    "modified_policy_iteration",
     "nested_risk_dp",
     "optimize_band",
     "optimize_cvar",
@@ -88,21 +102,11 @@ __all__ = [
     "optimize_mean",
     "optimize_threshold",
     "optimize_var",
-    "solve_objective",
-    "DistributionalResult",
-    "SOLVERS",
-    "all_policies_proper",
-    "backward_induction",
-    "categorical_policy_evaluation",
-    "closed_classes",
-    "exact_policy_evaluation",
-    "exact_policy_iteration",
-    "gauss_seidel_value_iteration",
-    "iwocs",
-    "linear_programming",
-    "modified_policy_iteration",
     "policy_iteration",
+    "quantile_bellman_operator",
     "quantile_policy_evaluation",
+    "quantile_value_iteration",
+    "register_solver",
     "regularized_bellman_operator",
     "regularized_value_iteration",
     "relative_value_iteration",
@@ -112,10 +116,24 @@ __all__ = [
     "robust_value_iteration",
     "scenario_value",
     "solve",
+    "solve_objective",
     "ssp_policy_evaluation",
     "ssp_policy_iteration",
     "static_robust_policy",
-    "terminal_states",
     "to_fractions",
     "value_iteration",
 ]
+
+_MOVED = {"closed_classes": "mdpkit.structure", "terminal_states": "mdpkit.structure",
+          "all_policies_proper": "mdpkit.structure"}
+
+
+def __getattr__(name):
+    # QuantEcon-style shim: names that moved keep working for a while, with a warning
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        warnings.warn(f"mdpkit.solvers.{name} moved to {_MOVED[name]}.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module 'mdpkit.solvers' has no attribute {name!r}")

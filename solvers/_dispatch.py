@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 
-from mdpkit._exceptions import InvalidArgumentError
 from mdpkit._kernels import one_entry_per_row
 from mdpkit.model import TabularMDP
 from mdpkit.results import SolveResult
@@ -25,7 +23,7 @@ from .robust import (
     robust_value_iteration,
 )
 from .total_reward import ssp_policy_iteration
-from ._registry import SOLVERS, SolverSpec, get_solver, register
+from ._registry import SolverSpec, get_solver, register_solver
 
 _PUTERMAN = "M. L. Puterman, Markov Decision Processes, Wiley 1994"
 
@@ -72,7 +70,7 @@ for _spec in (
     SolverSpec("nested_risk", nested_risk_dp, "risk", "nested (dynamic) risk-measure value iteration",
                "A. Ruszczynski, Math. Program. 125, 2010, Thm 4", required=("risk", "level")),
 ):
-    register(_spec)
+    register_solver(_spec)
 del _spec
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 from mdpkit._exceptions import InvalidArgumentError
 
-__all__ = ["FAMILIES", "SOLVERS", "SolverSpec", "get_solver", "register"]
+__all__ = ["FAMILIES", "SOLVERS", "SolverSpec", "get_solver", "register_solver"]
 
 #: Families and what ``res.v`` estimates in each.
 FAMILIES = {
@@ -84,7 +84,7 @@ SOLVERS: dict[str, SolverSpec] = {}
 _ALIASES: dict[str, str] = {}
 
 
-def register(spec: SolverSpec) -> SolverSpec:
+def register_solver(spec: SolverSpec) -> SolverSpec:
     """Add ``spec`` to the registry (its key and its function's name become method names)."""
     if spec.family not in FAMILIES:
         raise InvalidArgumentError(f"unknown family {spec.family!r}; choose one of {', '.join(FAMILIES)}")

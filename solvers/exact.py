@@ -43,7 +43,6 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from mdpkit._exceptions import (
-    ConvergenceWarning,
     ImproperPolicyError,
     InvalidArgumentError,
     InvalidMDPError,
