@@ -42,19 +42,18 @@ class MdpkitAdapter:
     def solve(self, mdp, method, epsilon):
         from mdpkit.solvers import solve
 
-        opts = {} if method == "pi" else {"epsilon": epsilon, "evaluate_policy": False}
+        opts = {} if method == "pi" else {"epsilon": epsilon}
         t0 = time.perf_counter()
         res = solve(mdp, **opts) if self.methods[method] is None else solve(mdp, self.methods[method], **opts)
         dt = time.perf_counter() - t0
-        extra = {"method": res.method, "error_bound": res.error_bound, "converged": res.converged}
+        extra = {"method": res.method, "error_bound": res.error_bound, "converged": res.converged,
+                 "v_error_bound": res.v_error_bound}
         extra.update({k: res.options[k] for k in ("m", "eval_rtol", "auto_reason") if k in res.options})
-        if "n_eval_sweeps" in res.extra:
-            extra["n_eval_sweeps"] = res.extra["n_eval_sweeps"]
-        v = np.asarray(res.v)
-        if res.v_lower is not None and res.v_upper is not None:
-            # the certified answer: centre of the MacQueen-Porteus bracket of v*
-            v = 0.5 * (np.asarray(res.v_lower) + np.asarray(res.v_upper))
-        return v, np.asarray(res.policy), int(res.n_iter), extra, dt
+        if getattr(res, "n_eval_sweeps", None) is not None:
+            extra["n_eval_sweeps"] = int(res.n_eval_sweeps)
+        # res.v is the certified answer: the centre of the MacQueen-Porteus bracket of v*
+        # (v_policy, the exact value of the policy, is computed only on access: not touched here)
+        return np.asarray(res.v), np.asarray(res.policy), int(res.n_iter), extra, dt
 
     def sweep(self, mdp):
         from mdpkit._kernels import bellman, model_args

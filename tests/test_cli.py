@@ -21,7 +21,7 @@ def run(*args, cwd=None):
 
 def _value_line(out: str) -> float:
     line = next(l for l in out.splitlines() if l.startswith("value"))
-    return float(line.split("=")[1])
+    return float(line.split("=")[1].split()[0])
 
 
 def test_solve_frozenlake8x8_prints_certified_summary_and_grid():

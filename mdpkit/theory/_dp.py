@@ -129,12 +129,19 @@ register(Theorem(
 
 
 # ----------------------------------------------------------------------------- VI: stopping rule
+def _iterate(res) -> np.ndarray:
+    """The solver's last raw iterate: ``v_iterate`` where the result has one (mdpkit's estimate
+    ``v`` is the certified bracket midpoint, not the iterate these theorems speak of), else ``v``."""
+    it = getattr(res, "v_iterate", None)
+    return np.asarray(res.v if it is None else it, dtype=float)
+
+
 def _run_vi_stopping(mdp, rng, solver):
     vstar = optimal_value(mdp)
     eps = float(10.0 ** rng.uniform(-4, -1)) * max(1.0, _sup(mdp.R[mdp.action_mask]) if mdp.action_mask.any() else 1.0)
     res = solver(mdp, epsilon=eps, v0=_start(mdp, rng))
     v_pi = policy_evaluation(mdp, res.policy)
-    obs = np.array([_sup(vstar - v_pi), _sup(np.asarray(res.v) - vstar)])
+    obs = np.array([_sup(vstar - v_pi), _sup(_iterate(res) - vstar)])
     return Observation(obs, np.array([eps, eps / 2.0]), atol=_slack(mdp),
                        info={"epsilon": eps, "n_iter": int(res.n_iter)})
 
@@ -151,7 +158,7 @@ register(Theorem(
     statement="stopping at ||v_{n+1}-v_n|| < eps(1-gamma)/(2 gamma) gives ||v* - v_pi|| <= eps and ||v_{n+1} - v*|| < eps/2",
     source=f"{PUTERMAN}, Thm 6.3.1(b)-(d)",
     compare="bound",
-    subject=value_iteration, subject_doc="solver(mdp, epsilon=, v0=) -> SolveResult (.policy, .v)",
+    subject=value_iteration, subject_doc="solver(mdp, epsilon=, v0=) -> SolveResult (.policy, .v_iterate or .v)",
     run=_run_vi_stopping, family=discounted_mdps,
     negative=vi_forgets_factor, negative_doc="VI stopping at ||v_{k+1} - v_k|| < eps",
     zoo=("frozenlake:gamma=0.95", "gridworld_5x5", "riverswim:gamma=0.95"), plot="ratio",
@@ -473,8 +480,8 @@ def _run_mpi(mdp, rng, solver):
     prev = v0
     tiny = 1e-13 * value_scale(mdp)  # run every sweep: neither method may stop before max_iter
     for k in ks:
-        v_mpi = np.asarray(solver(mdp, m=m, max_iter=k, v0=v0, epsilon=tiny).v, dtype=float)
-        v_vi = np.asarray(value_iteration(mdp, max_iter=k, v0=v0, epsilon=tiny).v, dtype=float)
+        v_mpi = _iterate(solver(mdp, m=m, max_iter=k, v0=v0, epsilon=tiny))
+        v_vi = _iterate(value_iteration(mdp, max_iter=k, v0=v0, epsilon=tiny))
         # v* - v_mpi <= v* - v_vi (at least as fast as VI), v_mpi <= v*, v_prev <= v_mpi
         obs += [vstar - v_mpi, v_mpi - vstar, prev - v_mpi]
         bnd += [vstar - v_vi, np.zeros(mdp.S), np.zeros(mdp.S)]
@@ -487,7 +494,7 @@ register(Theorem(
     statement="from T v_0 >= v_0, modified PI iterates increase, stay below v*, and dominate VI: T^k v_0 <= v_k <= v*",
     source=f"{PUTERMAN}, Sec. 6.5 (monotone convergence of MPI)",
     compare="bound",
-    subject=modified_policy_iteration, subject_doc="solver(mdp, m=, max_iter=, v0=, epsilon=) -> SolveResult (.v)",
+    subject=modified_policy_iteration, subject_doc="solver(mdp, m=, max_iter=, v0=, epsilon=) -> SolveResult (.v_iterate or .v)",
     run=_run_mpi, family=discounted_mdps,
     negative=mpi_no_improvement, negative_doc="MPI that skips the improvement step",
     zoo=("gridworld_5x5", "riverswim:gamma=0.9"), plot="ratio",
