@@ -66,6 +66,7 @@ from .model import TabularMDP
 __all__ = [
     "absorbing_states",
     "all_policies_proper",
+    "check_terminal",
     "closed_classes",
     "communicating_classes",
     "is_communicating",
@@ -484,11 +485,14 @@ def steps_to(mdp: TabularMDP, targets, policy=None) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- total reward
-def _terminal_mask(mdp: TabularMDP, terminal) -> np.ndarray:
-    """Validated terminal mask: ``terminal`` (bool mask or ids) or :func:`terminal_states`.
+def check_terminal(mdp: TabularMDP, terminal=None) -> np.ndarray:
+    """Validated terminal mask (S,) bool: ``terminal`` (bool mask or state ids) or, if None,
+    :func:`terminal_states`.
 
-    Raises InvalidArgumentError if a declared state is not absorbing with zero reward or if
-    there is no terminal state at all.
+    Raises
+    ------
+    InvalidArgumentError
+        If a declared state is not absorbing with zero reward, or there is no terminal state.
     """
     auto = terminal_states(mdp)
     if terminal is None:
@@ -530,7 +534,7 @@ def all_policies_proper(mdp: TabularMDP, terminal=None) -> bool:
     InvalidArgumentError
         If there is no terminal state, or a declared one is not absorbing with zero reward.
     """
-    term = _terminal_mask(_check_mdp(mdp), terminal)
+    term = check_terminal(_check_mdp(mdp), terminal)
     return not _trap(mdp, ~term).any()
 
 

@@ -22,7 +22,7 @@ from mdpkit._validation import check_gamma, check_int
 from mdpkit.model import TabularMDP
 from mdpkit.policies import _solve_policy_system, check_policy
 from mdpkit.results import TotalRewardResult
-from mdpkit.structure import _terminal_mask, all_policies_proper, steps_to, terminal_states  # noqa: F401
+from mdpkit.structure import all_policies_proper, check_terminal, steps_to
 
 from ._common import build_result, check_mdp, initial_policy
 
@@ -123,7 +123,7 @@ def ssp_policy_evaluation(mdp: TabularMDP, policy, *, terminal=None) -> np.ndarr
     pi = check_policy(mdp, policy)
     if pi.ndim != 1:
         raise InvalidArgumentError("ssp_policy_evaluation takes a deterministic policy (S,)")
-    term = _terminal_mask(mdp, terminal)
+    term = check_terminal(mdp, terminal)
     return _evaluate(mdp, np.asarray(mdp.R), pi, term, gamma)
 
 
@@ -214,7 +214,7 @@ def ssp_policy_iteration(
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=True)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
-    term = _terminal_mask(mdp, terminal)
+    term = check_terminal(mdp, terminal)
     pi = initial_policy(mdp, policy0)
     if pi is None:
         pi = _proper_policy(mdp, term)
