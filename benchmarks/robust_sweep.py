@@ -59,7 +59,7 @@ def sweep_times(mdp, kind: str, radius: float, repeat: int, rounds: int):
     model = model_args(mdp)
 
     def nominal():
-        bellman.bellman_q(sparse, P2, indptr, indices, data, R1, mdp.gamma, v, q)
+        bellman.bellman_q(model, mdp.gamma, v, q)
 
     def robust():
         rk.robust_q(model, uset, mdp.gamma, v, False, pw, q, work)

@@ -107,8 +107,12 @@ def _summary(mdp, res, method: str, elapsed: float) -> str:
 
 def _result_fields(res) -> dict:
     """Every field of a result, ``v_policy`` computed, the certificate as plain values."""
-    _ = res.v_policy  # a file holds everything: compute the lazy field
+    _ = res.v_policy  # a file holds everything: compute the lazy fields
     d = res.to_dict()
+    for lazy in ("v_policy_robust", "v_policy_robust_error_bound", "P_worst"):
+        if hasattr(res, lazy):
+            x = getattr(res, lazy)
+            d[lazy] = x.toarray().reshape(res.q.shape + (-1,)) if hasattr(x, "toarray") else x
     c = res.certificate
     d["certificate"] = {"value": float(c.value), "kind": c.kind.value, "citation": c.citation,
                         "statement": c.statement, "assumptions": list(c.assumptions), "delta": c.delta}
@@ -184,8 +188,8 @@ def _cmd_solve(args) -> int:
             res = solve(mdp, method, **opts)
     print(_summary(mdp, res, method, time.perf_counter() - t0))
     if args.robust:
-        print(f"robust     worst case over {args.robust}: v_policy is the robust value of the policy; "
-              "--out writes the worst-case kernel P_worst")
+        print(f"robust     worst case over {args.robust}: v is the robust optimal value; --out also writes "
+              "v_policy_robust (the policy's robust value), P_worst (nature's kernel) and v_policy (nominal value)")
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     if args.out:

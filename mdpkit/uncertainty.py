@@ -360,7 +360,7 @@ def worst_case(q, z, uset, radius=None, *, support=None, weights=None, metric=No
     qb[:n] = qq[idx]
     zb[:n] = zz[idx]
     cols[:n] = idx
-    val = _rk.solve_row(int(us.code), int(n), float(us.radius), W, D, work)
+    val = _rk.solve_row(int(us.code), int(n), float(us.radius), W, D, work[:17])
     p = np.zeros_like(qq)
     p[idx] = pb[:n]
     return p, float(val)

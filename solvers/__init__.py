@@ -13,7 +13,7 @@ Average reward
     relative_value_iteration, closed_classes
 Robust (sa- and s-rectangular)
     robust_value_iteration, robust_policy_iteration, robust_modified_policy_iteration,
-    robust_partial_policy_iteration (operators in mdpkit.solvers.robust)
+    robust_partial_policy_iteration, RobustResult (operators in mdpkit.solvers.robust)
 Static / regularized robust
     scenario_value, static_robust_policy, iwocs, regularized_bellman_operator,
     regularized_value_iteration
@@ -70,15 +70,36 @@ from .risk import (
     optimize_var,
     solve_objective,
 )
-from .robust import robust_modified_policy_iteration, robust_partial_policy_iteration, robust_policy_iteration, robust_value_iteration  # noqa: E501
-from .robust_static import iwocs, regularized_bellman_operator, regularized_value_iteration, scenario_value, static_robust_policy  # noqa: E501
+from .robust import (
+    RobustResult,
+    robust_modified_policy_iteration,
+    robust_partial_policy_iteration,
+    robust_policy_iteration,
+    robust_value_iteration,
+)
+from .robust_static import (
+    IWOCSResult,
+    RegularizedVIResult,
+    ScenarioValue,
+    StaticPolicyResult,
+    iwocs,
+    regularized_bellman_operator,
+    regularized_value_iteration,
+    scenario_value,
+    static_robust_policy,
+)
 
 __all__ = [
     "DistributionalControlResult",
     "DistributionalResult",
+    "IWOCSResult",
+    "RegularizedVIResult",
     "RiskResult",
+    "RobustResult",
     "SOLVERS",
+    "ScenarioValue",
     "SolverSpec",
+    "StaticPolicyResult",
     "auto_method",
     "backward_induction",
     "categorical_bellman_operator",

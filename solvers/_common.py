@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -120,11 +121,9 @@ def build_result(
         message = f"{head}; certified suboptimality <= {certificate.value:.3g}; |v - v_true| <= {v_error_bound:.3g}"
     evaluator = policy_evaluator
     if (evaluator is None and v_policy is None and mdp is not None and isinstance(policy, np.ndarray) and policy.ndim == 1 and mdp.gamma < 1.0):
-        pol = policy
         v_start = v if isinstance(v, np.ndarray) and v.shape == (mdp.S,) and np.all(np.isfinite(v)) else None
-
-        def evaluator():
-            return policy_evaluation(mdp, pol, v0=v_start)
+        # a partial of a module-level function, not a closure: results stay picklable (joblib, dask)
+        evaluator = functools.partial(policy_evaluation, mdp, policy, v0=v_start)
     for arr in (v, policy, residuals, v_policy, *fields.values()):
         if isinstance(arr, np.ndarray):
             arr.flags.writeable = False

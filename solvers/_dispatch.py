@@ -22,6 +22,7 @@ from .robust import (
     robust_policy_iteration,
     robust_value_iteration,
 )
+from .robust_static import regularized_value_iteration
 from .total_reward import ssp_policy_iteration
 from ._registry import SolverSpec, get_solver, register_solver
 
@@ -58,6 +59,11 @@ for _spec in (
                "M. A. Kaufman and A. J. Schaefer, INFORMS J. Comput. 25(3), 2013, Thm 4", required=("uncertainty",)),
     SolverSpec("robust_ppi", robust_partial_policy_iteration, "robust", "robust partial policy iteration",
                "C. P. Ho, M. Petrik and W. Wiesemann, J. Mach. Learn. Res. 22, 2021, Thm 3.3", required=("uncertainty",)),
+    SolverSpec("regularized_vi", regularized_value_iteration, "robust",
+               "value iteration with the regularized (R^2-MDP) Bellman operator of ball-robust MDPs",
+               "E. Derman, M. Geist and S. Mannor, NeurIPS 2021, Sec. 4; N. Kumar et al. 2022 (sum-constrained Lp); "
+               f"{_PUTERMAN}, Thm 6.3.1 (contraction); theorem numbers not checked against the papers",
+               required=("beta",)),
     SolverSpec("categorical_vi", categorical_value_iteration, "distributional",
                "categorical distributional value iteration (C51 projection, exact model)",
                "M. Rowland et al., AISTATS 2018, Prop. 2 (Cramer contraction)"),

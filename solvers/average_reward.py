@@ -9,6 +9,7 @@ Structure queries (closed classes, unichain checks) live in :mod:`mdpkit.structu
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -279,6 +280,11 @@ def relative_value_iteration(
         delta=float(delta),
         delta_route=delta_route,
         # v_policy: the policy's relative value pinned at ref (average-reward evaluation)
-        policy_evaluator=lambda: _policy_relative_value(mdp, pi, ref)[0],
+        policy_evaluator=functools.partial(_policy_relative_value_only, mdp, pi, ref),
     )
     return res
+
+
+def _policy_relative_value_only(mdp, pi, ref):
+    """The relative value of ``pi`` pinned at ``ref`` (a module-level function so results pickle)."""
+    return _policy_relative_value(mdp, pi, ref)[0]

@@ -162,7 +162,7 @@ def value_iteration(
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma) if stopping == "norm" else bounds.span_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
     km = model_args(mdp)
-    mask1, S, A = km[6], km[7], km[8]
+    S, A = km[7], km[8]
     q = np.empty(S * A)
     v_new = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
@@ -238,7 +238,7 @@ def gauss_seidel_value_iteration(
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
     km = model_args(mdp)
-    mask1, S, A = km[6], km[7], km[8]
+    S, A = km[7], km[8]
     residuals = np.empty(max_iter)
     n, converged = bellman.gauss_seidel_loop(km, gamma, v, tol, max_iter, residuals)
     q = np.empty(S * A)
@@ -460,7 +460,7 @@ def modified_policy_iteration(
     else:
         v = initial_v(mdp, v0)
     km = model_args(mdp)
-    mask1, S, A = km[6], km[7], km[8]
+    S, A = km[7], km[8]
     q = np.empty(S * A)
     v_new = np.empty(S)
     pi = np.empty(S, dtype=np.int64)

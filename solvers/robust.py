@@ -51,6 +51,7 @@ Naive alternation may cycle
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -292,7 +293,7 @@ class _Ctx:
         self.W, self.D = _aux(us.kind, S, us.weights, us.metric)
         self.args = model_args(mdp)
         self.uset = (int(us.code), self.kappa, self.full, self.W, self.D)
-        sparse, P2, indptr, data = self.args[0], self.args[1], self.args[2], self.args[4]
+        sparse, indptr, data = self.args[0], self.args[2], self.args[4]
         if sparse:
             n_max = int(np.diff(indptr).max()) if indptr.size > 1 else 1
         else:
@@ -626,7 +627,7 @@ def _finish(ctx, *, v_iterate, v_next, pi, q, dmin, dmax, n, converged, residual
         ctx.mdp, cls=RobustResult, v=v, v_error_bound=v_err, policy=pol,
         certificate=robust_greedy_span_bound(gamma, dmax - dmin), converged=converged, n_iter=n,
         residuals=residuals, method=method, options=options, t0=t0, q=q, v_iterate=np.array(v_iterate),
-        v_lower=lo, v_upper=hi, spans=spans, _worst_evaluator=lambda: ctx.worst_case_record(pol),
+        v_lower=lo, v_upper=hi, spans=spans, _worst_evaluator=functools.partial(ctx.worst_case_record, pol),
         **ctx.common_fields(), **fields,
     )
 
@@ -815,7 +816,7 @@ def robust_policy_iteration(
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     tie_rtol = check_positive(tie_rtol, "tie_rtol", allow_zero=True)
     eval_rtol = check_positive(eval_rtol, "eval_rtol")
-    S, A = ctx.S, ctx.A
+    S = ctx.S
     pi = initial_policy(ctx.mdp, policy0)
     if pi is None:
         pi = np.argmax(np.where(ctx.mdp.action_mask, ctx.mdp.R, -np.inf), axis=1).astype(np.int64)

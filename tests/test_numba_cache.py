@@ -12,7 +12,8 @@ With one signature per kernel (DESIGN.md "Kernels") every process writes the sam
 Each test starts pairs of processes on ONE cold ``NUMBA_CACHE_DIR`` (a tmp_path), round after
 round, each process running a different mix of solvers and inputs; every process must exit 0,
 every result must agree across processes and rounds, and every cache index of
-``mdpkit/_kernels/bellman.py`` must end with at most one entry.  The first round compiles on a
+``mdpkit/_kernels/bellman.py`` (and, in the slow variant, ``robust.py`` and ``distributional.py``)
+must end with at most one entry.  The first round compiles on a
 cold cache (a few minutes of CPU on 2 cores); later rounds mostly load what it wrote, which is
 where a corrupted index crashes.
 """
@@ -117,7 +118,7 @@ def _index_entries(cache: Path, module: str) -> dict[str, int]:
     return counts
 
 
-def _run_rounds(rounds, cache: Path) -> None:
+def _run_rounds(rounds, cache: Path, modules=("bellman",)) -> None:
     results: dict[tuple[str, str], list] = {}
     by_key: dict[str, list] = {}
     for r, mixes in enumerate(rounds):
@@ -140,10 +141,11 @@ def _run_rounds(rounds, cache: Path) -> None:
     for key, vals in by_key.items():
         for v in vals[1:]:
             np.testing.assert_allclose(v, vals[0], rtol=0, atol=ATOL_ACROSS, err_msg=key)
-    counts = _index_entries(cache, "bellman")
-    assert counts, f"no bellman cache index under {cache}"
-    many = {k: n for k, n in counts.items() if n > 1}
-    assert not many, f"cache indexes with more than one overload: {many}"
+    for module in modules:
+        counts = _index_entries(cache, module)
+        assert counts, f"no {module} cache index under {cache}"
+        many = {k: n for k, n in counts.items() if n > 1}
+        assert not many, f"cache indexes with more than one overload: {many}"
 
 
 def test_pairs_of_processes_share_one_cold_cache(tmp_path):
@@ -162,4 +164,4 @@ def test_pairs_of_processes_share_one_cold_cache_all_families(tmp_path):
         ("robust", "distributional"),
         ("cli", "csr-readonly"),
     ]
-    _run_rounds(rounds, tmp_path / "numba_cache")
+    _run_rounds(rounds, tmp_path / "numba_cache", modules=("bellman", "robust", "distributional"))

@@ -22,6 +22,7 @@ import functools
 import itertools
 import json
 import os
+import pickle
 import subprocess
 import sys
 
@@ -174,6 +175,26 @@ def robust_l1_policy_value(mdp: TabularMDP, pi, radius: float):
     return v
 
 
+def regularized_l1_optimum(mdp: TabularMDP, beta: float):
+    """VI with T v = max_a R + gamma (P v - beta * (max v - min v) / 2): the l1 regularizer with the
+    sum constraint over all next states (Kumar et al. 2022), written out in numpy."""
+    P, R, g = mdp.P_dense(), mdp.R, mdp.gamma
+    v = np.zeros(mdp.S)
+    for _ in range(_n_iter(g)):
+        q = np.where(mdp.action_mask, R + g * (P @ v - beta * 0.5 * (v.max() - v.min())), -np.inf)
+        v = q.max(axis=1)
+    return v
+
+
+def regularized_l1_policy_value(mdp: TabularMDP, pi, beta: float):
+    P, R, g = mdp.P_dense(), mdp.R, mdp.gamma
+    idx = np.arange(mdp.S)
+    v = np.zeros(mdp.S)
+    for _ in range(_n_iter(g)):
+        v = R[idx, pi] + g * (P[idx, pi] @ v - beta * 0.5 * (v.max() - v.min()))
+    return v
+
+
 def nested_cvar_optimum(mdp: TabularMDP, level: float):
     """Nested CVaR VI with a sort-based lower-tail CVaR of the next-state values."""
     P, R, g = mdp.P_dense(), mdp.R, mdp.gamma
@@ -255,6 +276,16 @@ def _cases_for(key: str, fam: str) -> list[Case]:
             gains.append(float(d @ mdp.R[np.arange(mdp.S), pi]))
         g = max(gains)
         return [Case("unichain-S4A2", mdp, {}, np.array([g]), v_index=lambda res: np.array([res.gain]))]
+    if key == "regularized_vi":
+        out = []
+        for name, mdp in discounted_instances()[:2]:
+            for beta in (0.0, 0.2):
+                vs = regularized_l1_optimum(mdp, beta)
+                P = mdp.P_dense()
+                gap = (lambda m, b, v: (lambda res: float(np.max(v - regularized_l1_policy_value(m, np.asarray(res.policy), b)))))(
+                    mdp, beta, vs)
+                out.append(Case(f"{name}-beta-{beta}", mdp, {"beta": beta}, vs, gap))
+        return out
     if fam == "robust":
         from mdpkit.uncertainty import parse_uncertainty
 
@@ -328,6 +359,11 @@ def test_result_is_a_family_member(key, case):
     assert res.residuals.shape == (res.n_iter,) or res.n_iter >= 0
     assert res.method == SOLVERS[key].name
     assert res.wall_time >= 0.0
+    # results travel to joblib / dask workers and back: they pickle, lazy fields included
+    back = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(back.v, res.v)
+    if res.v_policy is not None:
+        np.testing.assert_array_equal(back.v_policy, res.v_policy)
     if case.mdp.gamma < 1 and np.asarray(res.policy).ndim == 1 and SOLVERS[key].family != "robust":
         vp = value_of(case.mdp.P_dense(), case.mdp.R, case.mdp.gamma, np.asarray(res.policy))
         np.testing.assert_allclose(res.v_policy, vp, rtol=0, atol=1e-9 * max(1.0, float(np.abs(vp).max())))

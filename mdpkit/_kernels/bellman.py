@@ -28,7 +28,7 @@ Performance (see STYLE.md, "Performance notes for kernels"):
 * a sweep is memory-bound; the dense row product is compiled with
   ``fastmath={"reassoc", "contract"}`` so LLVM vectorises it with several accumulators (never
   ``nnan``/``ninf``: NaN checks keep working); CSR rows are summed in storage order, and
-  :func:`mdpkit._kernels.model_args` passes the column indices through an *unsigned* view so
+  :func:`mdpkit._kernels.prepare` passes the column indices through an *unsigned* view so
   the gather ``v[indices[k]]`` needs no negative-index wraparound;
 * whole iteration loops run inside one compiled call; a sweep whose work (stored entries of
   ``P`` it reads) reaches :data:`PAR_MIN_WORK` runs over :data:`N_CHUNKS` fixed blocks of states

@@ -611,13 +611,14 @@ def _fill_cols(sparse, indices, pos, n, cols):
         cols[k] = indices[pos[k]] if sparse else pos[k]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def solve_row(kind, n, kappa, W, metric, work):
     """Dispatch one inner problem on the gathered buffers of ``work``; returns the min value.
 
-    ``work`` is the tuple of :func:`mdpkit.uncertainty.make_workspace`: ``qb, zb`` (= work[0],
-    work[1]) hold the first ``n`` gathered entries of q and z, ``cols`` (work[4]) their state
-    indices (transport sets only); the minimiser is written to ``pb[:n]`` (work[2]).
+    ``work`` is the first 17 buffers ``work[:17]`` of :func:`mdpkit.uncertainty.make_workspace`
+    (not the per-block L1 scratch: a shorter tuple is cheaper to pass per row): ``qb, zb``
+    (= work[0], work[1]) hold the first ``n`` gathered entries of q and z, ``cols`` (work[4])
+    their state indices (transport sets only); the minimiser is written to ``pb[:n]`` (work[2]).
     """
     qb, zb, pb, cols = work[0], work[1], work[2], work[4]
     idx, bb, cb, act, Db = work[5], work[6], work[7], work[8], work[9]
@@ -956,6 +957,7 @@ def robust_q(model, uset, gamma, v, store, pw, q_out, work):
         return
     sparse, indices, R1, mask1 = model[0], model[3], model[5], model[6]
     qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
+    rw = work[:17]
     for i in range(R1.shape[0]):
         if not mask1[i]:
             q_out[i] = NEG_INF
@@ -963,7 +965,7 @@ def robust_q(model, uset, gamma, v, store, pw, q_out, work):
         n = _gather(model, i, v, full, qb, zb, pos, cols)
         if kind == WASSERSTEIN or kind == WL1:
             _fill_cols(sparse, indices, pos, n, cols)
-        val = solve_row(kind, n, kappa1[i], W, metric, work)
+        val = solve_row(kind, n, kappa1[i], W, metric, rw)
         q_out[i] = R1[i] + gamma * val
         if store:
             _store_row(model, i, n, pos, pb, pw)
@@ -1383,12 +1385,13 @@ def robust_policy_sweep(model, uset, gamma, pi, v, store, pw, v_out, work):
                              (work[17][0], work[18][0], work[19][0], work[20][0], work[21][0]))
         return
     qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
+    rw = work[:17]
     for s in range(v.shape[0]):
         i = s * A + pi[s]
         n = _gather(model, i, v, full, qb, zb, pos, cols)
         if kind == WASSERSTEIN or kind == WL1:
             _fill_cols(sparse, indices, pos, n, cols)
-        val = solve_row(kind, n, kappa1[i], W, metric, work)
+        val = solve_row(kind, n, kappa1[i], W, metric, rw)
         v_out[s] = R1[i] + gamma * val
         if store:
             _store_row(model, i, n, pos, pb, pw)

@@ -91,7 +91,7 @@ def _one_entry(S, A, seed=0, masked=False):
 
 def _exercise(mdp, *, readonly_inputs):
     """Every bellman-kernel route a user can reach on ``mdp``."""
-    S, A = mdp.S, mdp.A
+    S = mdp.S
     v0 = np.linspace(0.0, 1.0, S)
     pi0 = np.argmax(mdp.action_mask, axis=1).astype(np.int32)  # an available action, int32
     if readonly_inputs:

@@ -42,14 +42,15 @@ def test_cvar_v_within_v_error_bound_of_brute_force(inst, alpha):
 
 
 def test_erm_truncated_discounted_v_within_v_error_bound():
-    """gamma = 0.5, horizon=None: truncation at H(tol); the optimum of the untruncated problem is
-    within gamma^H' max|r|/(1-gamma) < 1e-13 of the horizon-H' DP (H' = 50)."""
+    """gamma = 0.5, horizon=None: truncation at H(tol).  Reference: the exact horizon-8 optimum, itself
+    within b8 = gamma^8 max|r|/(1-gamma) of the untruncated optimum, so |v - v_true| <= v_error_bound
+    requires |v - v_8| <= v_error_bound + b8."""
     mdp, _ = random_model(np.random.default_rng(3), 3, 2, gamma=0.5)
-    res = optimize_erm(mdp, 0.7, None, state=0, tol=1e-2)
-    long = optimize_erm(mdp, 0.7, 50, state=0)
-    assert res.horizon < 50 and res.v_error_bound > 0
+    res = optimize_erm(mdp, 0.7, None, state=0, tol=5e-2)
+    long = optimize_erm(mdp, 0.7, 8, state=0)
+    assert res.horizon < 8 and res.v_error_bound > 0 and not res.exact
     rmax = float(np.abs(mdp.R_sas_dense()).max())
-    assert abs(float(res.v) - float(long.v)) <= res.v_error_bound - 0.5**50 * rmax / 0.5
+    assert abs(float(res.v) - float(long.v)) <= res.v_error_bound + 0.5**8 * rmax / 0.5
 
 
 def test_uncertified_results_say_inf():
