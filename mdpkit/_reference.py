@@ -63,3 +63,32 @@ def single_entry_policy_value(next_state, weight, r, gamma):
     M = np.eye(S)
     M[np.arange(S), next_state] -= gamma * weight
     return np.linalg.solve(M, r)
+
+
+def policy_rows_capacity(indptr, S, A):
+    """sum_s max_a (stored entries of CSR row s*A + a)."""
+    lens = np.diff(np.asarray(indptr)).reshape(S, A)
+    return int(lens.max(axis=1).sum())
+
+
+def gather_policy_rows(indptr, indices, data, R, pi):
+    """Rows ``s*A + pi[s]`` of a CSR (S*A, S) matrix as a compact CSR (S, S), and ``r = R[s, pi[s]]``.
+
+    Returns ``(c_ptr, c_idx, c_data, r)``; each row keeps its entries in storage order.
+    """
+    S, A = R.shape
+    rows = np.arange(S) * A + np.asarray(pi)
+    lens = indptr[rows + 1] - indptr[rows]
+    c_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    take = np.concatenate([np.arange(indptr[i], indptr[i + 1]) for i in rows] + [np.zeros(0, np.int64)])
+    return c_ptr, np.asarray(indices)[take], np.asarray(data)[take], R[np.arange(S), pi]
+
+
+def compact_policy_sweep(c_ptr, c_idx, c_data, r, gamma, v):
+    """(T_pi v)(s) = r[s] + gamma * sum over row s of the compact CSR of data * v[idx]."""
+    S = r.shape[0]
+    out = np.empty(S)
+    for s in range(S):
+        sl = slice(c_ptr[s], c_ptr[s + 1])
+        out[s] = r[s] + gamma * float(np.dot(c_data[sl], v[c_idx[sl]]))
+    return out

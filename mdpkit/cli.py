@@ -211,7 +211,8 @@ def _solve_objective(mdp, args, t0) -> int:
     lines = [f"model      {mdp.name or 'unnamed'}  (S={mdp.S}, A={mdp.A}, gamma={mdp.gamma:g}, {kind})",
              f"objective  {res.objective}  over history-dependent policies, horizon H={res.horizon}",
              f"method     {res.method}: {res.message}",
-             f"value      {res.value:.10g}" + ("  (exact)" if res.exact else "  (approximate: see bound)"),
+             f"value      {res.value:.10g}" + ("  (exact)" if res.exact else "  (approximate)")
+             + (f"  +/- {res.v_error_bound:.3g} certified" if np.isfinite(res.v_error_bound) else "  (no certified error)"),
              f"check      objective of the returned policy's exact return law = {res.policy_value:.10g}",
              f"bound      {res.error_bound:.3g}  from: {res.bound_source}"]
     start = "mu0" if res.state is None else (f"{res.state}" + (f" ({mdp.state_labels[res.state]})" if mdp.state_labels else ""))
@@ -232,7 +233,7 @@ def _solve_objective(mdp, args, t0) -> int:
         sl = mdp.state_labels[s] if mdp.state_labels else str(s)
         lines.append(f"  {sl:>10}  {alabels[a]}")
     if pol.ndim == 3:
-        reach = np.isfinite(np.asarray(res.v)[:-1])  # (H, S, K): reachable (t, s, stock) nodes
+        reach = np.isfinite(np.asarray(res.dp_values)[:-1])  # (H, S, K): reachable (t, s, stock) nodes
         n_pairs = int(np.sum(reach.any(axis=2)))
         changes = sum(len(set(pol[t, s][reach[t, s]].tolist())) > 1 for t in range(pol.shape[0]) for s in range(pol.shape[1]))
         lines.append(f"stock use  the action depends on the stock in {changes} of {n_pairs} reachable (t, state) "
@@ -261,7 +262,7 @@ def _write_risk_result(path, mdp, res) -> None:
         atomic_write(path, buf.getvalue())
         return
     d = {k: (v.tolist() if isinstance(v, np.ndarray) else float(v)) for k, v in arrays.items()}
-    d.update(objective=res.objective, horizon=res.horizon, exact=res.exact, error_bound=str(res.error_bound),
+    d.update(objective=res.objective, horizon=res.horizon, exact=res.exact, error_bound=str(res.error_bound), v_error_bound=str(res.v_error_bound),
              bound_source=res.bound_source, model={"name": mdp.name, "S": mdp.S, "A": mdp.A, "gamma": mdp.gamma})
     atomic_write(path, (json.dumps(d, indent=1) + "\n").encode())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 
 from mdpkit._kernels import one_entry_per_row
@@ -15,7 +16,7 @@ from .exact import exact_policy_iteration
 from .finite_horizon import backward_induction
 from .lp import linear_programming
 from .distributional import categorical_value_iteration, distributional_policy_iteration, quantile_value_iteration
-from .risk import nested_risk_dp
+from .risk import nested_risk_dp, optimize_band, optimize_cvar, optimize_erm, optimize_mean, optimize_threshold, optimize_var  # noqa: E501
 from .robust import (
     robust_modified_policy_iteration,
     robust_partial_policy_iteration,
@@ -73,6 +74,21 @@ for _spec in (
     SolverSpec("distributional_pi", distributional_policy_iteration, "distributional",
                "policy iteration on the mean with the return distribution of the final policy",
                f"{_PUTERMAN}, Thm 6.4.2; Rowland et al. 2018, Prop. 2"),
+    SolverSpec("cvar", optimize_cvar, "risk", "static CVaR of the return by stock augmentation (history-dependent)",
+               "R. T. Rockafellar and S. Uryasev, J. Risk 2(3), 2000, Thm 1; N. Bauerle and J. Ott, Math. Meth. Oper. "
+               "Res. 74, 2011, Thm 3.1", required=("alpha",)),
+    SolverSpec("var", optimize_var, "risk", "static VaR of the return (exact on reward lattices)",
+               "J. L. Hau, E. Delage, M. Ghavamzadeh and M. Petrik, NeurIPS 2023, Sec. 5 (VaR decomposition)",
+               required=("alpha",)),
+    SolverSpec("erm", optimize_erm, "risk", "static entropic risk of the return by exponential-utility DP",
+               "R. A. Howard and J. E. Matheson, Management Sci. 18(7), 1972 (risk-sensitive MDPs)", required=("beta",)),
+    SolverSpec("mean", optimize_mean, "risk", "expected return by backward induction (the risk-neutral objective)",
+               f"{_PUTERMAN}, Thm 4.5.1"),
+    SolverSpec("threshold", optimize_threshold, "risk", "probability that the return reaches a threshold",
+               "N. Bauerle and J. Ott, Math. Meth. Oper. Res. 74, 2011 (stock augmentation)", required=("threshold",)),
+    SolverSpec("band", optimize_band, "risk", "probability that the return stays in [low, high]",
+               "B. Avila Pires et al. 2025, Sec. 5 (band objective); stock augmentation",
+               required=("low", "high", "horizon")),
     SolverSpec("nested_risk", nested_risk_dp, "risk", "nested (dynamic) risk-measure value iteration",
                "A. Ruszczynski, Math. Program. 125, 2010, Thm 4", required=("risk", "level")),
 ):
@@ -173,4 +189,21 @@ def solve(mdp: TabularMDP, method: str = "auto", **options) -> SolveResult:
         return dataclasses.replace(res, options=opts)
     spec = get_solver(method)
     spec.check_options(options)
-    return spec.function(mdp, **options)
+    res = spec.function(mdp, **options)
+    return _record_options(spec, res, mdp, options)
+
+
+def _record_options(spec, res, mdp, options):
+    """Add every resolved argument of the call (defaults included) that the solver did not record
+    itself: scalars by value, arrays and other objects as ``<name>_given``."""
+    bound = inspect.signature(spec.function).bind(mdp, **options)
+    bound.apply_defaults()
+    missing = {}
+    for name, val in list(bound.arguments.items())[1:]:
+        if name in res.options or f"{name}_given" in res.options:
+            continue
+        if val is None or isinstance(val, (bool, int, float, str)):
+            missing[name] = val
+        else:
+            missing[f"{name}_given"] = True
+    return dataclasses.replace(res, options={**res.options, **missing}) if missing else res

@@ -974,10 +974,14 @@ def solve_objective(mdp: TabularMDP, spec: str, horizon: int | None = None, *, s
     """
     kind, par = parse_objective(spec)
     mdp = check_mdp(mdp)
+    # the objective kinds are keys of the method registry (mdpkit list solvers); evar and utility
+    # are not registered (no certified error on v), so they are called directly
+    from ._registry import get_solver
+
     if kind == "mean":
-        return optimize_mean(mdp, horizon, state=state, tol=tol)
+        return get_solver("mean").function(mdp, horizon, state=state, tol=tol)
     if kind == "erm":
-        return optimize_erm(mdp, par[0], horizon, state=state, tol=tol)
+        return get_solver("erm").function(mdp, par[0], horizon, state=state, tol=tol)
     if kind == "evar":
         return optimize_evar(mdp, par[0], horizon, state=state, tol=tol)
     kw = dict(state=state)
@@ -999,15 +1003,15 @@ def solve_objective(mdp: TabularMDP, spec: str, horizon: int | None = None, *, s
             aug_st = kw["stocks"]
             c = np.array([aug_st[np.argmin(np.abs(aug_st + b))] for b in cands])
             kw["candidates"] = -c
-        return optimize_cvar(mdp, par[0], horizon, **kw)
+        return get_solver("cvar").function(mdp, par[0], horizon, **kw)
     if kind == "var":
         if approx:
             raise InvalidArgumentError("var objectives need gamma = 1 (exact lattice); pass --gamma 1 with --horizon")
-        return optimize_var(mdp, par[0], horizon, **kw)
+        return get_solver("var").function(mdp, par[0], horizon, **kw)
     if kind == "threshold":
-        return optimize_threshold(mdp, par[0], horizon, **kw)
+        return get_solver("threshold").function(mdp, par[0], horizon, **kw)
     if kind == "band":
-        return optimize_band(mdp, par[0], par[1], horizon, **kw)
+        return get_solver("band").function(mdp, par[0], par[1], horizon, **kw)
     # utility
     if par[0] == "exp":
         c = par[1]

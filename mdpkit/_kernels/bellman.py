@@ -327,6 +327,116 @@ def policy_backup(model, gamma, pi, v, v_out):
     policy_sweep(model, gamma, pi, v, v_out, stats)
 
 
+# ---------------------------------------------------------------------------- compact policy rows
+@njit(cache=True)
+def policy_rows_capacity(model):
+    """sum_s max_a (stored entries of row s*A + a): room for the rows of any policy (CSR layouts)."""
+    _layout, _P2, indptr, _indices, _data, _R1, _mask1, S, A = model
+    cap = 0
+    for s in range(S):
+        longest = 0
+        for a in range(A):
+            i = s * A + a
+            n = indptr[i + 1] - indptr[i]
+            if n > longest:
+                longest = n
+        cap += longest
+    return cap
+
+
+@njit(cache=True, inline="always")
+def _gather_rows(indptr, indices, data, R1, A, pi, c_ptr, c_idx, c_data, c_r, lo, hi):
+    for s in range(lo, hi):
+        i = s * A + pi[s]
+        k0 = indptr[i]
+        j = c_ptr[s]
+        for k in range(k0, indptr[i + 1]):
+            c_idx[j] = indices[k]
+            c_data[j] = data[k]
+            j += 1
+        c_r[s] = R1[i]
+
+
+@njit(cache=True, parallel=True)
+def _gather_policy_rows_par(model, pi, compact):
+    _layout, _P2, indptr, indices, data, R1, _mask1, S, A = model
+    c_ptr, c_idx, c_data, c_r = compact
+    for c in prange(N_CHUNKS):
+        lo, hi = _chunk(c, N_CHUNKS, S)
+        _gather_rows(indptr, indices, data, R1, A, pi, c_ptr, c_idx, c_data, c_r, lo, hi)
+
+
+@njit(cache=True)
+def gather_policy_rows(model, pi, compact):
+    """Copy the rows ``s*A + pi[s]`` of a CSR model into the compact CSR ``compact``.
+
+    ``compact = (c_ptr, c_idx, c_data, c_r)``: ``c_ptr`` int64 (S+1,), ``c_idx`` uint32 and
+    ``c_data`` float64 with room for :func:`policy_rows_capacity` entries, ``c_r`` float64 (S,).
+    Afterwards row ``s`` of ``(c_ptr, c_idx, c_data)`` is row ``s*A + pi[s]`` of ``P`` with its
+    entries in storage order (so a sweep over it sums them in the same order as
+    :func:`policy_sweep`, bitwise), and ``c_r[s] = R[s, pi[s]]``.  Returns the number of entries.
+    """
+    _layout, _P2, indptr, indices, data, R1, _mask1, S, A = model
+    c_ptr, c_idx, c_data, c_r = compact
+    c_ptr[0] = 0
+    for s in range(S):
+        i = s * A + pi[s]
+        c_ptr[s + 1] = c_ptr[s] + (indptr[i + 1] - indptr[i])
+    nnz = c_ptr[S]
+    if nnz >= PAR_MIN_WORK:
+        _gather_policy_rows_par(model, pi, compact)
+    else:
+        _gather_rows(indptr, indices, data, R1, A, pi, c_ptr, c_idx, c_data, c_r, 0, S)
+    return nnz
+
+
+@njit(cache=True, inline="always")
+def _compact_body(c_ptr, c_idx, c_data, c_r, gamma, v, v_out, lo, hi, stats, c):
+    """v_out[s] = c_r[s] + gamma * (row s of the compact CSR) . v for s in lo..hi-1 (the arithmetic
+    of _policy_body with layout 1, term for term)."""
+    dmin = np.inf
+    dmax = -np.inf
+    for s in range(lo, hi):
+        acc = 0.0
+        for k in range(c_ptr[s], c_ptr[s + 1]):
+            acc += c_data[k] * v[c_idx[k]]
+        x = c_r[s] + gamma * acc
+        v_out[s] = x
+        d = x - v[s]
+        if d < dmin:
+            dmin = d
+        if d > dmax:
+            dmax = d
+    stats[c, 0] = dmin
+    stats[c, 1] = dmax
+    stats[c, 2] = max(abs(dmin), abs(dmax))
+
+
+@njit(cache=True, parallel=True)
+def _compact_policy_sweep_par(compact, gamma, v, v_out, stats):
+    c_ptr, c_idx, c_data, c_r = compact
+    S = c_r.shape[0]
+    for c in prange(N_CHUNKS):
+        lo, hi = _chunk(c, N_CHUNKS, S)
+        _compact_body(c_ptr, c_idx, c_data, c_r, gamma, v, v_out, lo, hi, stats, c)
+
+
+@njit(cache=True)
+def compact_policy_sweep(model, compact, gamma, v, v_out, stats):
+    """:func:`policy_sweep` on the rows gathered by :func:`gather_policy_rows` (same bits).
+
+    ``v_out = T_pi v``; returns (min, max, max abs) of ``v_out - v``.  Reads one contiguous
+    stream instead of every A-th row of ``P`` (and no ``indptr`` of the full model).
+    """
+    c_ptr, c_idx, c_data, c_r = compact
+    S = c_r.shape[0]
+    if c_ptr[S] >= PAR_MIN_WORK:
+        _compact_policy_sweep_par(compact, gamma, v, v_out, stats)
+        return _reduce(stats, N_CHUNKS)
+    _compact_body(c_ptr, c_idx, c_data, c_r, gamma, v, v_out, 0, S, stats, 0)
+    return _reduce(stats, 1)
+
+
 # ---------------------------------------------------------------------------- loops
 @njit(cache=True)
 def value_iteration_loop(model, gamma, v, tol, use_span, max_iter, q, v_new, pi_out, residuals, spans, dminmax):
@@ -428,9 +538,23 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
     v_k, ``q`` its backup, ``dminmax`` holds min/max of d and ``v`` is left equal to T v_k.
     ``n_eval[0]`` receives the total number of partial evaluation sweeps.
     Returns ``(n_iter, converged)``.
+
+    On a general CSR model (layout code 1, ``A > 1``) the rows ``s*A + pi_k[s]`` are copied once
+    per improvement step (when ``pi_k`` changed) into a compact CSR by
+    :func:`gather_policy_rows`, and the evaluation sweeps run on it
+    (:func:`compact_policy_sweep`: one contiguous stream, the same bits as :func:`policy_sweep`).
     """
+    layout, _P2, _indptr, _indices, _data, _R1, _mask1, S, A = model
     stats = np.empty((N_CHUNKS, 3))
     store_q = bool(True)  # a plain bool, not a literal (module notes)
+    use_compact = layout == 1 and A > 1 and m > 0
+    cap = policy_rows_capacity(model) if use_compact else 0
+    n_ptr = S + 1 if use_compact else 1
+    n_pi = S if use_compact else 0
+    compact = (np.zeros(n_ptr, dtype=np.int64), np.empty(cap, dtype=np.uint32), np.empty(cap),
+               np.empty(n_pi))
+    pi_prev = np.empty(n_pi, dtype=np.int64)
+    have_rows = False
     cur = v
     nxt = v_new
     swaps = 0
@@ -450,13 +574,32 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
             converged = True
             break
         thresh = eval_rtol * (dmax - dmin)
-        for _ in range(m):
-            emin, emax, _r = policy_sweep(model, gamma, pi_out, cur, nxt, stats)
-            cur, nxt = nxt, cur
-            swaps += 1
-            n_ev += 1
-            if emax - emin < thresh:
-                break
+        if use_compact:
+            same = have_rows
+            if same:
+                for s in range(S):
+                    if pi_out[s] != pi_prev[s]:
+                        same = False
+                        break
+            if not same:
+                gather_policy_rows(model, pi_out, compact)
+                pi_prev[:] = pi_out
+                have_rows = True
+            for _ in range(m):
+                emin, emax, _r = compact_policy_sweep(model, compact, gamma, cur, nxt, stats)
+                cur, nxt = nxt, cur
+                swaps += 1
+                n_ev += 1
+                if emax - emin < thresh:
+                    break
+        else:
+            for _ in range(m):
+                emin, emax, _r = policy_sweep(model, gamma, pi_out, cur, nxt, stats)
+                cur, nxt = nxt, cur
+                swaps += 1
+                n_ev += 1
+                if emax - emin < thresh:
+                    break
     if swaps % 2 == 1:  # cur is v_new
         v[:] = cur
     n_eval[0] = n_ev
