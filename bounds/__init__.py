@@ -12,7 +12,8 @@ Robust dynamic programming (:mod:`mdpkit.bounds.robust`)
     robust_greedy_span_bound, robust_evaluation_bound, robust_pi_bound, norm_ball_closed_form
 Distributional evaluation (:mod:`mdpkit.bounds.distributional`)
     categorical_stopping_tol, categorical_evaluation_bound, categorical_fixed_point_bound,
-    mean_error_from_cramer, quantile_stopping_tol, quantile_evaluation_bound
+    mean_error_from_cramer, quantile_stopping_tol, quantile_evaluation_bound, truncation_bound,
+    truncated_policy_bound
 Identities (:mod:`mdpkit.bounds.identities`)
     performance_difference, simulation_identity
 Rates and assertions
@@ -52,6 +53,8 @@ from .distributional import (
     mean_error_from_cramer,
     quantile_evaluation_bound,
     quantile_stopping_tol,
+    truncated_policy_bound,
+    truncation_bound,
 )
 from .identities import performance_difference, simulation_identity
 from .pi import pi_iterations_hansen_miltersen_zwick, pi_iterations_scherrer, pi_iterations_ye
@@ -97,6 +100,8 @@ __all__ = [
     "span_stopping_tol",
     "span_vi_iterations",
     "ssp_greedy_bound",
+    "truncated_policy_bound",
+    "truncation_bound",
     "vi_a_posteriori_bound",
     "vi_contraction_bound",
     "vi_iterations",

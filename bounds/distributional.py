@@ -12,9 +12,16 @@ import math
 
 from ._bound import Bound, BoundKind
 
-__all__ = ["categorical_stopping_tol", "categorical_evaluation_bound", "categorical_fixed_point_bound",
-           "mean_error_from_cramer", "quantile_stopping_tol", "quantile_evaluation_bound", "truncation_bound",
-           "truncated_policy_bound"]
+__all__ = [
+    "categorical_evaluation_bound",
+    "categorical_fixed_point_bound",
+    "categorical_stopping_tol",
+    "mean_error_from_cramer",
+    "quantile_evaluation_bound",
+    "quantile_stopping_tol",
+    "truncated_policy_bound",
+    "truncation_bound",
+]
 
 ROWLAND = "M. Rowland, M. Bellemare, W. Dabney, R. Munos, Y. W. Teh, An analysis of categorical distributional RL, AISTATS 2018"
 DABNEY = "W. Dabney, M. Rowland, M. Bellemare, R. Munos, Distributional RL with quantile regression, AAAI 2018"

@@ -70,33 +70,35 @@ from .policies import check_policy
 
 __all__ = [
     "CategoricalReturns",
-    "QuantileReturns",
     "FiniteReturns",
+    "MonteCarloReturns",
     "QUANTILE_LEVEL_ATOL",
-    "quantile_levels",
-    "uniform_support",
+    "QuantileReturns",
     "categorical_projection",
-    "quantile_projection",
+    "check_support",
     "cramer_distance",
-    "lp_distance",
-    "wasserstein_distance",
-    "sup_distance",
-    "mean",
-    "value_at_risk",
     "cvar",
+    "distributional_bellman_exact",
+    "dkw_epsilon",
     "entropic_risk",
     "evar",
     "exact_return_distributions",
-    "distributional_bellman_exact",
+    "lp_distance",
+    "mean",
     "policy_transition_entries",
-    "MonteCarloReturns",
+    "quantile_levels",
+    "quantile_projection",
     "sample_returns",
-    "dkw_epsilon",
+    "sup_distance",
+    "uniform_support",
+    "value_at_risk",
+    "wasserstein_distance",
 ]
 
 
 # ----------------------------------------------------------------------------- validation
-def _check_support(z, name: str = "support") -> np.ndarray:
+def check_support(z, name: str = "support") -> np.ndarray:
+    """A categorical support as float64 (K,), finite and strictly increasing; raises :class:`InvalidArgumentError`."""
     z = as_float_array(z, name, 1, exc=InvalidArgumentError)
     if z.shape[0] < 1:
         raise InvalidArgumentError(f"{name} must have at least one atom")
@@ -194,7 +196,7 @@ def categorical_projection(x: ArrayLike, p: ArrayLike, support: ArrayLike) -> ND
     InvalidArgumentError
         Non-finite or mismatched arrays, negative masses, rows not summing to 1, unsorted support.
     """
-    z = _check_support(support)
+    z = check_support(support)
     x, p = _check_atoms(x, p)
     one = x.ndim == 1
     X, Pm = np.atleast_2d(x), np.atleast_2d(p)
@@ -518,7 +520,7 @@ class CategoricalReturns(_RiskMixin):
     probs: np.ndarray
 
     def __post_init__(self):
-        z = readonly(_check_support(self.support))
+        z = readonly(check_support(self.support))
         p = _check_probs(self.probs, "probs")
         if p.shape[-1] != z.shape[0]:
             raise InvalidArgumentError(f"probs must end in K = {z.shape[0]} (the support size), got {p.shape}")

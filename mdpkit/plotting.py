@@ -44,8 +44,15 @@ from numpy.typing import ArrayLike
 
 from ._exceptions import InvalidArgumentError
 
-__all__ = ["plot_convergence", "plot_ratio_hist", "plot_values", "plot_policy", "plot_return_cdf", "plot_cvar_vs_alpha",
-           "plot_stock_policy"]
+__all__ = [
+    "plot_convergence",
+    "plot_cvar_vs_alpha",
+    "plot_policy",
+    "plot_ratio_hist",
+    "plot_return_cdf",
+    "plot_stock_policy",
+    "plot_values",
+]
 
 #: Screen direction ``(dcol, drow)`` of action-label words; row 0 is at the top, so "up" is
 #: ``drow = -1``.  Labels are matched word by word (``"move up"``, ``"north-east"`` work).
@@ -333,9 +340,9 @@ def _grid(mdp, who: str) -> tuple[int, int, int]:
 
 
 def _check_values(mdp, v) -> np.ndarray:
-    from .policies import _check_v  # the one shape/finiteness check of a value vector
+    from .policies import check_value  # the one shape/finiteness check of a value vector
 
-    return _check_v(mdp, v)
+    return check_value(mdp, v)
 
 
 def _state_name(mdp, s: int) -> str:

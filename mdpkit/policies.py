@@ -23,13 +23,15 @@ from ._validation import as_float_array, check_gamma, first_index
 from .model import TabularMDP
 
 __all__ = [
-    "check_policy",
-    "policy_matrices",
-    "policy_evaluation",
-    "q_from_v",
-    "greedy_policy",
     "bellman_operator",
+    "check_policy",
+    "check_value",
+    "greedy_policy",
     "occupancy_measure",
+    "policy_evaluation",
+    "policy_matrices",
+    "q_from_v",
+    "solve_policy_system",
 ]
 
 #: Default absolute tolerance for stochastic-policy rows.
@@ -103,7 +105,7 @@ def policy_matrices(mdp: TabularMDP, policy: ArrayLike):
     return (sp.csr_matrix(P) if mdp.is_sparse else np.asarray(P)), r
 
 
-def _solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12, x0=None) -> NDArray[np.float64]:
+def solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12, x0=None) -> NDArray[np.float64]:
     """Solve (I - gamma P_pi) v = r_pi.
 
     Dense: LU.  CSR: when every row of ``P_pi`` has exactly one stored entry (a deterministic
@@ -192,8 +194,8 @@ def policy_evaluation(mdp: TabularMDP, policy: ArrayLike, *, v0: ArrayLike | Non
     """
     gamma = check_gamma(mdp.gamma, allow_one=False)
     P_pi, r_pi = policy_matrices(mdp, policy)
-    x0 = None if v0 is None else _check_v(mdp, v0, "v0")
-    return _solve_policy_system(P_pi, r_pi, gamma, x0=x0)
+    x0 = None if v0 is None else check_value(mdp, v0, "v0")
+    return solve_policy_system(P_pi, r_pi, gamma, x0=x0)
 
 
 def q_from_v(mdp: TabularMDP, v: ArrayLike) -> NDArray[np.float64]:
@@ -201,7 +203,7 @@ def q_from_v(mdp: TabularMDP, v: ArrayLike) -> NDArray[np.float64]:
 
     Returns ``q (S, A)`` float64; masked actions hold ``-inf``.
     """
-    vv = _check_v(mdp, v)
+    vv = check_value(mdp, v)
     km = model_args(mdp)
     mask1, S, A = km[6], km[7], km[8]
     q = np.empty(S * A)
@@ -216,7 +218,7 @@ def bellman_operator(mdp: TabularMDP, v: ArrayLike):
     :math:`(Tv)(s) = \max_{a \in A_s} R(s,a) + \gamma \sum_{s'} P(s'|s,a) v(s')`; ties go to the
     lowest action index.  Puterman 1994, Eq. (6.2.3).
     """
-    vv = _check_v(mdp, v)
+    vv = check_value(mdp, v)
     km = model_args(mdp)
     S, A = km[7], km[8]
     q = np.empty(S * A)
@@ -251,7 +253,7 @@ def occupancy_measure(
     if m0.shape != (mdp.S,):
         raise InvalidArgumentError(f"mu0 must have shape (S,) = ({mdp.S},), got {m0.shape}")
     P_pi, _ = policy_matrices(mdp, pi)
-    dS = _solve_policy_system(P_pi.T.tocsr() if sp.issparse(P_pi) else P_pi.T, m0, gamma)
+    dS = solve_policy_system(P_pi.T.tocsr() if sp.issparse(P_pi) else P_pi.T, m0, gamma)
     if normalized:
         dS = dS * (1.0 - gamma)
     if pi.ndim == 1:
@@ -261,7 +263,8 @@ def occupancy_measure(
     return dS[:, None] * pi
 
 
-def _check_v(mdp: TabularMDP, v: ArrayLike, name: str = "v") -> NDArray[np.float64]:
+def check_value(mdp: TabularMDP, v: ArrayLike, name: str = "v") -> NDArray[np.float64]:
+    """A value vector as float64 of shape (S,), finite; raises :class:`InvalidArgumentError` naming ``name``."""
     vv = as_float_array(v, name, 1, exc=InvalidArgumentError)
     if vv.shape != (mdp.S,):
         raise InvalidArgumentError(f"{name} must have shape (S,) = ({mdp.S},), got {vv.shape}")

@@ -45,9 +45,11 @@ __all__ = [
     "FiniteHorizonResult",
     "LPResult",
     "LearningResult",
+    "ResultRecord",
     "SolveResult",
     "Status",
     "TotalRewardResult",
+    "format_value",
     "learning_result",
 ]
 
@@ -61,7 +63,9 @@ class Status(enum.IntEnum):
     NUMERICAL = 3  #: a numerical failure (singular system, solver error)
 
 
-def _fmt(val) -> str:
+def format_value(val) -> str:
+    """One-line text of a result field for the aligned repr (arrays abbreviated, Bounds by value,
+    kind and citation)."""
     if isinstance(val, np.ndarray):
         if val.dtype == object:
             return f"array{val.shape} of exact values"
@@ -79,7 +83,7 @@ def _public_fields(obj) -> list[str]:
     return [f.name for f in dataclasses.fields(obj) if not f.name.startswith("_")]
 
 
-class _RichRepr:
+class ResultRecord:
     """Aligned ``name: value`` repr (SciPy's ``_RichResult``) and ``to_dict`` for the records."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,16 +102,16 @@ class _RichRepr:
     def __repr__(self) -> str:
         names = _public_fields(self)
         w = max(map(len, names + ["v_policy"]))
-        lines = [f"{n.rjust(w)}: {_fmt(getattr(self, n))}" for n in names]
+        lines = [f"{n.rjust(w)}: {format_value(getattr(self, n))}" for n in names]
         if "_v_policy" in {f.name for f in dataclasses.fields(self)}:
             cached = getattr(self, "_v_policy")
-            lines.append(f"{'v_policy'.rjust(w)}: " + (_fmt(cached) if cached is not None
+            lines.append(f"{'v_policy'.rjust(w)}: " + (format_value(cached) if cached is not None
                                                         else "<computed on first access>"))
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class SolveResult(_RichRepr):
+class SolveResult(ResultRecord):
     r"""What a planning solver returns (the base of the result family).
 
     Attributes
@@ -296,7 +300,7 @@ class TotalRewardResult(SolveResult):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class LearningResult(_RichRepr):
+class LearningResult(ResultRecord):
     r"""What a bandit or online-RL run returns: per-run traces that can be replayed.
 
     Attributes

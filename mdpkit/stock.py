@@ -66,8 +66,8 @@ __all__ = [
     "StockAugmentedMDP",
     "lattice_stocks",
     "reward_lattice_step",
-    "truncation_horizon",
     "transition_entries",
+    "truncation_horizon",
 ]
 
 #: Relative tolerance for "a next stock is a grid point" (float round-off of (c + r) / gamma only).

@@ -67,6 +67,7 @@ __all__ = [
     "absorbing_states",
     "all_policies_proper",
     "check_terminal",
+    "closed_class_of_each_state",
     "closed_classes",
     "communicating_classes",
     "is_communicating",
@@ -173,7 +174,7 @@ def _bfs_from(adj, start: np.ndarray) -> np.ndarray:
     return d[1:] - 1.0
 
 
-def _closed_class_of_each_state(successors) -> list[set[int] | None]:
+def closed_class_of_each_state(successors) -> list[set[int] | None]:
     """For a chain given by its successor lists (``successors[s]`` iterates the states reached
     from ``s`` with positive probability), each state's closed (recurrent) class, or None if the
     state is transient.  For callers without a :class:`~mdpkit.TabularMDP` (exact arithmetic)."""

@@ -55,22 +55,23 @@ from ._kernels import robust as _rk
 from ._validation import as_float_array, check_distribution
 
 __all__ = [
-    "UncertaintySet",
-    "parse_uncertainty",
     "KINDS",
-    "worst_case",
-    "l1_inner",
-    "weighted_l1_inner",
-    "linf_inner",
-    "l2_inner",
+    "UncertaintySet",
     "chi2_inner",
-    "kl_inner",
-    "wasserstein_inner",
-    "kl_penalty_inner",
-    "tv_penalty_inner",
     "cvar_inner",
     "cvxpy_inner",
+    "kl_inner",
+    "kl_penalty_inner",
+    "l1_inner",
+    "l2_inner",
+    "linf_inner",
+    "parse_uncertainty",
     "s_rect_bellman_cvxpy",
+    "set_auxiliary_arrays",
+    "tv_penalty_inner",
+    "wasserstein_inner",
+    "weighted_l1_inner",
+    "worst_case",
 ]
 
 #: kind name -> kernel code
@@ -269,7 +270,9 @@ def _check_scalar(x, name):
     return float(x)
 
 
-def _aux(kind: str, n: int, weights, metric):
+def set_auxiliary_arrays(kind: str, n: int, weights, metric):
+    """The extra arrays a set kind needs, validated: weights (n,) for ``wl1``, a metric (n, n) for
+    ``wasserstein``; empty placeholders otherwise.  Raises :class:`InvalidArgumentError`."""
     if kind == "wl1":
         if weights is None:
             raise InvalidArgumentError("kind 'wl1' needs weights of shape (n,)")
@@ -352,7 +355,7 @@ def worst_case(q, z, uset, radius=None, *, support=None, weights=None, metric=No
         return cvxpy_inner(qq, zz, us)
     if engine != "numba":
         raise InvalidArgumentError(f"engine must be 'numba' or 'cvxpy', got {engine!r}")
-    W, D = _aux(us.kind, qq.size, us.weights, us.metric)
+    W, D = set_auxiliary_arrays(us.kind, qq.size, us.weights, us.metric)
     idx = _gather_idx(qq, us.full_support)
     n = idx.size
     work = make_workspace(n, us.code)
@@ -544,7 +547,7 @@ def cvxpy_inner(q, z, uset, *, return_status: bool = False):
     qs, zs = qq[idx], zz[idx]
     w = D = None
     if us.kind in ("wl1", "wasserstein"):
-        W, DD = _aux(us.kind, qq.size, us.weights, us.metric)
+        W, DD = set_auxiliary_arrays(us.kind, qq.size, us.weights, us.metric)
         w = W[idx] if us.kind == "wl1" else None
         D = DD[np.ix_(idx, idx)] if us.kind == "wasserstein" else None
     p = cp.Variable(n, nonneg=True)

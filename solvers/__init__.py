@@ -25,7 +25,7 @@ Distributional
 Risk-sensitive (stock augmentation, finite horizon; mdpkit.solvers.risk)
     solve_objective, optimize_cvar, optimize_var, optimize_threshold, optimize_band,
     optimize_expected_utility, optimize_mean, optimize_erm, optimize_evar, nested_risk_dp,
-    cvar_decomposition, RiskResult
+    cvar_decomposition, RiskResult, CVaRDecompositionResult
 Structure queries moved to :mod:`mdpkit.structure` (``closed_classes``, ``terminal_states``,
 ``all_policies_proper``); the old names here forward there with a ``DeprecationWarning``.
 Method registry and dispatcher
@@ -57,6 +57,7 @@ from .distributional import (
     quantile_value_iteration,
 )
 from .risk import (
+    CVaRDecompositionResult,
     RiskResult,
     cvar_decomposition,
     nested_risk_dp,
@@ -90,6 +91,7 @@ from .robust_static import (
 )
 
 __all__ = [
+    "CVaRDecompositionResult",
     "DistributionalControlResult",
     "DistributionalResult",
     "IWOCSResult",

@@ -70,6 +70,13 @@ def initial_policy(mdp: TabularMDP, policy0):
     return pi.copy()
 
 
+def q_matrix(q1: np.ndarray, mask1: np.ndarray, S: int, A: int) -> np.ndarray:
+    """Kernel q rows ``(S*A,)`` as the ``(S, A)`` matrix users read, ``-inf`` on masked actions."""
+    q = q1.copy()
+    q[~mask1] = -np.inf
+    return q.reshape(S, A)
+
+
 def bracket_midpoint(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, float]:
     """Midpoint of a certified per-state bracket ``lo <= x <= hi`` and its certified sup error.
 

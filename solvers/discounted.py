@@ -23,6 +23,7 @@ from mdpkit.results import DiscountedResult
 
 from ._common import (
     bracket_midpoint,
+    q_matrix,
     build_result,
     check_common,
     check_mdp,
@@ -32,17 +33,11 @@ from ._common import (
 from mdpkit._exceptions import InvalidArgumentError
 
 __all__ = [
-    "value_iteration",
     "gauss_seidel_value_iteration",
-    "policy_iteration",
     "modified_policy_iteration",
+    "policy_iteration",
+    "value_iteration",
 ]
-
-
-def _q_matrix(q1: np.ndarray, mask1: np.ndarray, S: int, A: int) -> np.ndarray:
-    q = q1.copy()
-    q[~mask1] = -np.inf
-    return q.reshape(S, A)
 
 
 def _certified_result(mdp, gamma, *, v_iterate, v_next, pi, q1, dmin, dmax, n, converged, residuals, method,
@@ -69,7 +64,7 @@ def _certified_result(mdp, gamma, *, v_iterate, v_next, pi, q1, dmin, dmax, n, c
         method=method,
         options=options,
         t0=t0,
-        q=_q_matrix(q1, mdp.action_mask.reshape(-1), mdp.S, mdp.A),
+        q=q_matrix(q1, mdp.action_mask.reshape(-1), mdp.S, mdp.A),
         v_iterate=v_iterate,
         v_lower=lo,
         v_upper=hi,
@@ -275,7 +270,7 @@ def _single_entry_policy_iteration(mdp, gamma, pi, max_iter, tie_rtol):
         km, gamma, tie_rtol, pi, v, q, max_iter, residuals, n_changed)
     if not ok:
         return None
-    return v, _q_matrix(q, mask1, S, A), pi, bool(converged), residuals[:n].copy(), n_changed[:n].copy()
+    return v, q_matrix(q, mask1, S, A), pi, bool(converged), residuals[:n].copy(), n_changed[:n].copy()
 
 
 def policy_iteration(

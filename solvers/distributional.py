@@ -45,7 +45,7 @@ from mdpkit._validation import check_gamma, check_int, check_positive
 from mdpkit.distributions import (
     CategoricalReturns,
     QuantileReturns,
-    _check_support,
+    check_support,
     categorical_projection,
     policy_transition_entries,
     uniform_support,
@@ -53,13 +53,20 @@ from mdpkit.distributions import (
 from mdpkit.policies import check_policy
 from mdpkit.results import SolveResult
 
-from ._common import bracket_midpoint, build_result, check_mdp, initial_policy
-from .discounted import _q_matrix
+from ._common import bracket_midpoint, build_result, check_mdp, initial_policy, q_matrix
 
-__all__ = ["DistributionalResult", "DistributionalControlResult", "categorical_policy_evaluation",
-           "quantile_policy_evaluation", "categorical_value_iteration", "quantile_value_iteration",
-           "distributional_policy_iteration", "state_action_entries", "categorical_bellman_operator",
-           "quantile_bellman_operator"]
+__all__ = [
+    "DistributionalControlResult",
+    "DistributionalResult",
+    "categorical_bellman_operator",
+    "categorical_policy_evaluation",
+    "categorical_value_iteration",
+    "distributional_policy_iteration",
+    "quantile_bellman_operator",
+    "quantile_policy_evaluation",
+    "quantile_value_iteration",
+    "state_action_entries",
+]
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -213,7 +220,7 @@ def categorical_policy_evaluation(
         else:
             z = uniform_support(g_lo, g_hi, K)
     else:
-        z = _check_support(support)
+        z = check_support(support)
         K = z.shape[0]
     z = _dk.ro(z)
     covers = bool(z[0] <= g_lo and z[-1] >= g_hi)
@@ -426,7 +433,7 @@ def _control_support(support, n_atoms, g_lo, g_hi):
     if support is None:
         K = check_int(n_atoms, "n_atoms", minimum=2)
         return uniform_support(g_lo - 1.0, g_hi + 1.0, K) if g_hi - g_lo <= 0 else uniform_support(g_lo, g_hi, K)
-    return _check_support(support)
+    return check_support(support)
 
 
 def _policy_residual_bound(mdp, gamma, policy):
@@ -591,7 +598,7 @@ def categorical_value_iteration(
     return build_result(
         mdp, cls=DistributionalControlResult, v=v_est, v_error_bound=v_err, policy=pi, certificate=cert,
         converged=converged, n_iter=n, residuals=residuals[:n].copy(), method="categorical_value_iteration",
-        options=options, t0=t0, v_policy=v_pi, q=_q_matrix(q1, mask1, S, A), v_iterate=v_new, v_lower=lo, v_upper=hi,
+        options=options, t0=t0, v_policy=v_pi, q=q_matrix(q1, mask1, S, A), v_iterate=v_new, v_lower=lo, v_upper=hi,
         returns=CategoricalReturns(z, buf), returns_sa=CategoricalReturns(z, eta_sa.reshape(S, A, K)),
         policy_returns=pol_ret, covers_returns=covers, spans=spans[:n].copy(), n_changed=changed[:n].copy(),
     )
@@ -700,7 +707,7 @@ def quantile_value_iteration(
         converged=converged, n_iter=n, residuals=residuals[:n].copy(), method="quantile_value_iteration",
         options=dict(epsilon=eps, max_iter=max_iter, tol=tol, n_quantiles=m, theta0_given=theta0 is not None,
                      evaluate_returns=bool(evaluate_returns)),
-        t0=t0, v_policy=v_pi, q=_q_matrix(q1, mask1, S, A), v_iterate=v_new, v_lower=lo, v_upper=hi,
+        t0=t0, v_policy=v_pi, q=q_matrix(q1, mask1, S, A), v_iterate=v_new, v_lower=lo, v_upper=hi,
         message=(f"{'stopped' if converged else 'max_iter reached'} after {n} iterations (heuristic rule); "
                  f"certified suboptimality of the policy <= {cert.value:.3g}; |v - v*| <= {v_err:.3g}"),
         returns=QuantileReturns(buf), returns_sa=QuantileReturns(theta_sa.reshape(S, A, m)), policy_returns=pol_ret,
@@ -831,7 +838,7 @@ def distributional_policy_iteration(
         method="distributional_policy_iteration",
         options=dict(eval_epsilon=ev_eps, max_iter=max_iter, tie_rtol=tie, n_atoms=K, support_min=float(z[0]),
                      support_max=float(z[-1]), policy0_given=policy0 is not None),
-        t0=t0, q=_q_matrix(q1, mask1, S, A),
+        t0=t0, q=q_matrix(q1, mask1, S, A),
         returns=ev.returns, returns_sa=CategoricalReturns(z, eta_sa.reshape(S, A, K)), policy_returns=ev,
         covers_returns=True, n_changed=np.asarray(changed, dtype=np.int64), eval_error_bound=delta,
     )

@@ -55,7 +55,11 @@ from mdpkit.results import ExactResult
 
 from ._common import build_result
 
-__all__ = ["to_fractions", "exact_policy_evaluation", "exact_policy_iteration"]
+__all__ = [
+    "exact_policy_evaluation",
+    "exact_policy_iteration",
+    "to_fractions",
+]
 
 _MODES = ("decimal", "binary")
 
@@ -347,9 +351,9 @@ def _gauss_jordan(M: list[list[Fraction]], b: list[Fraction]) -> list[Fraction] 
 
 def _closed_classes(P_pi: list[dict[int, Fraction]]) -> list[set[int] | None]:
     """For each state, its closed communicating class under ``P_pi``, or None if transient."""
-    from mdpkit.structure import _closed_class_of_each_state
+    from mdpkit.structure import closed_class_of_each_state
 
-    return _closed_class_of_each_state([[t for t, p in row.items() if p != 0] for row in P_pi])
+    return closed_class_of_each_state([[t for t, p in row.items() if p != 0] for row in P_pi])
 
 
 def _evaluate(m: _ExactModel, pi: list[list[tuple[int, Fraction]]]) -> list[Fraction]:

@@ -71,26 +71,26 @@ from mdpkit.distributions import QUANTILE_LEVEL_ATOL, FiniteReturns, cvar, entro
 from mdpkit.model import TabularMDP
 from mdpkit.bounds import Bound, BoundKind
 from mdpkit.bounds.distributional import truncated_policy_bound, truncation_bound
-from mdpkit.results import SolveResult, _RichRepr
+from mdpkit.results import SolveResult, ResultRecord
 from mdpkit.stock import StockAugmentedMDP, lattice_stocks, reward_lattice_step, transition_entries, truncation_horizon
 
 from ._common import build_result, check_mdp
 
 __all__ = [
-    "RiskResult",
     "CVaRDecompositionResult",
-    "optimize_expected_utility",
-    "optimize_mean",
-    "optimize_cvar",
-    "optimize_var",
-    "optimize_threshold",
+    "RiskResult",
+    "cvar_decomposition",
+    "nested_risk_dp",
     "optimize_band",
+    "optimize_cvar",
     "optimize_erm",
     "optimize_evar",
-    "nested_risk_dp",
-    "cvar_decomposition",
-    "solve_objective",
+    "optimize_expected_utility",
+    "optimize_mean",
+    "optimize_threshold",
+    "optimize_var",
     "parse_objective",
+    "solve_objective",
 ]
 
 
@@ -197,7 +197,7 @@ class RiskResult(SolveResult):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CVaRDecompositionResult(_RichRepr):
+class CVaRDecompositionResult(ResultRecord):
     r"""What :func:`cvar_decomposition` returns (the Chow et al. 2015 baseline; not certified).
 
     Attributes

@@ -66,11 +66,11 @@ from mdpkit._kernels import robust as rk
 from mdpkit._validation import check_gamma, check_int, check_positive
 from mdpkit.bounds.robust import robust_evaluation_bound, robust_greedy_span_bound, robust_pi_bound
 from mdpkit.model import DENSE_LIMIT, TabularMDP
-from mdpkit.policies import _solve_policy_system, check_policy
-from mdpkit.results import SolveResult, _RichRepr, _fmt
+from mdpkit.policies import solve_policy_system, check_policy
+from mdpkit.results import SolveResult, ResultRecord, format_value
 from mdpkit.uncertainty import (
     PENALTIES,
-    _aux,
+    set_auxiliary_arrays,
     make_workspace,
     parse_uncertainty,
 )
@@ -81,12 +81,12 @@ __all__ = [
     "RobustBackup",
     "RobustResult",
     "robust_bellman_operator",
-    "robust_policy_operator",
-    "robust_policy_evaluation",
-    "robust_value_iteration",
-    "robust_policy_iteration",
     "robust_modified_policy_iteration",
     "robust_partial_policy_iteration",
+    "robust_policy_evaluation",
+    "robust_policy_iteration",
+    "robust_policy_operator",
+    "robust_value_iteration",
 ]
 
 #: relative accuracy of the robust evaluation behind ``v_policy_robust`` and ``P_worst``
@@ -101,7 +101,7 @@ _LAZY = ("P_worst", "v_policy_robust", "v_policy_robust_error_bound")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RobustBackup(_RichRepr):
+class RobustBackup(ResultRecord):
     r"""One robust Bellman backup (:func:`robust_bellman_operator`).
 
     Attributes
@@ -216,7 +216,7 @@ class RobustResult(SolveResult):
         body = [ln.split(": ", 1) for ln in lines[1:]]
         out = [f"{k.strip().rjust(w)}: {val}" for k, val in body]
         for name in _LAZY:
-            out.append(f"{name.rjust(w)}: " + (_fmt(getattr(self, name)) if self._worst is not None
+            out.append(f"{name.rjust(w)}: " + (format_value(getattr(self, name)) if self._worst is not None
                                                 else "<computed on first access>"))
         return head + "\n" + "\n".join(out) + "\n)"
 
@@ -245,7 +245,7 @@ def _wi(pi) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-class _Ctx:
+class RobustContext:
     """Validated model + set, normalised for the kernels (one type signature per kernel).
 
     ``model`` is the read-only tuple of :func:`mdpkit._kernels.model_args`; ``uset = (kind,
@@ -290,7 +290,7 @@ class _Ctx:
                 raise InvalidArgumentError(f"an s-rectangular radius must be a scalar or have shape (S,) = ({S},), "
                                            f"got {r.shape}")
             self.kappa = np.array(r, dtype=np.float64, order="C", copy=True)
-        self.W, self.D = _aux(us.kind, S, us.weights, us.metric)
+        self.W, self.D = set_auxiliary_arrays(us.kind, S, us.weights, us.metric)
         self.args = model_args(mdp)
         self.uset = (int(us.code), self.kappa, self.full, self.W, self.D)
         sparse, indptr, data = self.args[0], self.args[2], self.args[4]
@@ -412,7 +412,7 @@ class _Ctx:
         P_pi, r_pi = self.policy_system(pi, pw)
         if r_extra is not None:
             r_pi = r_pi + r_extra
-        return _solve_policy_system(P_pi, r_pi, self.gamma)
+        return solve_policy_system(P_pi, r_pi, self.gamma)
 
     def nominal_rows(self):
         sparse, P2, indptr, indices, data = self.args[:5]
@@ -464,7 +464,7 @@ class _Ctx:
         return dict(uncertainty=str(self.us), rectangularity=self.us.rectangularity, support=self.us.support)
 
 
-def _as_policy(ctx: _Ctx, policy):
+def _as_policy(ctx: RobustContext, policy):
     return check_policy(ctx.mdp, policy)
 
 
@@ -509,7 +509,7 @@ def robust_bellman_operator(mdp: TabularMDP, v, uncertainty) -> RobustBackup:
     :math:`\pi_a \propto 1/|q_a'(\xi_a)|` on the active actions (the dual multipliers of the
     epigraph constraints), checked against cvxpy's duals in the tests.
     """
-    ctx = _Ctx(mdp, uncertainty)
+    ctx = RobustContext(mdp, uncertainty)
     vv = initial_v(ctx.mdp, v)
     pw = ctx.new_pw()
     S, A = ctx.S, ctx.A
@@ -532,7 +532,7 @@ def robust_policy_operator(mdp: TabularMDP, v, policy, uncertainty):
     breakpoints of each :math:`q_a(\xi)`).  ``policy`` is (S,) int or (S, A) float; ``P_worst``
     is dense (S, A, S) or CSR (S*A, S) as the model.
     """
-    ctx = _Ctx(mdp, uncertainty)
+    ctx = RobustContext(mdp, uncertainty)
     vv = initial_v(ctx.mdp, v)
     pi = _as_policy(ctx, policy)
     pw = ctx.new_pw()
@@ -579,7 +579,7 @@ def robust_policy_evaluation(mdp: TabularMDP, policy, uncertainty, *, rtol: floa
         Bad arguments, policy, or set.
     """
     t0 = time.perf_counter()
-    ctx = _Ctx(mdp, uncertainty)
+    ctx = RobustContext(mdp, uncertainty)
     gamma = check_gamma(ctx.mdp.gamma, allow_one=False)
     pi = _as_policy(ctx, policy)
     rtol = check_positive(rtol, "rtol")
@@ -711,7 +711,7 @@ def robust_value_iteration(
     (True, True)
     """
     t0 = time.perf_counter()
-    ctx = _Ctx(mdp, uncertainty)
+    ctx = RobustContext(mdp, uncertainty)
     gamma = check_gamma(ctx.mdp.gamma, allow_one=False)
     epsilon, max_iter = check_common(epsilon, max_iter)
     if stopping not in ("norm", "span"):
@@ -807,7 +807,7 @@ def robust_policy_iteration(
     .. [1] G. N. Iyengar, "Robust dynamic programming", Math. Oper. Res. 30(2), 2005.
     """
     t0 = time.perf_counter()
-    ctx = _Ctx(mdp, uncertainty)
+    ctx = RobustContext(mdp, uncertainty)
     if ctx.s_rect:
         raise NotImplementedError("robust_policy_iteration handles sa-rectangular sets; s-rectangular optimal "
                                   "policies are randomized: use robust_value_iteration or "
@@ -909,7 +909,7 @@ def robust_modified_policy_iteration(
        Computing 25(3), 2013.
     """
     t0 = time.perf_counter()
-    ctx = _Ctx(mdp, uncertainty)
+    ctx = RobustContext(mdp, uncertainty)
     if ctx.s_rect:
         raise NotImplementedError("robust_modified_policy_iteration handles sa-rectangular sets; use "
                                   "robust_value_iteration or robust_partial_policy_iteration for s-rectangular sets")
@@ -1006,7 +1006,7 @@ def robust_partial_policy_iteration(
        decision processes", JMLR 22(275), 2021.
     """
     t0 = time.perf_counter()
-    ctx = _Ctx(mdp, uncertainty)
+    ctx = RobustContext(mdp, uncertainty)
     gamma = check_gamma(ctx.mdp.gamma, allow_one=False)
     epsilon, max_iter = check_common(epsilon, max_iter)
     tol = bounds.span_stopping_tol(epsilon, gamma)

@@ -38,23 +38,23 @@ from mdpkit._validation import check_gamma, check_int, check_positive
 from mdpkit.bounds.dp import greedy_loss_v, vi_a_posteriori_bound, vi_norm_stopping_tol
 from mdpkit.model import TabularMDP
 from mdpkit.policies import policy_evaluation, q_from_v
-from mdpkit.results import SolveResult, _RichRepr
+from mdpkit.results import SolveResult, ResultRecord
 
 from ._common import build_result, check_mdp, initial_v, user_stacklevel
 from .discounted import policy_iteration
-from .robust import _Ctx, robust_policy_evaluation
+from .robust import RobustContext, robust_policy_evaluation
 
 __all__ = [
-    "ScenarioValue",
-    "scenario_value",
-    "static_robust_policy",
-    "StaticPolicyResult",
-    "iwocs",
     "IWOCSResult",
-    "regularized_bellman_operator",
-    "regularized_value_iteration",
     "RegularizedBackup",
     "RegularizedVIResult",
+    "ScenarioValue",
+    "StaticPolicyResult",
+    "iwocs",
+    "regularized_bellman_operator",
+    "regularized_value_iteration",
+    "scenario_value",
+    "static_robust_policy",
 ]
 
 
@@ -89,7 +89,7 @@ def _check_scenarios(mdp_list, mu0):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class ScenarioValue(_RichRepr):
+class ScenarioValue(ResultRecord):
     r"""Result of :func:`scenario_value`.
 
     Attributes
@@ -143,7 +143,7 @@ def scenario_value(mdp_list, policy, *, mu0=None) -> ScenarioValue:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class StaticPolicyResult(_RichRepr):
+class StaticPolicyResult(ResultRecord):
     r"""Result of :func:`static_robust_policy`.
 
     Attributes
@@ -248,7 +248,7 @@ def static_robust_policy(mdp_list, *, mu0=None, max_policies: int = 200_000,
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class IWOCSResult(_RichRepr):
+class IWOCSResult(ResultRecord):
     r"""Result of :func:`iwocs`.
 
     Not a :class:`~mdpkit.SolveResult`: its certificate is a gap on the scalar
@@ -360,7 +360,7 @@ def iwocs(mdp: TabularMDP, uncertainty, *, epsilon: float = 1e-8, max_iter: int 
     .. [2] G. N. Iyengar, "Robust dynamic programming", Math. Oper. Res. 30(2), 2005.
     """
     check_mdp(mdp)
-    ctx = _Ctx(mdp, uncertainty)
+    ctx = RobustContext(mdp, uncertainty)
     if ctx.s_rect:
         raise NotImplementedError("iwocs handles sa-rectangular sets")
     check_gamma(mdp.gamma, allow_one=False)
@@ -414,7 +414,7 @@ _NORMS = ("l1", "l2", "linf")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RegularizedBackup(_RichRepr):
+class RegularizedBackup(ResultRecord):
     """One regularized backup (:func:`regularized_bellman_operator`).
 
     Attributes

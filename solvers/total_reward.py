@@ -20,7 +20,7 @@ from mdpkit import bounds
 from mdpkit._exceptions import ImproperPolicyError, InvalidArgumentError
 from mdpkit._validation import check_gamma, check_int
 from mdpkit.model import TabularMDP
-from mdpkit.policies import _solve_policy_system, check_policy
+from mdpkit.policies import solve_policy_system, check_policy
 from mdpkit.results import TotalRewardResult
 from mdpkit.structure import all_policies_proper, check_terminal, steps_to
 
@@ -43,7 +43,7 @@ def _evaluate(mdp: TabularMDP, R: np.ndarray, pi: np.ndarray, term: np.ndarray, 
     P_NN = mdp.P_rows[rows][:, N]
     v = np.zeros(S)
     if N.size:
-        v[N] = _solve_policy_system(sp.csr_matrix(P_NN) if mdp.is_sparse else np.asarray(P_NN), R[N, pi[N]], gamma)
+        v[N] = solve_policy_system(sp.csr_matrix(P_NN) if mdp.is_sparse else np.asarray(P_NN), R[N, pi[N]], gamma)
     return v
 
 

@@ -39,3 +39,55 @@ def test_import_mdpkit_loads_only_numpy_scipy_numba():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT.parent)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- package faces
+_PUBLIC_MODULES = ["mdpkit", "mdpkit.solvers", "mdpkit.bounds", "mdpkit.structure", "mdpkit.policies",
+                   "mdpkit.generators", "mdpkit.io", "mdpkit.uncertainty", "mdpkit.distributions", "mdpkit.theory",
+                   "mdpkit.plotting", "mdpkit.results", "mdpkit.model", "mdpkit.stock", "mdpkit.testing.strategies",
+                   "mdpkit.solvers.robust", "mdpkit.solvers.risk", "mdpkit.solvers.distributional",
+                   "mdpkit.solvers.robust_static"]
+
+
+@pytest.mark.parametrize("name", _PUBLIC_MODULES)
+def test_all_is_explicit_sorted_and_resolves(name):
+    import importlib
+
+    mod = importlib.import_module(name)
+    names = mod.__all__
+    assert isinstance(names, list) and names == sorted(names) and len(set(names)) == len(names), name
+    missing = [n for n in names if not hasattr(mod, n)]
+    assert not missing, f"{name}.__all__ names missing attributes: {missing}"
+
+
+def test_no_module_imports_another_modules_private_names():
+    """``from x import _name`` couples a module to another's internals; shared helpers get public
+    names.  Private submodules (``from . import _dp``) are fine."""
+    import ast
+    import importlib.util
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    pkgmap = {"mdpkit": "mdpkit", "solvers": "mdpkit.solvers", "bounds": "mdpkit.bounds"}
+    bad = []
+    for folder, pkg_name in pkgmap.items():
+        for path in (root / folder).rglob("*.py"):
+            parts = [pkg_name, *path.relative_to(root / folder).with_suffix("").parts]
+            pkg = ".".join(parts[:-1])
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not isinstance(node, ast.ImportFrom) or node.module == "__future__":
+                    continue
+                base = node.module or ""
+                if node.level:
+                    p = pkg.split(".")
+                    base = ".".join(p[:len(p) - (node.level - 1)] + ([node.module] if node.module else []))
+                for a in node.names:
+                    if not a.name.startswith("_") or a.name == "__version__":
+                        continue
+                    try:
+                        is_module = importlib.util.find_spec(f"{base}.{a.name}") is not None
+                    except ModuleNotFoundError:
+                        is_module = False
+                    if not is_module:
+                        bad.append(f"{path.relative_to(root)}:{node.lineno} {base}.{a.name}")
+    assert not bad, bad

@@ -210,11 +210,11 @@ def test_weakly_communicating_hand_built():
 def test_closed_class_of_each_state_from_successor_lists(mdp, data):
     """The helper for callers without a TabularMDP (exact arithmetic) agrees with the closure
     oracle: each recurrent state maps to its closed class, each transient state to None."""
-    from mdpkit.structure import _closed_class_of_each_state
+    from mdpkit.structure import closed_class_of_each_state
 
     pi = data.draw(policies(mdp), label="policy")
     adj = adjacency(mdp, pi)
-    got = _closed_class_of_each_state([np.flatnonzero(adj[s]).tolist() for s in range(mdp.S)])
+    got = closed_class_of_each_state([np.flatnonzero(adj[s]).tolist() for s in range(mdp.S)])
     _, closed = classes_oracle(adj)
     expected = [None] * mdp.S
     for c in closed:

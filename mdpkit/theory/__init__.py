@@ -19,5 +19,17 @@ Records
 from ._core import REGISTRY, CheckResult, Observation, Theorem, check, get, list_theorems, register
 from ._report import Report, format_table, verify, write_report
 
-__all__ = ["REGISTRY", "CheckResult", "Observation", "Report", "Theorem", "check", "get", "list_theorems",
-           "register", "verify", "format_table", "write_report"]
+__all__ = [
+    "CheckResult",
+    "Observation",
+    "REGISTRY",
+    "Report",
+    "Theorem",
+    "check",
+    "format_table",
+    "get",
+    "list_theorems",
+    "register",
+    "verify",
+    "write_report",
+]

@@ -12,22 +12,22 @@ from mdpkit.policies import policy_evaluation
 from mdpkit.solvers.distributional import categorical_policy_evaluation
 
 from ._core import Observation, Theorem, register
-from ._dp import _random_stochastic_policy, _slack, _sup, _wrong_gamma
+from ._dp import random_stochastic_policy, slack, sup_norm, wrong_gamma
 from ._instances import discounted_mdps
 
 
 def categorical_wrong_discount(mdp, policy, **kw):
     """Negative control: categorical evaluation run with discount (1+gamma)/2."""
-    return categorical_policy_evaluation(_wrong_gamma(mdp), policy, **kw)
+    return categorical_policy_evaluation(wrong_gamma(mdp), policy, **kw)
 
 
 def _run_categorical_mean(mdp, rng, evaluate):
-    pi = _random_stochastic_policy(mdp, rng)
+    pi = random_stochastic_policy(mdp, rng)
     K = int(rng.choice([5, 11, 51]))
     res = evaluate(mdp, pi, n_atoms=K, epsilon=1e-9)
     v_pi = policy_evaluation(mdp, pi)
     b = float(res.v_error_bound)
-    return Observation(np.array([_sup(np.asarray(res.v) - v_pi)]), np.array([b]), atol=_slack(mdp),
+    return Observation(np.array([sup_norm(np.asarray(res.v) - v_pi)]), np.array([b]), atol=slack(mdp),
                        info={"n_atoms": K, "n_iter": int(res.n_iter)})
 
 
@@ -98,12 +98,12 @@ def exact_T(mdp, policy, eta):
 
 def exact_T_wrong_discount(mdp, policy, eta):
     """Negative control: the exact operator with discount (1+gamma)/2."""
-    return _D.distributional_bellman_exact(_wrong_gamma(mdp), policy, eta)
+    return _D.distributional_bellman_exact(wrong_gamma(mdp), policy, eta)
 
 
 def _run_exact_contraction(metric, modulus):
     def run(mdp, rng, T):
-        pi = _random_stochastic_policy(mdp, rng)
+        pi = random_stochastic_policy(mdp, rng)
         c = value_scale(mdp)
         pairs = [(_random_finite(mdp, rng, c), _random_finite(mdp, rng, c)) for _ in range(3)]
         base = _random_finite(mdp, rng, c)
@@ -115,7 +115,7 @@ def _run_exact_contraction(metric, modulus):
         for e1, e2 in pairs:
             obs.append(_D.sup_distance(T(mdp, pi, e1), T(mdp, pi, e2), metric))
             bnd.append(modulus(mdp.gamma) * _D.sup_distance(e1, e2, metric))
-        return Observation(np.array(obs), np.array(bnd), rtol=1e-9, atol=_slack(mdp) * 1e-3)
+        return Observation(np.array(obs), np.array(bnd), rtol=1e-9, atol=slack(mdp) * 1e-3)
     return run
 
 
@@ -133,7 +133,7 @@ register(Theorem(
 
 
 def _run_categorical_contraction(mdp, rng, T):
-    pi = _random_stochastic_policy(mdp, rng)
+    pi = random_stochastic_policy(mdp, rng)
     lo, hi = mdp.reward_range
     g_lo, g_hi = lo / (1 - mdp.gamma), hi / (1 - mdp.gamma)
     if g_hi - g_lo <= 0:  # constant reward (e.g. the tight model): atoms -2..2 around the return
@@ -151,7 +151,7 @@ def _run_categorical_contraction(mdp, rng, T):
         a, b = np.asarray(T(mdp, pi, z, p1)), np.asarray(T(mdp, pi, z, p2))
         obs.append(float(_dk_sup_cramer(a, b, z)))
         bnd.append(math.sqrt(mdp.gamma) * float(_dk_sup_cramer(p1, p2, z)))
-    return Observation(np.array(obs), np.array(bnd), rtol=1e-9, atol=_slack(mdp) * 1e-3, info={"K": K})
+    return Observation(np.array(obs), np.array(bnd), rtol=1e-9, atol=slack(mdp) * 1e-3, info={"K": K})
 
 
 def _dk_sup_cramer(p1, p2, z):
@@ -162,7 +162,7 @@ def _dk_sup_cramer(p1, p2, z):
 
 def categorical_T_wrong_discount(mdp, policy, support, probs):
     """Negative control: the projected categorical operator with discount (1+gamma)/2."""
-    return categorical_bellman_operator(_wrong_gamma(mdp), policy, support, probs)
+    return categorical_bellman_operator(wrong_gamma(mdp), policy, support, probs)
 
 
 register(Theorem(
@@ -180,21 +180,21 @@ register(Theorem(
 
 
 def _run_quantile_contraction(mdp, rng, T):
-    pi = _random_stochastic_policy(mdp, rng)
+    pi = random_stochastic_policy(mdp, rng)
     m = int(rng.choice([1, 3, 11]))
     c = value_scale(mdp)
     th = [np.sort(rng.uniform(-1, 1, (mdp.S, m)) * c, axis=1) for _ in range(6)]
     pairs = [(th[0], th[1]), (th[2], th[3]), (th[4], th[4] + float(rng.uniform(0.5, 2.0)) * c)]  # last: exact
     obs, bnd = [], []
     for a, b in pairs:
-        obs.append(_sup(np.asarray(T(mdp, pi, a)) - np.asarray(T(mdp, pi, b))))
-        bnd.append(mdp.gamma * _sup(a - b))
-    return Observation(np.array(obs), np.array(bnd), rtol=1e-9, atol=_slack(mdp) * 1e-3, info={"m": m})
+        obs.append(sup_norm(np.asarray(T(mdp, pi, a)) - np.asarray(T(mdp, pi, b))))
+        bnd.append(mdp.gamma * sup_norm(a - b))
+    return Observation(np.array(obs), np.array(bnd), rtol=1e-9, atol=slack(mdp) * 1e-3, info={"m": m})
 
 
 def quantile_T_wrong_discount(mdp, policy, locations):
     """Negative control: the projected quantile operator with discount (1+gamma)/2."""
-    return quantile_bellman_operator(_wrong_gamma(mdp), policy, locations)
+    return quantile_bellman_operator(wrong_gamma(mdp), policy, locations)
 
 
 register(Theorem(
@@ -212,7 +212,7 @@ register(Theorem(
 
 # ============================================================================ rates
 def _run_categorical_rate(mdp, rng, T):
-    pi = _random_stochastic_policy(mdp, rng)
+    pi = random_stochastic_policy(mdp, rng)
     lo, hi = mdp.reward_range
     g_lo, g_hi = lo / (1 - mdp.gamma), hi / (1 - mdp.gamma)
     z = g_lo + np.linspace(-2.0, 2.0, 5) if g_hi - g_lo <= 0 else np.linspace(g_lo, g_hi, 11)
@@ -231,7 +231,7 @@ def _run_categorical_rate(mdp, rng, T):
     k = np.arange(errs.size)
     bnd = c ** k * errs[0] + bounds.categorical_evaluation_bound(mdp.gamma, 0.0).value
     fp_err = categorical_policy_evaluation(mdp, pi, support=z, epsilon=1e-13).error_bound  # star's certified error
-    return Observation(errs[1:], bnd[1:] + fp_err * (1 + c ** k[1:]), x=k[1:], rtol=1e-9, atol=_slack(mdp) * 1e-3,
+    return Observation(errs[1:], bnd[1:] + fp_err * (1 + c ** k[1:]), x=k[1:], rtol=1e-9, atol=slack(mdp) * 1e-3,
                        rate_trace=errs, rate_floor=1e-9 * max(1.0, value_scale(mdp)), claimed_rate=c, rate_rtol=1e-3)
 
 
@@ -265,7 +265,7 @@ def _run_dist_vi_means(mdp, rng, solver):
     v = v0
     for _ in range(int(res.n_iter)):
         v = (R + g * P @ v).max(axis=1)
-    return Observation(np.array([_sup(np.asarray(res.v_iterate) - v)]), np.zeros(1), atol=_slack(mdp) * max(1, k),
+    return Observation(np.array([sup_norm(np.asarray(res.v_iterate) - v)]), np.zeros(1), atol=slack(mdp) * max(1, k),
                        info={"n_iter": int(res.n_iter)})
 
 

@@ -29,11 +29,11 @@ PUTERMAN = "Puterman 1994"
 SLACK = 1e-9  # relative round-off slack, times the instance's value scale
 
 
-def _slack(mdp) -> float:
+def slack(mdp) -> float:
     return SLACK * value_scale(mdp)
 
 
-def _wrong_gamma(mdp):
+def wrong_gamma(mdp):
     """The negative controls' mistake: a discount halfway between gamma and 1 (0.5 for gamma = 0)."""
     g = mdp.gamma
     return mdp.with_gamma(0.5 if g == 0.0 else 0.5 * (1.0 + g))
@@ -45,7 +45,7 @@ def _n_sweeps(gamma: float, cap: int = 150) -> int:
     return int(min(cap, math.ceil(math.log(1e-12) / math.log(gamma)) + 1))
 
 
-def _sup(x) -> float:
+def sup_norm(x) -> float:
     return float(np.max(np.abs(x))) if np.size(x) else 0.0
 
 
@@ -53,7 +53,7 @@ def _sp(x) -> float:
     return float(np.max(x) - np.min(x)) if np.size(x) else 0.0
 
 
-def _start(mdp, rng) -> np.ndarray:
+def start_vector(mdp, rng) -> np.ndarray:
     return rng.uniform(-1.0, 1.0, mdp.S) * value_scale(mdp)
 
 
@@ -65,18 +65,18 @@ def bellman(mdp, v):
 
 def bellman_wrong_discount(mdp, v):
     """Negative control: the Bellman operator with the wrong discount."""
-    return bellman_operator(_wrong_gamma(mdp), v)[0]
+    return bellman_operator(wrong_gamma(mdp), v)[0]
 
 
 def vi_wrong_discount(mdp, **kw):
     """Negative control: value iteration run on the model with the wrong discount."""
-    return value_iteration(_wrong_gamma(mdp), **kw)
+    return value_iteration(wrong_gamma(mdp), **kw)
 
 
 # ----------------------------------------------------------------------------- VI: a priori
 def _vi_trace(mdp, rng, T, noise=0.0):
     vstar = optimal_value(mdp)
-    v = _start(mdp, rng)
+    v = start_vector(mdp, rng)
     K = _n_sweeps(mdp.gamma)
     vs = [v]
     for _ in range(K):
@@ -84,7 +84,7 @@ def _vi_trace(mdp, rng, T, noise=0.0):
         if noise:
             v = v + noise * rng.choice([-1.0, 1.0], mdp.S) * rng.uniform(0.5, 1.0, mdp.S)
         vs.append(v)
-    errs = np.array([_sup(x - vstar) for x in vs])
+    errs = np.array([sup_norm(x - vstar) for x in vs])
     return vstar, vs, errs
 
 
@@ -93,7 +93,7 @@ def _run_vi_contraction(mdp, rng, T):
     k = np.arange(errs.size)
     bnd = np.array([bounds.vi_contraction_bound(mdp.gamma, j, errs[0]).value for j in k])
     # k = 0 holds with equality by construction: compare from k = 1 on
-    return Observation(errs[1:], bnd[1:], x=k[1:], atol=_slack(mdp), rate_trace=errs,
+    return Observation(errs[1:], bnd[1:], x=k[1:], atol=slack(mdp), rate_trace=errs,
                        rate_floor=1e-8 * value_scale(mdp), claimed_rate=mdp.gamma)
 
 
@@ -111,9 +111,9 @@ register(Theorem(
 
 def _run_vi_posterior(mdp, rng, T):
     _, vs, errs = _vi_trace(mdp, rng, T)
-    steps = np.array([_sup(vs[j + 1] - vs[j]) for j in range(len(vs) - 1)])
+    steps = np.array([sup_norm(vs[j + 1] - vs[j]) for j in range(len(vs) - 1)])
     bnd = np.array([bounds.vi_a_posteriori_bound(mdp.gamma, s).value for s in steps])
-    return Observation(errs[1:], bnd, x=np.arange(1, errs.size), atol=_slack(mdp))
+    return Observation(errs[1:], bnd, x=np.arange(1, errs.size), atol=slack(mdp))
 
 
 register(Theorem(
@@ -138,11 +138,11 @@ def _iterate(res) -> np.ndarray:
 
 def _run_vi_stopping(mdp, rng, solver):
     vstar = optimal_value(mdp)
-    eps = float(10.0 ** rng.uniform(-4, -1)) * max(1.0, _sup(mdp.R[mdp.action_mask]) if mdp.action_mask.any() else 1.0)
-    res = solver(mdp, epsilon=eps, v0=_start(mdp, rng))
+    eps = float(10.0 ** rng.uniform(-4, -1)) * max(1.0, sup_norm(mdp.R[mdp.action_mask]) if mdp.action_mask.any() else 1.0)
+    res = solver(mdp, epsilon=eps, v0=start_vector(mdp, rng))
     v_pi = policy_evaluation(mdp, res.policy)
-    obs = np.array([_sup(vstar - v_pi), _sup(_iterate(res) - vstar)])
-    return Observation(obs, np.array([eps, eps / 2.0]), atol=_slack(mdp),
+    obs = np.array([sup_norm(vstar - v_pi), sup_norm(_iterate(res) - vstar)])
+    return Observation(obs, np.array([eps, eps / 2.0]), atol=slack(mdp),
                        info={"epsilon": eps, "n_iter": int(res.n_iter)})
 
 
@@ -187,7 +187,7 @@ def _run_span_contraction(mdp, rng, T):
     for u, v in pairs:
         obs.append(_sp(np.asarray(T(mdp, u)) - np.asarray(T(mdp, v))))
         bnd.append(bounds.span_contraction_bound(mdp.gamma, delta, _sp(u - v)).value)
-    return Observation(np.array(obs), np.array(bnd), atol=_slack(mdp), info={"delta": delta})
+    return Observation(np.array(obs), np.array(bnd), atol=slack(mdp), info={"delta": delta})
 
 
 register(Theorem(
@@ -205,7 +205,7 @@ register(Theorem(
 def _run_span_envelope(mdp, rng, solver):
     delta = bounds.span_contraction_coefficient(mdp.P, mdp.action_mask)
     eps = 1e-9 * value_scale(mdp)
-    res = solver(mdp, epsilon=eps, stopping="span", v0=_start(mdp, rng), max_iter=2000)
+    res = solver(mdp, epsilon=eps, stopping="span", v0=start_vector(mdp, rng), max_iter=2000)
     spans = np.asarray(res.spans, dtype=float)
     c = mdp.gamma * delta
     k = np.arange(spans.size)
@@ -214,7 +214,7 @@ def _run_span_envelope(mdp, rng, solver):
     n_bound = bounds.span_vi_iterations(mdp.gamma, delta, spans[0], tol) if mdp.gamma > 0 else 1
     obs = np.append(spans[1:], res.n_iter)
     bnd = np.append(env[1:], n_bound)
-    return Observation(obs, bnd, x=np.append(k[1:], -1), atol=_slack(mdp),
+    return Observation(obs, bnd, x=np.append(k[1:], -1), atol=slack(mdp),
                        info={"delta": delta, "n_iter": int(res.n_iter), "n_bound": n_bound})
 
 
@@ -234,7 +234,7 @@ register(Theorem(
 
 def _run_macqueen(mdp, rng, solver):
     vstar = optimal_value(mdp)
-    v0 = _start(mdp, rng)
+    v0 = start_vector(mdp, rng)
     ks = sorted({1, 2, 3, 5, 8, 13, 21, 34, 55})
     obs, bnd, xs = [], [], []
     for k in ks:
@@ -244,7 +244,7 @@ def _run_macqueen(mdp, rng, solver):
         obs.append(np.abs(vstar - mid))
         bnd.append(half)
         xs.append(np.full(mdp.S, k))
-    return Observation(np.concatenate(obs), np.concatenate(bnd), x=np.concatenate(xs), atol=_slack(mdp))
+    return Observation(np.concatenate(obs), np.concatenate(bnd), x=np.concatenate(xs), atol=slack(mdp))
 
 
 register(Theorem(
@@ -267,7 +267,7 @@ def myopic_greedy(mdp, x):
 
 def _perturbation(mdp, rng, size):
     """Entries +-eps (vertices of the ball, where the bound is tight) or uniform in [-eps, eps]."""
-    eps = float(10.0 ** rng.uniform(-3, 0)) * max(1.0, _sup(mdp.R[mdp.action_mask]))
+    eps = float(10.0 ** rng.uniform(-3, 0)) * max(1.0, sup_norm(mdp.R[mdp.action_mask]))
     u = rng.choice([-1.0, 1.0], size) if rng.random() < 0.5 else rng.uniform(-1.0, 1.0, size)
     return eps, eps * u
 
@@ -277,9 +277,9 @@ def _run_greedy_v(mdp, rng, greedy):
     eps, noise = _perturbation(mdp, rng, mdp.S)
     v = vstar + noise
     pi = greedy(mdp, v)
-    loss = _sup(vstar - policy_evaluation(mdp, pi))
-    return Observation(np.array([loss]), np.array([bounds.greedy_loss_v(mdp.gamma, _sup(v - vstar)).value]),
-                       atol=_slack(mdp), info={"eps": eps})
+    loss = sup_norm(vstar - policy_evaluation(mdp, pi))
+    return Observation(np.array([loss]), np.array([bounds.greedy_loss_v(mdp.gamma, sup_norm(v - vstar)).value]),
+                       atol=slack(mdp), info={"eps": eps})
 
 
 register(Theorem(
@@ -305,9 +305,9 @@ def _run_greedy_q(mdp, rng, greedy):
     eps, noise = _perturbation(mdp, rng, (mdp.S, mdp.A))
     q = np.where(mdp.action_mask, qstar + noise, -np.inf)
     err = float(np.max(np.abs(q[mdp.action_mask] - qstar[mdp.action_mask])))
-    loss = _sup(vstar - policy_evaluation(mdp, greedy(mdp, q)))
+    loss = sup_norm(vstar - policy_evaluation(mdp, greedy(mdp, q)))
     return Observation(np.array([loss]), np.array([bounds.greedy_loss_q(mdp.gamma, err).value]),
-                       atol=_slack(mdp), info={"eps": eps})
+                       atol=slack(mdp), info={"eps": eps})
 
 
 register(Theorem(
@@ -323,17 +323,17 @@ register(Theorem(
 
 
 def _run_approx_vi(mdp, rng, T):
-    eps = float(10.0 ** rng.uniform(-4, -1)) * max(1.0, _sup(mdp.R[mdp.action_mask]))
+    eps = float(10.0 ** rng.uniform(-4, -1)) * max(1.0, sup_norm(mdp.R[mdp.action_mask]))
     vstar = optimal_value(mdp)
-    v = _start(mdp, rng)
-    e0 = _sup(v - vstar)
+    v = start_vector(mdp, rng)
+    e0 = sup_norm(v - vstar)
     errs = [e0]
     for _ in range(_n_sweeps(mdp.gamma, cap=100)):
         v = np.asarray(T(mdp, v)) + eps * rng.choice([-1.0, 1.0], mdp.S)
-        errs.append(_sup(v - vstar))
+        errs.append(sup_norm(v - vstar))
     k = np.arange(len(errs))
     bnd = np.array([bounds.approximate_vi_bound(mdp.gamma, j, e0, eps).value for j in k])
-    return Observation(np.array(errs)[1:], bnd[1:], x=k[1:], atol=_slack(mdp), info={"eps": eps})
+    return Observation(np.array(errs)[1:], bnd[1:], x=k[1:], atol=slack(mdp), info={"eps": eps})
 
 
 register(Theorem(
@@ -386,9 +386,9 @@ def _pi_sequence(mdp, rng, solver, K=30):
 def _run_pi_monotone(mdp, rng, solver):
     vals = _pi_sequence(mdp, rng, solver)
     if len(vals) < 2:
-        return Observation(np.zeros(1), np.zeros(1), atol=_slack(mdp))
+        return Observation(np.zeros(1), np.zeros(1), atol=slack(mdp))
     drops = np.array([np.max(vals[j] - vals[j + 1]) for j in range(len(vals) - 1)])
-    return Observation(drops, np.zeros_like(drops), x=np.arange(1, drops.size + 1), atol=_slack(mdp),
+    return Observation(drops, np.zeros_like(drops), x=np.arange(1, drops.size + 1), atol=slack(mdp),
                        info={"n_policies": len(vals)})
 
 
@@ -408,12 +408,12 @@ register(Theorem(
 def _run_pi_contraction(mdp, rng, solver):
     vstar = optimal_value(mdp)
     vals = _pi_sequence(mdp, rng, solver)
-    gaps = np.array([_sup(vstar - v) for v in vals])
+    gaps = np.array([sup_norm(vstar - v) for v in vals])
     k = np.arange(gaps.size)
     bnd = np.array([bounds.pi_contraction_bound(mdp.gamma, j, gaps[0]).value for j in k])
     if gaps.size < 2:  # pi_0 was optimal: nothing to compare beyond k = 0
-        return Observation(gaps, bnd, x=k, atol=_slack(mdp))
-    return Observation(gaps[1:], bnd[1:], x=k[1:], atol=_slack(mdp))
+        return Observation(gaps, bnd, x=k, atol=slack(mdp))
+    return Observation(gaps[1:], bnd[1:], x=k[1:], atol=slack(mdp))
 
 
 register(Theorem(
@@ -439,12 +439,12 @@ def _run_pi_iterations(mdp, rng, solver):
     res = solver(mdp, policy0=_random_policy(mdp, rng))
     m, n = int(mdp.action_mask.sum()), mdp.S
     b = bounds.pi_iterations_scherrer(m, n, mdp.gamma).value
-    gap = _sup(vstar - policy_evaluation(mdp, res.policy))
+    gap = sup_norm(vstar - policy_evaluation(mdp, res.policy))
     info = {"n_iter": int(res.n_iter), "scherrer": b,
             "hmz_rate": bounds.pi_iterations_hansen_miltersen_zwick(m, n, mdp.gamma).value,
             "ye_rate": bounds.pi_iterations_ye(m, n, mdp.gamma).value}
     # n_iter counts evaluations: the last evaluated policy is pi_{n_iter - 1}
-    return Observation(np.array([res.n_iter - 1, gap]), np.array([b, 0.0]), atol=_slack(mdp), info=info)
+    return Observation(np.array([res.n_iter - 1, gap]), np.array([b, 0.0]), atol=slack(mdp), info=info)
 
 
 register(Theorem(
@@ -486,7 +486,7 @@ def _run_mpi(mdp, rng, solver):
         obs += [vstar - v_mpi, v_mpi - vstar, prev - v_mpi]
         bnd += [vstar - v_vi, np.zeros(mdp.S), np.zeros(mdp.S)]
         prev = v_mpi
-    return Observation(np.concatenate(obs), np.concatenate(bnd), atol=_slack(mdp), info={"m": m})
+    return Observation(np.concatenate(obs), np.concatenate(bnd), atol=slack(mdp), info={"m": m})
 
 
 register(Theorem(
@@ -504,24 +504,24 @@ register(Theorem(
 # ----------------------------------------------------------------------------- identities
 def evaluate_wrong_discount(mdp, policy):
     """Negative control: policy evaluation with discount (1+gamma)/2."""
-    return policy_evaluation(_wrong_gamma(mdp), policy)
+    return policy_evaluation(wrong_gamma(mdp), policy)
 
 
-def _random_stochastic_policy(mdp, rng):
+def random_stochastic_policy(mdp, rng):
     w = rng.random((mdp.S, mdp.A)) * mdp.action_mask
     w[w.sum(axis=1) == 0] = mdp.action_mask[w.sum(axis=1) == 0]
     return w / w.sum(axis=1, keepdims=True)
 
 
 def _run_pdl(mdp, rng, evaluate):
-    pi, pi2 = _random_stochastic_policy(mdp, rng), _random_stochastic_policy(mdp, rng)
+    pi, pi2 = random_stochastic_policy(mdp, rng), random_stochastic_policy(mdp, rng)
     mu = rng.dirichlet(np.ones(mdp.S))
     v, v2 = np.asarray(evaluate(mdp, pi)), np.asarray(evaluate(mdp, pi2))
     adv = np.where(mdp.action_mask, q_from_v(mdp, v) - v[:, None], 0.0)
     d2 = occupancy_measure(mdp, pi2, mu0=mu)
     rhs = bounds.performance_difference(mdp.gamma, d2, adv).value
     lhs = float(mu @ (v2 - v))
-    return Observation(np.array([abs(lhs - rhs)]), np.zeros(1), atol=_slack(mdp), info={"lhs": lhs, "rhs": rhs})
+    return Observation(np.array([abs(lhs - rhs)]), np.zeros(1), atol=slack(mdp), info={"lhs": lhs, "rhs": rhs})
 
 
 register(Theorem(
@@ -546,7 +546,7 @@ def _run_simulation(mdp, rng, evaluate):
     from mdpkit.model import TabularMDP
 
     m2 = TabularMDP(P2, R2, m1.gamma, action_mask=m1.action_mask)
-    pi = _random_stochastic_policy(m1, rng)
+    pi = random_stochastic_policy(m1, rng)
     v1, v2 = np.asarray(evaluate(m1, pi)), np.asarray(evaluate(m2, pi))
     P1pi, r1pi = policy_matrices(m1, pi)
     P2pi, r2pi = policy_matrices(m2, pi)
@@ -555,9 +555,9 @@ def _run_simulation(mdp, rng, evaluate):
     eps_r = float(np.max(np.abs(m1.R - R2)[mask]))
     eps_p = float(np.max(np.abs(m1.P - P2).sum(axis=2)[mask]))
     b = bounds.simulation_lemma_bound(m1.gamma, eps_r, eps_p, _sp(v2)).value
-    obs = np.append(np.abs((v1 - v2) - ident), _sup(v1 - v2))
+    obs = np.append(np.abs((v1 - v2) - ident), sup_norm(v1 - v2))
     bnd = np.append(np.zeros(S), b)
-    return Observation(obs, bnd, atol=_slack(mdp), info={"lambda": lam})
+    return Observation(obs, bnd, atol=slack(mdp), info={"lambda": lam})
 
 
 register(Theorem(
@@ -589,12 +589,12 @@ def _run_gain_bracket(mdp, rng, solver):
     g = optimal_gain(mdp)
     obs, bnd = [], []
     for k in (1, 2, 3, 5, 8, 13, 21):
-        res = solver(mdp, max_iter=k, v0=rng.uniform(-1, 1, mdp.S) * max(1.0, _sup(mdp.R)))
+        res = solver(mdp, max_iter=k, v0=rng.uniform(-1, 1, mdp.S) * max(1.0, sup_norm(mdp.R)))
         lo, hi = res.gain_lower, res.gain_upper
         obs.append(abs(g - 0.5 * (lo + hi)))
         bnd.append(0.5 * (hi - lo))
     return Observation(np.array(obs), np.array(bnd), x=np.array([1, 2, 3, 5, 8, 13, 21]),
-                       atol=SLACK * max(1.0, _sup(mdp.R)), info={"gain": g})
+                       atol=SLACK * max(1.0, sup_norm(mdp.R)), info={"gain": g})
 
 
 register(Theorem(

@@ -10,7 +10,7 @@ from mdpkit import bounds
 from mdpkit.solvers.robust import robust_bellman_operator, robust_value_iteration
 
 from ._core import Observation, Theorem, register
-from ._dp import _slack, _start, _sup, _wrong_gamma
+from ._dp import slack, start_vector, sup_norm, wrong_gamma
 from ._instances import discounted_mdps, optimal_value, value_scale
 
 KINDS = ("l1", "linf", "l2", "chi2", "kl")
@@ -31,17 +31,17 @@ def robust_T(mdp, v, uncertainty):
 
 def robust_T_wrong_discount(mdp, v, uncertainty):
     """Negative control: the robust operator with discount (1+gamma)/2."""
-    return robust_bellman_operator(_wrong_gamma(mdp), v, uncertainty).v
+    return robust_bellman_operator(wrong_gamma(mdp), v, uncertainty).v
 
 
 def _run_contraction(mdp, rng, T):
     U = _random_set(rng)
     obs, bnd = [], []
     for _ in range(6):
-        u, v = _start(mdp, rng), _start(mdp, rng)
-        obs.append(_sup(np.asarray(T(mdp, u, U)) - np.asarray(T(mdp, v, U))))
-        bnd.append(bounds.vi_contraction_bound(mdp.gamma, 1, _sup(u - v)).value)
-    return Observation(np.array(obs), np.array(bnd), atol=_slack(mdp), info={"set": str(U)})
+        u, v = start_vector(mdp, rng), start_vector(mdp, rng)
+        obs.append(sup_norm(np.asarray(T(mdp, u, U)) - np.asarray(T(mdp, v, U))))
+        bnd.append(bounds.vi_contraction_bound(mdp.gamma, 1, sup_norm(u - v)).value)
+    return Observation(np.array(obs), np.array(bnd), atol=slack(mdp), info={"set": str(U)})
 
 
 register(Theorem(
@@ -69,7 +69,7 @@ def robust_vi_best_case(mdp, uncertainty, **kw):
 def _run_set_monotone(mdp, rng, solver):
     vstar = optimal_value(mdp)
     U0 = _random_set(rng, radius=0.0)
-    eps = 1e-8 * max(1.0, _sup(mdp.R[mdp.action_mask]))
+    eps = 1e-8 * max(1.0, sup_norm(mdp.R[mdp.action_mask]))
     radii = [0.0, 0.05, 0.2, 1.0]
     res = [solver(mdp, U0.with_radius(r), epsilon=eps) for r in radii]
     vals = [np.asarray(x.v_policy_robust, dtype=float) for x in res]
@@ -77,7 +77,7 @@ def _run_set_monotone(mdp, rng, solver):
     # v_pol(r2) <= v*_U(r2) <= v*_U(r1) <= v_pol(r1) + error_bound(r1)
     obs = [np.abs(vals[0] - vstar)] + [vals[j + 1] - vals[j] for j in range(len(radii) - 1)]
     bnd = [np.full(mdp.S, res[0].error_bound)] + [np.full(mdp.S, res[j].error_bound) for j in range(len(radii) - 1)]
-    return Observation(np.concatenate(obs), np.concatenate(bnd), atol=_slack(mdp), info={"set": U0.kind})
+    return Observation(np.concatenate(obs), np.concatenate(bnd), atol=slack(mdp), info={"set": U0.kind})
 
 
 register(Theorem(
@@ -128,12 +128,12 @@ def _run_mono_trans(mdp, rng, T):
     U = random_operator_set(rng)
     obs = []
     for _ in range(3):
-        u, v = _start(mdp, rng), _start(mdp, rng)
+        u, v = start_vector(mdp, rng), start_vector(mdp, rng)
         c = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0) * value_scale(mdp))
         mono, trans = operator_property_residuals(T, mdp, u, v, c, U)
         obs.extend([mono, trans])
     obs = np.concatenate(obs)
-    return Observation(obs, np.zeros_like(obs), atol=_slack(mdp), info={"set": str(U)})
+    return Observation(obs, np.zeros_like(obs), atol=slack(mdp), info={"set": str(U)})
 
 
 register(Theorem(
@@ -225,7 +225,7 @@ def _run_duality(mdp, rng, solver):
         obs.append(np.abs(optimal_value(TabularMDP(Pw, mdp.R, mdp.gamma, action_mask=mdp.action_mask)) - maxmin))
     obs = np.concatenate(obs)
     bnd = np.full(obs.size, float(res.error_bound))
-    return Observation(obs, bnd, atol=_slack(mdp), info={"kappa": kappa})
+    return Observation(obs, bnd, atol=slack(mdp), info={"kappa": kappa})
 
 
 register(Theorem(
@@ -268,7 +268,7 @@ def _run_certified(mdp, rng, solver):
     # v_policy_robust is the robust value of the policy up to nature's evaluation, certified by
     # v_policy_robust_error_bound (Banach); ref_err certifies v_ref (MacQueen-Porteus bracket)
     bnd = np.full(mdp.S, min(float(res.error_bound), eps)) + ref_err + float(res.v_policy_robust_error_bound)
-    return Observation(obs, bnd, atol=_slack(mdp), info={"set": str(U), "epsilon": eps})
+    return Observation(obs, bnd, atol=slack(mdp), info={"set": str(U), "epsilon": eps})
 
 
 register(Theorem(

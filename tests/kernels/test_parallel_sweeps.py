@@ -124,3 +124,29 @@ def test_parallel_policy_sweep_matches_oracle(mdp, restore_threads):
     out2 = np.full(S, np.nan)
     bellman.policy_backup(km, mdp.gamma, pi, v, out2)
     assert_array_equal(out, out2)
+
+
+def test_parallel_compact_policy_sweep_equals_serial_bitwise(restore_threads):
+    """Policy rows above PAR_MIN_WORK: the gather and the sweep on the compact copy run in parallel;
+    they give the bits of the serial full-model policy_sweep with any thread count."""
+    mdp = garnet(2700, 2, 100, gamma=0.97, rng=9, sparse=True)  # 270_000 entries per policy
+    km = model_args(mdp)
+    S, A = km[7], km[8]
+    rng = np.random.default_rng(2)
+    pi = rng.integers(0, A, size=S).astype(np.int64)
+    v = rng.normal(size=S)
+    cap = bellman.policy_rows_capacity(km)
+    assert cap >= bellman.PAR_MIN_WORK
+    serial = np.full(S, np.nan)
+    stats1 = np.empty((1, 3))
+    layout, P2, indptr, indices, data, R1, mask1, _, _ = km
+    bellman._policy_rows(layout, P2, indptr, indices, data, R1, mdp.gamma, pi, A, v, serial, 0, S, stats1, 0)
+    for n_threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(n_threads)
+        compact = (np.zeros(S + 1, np.int64), np.zeros(cap, np.uint32), np.zeros(cap), np.zeros(S))
+        assert bellman.gather_policy_rows(km, pi, compact) >= bellman.PAR_MIN_WORK
+        out = np.full(S, np.nan)
+        stats = np.empty((bellman.N_CHUNKS, 3))
+        d = bellman.compact_policy_sweep(km, compact, mdp.gamma, v, out, stats)
+        assert_array_equal(out, serial)
+        assert_array_equal(d, [stats1[0, 0], stats1[0, 1], stats1[0, 2]])

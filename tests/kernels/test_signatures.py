@@ -157,6 +157,12 @@ def test_every_bellman_kernel_has_one_signature():
             bellman.greedy_sweep(km, 0.9, v, out, pi, q, store_q, stats)
         bellman.policy_sweep(km, 0.9, pi, v, out, stats)
         bellman.policy_backup(km, 0.9, pi, v, out)
+    # the compact copy of a policy's rows (what MPI evaluates on general CSR models)
+    km = model_args(base)
+    cap = bellman.policy_rows_capacity(km)
+    compact = (np.zeros(6, np.int64), np.empty(cap, np.uint32), np.empty(cap), np.empty(5))
+    bellman.gather_policy_rows(km, pi, compact)
+    bellman.compact_policy_sweep(km, compact, 0.9, v, out, stats)
     assert layouts == {DENSE, CSR, CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT}
 
     many = {name: d.signatures for name, d in _dispatchers().items() if len(d.signatures) > 1}
@@ -167,7 +173,8 @@ def test_every_bellman_kernel_has_one_signature():
     # compiled, and counted, only on a cold cache: tests/test_numba_cache.py checks the cache index)
     for name in ("bellman_q", "greedy_max", "greedy_sweep", "policy_sweep", "policy_backup", "value_iteration_loop",
                  "gauss_seidel_loop", "modified_policy_iteration_loop", "single_entry_policy_value",
-                 "single_entry_policy_iteration_loop", "relative_value_iteration_loop"):
+                 "single_entry_policy_iteration_loop", "relative_value_iteration_loop",
+                 "policy_rows_capacity", "gather_policy_rows", "compact_policy_sweep"):
         assert len(getattr(bellman, name).signatures) == 1, name
 
 

@@ -233,6 +233,50 @@ def test_policy_backup_matches_reference(case):
                     atol=RTOL_BACKUP * backup_scale(mdp, v))
 
 
+# ---------------------------------------------------------------------------- compact policy rows
+CSR_MODELS = mdps(gamma=(0.0, 0.99), masked=True, sparse=True)
+
+
+def _compact(km):
+    S = km[7]
+    cap = bellman.policy_rows_capacity(km)
+    return (np.full(S + 1, -1, dtype=np.int64), np.zeros(cap, dtype=np.uint32), np.full(cap, np.nan),
+            np.full(S, np.nan))
+
+
+@given(CSR_MODELS.flatmap(lambda m: st.tuples(st.just(m), policies(m), values(m.S))))
+def test_gather_policy_rows_and_compact_sweep_match_reference(case):
+    """The compact copy of P_pi is the reference's exactly; a sweep on it is policy_sweep, bit for bit,
+    and the oracle's T_pi v to rounding."""
+    mdp, pi, v = case
+    km = model_args(mdp)
+    S, A = km[7], km[8]
+    P = mdp.P
+    assert bellman.policy_rows_capacity(km) == ref.policy_rows_capacity(P.indptr, S, A)
+    compact = _compact(km)
+    nnz = bellman.gather_policy_rows(km, pi, compact)
+    c_ptr, c_idx, c_data, c_r = ref.gather_policy_rows(P.indptr, P.indices, P.data, np.asarray(mdp.R), pi)
+    assert nnz == c_ptr[-1]
+    assert_array_equal(compact[0], c_ptr)
+    assert_array_equal(compact[1][:nnz], c_idx)
+    assert_array_equal(compact[2][:nnz], c_data)
+    assert_array_equal(compact[3], c_r)
+    stats = np.empty((bellman.N_CHUNKS, 3))
+    out = np.full(S, np.nan)
+    v_in = v.copy()
+    d = bellman.compact_policy_sweep(km, compact, mdp.gamma, v_in, out, stats)
+    assert_array_equal(v_in, v)
+    expect = np.full(S, np.nan)
+    d_full = bellman.policy_sweep(km, mdp.gamma, pi, v, expect, stats)
+    assert_array_equal(out, expect)
+    assert_array_equal(d, d_full)
+    scale = backup_scale(mdp, v)
+    assert_allclose(out, ref.compact_policy_sweep(c_ptr, c_idx, c_data, c_r, mdp.gamma, v), rtol=RTOL_BACKUP,
+                    atol=RTOL_BACKUP * scale)
+    P_d, R_d, _ = dense_parts(mdp)
+    assert_allclose(out, ref.policy_backup(P_d, R_d, mdp.gamma, pi, v), rtol=RTOL_BACKUP, atol=RTOL_BACKUP * scale)
+
+
 # ---------------------------------------------------------------------------- loops
 def _run_vi_kernel(mdp, v0, tol, use_span, max_iter):
     km = model_args(mdp)
