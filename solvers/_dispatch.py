@@ -47,19 +47,19 @@ for _spec in (
                f"{_PUTERMAN}, Thm 4.5.1", required=("horizon",)),
     SolverSpec("ssp", ssp_policy_iteration, "total-reward",
                "policy iteration for stochastic shortest path / total reward",
-               "D. P. Bertsekas and J. N. Tsitsiklis, Math. Oper. Res. 16(3), 1991, Prop. 2 (SSP policy iteration)"),
+               "D. P. Bertsekas and J. N. Tsitsiklis, Math. Oper. Res. 16(3), 1991, Prop. 2 (SSP policy iteration)" " [theorem numbers not checked against the text]"),
     SolverSpec("rvi", relative_value_iteration, "average-reward", "relative value iteration with aperiodicity transform",
-               f"{_PUTERMAN}, Thm 8.5.5 and Prop. 8.5.10 (gain bracket)"),
+               f"{_PUTERMAN}, Thm 8.5.5 and Prop. 8.5.10 (gain bracket) [theorem numbers not checked against the text]"),
     SolverSpec("robust_vi", robust_value_iteration, "robust", "robust value iteration (sa- and s-rectangular sets)",
                "G. N. Iyengar, Math. Oper. Res. 30(2), 2005, Thm 5; A. Nilim and L. El Ghaoui, Oper. Res. 53(5), 2005, "
-               "Thm 3; W. Wiesemann, D. Kuhn and B. Rustem, Math. Oper. Res. 38(1), 2013, Thm 4 (s-rectangular)",
+               "Thm 3; W. Wiesemann, D. Kuhn and B. Rustem, Math. Oper. Res. 38(1), 2013, Thm 4 (s-rectangular) [theorem numbers not checked against the text]",
                required=("uncertainty",)),
     SolverSpec("robust_pi", robust_policy_iteration, "robust", "robust policy iteration",
-               "G. N. Iyengar, Math. Oper. Res. 30(2), 2005, Thm 6", required=("uncertainty",)),
+               "G. N. Iyengar, Math. Oper. Res. 30(2), 2005, Thm 6 [theorem numbers not checked against the text]", required=("uncertainty",)),
     SolverSpec("robust_mpi", robust_modified_policy_iteration, "robust", "robust modified policy iteration",
-               "M. A. Kaufman and A. J. Schaefer, INFORMS J. Comput. 25(3), 2013, Thm 4", required=("uncertainty",)),
+               "M. A. Kaufman and A. J. Schaefer, INFORMS J. Comput. 25(3), 2013, Thm 4 [theorem numbers not checked against the text]", required=("uncertainty",)),
     SolverSpec("robust_ppi", robust_partial_policy_iteration, "robust", "robust partial policy iteration",
-               "C. P. Ho, M. Petrik and W. Wiesemann, J. Mach. Learn. Res. 22, 2021, Thm 3.3", required=("uncertainty",)),
+               "C. P. Ho, M. Petrik and W. Wiesemann, J. Mach. Learn. Res. 22, 2021, Thm 3.3 [theorem numbers not checked against the text]", required=("uncertainty",)),
     SolverSpec("regularized_vi", regularized_value_iteration, "robust",
                "value iteration with the regularized (R^2-MDP) Bellman operator of ball-robust MDPs",
                "E. Derman, M. Geist and S. Mannor, NeurIPS 2021, Sec. 4; N. Kumar et al. 2022 (sum-constrained Lp); "
@@ -76,9 +76,9 @@ for _spec in (
                f"{_PUTERMAN}, Thm 6.4.2; Rowland et al. 2018, Prop. 2"),
     SolverSpec("cvar", optimize_cvar, "risk", "static CVaR of the return by stock augmentation (history-dependent)",
                "R. T. Rockafellar and S. Uryasev, J. Risk 2(3), 2000, Thm 1; N. Bauerle and J. Ott, Math. Meth. Oper. "
-               "Res. 74, 2011, Thm 3.1", required=("alpha",)),
+               "Res. 74, 2011, Thm 3.1 [theorem numbers not checked against the text]", required=("alpha",)),
     SolverSpec("var", optimize_var, "risk", "static VaR of the return (exact on reward lattices)",
-               "J. L. Hau, E. Delage, M. Ghavamzadeh and M. Petrik, NeurIPS 2023, Sec. 5 (VaR decomposition)",
+               "J. L. Hau, E. Delage, M. Ghavamzadeh and M. Petrik, NeurIPS 2023, Sec. 5 (VaR decomposition) [theorem numbers not checked against the text]",
                required=("alpha",)),
     SolverSpec("erm", optimize_erm, "risk", "static entropic risk of the return by exponential-utility DP",
                "R. A. Howard and J. E. Matheson, Management Sci. 18(7), 1972 (risk-sensitive MDPs)", required=("beta",)),
@@ -90,7 +90,7 @@ for _spec in (
                "B. Avila Pires et al. 2025, Sec. 5 (band objective); stock augmentation",
                required=("low", "high", "horizon")),
     SolverSpec("nested_risk", nested_risk_dp, "risk", "nested (dynamic) risk-measure value iteration",
-               "A. Ruszczynski, Math. Program. 125, 2010, Thm 4", required=("risk", "level")),
+               "A. Ruszczynski, Math. Program. 125, 2010, Thm 4 [theorem numbers not checked against the text]", required=("risk", "level")),
 ):
     register_solver(_spec)
 del _spec

@@ -44,7 +44,8 @@ class SolverSpec:
     summary : str
         One line for ``mdpkit list solvers``.
     theorem : str
-        The theorem the solver's guarantee rests on (paper or book, theorem number).
+        The theorem the solver's guarantee rests on (paper or book, theorem number), marked where
+        the number could not be checked against the text.
     required : tuple of str
         Options without which the solver cannot run (e.g. ``horizon``, ``uncertainty``).
     """

@@ -42,8 +42,10 @@ Performance (see STYLE.md, "Performance notes for kernels"):
   one, because every inlined body multiplies Numba's compile time of the parallel sweep.
 """
 
+import time
+
 import numpy as np
-from numba import njit, prange
+from numba import njit, objmode, prange
 
 NEG_INF = -np.inf
 # stand-ins for the storage a code-3 sweep never reads (module globals are compile-time constants)
@@ -57,6 +59,35 @@ _DUMMY_DATA = np.zeros(1)
 PAR_MIN_WORK = 1 << 18
 #: Fixed number of state blocks of a parallel sweep (independent of the thread count).
 N_CHUNKS = 64
+#: In the MPI loop, every PROBE_EVERY-th sweep of a kind runs on the path (serial or parallel)
+#: that is currently the slower one, to notice when the load on the machine changes.
+PROBE_EVERY = 6
+
+
+@njit(cache=True)
+def _clock():
+    """time.perf_counter() (about 1-2 us through objmode).  Used only to choose between the serial
+    and the parallel path of a sweep, which give the same bits, so results never depend on it."""
+    with objmode(t="float64"):
+        t = time.perf_counter()
+    return t
+
+
+@njit(cache=True, inline="always")
+def _choose_par(tm, k):
+    """Path of the next sweep of kind ``k``: ``tm[k] = (last serial s, last parallel s, count)``.
+
+    Each path is tried once, then the one whose last sweep was faster is taken, except every
+    :data:`PROBE_EVERY`-th sweep, which re-times the other one."""
+    if tm[k, 1] < 0.0:
+        return tm[k, 1] < 0.0
+    if tm[k, 0] < 0.0:
+        return tm[k, 0] >= 0.0
+    tm[k, 2] += 1.0
+    best = tm[k, 1] <= tm[k, 0]
+    if tm[k, 2] % PROBE_EVERY == 0.0:
+        return not best
+    return best
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -260,8 +291,16 @@ def greedy_sweep(model, gamma, v, v_out, pi_out, q_out, store_q, stats):
     ``stats`` is a (N_CHUNKS, 3) scratch buffer.  Returns ``(min d, max d, max |d|)`` of
     ``d = v_out - v``.  ``v`` and ``v_out`` must not alias.
     """
+    layout, P2, _indptr, _indices, data, _R1, _mask1, _S, A = model
+    par = _work(layout, P2, data, A, False) >= PAR_MIN_WORK
+    return greedy_sweep_on(model, gamma, v, v_out, pi_out, q_out, store_q, stats, par)
+
+
+@njit(cache=True)
+def greedy_sweep_on(model, gamma, v, v_out, pi_out, q_out, store_q, stats, par):
+    """:func:`greedy_sweep` on the parallel path (``par``) or the serial one: the same bits."""
     layout, P2, indptr, indices, data, R1, mask1, S, A = model
-    if _work(layout, P2, data, A, False) >= PAR_MIN_WORK:
+    if par:
         if layout == 3:
             _greedy_sweep_unit_par(model, gamma, v, v_out, pi_out, q_out, store_q, stats)
         else:
@@ -312,8 +351,16 @@ def _policy_sweep_par(model, gamma, pi, v, v_out, stats):
 @njit(cache=True)
 def policy_sweep(model, gamma, pi, v, v_out, stats):
     """``v_out = T_pi v`` for a deterministic ``pi``; returns (min, max, max abs) of ``v_out - v``."""
+    layout, P2, _indptr, _indices, data, _R1, _mask1, _S, A = model
+    par = _work(layout, P2, data, A, True) >= PAR_MIN_WORK
+    return policy_sweep_on(model, gamma, pi, v, v_out, stats, par)
+
+
+@njit(cache=True)
+def policy_sweep_on(model, gamma, pi, v, v_out, stats, par):
+    """:func:`policy_sweep` on the parallel path (``par``) or the serial one: the same bits."""
     layout, P2, indptr, indices, data, R1, mask1, S, A = model
-    if _work(layout, P2, data, A, True) >= PAR_MIN_WORK:
+    if par:
         _policy_sweep_par(model, gamma, pi, v, v_out, stats)
         return _reduce(stats, N_CHUNKS)
     _policy_rows(layout, P2, indptr, indices, data, R1, gamma, pi, A, v, v_out, 0, S, stats, 0)
@@ -428,9 +475,18 @@ def compact_policy_sweep(model, compact, gamma, v, v_out, stats):
     ``v_out = T_pi v``; returns (min, max, max abs) of ``v_out - v``.  Reads one contiguous
     stream instead of every A-th row of ``P`` (and no ``indptr`` of the full model).
     """
+    c_ptr = compact[0]
+    S = c_ptr.shape[0] - 1
+    par = c_ptr[S] >= PAR_MIN_WORK
+    return compact_policy_sweep_on(model, compact, gamma, v, v_out, stats, par)
+
+
+@njit(cache=True)
+def compact_policy_sweep_on(model, compact, gamma, v, v_out, stats, par):
+    """:func:`compact_policy_sweep` on the parallel path (``par``) or the serial one: the same bits."""
     c_ptr, c_idx, c_data, c_r = compact
     S = c_r.shape[0]
-    if c_ptr[S] >= PAR_MIN_WORK:
+    if par:
         _compact_policy_sweep_par(compact, gamma, v, v_out, stats)
         return _reduce(stats, N_CHUNKS)
     _compact_body(c_ptr, c_idx, c_data, c_r, gamma, v, v_out, 0, S, stats, 0)
@@ -544,7 +600,7 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
     :func:`gather_policy_rows`, and the evaluation sweeps run on it
     (:func:`compact_policy_sweep`: one contiguous stream, the same bits as :func:`policy_sweep`).
     """
-    layout, _P2, _indptr, _indices, _data, _R1, _mask1, S, A = model
+    layout, P2, _indptr, _indices, data, _R1, _mask1, S, A = model
     stats = np.empty((N_CHUNKS, 3))
     store_q = bool(True)  # a plain bool, not a literal (module notes)
     use_compact = layout == 1 and A > 1 and m > 0
@@ -555,6 +611,13 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
                np.empty(n_pi))
     pi_prev = np.empty(n_pi, dtype=np.int64)
     have_rows = False
+    # sweeps big enough for the parallel path take whichever path was faster when last timed
+    # (tm rows: improvement, evaluation; see _choose_par): both give the same bits
+    adapt_g = _work(layout, P2, data, A, False) >= PAR_MIN_WORK
+    adapt_e = (cap if use_compact else _work(layout, P2, data, A, True)) >= PAR_MIN_WORK
+    tm = np.full((2, 3), -1.0)
+    tm[:, 2] = 0.0
+    t0 = 0.0
     cur = v
     nxt = v_new
     swaps = 0
@@ -562,7 +625,13 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
     n_ev = 0
     converged = False
     while n < max_iter:
-        dmin, dmax, res = greedy_sweep(model, gamma, cur, nxt, pi_out, q, store_q, stats)
+        par = adapt_g
+        if adapt_g:
+            par = _choose_par(tm, 0)
+            t0 = _clock()
+        dmin, dmax, res = greedy_sweep_on(model, gamma, cur, nxt, pi_out, q, store_q, stats, par)
+        if adapt_g:
+            tm[0, 1 if par else 0] = _clock() - t0
         residuals[n] = res
         spans[n] = dmax - dmin
         dminmax[0] = dmin
@@ -586,7 +655,13 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
                 pi_prev[:] = pi_out
                 have_rows = True
             for _ in range(m):
-                emin, emax, _r = compact_policy_sweep(model, compact, gamma, cur, nxt, stats)
+                par = adapt_e
+                if adapt_e:
+                    par = _choose_par(tm, 1)
+                    t0 = _clock()
+                emin, emax, _r = compact_policy_sweep_on(model, compact, gamma, cur, nxt, stats, par)
+                if adapt_e:
+                    tm[1, 1 if par else 0] = _clock() - t0
                 cur, nxt = nxt, cur
                 swaps += 1
                 n_ev += 1
@@ -594,7 +669,13 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
                     break
         else:
             for _ in range(m):
-                emin, emax, _r = policy_sweep(model, gamma, pi_out, cur, nxt, stats)
+                par = adapt_e
+                if adapt_e:
+                    par = _choose_par(tm, 1)
+                    t0 = _clock()
+                emin, emax, _r = policy_sweep_on(model, gamma, pi_out, cur, nxt, stats, par)
+                if adapt_e:
+                    tm[1, 1 if par else 0] = _clock() - t0
                 cur, nxt = nxt, cur
                 swaps += 1
                 n_ev += 1

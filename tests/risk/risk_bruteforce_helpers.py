@@ -12,6 +12,7 @@ from fractions import Fraction as F
 import math
 
 import numpy as np
+from hypothesis import strategies as st
 
 from mdpkit import TabularMDP
 from mdpkit.theory._risk import achievable_laws, cvar_exact, exact_from_mdp  # noqa: F401  (re-exported)
@@ -60,3 +61,15 @@ def erm_float(law, beta):
     y = -beta * xs
     m = y.max()
     return -(m + math.log(float(np.dot(ps, np.exp(y - m))))) / beta
+
+
+@st.composite
+def instances(draw):
+    """A random integer-reward model (S <= 3, A <= 2), its exact form, a horizon and a start state."""
+    S = draw(st.integers(1, 3))
+    A = draw(st.integers(1, 2))
+    H = draw(st.integers(1, 3 if S * A <= 4 else 2))
+    seed = draw(st.integers(0, 2**31 - 1))
+    s0 = draw(st.integers(0, S - 1))
+    mdp, exact = random_model(np.random.default_rng(seed), S, A)
+    return mdp, exact, H, s0

@@ -14,18 +14,7 @@ from hypothesis import given, settings, strategies as st
 from mdpkit.results import SolveResult, Status
 from mdpkit.solvers.risk import CVaRDecompositionResult, RiskResult, cvar_decomposition, optimize_cvar, optimize_erm, optimize_evar
 
-from risk_bruteforce_helpers import achievable_laws, cvar_exact, random_model
-
-
-@st.composite
-def instances(draw):
-    S = draw(st.integers(1, 3))
-    A = draw(st.integers(1, 2))
-    H = draw(st.integers(1, 3 if S * A <= 4 else 2))
-    seed = draw(st.integers(0, 2**31 - 1))
-    s0 = draw(st.integers(0, S - 1))
-    mdp, exact = random_model(np.random.default_rng(seed), S, A)
-    return mdp, exact, H, s0
+from risk_bruteforce_helpers import achievable_laws, cvar_exact, instances, random_model
 
 
 @settings(max_examples=25)

@@ -11,20 +11,9 @@ from mdpkit.solvers.risk import (optimize_band, optimize_cvar, optimize_expected
                                  optimize_var)
 from mdpkit.stock import StockAugmentedMDP, exact_stock_identity, lattice_stocks
 
-from risk_bruteforce_helpers import achievable_laws, cvar_exact, mean_exact, prob_ge, random_model, var_exact
+from risk_bruteforce_helpers import achievable_laws, cvar_exact, instances, mean_exact, prob_ge, random_model, var_exact
 
 ALPHAS = [F(0), F(1, 4), F(1, 3), F(1, 2), F(3, 4), F(1)]
-
-
-@st.composite
-def instances(draw):
-    S = draw(st.integers(1, 3))
-    A = draw(st.integers(1, 2))
-    H = draw(st.integers(1, 3 if S * A <= 4 else 2))
-    seed = draw(st.integers(0, 2**31 - 1))
-    s0 = draw(st.integers(0, S - 1))
-    mdp, exact = random_model(np.random.default_rng(seed), S, A)
-    return mdp, exact, H, s0
 
 
 @settings(max_examples=25)
