@@ -26,7 +26,7 @@ code  name            set (or penalty) around q, radius kappa (penalty weight be
 
 Argument tuples (one argument each, so no kernel takes more than about a dozen arguments):
 
-* ``model``: the read-only tuple ``(sparse, P2, indptr, indices, data, R1, mask1, S, A)`` of
+* ``model``: the read-only tuple ``(layout, P2, indptr, indices, data, R1, mask1, S, A)`` of
   :func:`mdpkit._kernels.model_args`;
 * ``uset = (kind, kappa, full, W, metric)``: the set (``kappa`` (S*A,) sa, (S,) s-rectangular);
 * ``work``: the 22 scratch buffers of :func:`mdpkit.uncertainty.make_workspace`; ``swork = (XI,
@@ -581,12 +581,12 @@ def _gather(model, i, v, full, qb, zb, pos, cols):
     """Gather the states nature may use in row i: q, z = v and the storage position.
 
     ``model`` is the tuple of ``mdpkit._kernels.model_args``.  ``pos[k]`` is the CSR position
-    (sparse) or the column (dense); ``cols`` is filled later, and only by the transport sets that
+    (CSR layouts) or the column (dense); ``cols`` is filled later, and only by the transport sets that
     need state indices (see ``solve_row``).
     """
-    sparse, P2, indptr, indices, data = model[0], model[1], model[2], model[3], model[4]
+    layout, P2, indptr, indices, data = model[0], model[1], model[2], model[3], model[4]
     n = np.int64(0)  # typed: a literal would add a Numba signature
-    if sparse:
+    if layout:
         for k in range(indptr[i], indptr[i + 1]):
             if data[k] > 0.0:
                 qb[n] = data[k]
@@ -606,9 +606,9 @@ def _gather(model, i, v, full, qb, zb, pos, cols):
 
 
 @njit(cache=True)
-def _fill_cols(sparse, indices, pos, n, cols):
+def _fill_cols(layout, indices, pos, n, cols):
     for k in range(n):
-        cols[k] = indices[pos[k]] if sparse else pos[k]
+        cols[k] = indices[pos[k]] if layout else pos[k]
 
 
 @njit(cache=True, inline="always")
@@ -807,11 +807,11 @@ def _l1_row_store(model, i, v, kappa, dest, scratch, pw):
     """Value of row i's L1 inner problem; writes its minimiser to ``pw[0]`` (dense (S*A, S)) or
     ``pw[1]`` (CSR data).  ``dest = (jg, zg)`` (see :func:`_l1_dest`); ``scratch = (qs, zs, ks,
     order, pb)`` one row of the per-block scratch."""
-    sparse, P2, indptr, indices, data = model[0], model[1], model[2], model[3], model[4]
+    layout, P2, indptr, indices, data = model[0], model[1], model[2], model[3], model[4]
     jg, zg = dest
     qs, zs, ks, order, pb = scratch
     pw2, pwd = pw
-    if sparse:
+    if layout:
         n, acc, i0, zlo, ihi, zhi = _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks)
     else:
         n, acc, i0, zlo, ihi, zhi = _l1_gather_dense(P2, i, v, jg, zg, qs, zs, ks)
@@ -822,7 +822,7 @@ def _l1_row_store(model, i, v, kappa, dest, scratch, pw):
     moved = 0.0
     if eps > 0.0 and n > 0:
         gain, moved = _l1_walk(qs, zs, n, i0, zlo, eps, order, pb)
-    if sparse:
+    if layout:
         for k in range(indptr[i], indptr[i + 1]):
             pwd[k] = 0.0
         for m in range(n):
@@ -845,7 +845,7 @@ def _l1_row_store(model, i, v, kappa, dest, scratch, pw):
 def _l1_q_block(model, gamma, v, kappa1, dest, store, pw, q_out, lo, hi, scratch):
     """Rows lo..hi-1 of :func:`robust_q_l1`; one loop per storage form and per ``store``, so the
     hot loop (values only) holds nothing but the gather and the out-of-line :func:`_l1_value`."""
-    sparse, P2, indptr, indices, data, R1, mask1 = (model[0], model[1], model[2], model[3], model[4], model[5],
+    layout, P2, indptr, indices, data, R1, mask1 = (model[0], model[1], model[2], model[3], model[4], model[5],
                                                     model[6])
     jg, zg = dest
     qs, zs, ks, order, pb = scratch
@@ -855,7 +855,7 @@ def _l1_q_block(model, gamma, v, kappa1, dest, store, pw, q_out, lo, hi, scratch
                 q_out[i] = R1[i] + gamma * _l1_row_store(model, i, v, kappa1[i], dest, scratch, pw)
             else:
                 q_out[i] = NEG_INF
-    elif sparse:
+    elif layout:
         for i in range(lo, hi):
             if mask1[i]:
                 n, acc, i0, zlo, ihi, zhi = _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks)
@@ -891,9 +891,9 @@ def _first_argmin(v):
 
 
 @njit(cache=True)
-def _l1_dest(sparse, full, v):
+def _l1_dest(layout, full, v):
     """(jg, zg): the global destination for dense rows with support="simplex", else (-1, 0)."""
-    if full and not sparse and v.shape[0] > 0:
+    if full and not layout and v.shape[0] > 0:
         jg = _first_argmin(v)
         return jg, v[jg]
     return -1, 0.0
@@ -911,9 +911,9 @@ def robust_q_l1(model, gamma, v, kappa1, full, store, pw, q_out, chunk):
     (CSR rows with ``support="simplex"`` are densified by the caller).  ``pw = (pw2, pwd)``
     receives the minimisers when ``store``.
     """
-    sparse, P2, data = model[0], model[1], model[4]
-    dest = _l1_dest(sparse, full, v)
-    work = data.shape[0] if sparse else P2.shape[0] * P2.shape[1]
+    layout, P2, data = model[0], model[1], model[4]
+    dest = _l1_dest(layout, full, v)
+    work = data.shape[0] if layout else P2.shape[0] * P2.shape[1]
     QS, ZS, KS, OS, PS = chunk
     if work >= PAR_MIN_WORK and QS.shape[0] >= N_CHUNKS:
         _l1_q_par(model, gamma, v, kappa1, dest, store, pw, q_out, chunk)
@@ -925,9 +925,9 @@ def robust_q_l1(model, gamma, v, kappa1, full, store, pw, q_out, chunk):
 @njit(cache=True)
 def _store_row(model, i, n, pos, pb, pw):
     """Write the minimiser ``pb[:n]`` of row i (gathered at ``pos``) into ``pw = (pw2, pwd)``."""
-    sparse, indptr = model[0], model[2]
+    layout, indptr = model[0], model[2]
     pw2, pwd = pw
-    if sparse:
+    if layout:
         for k in range(indptr[i], indptr[i + 1]):
             pwd[k] = 0.0
         for k in range(n):
@@ -955,7 +955,7 @@ def robust_q(model, uset, gamma, v, store, pw, q_out, work):
         robust_q_l1(model, gamma, v, kappa1, full, store, pw, q_out,
                     (work[17], work[18], work[19], work[20], work[21]))
         return
-    sparse, indices, R1, mask1 = model[0], model[3], model[5], model[6]
+    layout, indices, R1, mask1 = model[0], model[3], model[5], model[6]
     qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
     rw = work[:17]
     for i in range(R1.shape[0]):
@@ -964,7 +964,7 @@ def robust_q(model, uset, gamma, v, store, pw, q_out, work):
             continue
         n = _gather(model, i, v, full, qb, zb, pos, cols)
         if kind == WASSERSTEIN or kind == WL1:
-            _fill_cols(sparse, indices, pos, n, cols)
+            _fill_cols(layout, indices, pos, n, cols)
         val = solve_row(kind, n, kappa1[i], W, metric, rw)
         q_out[i] = R1[i] + gamma * val
         if store:
@@ -1336,7 +1336,7 @@ def robust_vi_loop(model, uset, gamma, v, ctrl, out, pw, work):
 @njit(cache=True, inline="always")
 def _l1_policy_block(model, gamma, pi, v, kappa1, dest, store, pw, v_out, lo, hi, scratch):
     """States lo..hi-1 of the fused L1 policy sweep (same structure as :func:`_l1_q_block`)."""
-    sparse, P2, indptr, indices, data, R1, A = (model[0], model[1], model[2], model[3], model[4], model[5],
+    layout, P2, indptr, indices, data, R1, A = (model[0], model[1], model[2], model[3], model[4], model[5],
                                                 model[8])
     jg, zg = dest
     qs, zs, ks, order, pb = scratch
@@ -1345,7 +1345,7 @@ def _l1_policy_block(model, gamma, pi, v, kappa1, dest, store, pw, v_out, lo, hi
         if store:
             val = _l1_row_store(model, i, v, kappa1[i], dest, scratch, pw)
         else:
-            if sparse:
+            if layout:
                 n, acc, i0, zlo, ihi, zhi = _l1_gather_csr(indptr, indices, data, i, v, qs, zs, ks)
             else:
                 n, acc, i0, zlo, ihi, zhi = _l1_gather_dense(P2, i, v, jg, zg, qs, zs, ks)
@@ -1373,10 +1373,10 @@ def robust_policy_sweep(model, uset, gamma, pi, v, store, pw, v_out, work):
     fixed state blocks on large models, as :func:`robust_q_l1`).
     """
     kind, kappa1, full, W, metric = uset
-    sparse, P2, indices, data, R1, A = model[0], model[1], model[3], model[4], model[5], model[8]
+    layout, P2, indices, data, R1, A = model[0], model[1], model[3], model[4], model[5], model[8]
     if kind == L1:
-        dest = _l1_dest(sparse, full, v)
-        nwork = data.shape[0] if sparse else P2.shape[0] * P2.shape[1]
+        dest = _l1_dest(layout, full, v)
+        nwork = data.shape[0] if layout else P2.shape[0] * P2.shape[1]
         chunk = (work[17], work[18], work[19], work[20], work[21])
         if nwork // max(A, 1) >= PAR_MIN_WORK and work[17].shape[0] >= N_CHUNKS:
             _l1_policy_par(model, gamma, pi, v, kappa1, dest, store, pw, v_out, chunk)
@@ -1390,7 +1390,7 @@ def robust_policy_sweep(model, uset, gamma, pi, v, store, pw, v_out, work):
         i = s * A + pi[s]
         n = _gather(model, i, v, full, qb, zb, pos, cols)
         if kind == WASSERSTEIN or kind == WL1:
-            _fill_cols(sparse, indices, pos, n, cols)
+            _fill_cols(layout, indices, pos, n, cols)
         val = solve_row(kind, n, kappa1[i], W, metric, rw)
         v_out[s] = R1[i] + gamma * val
         if store:
