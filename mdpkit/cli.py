@@ -61,6 +61,14 @@ def _fmt_grid(values, rows: int, cols: int, fmt) -> list[str]:
     return ["  " + " ".join(x.rjust(w) for x in row) for row in cells]
 
 
+def _certified_digits(x: float, err: float) -> str:
+    """``x`` with enough significant digits that printing it moves it by under a tenth of ``err``."""
+    if not (np.isfinite(err) and err > 0 and x != 0):
+        return f"{x:.10g}"
+    digits = int(np.ceil(np.log10(abs(x) / err))) + 2
+    return f"{x:.{min(max(digits, 10), 17)}g}"
+
+
 def _summary(mdp, res, method: str, elapsed: float) -> str:
     lines = []
     kind = f"CSR, nnz={mdp.nnz}" if mdp.is_sparse else "dense"
@@ -83,7 +91,7 @@ def _summary(mdp, res, method: str, elapsed: float) -> str:
     err = res.v_error_bound
     pm = f" +/- {err:.3g} (certified)" if np.isfinite(err) else " (no certified error for this method)"
     start = np.flatnonzero(mdp.mu0 > 0)
-    lines.append(f"value      mu0 . v = {float(mdp.mu0 @ v):.10g}{pm}")
+    lines.append(f"value      mu0 . v = {_certified_digits(float(mdp.mu0 @ v), err)}{pm}")
     if start.size <= 8:
         for s in start:
             lab = f" ({mdp.state_labels[s]})" if mdp.state_labels else ""

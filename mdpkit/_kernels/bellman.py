@@ -35,6 +35,18 @@ Performance (see STYLE.md, "Performance notes for kernels"):
   with ``prange``; every state's backup is computed by the same serial code and the per-block
   reductions are min/max (exact), so results are bitwise independent of the thread count;
 * Jacobi loops swap two value buffers instead of copying, and no sweep allocates;
+* modified policy iteration on a general CSR model copies the rows ``s*A + pi[s]`` of the current
+  policy into a compact CSR once per improvement step (:func:`gather_policy_rows`; only the
+  changed states' rows when their lengths allow, :func:`patch_policy_rows`) and runs its evaluation sweeps on that copy
+  (:func:`compact_policy_sweep`): one contiguous stream instead of every ``A``-th row of ``P``,
+  the same arithmetic in the same order, so the same bits (2-2.5x faster sweeps on the sparse
+  Garnet benchmark);
+* in the MPI loop, a sweep big enough for the parallel path takes the serial or the parallel path,
+  whichever was faster when last timed (:func:`_choose_par`, re-timed every
+  :data:`PROBE_EVERY` sweeps): on a machine whose cores other processes use, the parallel path can
+  lose to the serial one.  Both paths give the same bits, so results never depend on the
+  timing.  Idle OpenMP workers are told not to busy-wait (``OMP_WAIT_POLICY=PASSIVE`` unless the
+  user set a policy), since a spinning worker takes the core the next serial sweep needs;
 * deterministic models with every action available (code 3, where a row costs one gather and an
   add) have their own parallel greedy sweep with no mask test, and ``A = 4`` (grid worlds) is
   passed as a constant so LLVM unrolls the action loop into selects (1.4x on
@@ -42,10 +54,29 @@ Performance (see STYLE.md, "Performance notes for kernels"):
   one, because every inlined body multiplies Numba's compile time of the parallel sweep.
 """
 
+import os
 import time
 
-import numpy as np
-from numba import njit, objmode, prange
+# Numba's OpenMP threading layer (GNU libgomp) lets idle worker threads busy-wait after each
+# parallel region; on a machine whose cores are shared with other processes, that spinning thread
+# takes the core from the main thread's next serial sweep (measured: 2x slower serial sweeps right
+# after a parallel one on a loaded 2-core machine).  libgomp reads the policy once, when it is
+# loaded (Numba loads it at the first parallel call, after this import); an explicit user setting
+# is left alone.
+if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+from numba import njit, objmode, prange  # noqa: E402
+
+# Launch Numba's thread pool now (get_num_threads does; about 50 ms, once per process).  A serial
+# kernel that calls a parallel one carries the pool's entry points; Numba re-registers them when
+# a *parallel* kernel is loaded from the cache, but not when the serial caller was compiled in a
+# process that had loaded its parallel callee from the cache (the caller's cache entry then lacks
+# the hook), and calling such a caller first in a new process jumped to address 0 (SIGSEGV:
+# seen with single_entry_policy_iteration_loop -> greedy_sweep -> greedy_sweep_on).
+numba.get_num_threads()
 
 NEG_INF = -np.inf
 # stand-ins for the storage a code-3 sweep never reads (module globals are compile-time constants)
@@ -423,6 +454,12 @@ def gather_policy_rows(model, pi, compact):
     entries in storage order (so a sweep over it sums them in the same order as
     :func:`policy_sweep`, bitwise), and ``c_r[s] = R[s, pi[s]]``.  Returns the number of entries.
     """
+    return gather_policy_rows_on(model, pi, compact, policy_rows_capacity(model) >= PAR_MIN_WORK)
+
+
+@njit(cache=True)
+def gather_policy_rows_on(model, pi, compact, par):
+    """:func:`gather_policy_rows`, the copy on the parallel path (``par``) or the serial one."""
     _layout, _P2, indptr, indices, data, R1, _mask1, S, A = model
     c_ptr, c_idx, c_data, c_r = compact
     c_ptr[0] = 0
@@ -430,11 +467,41 @@ def gather_policy_rows(model, pi, compact):
         i = s * A + pi[s]
         c_ptr[s + 1] = c_ptr[s] + (indptr[i + 1] - indptr[i])
     nnz = c_ptr[S]
-    if nnz >= PAR_MIN_WORK:
+    if par:
         _gather_policy_rows_par(model, pi, compact)
     else:
         _gather_rows(indptr, indices, data, R1, A, pi, c_ptr, c_idx, c_data, c_r, 0, S)
     return nnz
+
+
+@njit(cache=True)
+def patch_policy_rows(model, pi, pi_prev, compact):
+    """Update the compact rows of policy ``pi_prev`` (from :func:`gather_policy_rows`) to ``pi`` in place.
+
+    Only the states whose action changed are copied, and only while the new row has as many
+    stored entries as the old one (so every other row stays where it is; always the case when
+    every row of ``P`` has the same length, as in a Garnet).  ``pi_prev[s]`` is set to ``pi[s]``
+    for every state copied.  Returns False at the first state whose new row has another length
+    (then ``compact`` describes neither policy: call :func:`gather_policy_rows`), else True, and
+    ``compact`` then holds exactly what :func:`gather_policy_rows` would write for ``pi``.
+    """
+    _layout, _P2, indptr, indices, data, R1, _mask1, S, A = model
+    c_ptr, c_idx, c_data, c_r = compact
+    for s in range(S):
+        a = pi[s]
+        if a != pi_prev[s]:
+            i = s * A + a
+            k0 = indptr[i]
+            j0 = c_ptr[s]
+            n = indptr[i + 1] - k0
+            if n != c_ptr[s + 1] - j0:
+                return False
+            for t in range(n):
+                c_idx[j0 + t] = indices[k0 + t]
+                c_data[j0 + t] = data[k0 + t]
+            c_r[s] = R1[i]
+            pi_prev[s] = a
+    return True
 
 
 @njit(cache=True, inline="always")
@@ -596,8 +663,8 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
     Returns ``(n_iter, converged)``.
 
     On a general CSR model (layout code 1, ``A > 1``) the rows ``s*A + pi_k[s]`` are copied once
-    per improvement step (when ``pi_k`` changed) into a compact CSR by
-    :func:`gather_policy_rows`, and the evaluation sweeps run on it
+    per improvement step into a compact CSR by :func:`gather_policy_rows` (or only those of the
+    states whose action changed, by :func:`patch_policy_rows`), and the evaluation sweeps run on it
     (:func:`compact_policy_sweep`: one contiguous stream, the same bits as :func:`policy_sweep`).
     """
     layout, P2, _indptr, _indices, data, _R1, _mask1, S, A = model
@@ -644,14 +711,9 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
             break
         thresh = eval_rtol * (dmax - dmin)
         if use_compact:
-            same = have_rows
-            if same:
-                for s in range(S):
-                    if pi_out[s] != pi_prev[s]:
-                        same = False
-                        break
-            if not same:
-                gather_policy_rows(model, pi_out, compact)
+            # the rows of the states whose action changed, or all rows (the path of the sweep just done)
+            if not (have_rows and patch_policy_rows(model, pi_out, pi_prev, compact)):
+                gather_policy_rows_on(model, pi_out, compact, par)
                 pi_prev[:] = pi_out
                 have_rows = True
             for _ in range(m):

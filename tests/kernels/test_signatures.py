@@ -163,6 +163,7 @@ def test_every_bellman_kernel_has_one_signature():
     compact = (np.zeros(6, np.int64), np.empty(cap, np.uint32), np.empty(cap), np.empty(5))
     bellman.gather_policy_rows(km, pi, compact)
     bellman.compact_policy_sweep(km, compact, 0.9, v, out, stats)
+    bellman.patch_policy_rows(km, pi, pi.copy(), compact)
     assert layouts == {DENSE, CSR, CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT}
 
     many = {name: d.signatures for name, d in _dispatchers().items() if len(d.signatures) > 1}
@@ -174,7 +175,7 @@ def test_every_bellman_kernel_has_one_signature():
     for name in ("bellman_q", "greedy_max", "greedy_sweep", "policy_sweep", "policy_backup", "value_iteration_loop",
                  "gauss_seidel_loop", "modified_policy_iteration_loop", "single_entry_policy_value",
                  "single_entry_policy_iteration_loop", "relative_value_iteration_loop",
-                 "policy_rows_capacity", "gather_policy_rows", "compact_policy_sweep"):
+                 "policy_rows_capacity", "gather_policy_rows", "compact_policy_sweep", "patch_policy_rows"):
         assert len(getattr(bellman, name).signatures) == 1, name
 
 

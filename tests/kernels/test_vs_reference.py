@@ -277,6 +277,53 @@ def test_gather_policy_rows_and_compact_sweep_match_reference(case):
     assert_allclose(out, ref.policy_backup(P_d, R_d, mdp.gamma, pi, v), rtol=RTOL_BACKUP, atol=RTOL_BACKUP * scale)
 
 
+@given(CSR_MODELS.flatmap(lambda m: st.tuples(st.just(m), policies(m), policies(m))))
+def test_patch_policy_rows_matches_reference_gather(case):
+    """Patching the compact rows of one policy to another gives the reference gather of the new
+    policy exactly, or reports (False) a row whose length differs."""
+    mdp, pi_old, pi_new = case
+    km = model_args(mdp)
+    P = mdp.P
+    compact = _compact(km)
+    bellman.gather_policy_rows(km, pi_old, compact)
+    prev = np.array(pi_old, dtype=np.int64)
+    ok = bellman.patch_policy_rows(km, np.asarray(pi_new, dtype=np.int64), prev, compact)
+    lens = np.diff(P.indptr)
+    A = km[8]
+    rows_old = np.arange(mdp.S) * A + pi_old
+    rows_new = np.arange(mdp.S) * A + pi_new
+    assert bool(ok) == bool(np.all(lens[rows_old] == lens[rows_new]))
+    if ok:
+        c_ptr, c_idx, c_data, c_r = ref.gather_policy_rows(P.indptr, P.indices, P.data, np.asarray(mdp.R), pi_new)
+        nnz = c_ptr[-1]
+        assert_array_equal(prev, pi_new)
+        assert_array_equal(compact[0], c_ptr)
+        assert_array_equal(compact[1][:nnz], c_idx)
+        assert_array_equal(compact[2][:nnz], c_data)
+        assert_array_equal(compact[3], c_r)
+
+
+def test_patch_policy_rows_on_equal_length_rows():
+    """Every row of the same length (a Garnet): the patch always applies."""
+    from mdpkit.generators import garnet
+
+    mdp = garnet(40, 3, 5, gamma=0.9, rng=3, sparse=True)
+    km = model_args(mdp)
+    rng = np.random.default_rng(4)
+    pi_old = rng.integers(0, 3, size=40).astype(np.int64)
+    pi_new = pi_old.copy()
+    pi_new[::3] = (pi_new[::3] + 1) % 3
+    compact = _compact(km)
+    bellman.gather_policy_rows(km, pi_old, compact)
+    prev = pi_old.copy()
+    assert bellman.patch_policy_rows(km, pi_new, prev, compact)
+    fresh = _compact(km)
+    bellman.gather_policy_rows(km, pi_new, fresh)
+    for a, b in zip(compact, fresh):
+        assert_array_equal(a, b)
+    assert_array_equal(prev, pi_new)
+
+
 # ---------------------------------------------------------------------------- loops
 def _run_vi_kernel(mdp, v0, tol, use_span, max_iter):
     km = model_args(mdp)
