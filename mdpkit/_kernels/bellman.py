@@ -716,33 +716,22 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
                 gather_policy_rows_on(model, pi_out, compact, par)
                 pi_prev[:] = pi_out
                 have_rows = True
-            for _ in range(m):
-                par = adapt_e
-                if adapt_e:
-                    par = _choose_par(tm, 1)
-                    t0 = _clock()
+        for _ in range(m):
+            par = adapt_e
+            if adapt_e:
+                par = _choose_par(tm, 1)
+                t0 = _clock()
+            if use_compact:
                 emin, emax, _r = compact_policy_sweep_on(model, compact, gamma, cur, nxt, stats, par)
-                if adapt_e:
-                    tm[1, 1 if par else 0] = _clock() - t0
-                cur, nxt = nxt, cur
-                swaps += 1
-                n_ev += 1
-                if emax - emin < thresh:
-                    break
-        else:
-            for _ in range(m):
-                par = adapt_e
-                if adapt_e:
-                    par = _choose_par(tm, 1)
-                    t0 = _clock()
+            else:
                 emin, emax, _r = policy_sweep_on(model, gamma, pi_out, cur, nxt, stats, par)
-                if adapt_e:
-                    tm[1, 1 if par else 0] = _clock() - t0
-                cur, nxt = nxt, cur
-                swaps += 1
-                n_ev += 1
-                if emax - emin < thresh:
-                    break
+            if adapt_e:
+                tm[1, 1 if par else 0] = _clock() - t0
+            cur, nxt = nxt, cur
+            swaps += 1
+            n_ev += 1
+            if emax - emin < thresh:
+                break
     if swaps % 2 == 1:  # cur is v_new
         v[:] = cur
     n_eval[0] = n_ev
