@@ -105,8 +105,8 @@ def test_smoke_head_to_head_with_quantecon(smoke):
     asserted), and both value answers are within epsilon of the exact oracle and within 1e-6 of
     each other."""
     out, stdout, data = smoke
-    if data["meta"]["libraries"].get("quantecon") is None:
-        pytest.skip("quantecon not installed")
+    # quantecon is a test dependency (pyproject [test]): its absence is a failure, not a skip
+    assert data["meta"]["libraries"].get("quantecon") is not None, "quantecon missing: pip install -e '.[test]'"
     eps = data["meta"]["epsilon"]
     h2h = {r["instance"]: r for r in data["meta"]["head_to_head"]}
     assert set(h2h) == {"dense-garnet", "sparse-garnet"}
