@@ -5,7 +5,8 @@ Exact dynamic programming (:mod:`mdpkit.bounds.dp`)
     vi_a_posteriori_bound, residual_value_bound, greedy_span_bound, macqueen_bounds,
     span_contraction_coefficient, span_contraction_bound, span_vi_iterations,
     greedy_loss_v, greedy_loss_q, approximate_vi_bound, approximate_vi_asymptotic,
-    pi_contraction_bound, mpi_vi_dominance, simulation_lemma_bound, ssp_greedy_bound, gain_bracket
+    pi_contraction_bound, mpi_vi_dominance, simulation_lemma_bound, ssp_greedy_bound, gain_bracket,
+    rvi_relative_value_bound
 Policy-iteration complexity (:mod:`mdpkit.bounds.pi`)
     pi_iterations_scherrer, pi_iterations_hansen_miltersen_zwick, pi_iterations_ye
 Robust dynamic programming (:mod:`mdpkit.bounds.robust`)
@@ -35,6 +36,7 @@ from .dp import (
     mpi_vi_dominance,
     pi_contraction_bound,
     residual_value_bound,
+    rvi_relative_value_bound,
     simulation_lemma_bound,
     span_contraction_bound,
     span_contraction_coefficient,
@@ -93,6 +95,7 @@ __all__ = [
     "robust_evaluation_bound",
     "robust_greedy_span_bound",
     "robust_pi_bound",
+    "rvi_relative_value_bound",
     "simulation_identity",
     "simulation_lemma_bound",
     "span_contraction_bound",

@@ -146,6 +146,39 @@ def gain_bracket(dmin: float, dmax: float) -> Bound:
     )
 
 
+def rvi_relative_value_bound(tau: float, span: float, delta: float) -> Bound:
+    r"""Certified :math:`\|h - h^*\|_\infty` for RVI's relative value (both pinned at ``ref``).
+
+    Let :math:`\tilde T` be the Bellman operator of the transformed model
+    :math:`\tilde P = \tau P + (1-\tau)I`, :math:`\delta = \delta(\tilde P) < 1` its delta
+    coefficient, so :math:`\operatorname{sp}(\tilde Tu - \tilde Tv) \le \delta
+    \operatorname{sp}(u - v)` (:func:`mdpkit.bounds.span_contraction_bound` with
+    :math:`\gamma = 1`).  Then :math:`\tilde T` has a fixed point :math:`\tilde h` modulo
+    constants (:math:`\tilde T\tilde h = \tilde h + g^*`, unique up to a constant), and for any
+    :math:`w` with :math:`d = \tilde Tw - w`:
+    :math:`\operatorname{sp}(w - \tilde h) \le \operatorname{sp}(d) +
+    \operatorname{sp}(\tilde Tw - \tilde T\tilde h) \le \operatorname{sp}(d) + \delta
+    \operatorname{sp}(w - \tilde h)`, so :math:`\operatorname{sp}(w - \tilde h) \le
+    \operatorname{sp}(d)/(1-\delta)`; the same bound holds for :math:`\tilde T w`.
+    Since :math:`h^* = \tau\tilde h` solves the original optimality equation and
+    :math:`|x(s) - x(\text{ref})| \le \operatorname{sp}(x)`,
+    :math:`\|\tau(w - w(\text{ref})) - (h^* - h^*(\text{ref}))\|_\infty \le
+    \tau\operatorname{sp}(d)/(1-\delta)`.  Puterman 1994, Sec. 6.6 and 8.5 (span
+    contraction); the inequality is derived here.  Value ``inf`` when ``delta >= 1``.
+    """
+    if delta >= 1.0:
+        value = float("inf")
+    else:
+        value = float(tau) * max(float(span), 0.0) / (1.0 - float(delta))
+    return Bound(
+        value=value,
+        kind=BoundKind.DETERMINISTIC,
+        citation=f"{PUTERMAN}, Sec. 6.6 and 8.5 (span contraction); inequality derived in mdpkit",
+        assumptions=("delta(tau P + (1 - tau) I) < 1", "span(d) of the last relative backup d = T~w - w"),
+        statement="||tau (w - w(ref)) - h*|| <= tau sp(T~w - w) / (1 - delta)",
+    )
+
+
 def vi_iterations(epsilon: float, gamma: float, initial_error: float) -> int:
     r"""A priori number of VI sweeps: smallest :math:`k` with :math:`\gamma^k e_0 \le \varepsilon`.
 

@@ -59,31 +59,6 @@ def _transformed_delta(mdp: TabularMDP, tau: float) -> tuple[float, str]:
     return float(min(max(1.0 - colmin.sum(), 0.0), 1.0)), "column-minimum bound on the delta coefficient"
 
 
-def _relative_value_error_bound(tau: float, span: float, delta: float) -> float:
-    r"""Certified :math:`\|h - h^*\|_\infty` for RVI's relative value (both pinned at ``ref``).
-
-    Let :math:`\tilde T` be the Bellman operator of the transformed model
-    :math:`\tilde P = \tau P + (1-\tau)I`, :math:`\delta = \delta(\tilde P) < 1` its delta
-    coefficient, so :math:`\operatorname{sp}(\tilde Tu - \tilde Tv) \le \delta
-    \operatorname{sp}(u - v)` (:func:`mdpkit.bounds.span_contraction_bound` with
-    :math:`\gamma = 1`).  Then :math:`\tilde T` has a fixed point :math:`\tilde h` modulo
-    constants (:math:`\tilde T\tilde h = \tilde h + g^*`, unique up to a constant), and for any
-    :math:`w` with :math:`d = \tilde Tw - w`:
-    :math:`\operatorname{sp}(w - \tilde h) \le \operatorname{sp}(d) +
-    \operatorname{sp}(\tilde Tw - \tilde T\tilde h) \le \operatorname{sp}(d) + \delta
-    \operatorname{sp}(w - \tilde h)`, so :math:`\operatorname{sp}(w - \tilde h) \le
-    \operatorname{sp}(d)/(1-\delta)`; the same bound holds for :math:`\tilde T w`.
-    Since :math:`h^* = \tau\tilde h` solves the original optimality equation and
-    :math:`|x(s) - x(\text{ref})| \le \operatorname{sp}(x)`,
-    :math:`\|\tau(w - w(\text{ref})) - (h^* - h^*(\text{ref}))\|_\infty \le
-    \tau\operatorname{sp}(d)/(1-\delta)`.  Puterman 1994, Sec. 6.6 and 8.5 (span
-    contraction); the inequality is derived here.  ``inf`` when ``delta >= 1``.
-    """
-    if delta >= 1.0:
-        return float("inf")
-    return float(tau) * max(float(span), 0.0) / (1.0 - float(delta))
-
-
 def _policy_relative_value(mdp: TabularMDP, policy, ref_state: int = 0) -> tuple[np.ndarray, float]:
     r"""Exact relative value and gain of a unichain deterministic policy.
 
@@ -256,7 +231,7 @@ def relative_value_iteration(
     w = v.copy()
     h = tau * (v - v[ref])
     delta, delta_route = _transformed_delta(mdp, tau)
-    v_err = _relative_value_error_bound(tau, dmm[1] - dmm[0], delta)
+    v_err = bounds.rvi_relative_value_bound(tau, dmm[1] - dmm[0], delta).value
     if np.isfinite(v_err):  # rounding in the backups that produced w and d
         scale = tau * float(np.abs(w).max()) + float(np.abs(mdp.R).max()) + float(np.abs(h).max())
         v_err += (S + 8) * float(np.finfo(float).eps) * scale / (1.0 - delta)
