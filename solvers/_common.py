@@ -154,19 +154,3 @@ def build_result(
     if not converged and status == Status.MAX_ITER:
         warn_not_converged(method, n_iter, f"last residual {residuals[-1]:.3g}" if len(residuals) else "")
     return res
-
-
-# --- TEMPORARY migration shim (removed once every family builds its typed result) -------------
-def resolve_evaluate(mdp, evaluate_policy) -> bool:  # pragma: no cover - migration only
-    return False
-
-
-def legacy_build_result(mdp, *, v, policy, converged, n_iter, residuals, bound, method, options, wall_time,
-                        evaluate=False, q=None, v_policy=None, v_lower=None, v_upper=None, extra=None,
-                        message=None, status=None):  # pragma: no cover - migration only
-    t0 = time.perf_counter() - wall_time
-    res = build_result(mdp, v=v, v_error_bound=float("inf"), policy=policy, certificate=bound, converged=converged,
-                       n_iter=n_iter, residuals=residuals, method=method, options=options, t0=t0, message=message,
-                       status=status, v_policy=v_policy, q=q, v_lower=v_lower, v_upper=v_upper)
-    object.__setattr__(res, "extra", dict(extra or {}))
-    return res

@@ -26,6 +26,9 @@ FAMILIES = {
     "robust": "robust optimal value under the uncertainty set",
     "distributional": "mean of the return distribution (v^pi or v*)",
     "risk": "the risk objective's optimal value from the given state",
+    "policy-optimization": "v^pi: exact value of the final policy iterate",
+    "constrained": "v^pi: exact value of the returned constrained-optimal (randomized) policy",
+    "reachability": "per-state optimal reachability probability or expected total reward to a goal (inf where infinite)",
 }
 
 
