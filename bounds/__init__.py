@@ -15,8 +15,13 @@ Distributional evaluation (:mod:`mdpkit.bounds.distributional`)
     categorical_stopping_tol, categorical_evaluation_bound, categorical_fixed_point_bound,
     mean_error_from_cramer, quantile_stopping_tol, quantile_evaluation_bound, truncation_bound,
     truncated_policy_bound
+Policy optimization (:mod:`mdpkit.bounds.pg`)
+    npg_bound, mei_softmax_step, softmax_pg_bound, entropy_npg_bound, pmd_geometric_bound,
+    gradient_domination_bound, trpo_improvement_bound, cpi_improvement_bound
 Identities (:mod:`mdpkit.bounds.identities`)
     performance_difference, simulation_identity
+Linear MDPs (:mod:`mdpkit.bounds.linear`)
+    lsvi_ucb_beta, lsvi_ucb_iota, lsvi_ucb_regret_bound, finite_horizon_adp_bound
 Rates and assertions
     fit_rate, RateFit, assert_bound, bound_ratio, BoundViolation
 Records
@@ -59,6 +64,17 @@ from .distributional import (
     truncation_bound,
 )
 from .identities import performance_difference, simulation_identity
+from .pg import (
+    cpi_improvement_bound,
+    entropy_npg_bound,
+    gradient_domination_bound,
+    mei_softmax_step,
+    npg_bound,
+    pmd_geometric_bound,
+    softmax_pg_bound,
+    trpo_improvement_bound,
+)
+from .linear import finite_horizon_adp_bound, lsvi_ucb_beta, lsvi_ucb_iota, lsvi_ucb_regret_bound
 from .pi import pi_iterations_hansen_miltersen_zwick, pi_iterations_scherrer, pi_iterations_ye
 from .rates import RateFit, fit_rate
 from .robust import norm_ball_closed_form, robust_evaluation_bound, robust_greedy_span_bound, robust_pi_bound
@@ -75,20 +91,30 @@ __all__ = [
     "categorical_evaluation_bound",
     "categorical_fixed_point_bound",
     "categorical_stopping_tol",
+    "cpi_improvement_bound",
+    "entropy_npg_bound",
+    "finite_horizon_adp_bound",
     "fit_rate",
     "gain_bracket",
+    "gradient_domination_bound",
     "greedy_loss_q",
     "greedy_loss_v",
     "greedy_span_bound",
+    "lsvi_ucb_beta",
+    "lsvi_ucb_iota",
+    "lsvi_ucb_regret_bound",
     "macqueen_bounds",
     "mean_error_from_cramer",
+    "mei_softmax_step",
     "mpi_vi_dominance",
     "norm_ball_closed_form",
+    "npg_bound",
     "performance_difference",
     "pi_contraction_bound",
     "pi_iterations_hansen_miltersen_zwick",
     "pi_iterations_scherrer",
     "pi_iterations_ye",
+    "pmd_geometric_bound",
     "quantile_evaluation_bound",
     "quantile_stopping_tol",
     "residual_value_bound",
@@ -98,11 +124,13 @@ __all__ = [
     "rvi_relative_value_bound",
     "simulation_identity",
     "simulation_lemma_bound",
+    "softmax_pg_bound",
     "span_contraction_bound",
     "span_contraction_coefficient",
     "span_stopping_tol",
     "span_vi_iterations",
     "ssp_greedy_bound",
+    "trpo_improvement_bound",
     "truncated_policy_bound",
     "truncation_bound",
     "vi_a_posteriori_bound",

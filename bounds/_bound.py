@@ -33,6 +33,12 @@ class Bound:
         Failure probability for high-probability bounds.
     statement : str
         The inequality, in words or LaTeX.
+    extra : dict
+        Further numbers a caller may want (e.g. the two ends of a bracket).
+    number_checked : bool
+        Whether the theorem/proposition number in ``citation`` was checked against the source
+        text (False by default: most numbers were recalled or read in secondary sources, and the
+        citation text then says so).
     """
 
     value: float
@@ -42,6 +48,7 @@ class Bound:
     delta: float | None = None
     statement: str = ""
     extra: dict = field(default_factory=dict)
+    number_checked: bool = False
 
     def __float__(self) -> float:
         return float(self.value)

@@ -44,13 +44,14 @@ def categorical_evaluation_bound(gamma: float, step: float) -> Bound:
     r""":math:`\bar\ell_2(\eta_k, \eta_C) \le \frac{\sqrt\gamma}{1-\sqrt\gamma}\bar\ell_2(\eta_k, \eta_{k-1})`.
 
     :math:`\Pi_C T^\pi` is a :math:`\sqrt\gamma`-contraction in :math:`\bar\ell_2` (Rowland et al.
-    2018, Prop. 2), with fixed point :math:`\eta_C`; the a posteriori bound follows as for any
-    contraction.
+    2018; earlier cited here as Prop. 2, suspected to be Prop. 1: the paper's text could not be
+    retrieved, so the number is not checked), with fixed point :math:`\eta_C`; the a posteriori
+    bound follows as for any contraction.
     """
     c = math.sqrt(_g(gamma))
     return Bound(
         value=0.0 if c == 0.0 else c / (1.0 - c) * max(float(step), 0.0),
-        kind=BoundKind.DETERMINISTIC, citation=f"{ROWLAND}, Prop. 2 (number not checked)",
+        kind=BoundKind.DETERMINISTIC, citation=f"{ROWLAND}, Prop. 1 (suspected; cited as Prop. 2 before; number not checked against the text)",
         assumptions=("gamma < 1", "categorical projection onto a fixed sorted support"),
         statement="sup-Cramer(eta_k, eta_C) <= sqrt(gamma)/(1-sqrt(gamma)) sup-Cramer(eta_k, eta_{k-1})",
     )
@@ -60,6 +61,8 @@ def categorical_fixed_point_bound(gamma: float, max_gap: float) -> Bound:
     r""":math:`\bar\ell_2(\eta_C, \eta^\pi) \le \sqrt{\Delta/(1-\gamma)}` when the support covers every return.
 
     :math:`\Delta` is the largest gap between consecutive atoms.  Rowland et al. 2018, Prop. 3
+    (the number agrees with a secondary source that cites "[Rowland et al., 2018, Proposition 3]"
+    for the approximation bound of the categorical fixed point; the paper itself was not read)
     (squared form :math:`\bar\ell_2^2 \le \frac{1}{1-\gamma}\max_i (z_{i+1}-z_i)`, under the
     assumption that every return distribution is supported on :math:`[z_1, z_K]`).  The form
     matches the statement as recalled; the paper's text was searched for (``search`` tool, pages
@@ -73,7 +76,7 @@ def categorical_fixed_point_bound(gamma: float, max_gap: float) -> Bound:
     g = _g(gamma)
     return Bound(
         value=math.sqrt(max(float(max_gap), 0.0) / (1.0 - g)),
-        kind=BoundKind.DETERMINISTIC, citation=f"{ROWLAND}, Prop. 3 (number not checked)",
+        kind=BoundKind.DETERMINISTIC, citation=f"{ROWLAND}, Prop. 3 (number from a secondary source; not checked against the paper)",
         assumptions=("gamma < 1", "support covers [r_min/(1-gamma), r_max/(1-gamma)]"),
         statement="sup-Cramer(eta_C, eta_pi)^2 <= max_gap / (1 - gamma)",
     )

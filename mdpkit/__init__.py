@@ -10,6 +10,7 @@ from ._exceptions import (
     ModelFileError,
     MultichainError,
 )
+from .linear import LinearMDP
 from .model import TabularMDP
 from .results import (
     AverageRewardResult,
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidPolicyError",
     "LPResult",
     "LearningResult",
+    "LinearMDP",
     "MDPKitError",
     "ModelFileError",
     "MultichainError",

@@ -1,6 +1,9 @@
 """Command line: ``mdpkit solve MODEL``, ``mdpkit verify [THEOREM ...]`` and ``mdpkit list models|solvers|theorems``.
 
-Errors in the user's input exit with status 2 and a one-line message, never a traceback.
+Errors in the user's input exit with status 2 and a one-line message, never a traceback; this
+includes command-line syntax errors, model files that are not regular files, ``--out`` targets
+that are not regular files, requests above the memory limit (``--max-memory`` or the environment
+variable ``MDPKIT_MAX_MEMORY``) and results that would print nan as a converged answer.
 """
 
 from __future__ import annotations
@@ -19,6 +22,68 @@ from ._exceptions import MDPKitError
 
 _ARROWS = {"left": "\u2190", "down": "\u2193", "right": "\u2192", "up": "\u2191", "north": "\u2191",
            "south": "\u2193", "east": "\u2192", "west": "\u2190"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``mdpkit: error: ...`` on stderr and exit status 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        msg = " ".join(str(message).split())
+        self.exit(2, f"mdpkit: error: {self.prog}: {msg} (see '{self.prog} --help')\n")
+
+
+def _check_out(path: str | None) -> None:
+    """Refuse a bad ``--out`` before any work: empty, a directory, or an existing non-regular file."""
+    if path is None:
+        return
+    import stat
+
+    if not path.strip():
+        raise MDPKitError("--out needs a file name, got an empty string")
+    real = os.path.realpath(path)
+    if os.path.lexists(path) or os.path.exists(real):
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:  # a dangling symbolic link: atomic_write creates its target
+            st = None
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise MDPKitError(f"--out {path}: not a regular file (a directory, FIFO, device or socket); "
+                              "write to a regular file")
+    parent = os.path.dirname(real) or "."
+    if not os.path.isdir(parent):
+        raise MDPKitError(f"--out {path}: directory {parent} does not exist")
+
+
+def _set_max_memory(value: str | None) -> None:
+    if value is None:
+        return
+    from ._validation import MEMORY_LIMIT_ENV, memory_limit
+
+    old = os.environ.get(MEMORY_LIMIT_ENV)
+    os.environ[MEMORY_LIMIT_ENV] = value
+    try:
+        memory_limit()  # parse now: a bad value is a usage error
+    except Exception:
+        if old is None:
+            os.environ.pop(MEMORY_LIMIT_ENV, None)
+        else:
+            os.environ[MEMORY_LIMIT_ENV] = old
+        raise
+
+
+def _refuse_nan(res) -> None:
+    """A converged result with nan in it is never printed as an answer."""
+    vals = [getattr(res, k, None) for k in ("v", "v_error_bound", "error_bound", "value", "policy_value")]
+    for x in vals:
+        if x is None:
+            continue
+        try:
+            arr = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if np.isnan(arr).any():
+            raise MDPKitError("the solver returned nan (float64 overflow or invalid input); refusing to print it "
+                              "as an answer: rescale the rewards or check the model")
 
 
 def _load_model(spec: str, gamma: float | None):
@@ -171,6 +236,8 @@ def _cmd_solve(args) -> int:
     from .solvers import solve
 
     t0 = time.perf_counter()
+    _set_max_memory(args.max_memory)
+    _check_out(args.out)
     mdp = _load_model(args.model, args.gamma)
     if args.gamma is not None and mdp.gamma != args.gamma:
         mdp = mdp.with_gamma(args.gamma)
@@ -194,6 +261,7 @@ def _cmd_solve(args) -> int:
             res, method = _solve_robust(mdp, args.robust, args.method, opts)
         else:
             res = solve(mdp, method, **opts)
+    _refuse_nan(res)
     print(_summary(mdp, res, method, time.perf_counter() - t0))
     if args.robust:
         print(f"robust     worst case over {args.robust}: v is the robust optimal value; --out also writes "
@@ -215,6 +283,11 @@ def _solve_objective(mdp, args, t0) -> int:
     if args.method:
         raise MDPKitError("--method does not apply to --objective (the objective picks its own exact DP)")
     res = solve_objective(mdp, args.objective, args.horizon, state=args.state)
+    _refuse_nan(res)
+    from .solvers.risk_bracket import RiskBracketResult
+
+    if isinstance(res, RiskBracketResult):
+        return _print_bracket(mdp, args, res, t0)
     kind = f"CSR, nnz={mdp.nnz}" if mdp.is_sparse else "dense"
     lines = [f"model      {mdp.name or 'unnamed'}  (S={mdp.S}, A={mdp.A}, gamma={mdp.gamma:g}, {kind})",
              f"objective  {res.objective}  over history-dependent policies, horizon H={res.horizon}",
@@ -254,14 +327,51 @@ def _solve_objective(mdp, args, t0) -> int:
     return 0
 
 
-def _write_risk_result(path, mdp, res) -> None:
-    from .io import atomic_write
+def _print_bracket(mdp, args, res, t0) -> int:
+    """A discounted objective's certified interval (:class:`mdpkit.solvers.risk_bracket.RiskBracketResult`)."""
+    kind = f"CSR, nnz={mdp.nnz}" if mdp.is_sparse else "dense"
+    start = "mu0" if res.state is None else str(res.state)
+    lo, hi = float(res.v_lower), float(res.v_upper)
+    lines = [f"model      {mdp.name or 'unnamed'}  (S={mdp.S}, A={mdp.A}, gamma={mdp.gamma:g}, {kind})",
+             f"objective  {res.objective}  of the discounted return from state {start}, over history-dependent policies",
+             f"interval   [{lo:.10g}, {hi:.10g}]  (certified: contains the optimum; width {hi - lo:.3g})",
+             f"value      {float(res.v):.10g} +/- {res.v_error_bound:.3g}  (midpoint)",
+             (f"horizon    truncated at H={res.horizon}: tail (U - L) = {res.tail:.3g} of the width"
+              if args.horizon is None else f"horizon    H={res.horizon} (finite, no truncation)")]
+    if res.stocks is not None:
+        lines.append(f"grid       {res.stocks.shape[0]} stocks (accumulated discounted reward) in "
+                     f"[{res.stocks[0]:.6g}, {res.stocks[-1]:.6g}], spacing {res.grid_spacing:.3g}; a finer grid narrows the interval")
+    if res.initial_stock is not None:
+        lines.append(f"stock      the returned policy starts with stock y0 = {res.initial_stock:.10g} and acts on the "
+                     "rounded-down stock; its value is >= the lower end")
+    lines.append(f"bound      {res.error_bound:.3g}  from: {res.bound_source}")
+    lines.append(f"time       {res.wall_time:.3f} s solver, {time.perf_counter() - t0:.2f} s total")
+    print("\n".join(lines))
+    if args.out:
+        arrays = {"v_lower": np.float64(lo), "v_upper": np.float64(hi), "value": np.float64(res.v)}
+        if args.out.endswith(".npz"):  # the (H, S, K) policy table is too large for JSON
+            arrays["policy"] = np.asarray(res.policy)
+        if res.stocks is not None:
+            arrays["stocks"] = np.asarray(res.stocks)
+            if res.initial_stock is not None:
+                arrays["initial_stock"] = np.float64(res.initial_stock)
+        _write_result_arrays(args.out, mdp, res, arrays)
+        print(f"wrote      {args.out}")
+    return 0
 
+
+def _write_risk_result(path, mdp, res) -> None:
     arrays = {"policy": np.asarray(res.policy), "value": np.float64(res.value),
               "policy_value": np.float64(res.policy_value), "return_x": res.returns.x[0], "return_p": res.returns.p[0]}
     if res.stocks is not None:
         arrays["stocks"] = np.asarray(res.stocks)
         arrays["initial_stock"] = np.float64(res.initial_stock)
+    _write_result_arrays(path, mdp, res, arrays, exact=res.exact)
+
+
+def _write_result_arrays(path, mdp, res, arrays, **meta) -> None:
+    from .io import atomic_write
+
     if path.endswith(".npz"):
         import io as _io
 
@@ -270,7 +380,7 @@ def _write_risk_result(path, mdp, res) -> None:
         atomic_write(path, buf.getvalue())
         return
     d = {k: (v.tolist() if isinstance(v, np.ndarray) else float(v)) for k, v in arrays.items()}
-    d.update(objective=res.objective, horizon=res.horizon, exact=res.exact, error_bound=str(res.error_bound), v_error_bound=str(res.v_error_bound),
+    d.update(objective=res.objective, horizon=res.horizon, **meta, error_bound=str(res.error_bound), v_error_bound=str(res.v_error_bound),
              bound_source=res.bound_source, model={"name": mdp.name, "S": mdp.S, "A": mdp.A, "gamma": mdp.gamma})
     atomic_write(path, (json.dumps(d, indent=1) + "\n").encode())
 
@@ -298,6 +408,13 @@ def _solve_robust(mdp, spec: str, method: str | None, opts: dict):
 def _cmd_verify(args) -> int:
     from . import theory
 
+    _set_max_memory(args.max_memory)
+    if args.seed < 0:
+        raise MDPKitError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.examples < 1:
+        raise MDPKitError(f"--examples must be >= 1, got {args.examples}")
+    if args.out is not None and not args.out.strip():
+        raise MDPKitError("--out needs a directory name, got an empty string")
     names = args.theorems or None
     if args.model:
         mdp = _load_model(args.model, args.gamma)
@@ -355,7 +472,7 @@ def _cmd_list(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mdpkit", description="Exact, certified dynamic programming for tabular MDPs.")
+    p = _Parser(prog="mdpkit", description="Exact, certified dynamic programming for tabular MDPs.")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("solve", help="solve a zoo model or a model file and print a certified summary",
                        description="MODEL is a zoo name with optional parameters (e.g. frozenlake8x8, gridworld, "
@@ -376,7 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "utility:exp:A or utility:power:P; lower-tail alpha convention of mdpkit.distributions; "
                         "needs --horizon H when gamma = 1 (exact stock augmentation on integer rewards)")
     s.add_argument("--state", type=int, help="with --objective: start state (default: the model's mu0)")
-    s.add_argument("--out", help="write the result (.json or .npz), atomically")
+    s.add_argument("--out", help="write the result (.json or .npz), atomically; an existing target must be a regular file")
+    s.add_argument("--max-memory", dest="max_memory", metavar="BYTES",
+                   help="memory limit for up-front size checks, e.g. 32G or none (default 8G, or the environment "
+                        "variable MDPKIT_MAX_MEMORY)")
     s.set_defaults(func=_cmd_solve)
     from .theory._report import COLUMNS
 
@@ -399,6 +519,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--no-plots", action="store_true", help="with --out, write only report.json")
     v.add_argument("--no-control", action="store_true", help="skip the negative controls")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
+    v.add_argument("--max-memory", dest="max_memory", metavar="BYTES",
+                   help="memory limit for up-front size checks, e.g. 32G or none (default 8G, or MDPKIT_MAX_MEMORY)")
     v.set_defaults(func=_cmd_verify)
     ls = sub.add_parser("list", help="list built-in models, solvers or theorems")
     ls.add_argument("what", choices=["models", "solvers", "theorems"])
@@ -416,7 +538,11 @@ def main(argv=None) -> int:
         print(f"mdpkit: error: {msg}", file=sys.stderr)
         return 2
     except OSError as e:
-        print(f"mdpkit: error: {e}", file=sys.stderr)
+        print(f"mdpkit: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("mdpkit: error: out of memory; the request is larger than this machine can hold "
+              "(see --max-memory and the Limits section of the README)", file=sys.stderr)
         return 2
 
 

@@ -24,15 +24,19 @@ probabilities that does not sum to 1 is an error, not a renormalisation.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io as _stdio
 import json
+import lzma
 import math
 import os
 import re
 import secrets
+import signal
 import stat
 import struct
+import threading
 import zipfile
 import zlib
 from array import array
@@ -43,7 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._exceptions import InvalidArgumentError, InvalidMDPError, ModelFileError
-from ._validation import ROW_SUM_ATOL, check_gamma, check_int, check_positive
+from ._validation import ROW_SUM_ATOL, check_atol, check_gamma, check_int
 from .model import DENSE_LIMIT, TabularMDP
 
 __all__ = [
@@ -86,6 +90,7 @@ _JSON_MAGIC = "mdpkit-mdp"
 # what zipfile / numpy may raise on a corrupt or hostile archive
 _ZIP_ERRORS = (
     ValueError, OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, struct.error,
+    lzma.LZMAError, TypeError, KeyError, IndexError, OverflowError, UnicodeError,
 )
 _FORMATS = ("npz", "json", "csv")
 
@@ -114,7 +119,51 @@ def _check_gamma_arg(gamma) -> float:
 
 
 def _check_atol(atol) -> float:
-    return check_positive(atol, "atol", allow_zero=True)
+    return check_atol(atol, exc=InvalidArgumentError)
+
+
+def _check_path(path) -> None:
+    """A path must be a non-empty str, bytes or os.PathLike (never None or a file object)."""
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise InvalidArgumentError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    if os.fspath(path) in ("", b""):
+        raise InvalidArgumentError("path must not be empty")
+    if "\0" in str(os.fspath(path)):
+        raise InvalidArgumentError("path must not contain a NUL character")
+
+
+def _kind(mode: int) -> str:
+    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return word
+    return "not a regular file"  # pragma: no cover
+
+
+def _open_regular(path: PathLike):
+    """Open a regular file for reading without ever blocking.
+
+    ``os.stat`` (which follows symbolic links) must report a regular file before the file is
+    opened, and the file is opened with ``O_NONBLOCK`` so that a FIFO swapped in between the two
+    calls cannot block the open; ``fstat`` on the open descriptor then confirms a regular file.
+    FIFOs, devices, directories and sockets are refused with :class:`ModelFileError`.
+    """
+    _check_path(path)
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise _fail(path, f"is {_kind(st.st_mode)}; model files must be regular files")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st2 = os.fstat(fd)
+        if not stat.S_ISREG(st2.st_mode):
+            raise _fail(path, f"is {_kind(st2.st_mode)}; model files must be regular files")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # regular files never block; plain reads from here on
+        return os.fdopen(fd, "rb"), st2
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _check_alloc(path: PathLike, nbytes: int, what: str, max_bytes: int | None) -> None:
@@ -132,17 +181,17 @@ def _check_alloc(path: PathLike, nbytes: int, what: str, max_bytes: int | None) 
 
 
 def _read_bytes(path: PathLike, max_bytes: int | None) -> bytes:
-    """Read a whole file, refusing it (before reading, when its size is known) above ``max_bytes``."""
-    with open(path, "rb") as f:
+    """Read a whole regular file, refusing it (before reading) above ``max_bytes``."""
+    f, st = _open_regular(path)
+    with f:
         if max_bytes is not None:
-            st = os.fstat(f.fileno())
-            if stat.S_ISREG(st.st_mode) and st.st_size > max_bytes:
+            if st.st_size > max_bytes:
                 raise _fail(
                     path,
                     f"file is {st.st_size:,} bytes, more than max_bytes={max_bytes:,}; "
                     "pass a larger max_bytes= (or None) if the file is trusted",
                 )
-            data = f.read(max_bytes + 1)  # pipes and special files: stop one byte past the limit
+            data = f.read(max_bytes + 1)  # a file growing while read: stop one byte past the limit
             if len(data) > max_bytes:
                 raise _fail(
                     path,
@@ -191,13 +240,18 @@ def atomic_write(path: PathLike, content: bytes | str | Callable[[BinaryIO], Any
     OSError
         If the directory does not exist or is not writable, the disk is full, etc.
     InvalidArgumentError
-        If ``content`` is none of the accepted types.
+        If ``content`` is none of the accepted types, ``path`` is empty or not a path, or the
+        target exists and is not a regular file (a directory, FIFO, device or socket, or a
+        symbolic link to one): such a target is never replaced.
 
     Notes
     -----
     The new file gets the permission bits of the file it replaces, or the usual ``0o666`` minus
     the process umask when it is new.  The directory entry is ``fsync``-ed after the rename where
     the platform allows it, so the new content survives a power cut once this function returns.
+    When called from the main thread, a ``SIGTERM`` received during the write removes the
+    temporary file before the signal takes its usual effect (the previous handler is restored
+    and the signal delivered again).
 
     Examples
     --------
@@ -208,6 +262,7 @@ def atomic_write(path: PathLike, content: bytes | str | Callable[[BinaryIO], Any
     >>> sorted(os.listdir(d))
     ['a.txt', 'b.bin']
     """
+    _check_path(path)
     if isinstance(content, str):
         content = content.encode("utf-8")
     if not isinstance(content, (bytes, bytearray, memoryview)) and not callable(content):
@@ -215,7 +270,66 @@ def atomic_write(path: PathLike, content: bytes | str | Callable[[BinaryIO], Any
             f"content must be bytes, str or a callable taking a binary file, got {type(content).__name__}"
         )
     target = os.path.realpath(os.fspath(path))
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise InvalidArgumentError(
+            f"refusing to replace {os.fspath(path)!r}: it is {_kind(st.st_mode)}"
+            + (f" (the symbolic link points to {target!r})" if target != os.path.abspath(os.fspath(path)) else "")
+            + "; write to a regular file"
+        )
     directory, base = os.path.split(target)
+    with _sigterm_cleanup() as pending:
+        _atomic_write_body(target, directory, base, content, pending)
+    _fsync_dir(directory)
+
+
+class _Terminated(BaseException):
+    """Raised inside :func:`atomic_write` when SIGTERM arrives, so that the cleanup runs."""
+
+
+@contextlib.contextmanager
+def _sigterm_cleanup():
+    """Turn SIGTERM into :class:`_Terminated` for the duration of a write (main thread only).
+
+    On exit the previous handler is restored; if SIGTERM arrived, it is delivered again so the
+    process ends (or the caller's own handler runs) as it would have without this guard.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        yield []
+        return
+    pending: list[int] = []
+
+    def handler(signum, frame):
+        pending.append(signum)
+        raise _Terminated()
+
+    try:
+        old = signal.getsignal(signal.SIGTERM)
+        if old == signal.SIG_IGN:  # the program ignores SIGTERM: nothing to clean up for
+            yield []
+            return
+        signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # pragma: no cover - e.g. embedded interpreters
+        yield []
+        return
+    try:
+        yield pending
+    except _Terminated:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, old if old is not None else signal.SIG_DFL)
+    if pending:
+        if callable(old):
+            old(signal.SIGTERM, None)
+        else:
+            os.kill(os.getpid(), signal.SIGTERM)
+        raise KeyboardInterrupt("SIGTERM during atomic_write")  # pragma: no cover - normally not reached
+
+
+def _atomic_write_body(target: str, directory: str, base: str, content, pending: list) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
@@ -245,7 +359,6 @@ def atomic_write(path: PathLike, content: bytes | str | Callable[[BinaryIO], Any
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(directory)
 
 
 def _fsync_dir(directory: str) -> None:
@@ -263,6 +376,7 @@ def _fsync_dir(directory: str) -> None:
 
 # ====================================================================== dispatch
 def _resolve_format(path: PathLike, format: str | None) -> str:
+    _check_path(path)
     if format is not None:
         if not isinstance(format, str) or format.lower().lstrip(".") not in _FORMATS:
             raise InvalidArgumentError(f"format must be one of {', '.join(map(repr, _FORMATS))}, got {format!r}")
@@ -519,6 +633,10 @@ def _npz_check_headers(path: PathLike, zf: zipfile.ZipFile, max_bytes: int | Non
                     raise ValueError(f"unsupported .npy format version {version}")
         except _ZIP_ERRORS as e:
             raise _fail(path, f"key {key!r}: unreadable .npy header ({e})") from None
+        if not isinstance(shape, tuple) or any(type(n) is not int or n < 0 for n in shape):
+            raise _fail(path, f"key {key!r}: invalid shape {shape!r} in the .npy header")
+        if not isinstance(dtype, np.dtype):  # pragma: no cover - numpy returns a dtype
+            raise _fail(path, f"key {key!r}: invalid dtype in the .npy header")
         if dtype.hasobject:
             raise _fail(
                 path, f"key {key!r} holds Python objects (dtype {dtype}); pickled data is never loaded"

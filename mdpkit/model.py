@@ -12,6 +12,7 @@ read-only.  Nothing is renormalised unless the caller passes ``normalize=True``.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import InitVar, dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -22,8 +23,12 @@ from ._exceptions import InvalidMDPError
 from ._validation import (
     ROW_SUM_ATOL,
     as_float_array,
+    check_atol,
+    check_csr_structure,
     check_distribution,
     check_gamma,
+    check_int,
+    check_memory,
     first_index,
     fmt_index,
     readonly,
@@ -37,6 +42,16 @@ DENSE_LIMIT = 4_000_000
 
 def _row_label(s: int, a: int) -> str:
     return f"P[{s}, {a}, :]"
+
+
+class _CSCView:
+    """A CSC matrix seen as the CSR structure of its transpose (for :func:`check_csr_structure`)."""
+
+    format = "csr"
+
+    def __init__(self, M) -> None:
+        self.shape = (M.shape[1], M.shape[0])
+        self.indptr, self.indices, self.data = M.indptr, M.indices, M.data
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -108,22 +123,31 @@ class TabularMDP:
     def __post_init__(self, atol: float, normalize: bool) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
         set_("gamma", check_gamma(self.gamma, allow_one=True))
-        atol = float(atol)
+        atol = check_atol(atol)
+        if not isinstance(normalize, (bool, np.bool_)):
+            raise InvalidMDPError(f"normalize must be True or False, got {normalize!r}")
+        normalize = bool(normalize)
 
         sparse = sp.issparse(self.P)
         if self.R is None and self.R_sas is None:
             raise InvalidMDPError("give R (S, A) or R_sas (S, A, S)")
+        R_given = None if self.R is None else as_float_array(self.R, "R", 2)
 
         if sparse:
-            if self.R is not None:
-                R_try = np.asarray(self.R)
-                if R_try.ndim != 2:
-                    raise InvalidMDPError(f"R must have shape (S, A), got shape {R_try.shape}")
-                S, A = R_try.shape
+            if R_given is not None:
+                S, A = R_given.shape
             elif self.action_mask is not None:
-                S, A = np.asarray(self.action_mask).shape
+                try:
+                    mshape = np.shape(self.action_mask)
+                except (TypeError, ValueError):
+                    mshape = ()
+                if len(mshape) != 2:
+                    raise InvalidMDPError(f"action_mask must have shape (S, A), got {mshape}")
+                S, A = mshape
             else:
                 raise InvalidMDPError("a sparse P needs R (S, A) or action_mask (S, A) to fix A")
+            if S < 1 or A < 1:
+                raise InvalidMDPError(f"P must have S >= 1 and A >= 1, got S={S}, A={A}")
             P, sparse_sums = self._check_sparse_P(self.P, S, A, atol, normalize)
         else:
             P = as_float_array(self.P, "P", 3)
@@ -139,7 +163,10 @@ class TabularMDP:
         if self.action_mask is None:
             mask = np.ones((S, A), dtype=bool)
         else:
-            mask = np.array(self.action_mask, copy=True)
+            try:
+                mask = np.array(self.action_mask, copy=True)
+            except (TypeError, ValueError) as e:
+                raise InvalidMDPError(f"action_mask could not be converted to an array: {e}") from None
             if mask.dtype != bool:
                 raise InvalidMDPError(f"action_mask must be boolean, got dtype {mask.dtype}")
             if mask.shape != (S, A):
@@ -152,6 +179,11 @@ class TabularMDP:
 
         if sparse:
             m = mask.ravel()
+            if normalize:
+                zero = (sparse_sums == 0) & m
+                if zero.any():
+                    r = int(np.flatnonzero(zero)[0])
+                    raise InvalidMDPError(f"{_row_label(r // A, r % A)} sums to 0; cannot normalize an empty row")
             bad = (np.abs(sparse_sums - 1.0) > atol) & (m | (sparse_sums != 0))
             if bad.any():
                 r = int(np.flatnonzero(bad)[0])
@@ -174,12 +206,19 @@ class TabularMDP:
                 R_sas = readonly(as_float_array(R_sas, "R_sas", 3))
                 if R_sas.shape != P.shape:
                     raise InvalidMDPError(f"R_sas must have shape {P.shape}, got {R_sas.shape}")
-            R_from_sas = self._fold(P, R_sas, S, A)
+            with np.errstate(over="ignore", invalid="ignore"):
+                R_from_sas = self._fold(P, R_sas, S, A)
+            if not np.all(np.isfinite(R_from_sas)):
+                s_, a_ = first_index(~np.isfinite(R_from_sas))
+                raise InvalidMDPError(
+                    f"R[{s_}, {a_}] = sum_s' P[{s_}, {a_}, s'] R_sas[{s_}, {a_}, s'] is {float(R_from_sas[s_, a_])!r} "
+                    "(float64 overflow); expected rewards must be finite"
+                )
         set_("R_sas", R_sas)
         if self.R is None:
             R = R_from_sas
         else:
-            R = as_float_array(self.R, "R", 2)
+            R = R_given
             if R.shape != (S, A):
                 raise InvalidMDPError(f"R must have shape (S, A) = ({S}, {A}), got {R.shape}")
             if R_sas is not None:
@@ -208,16 +247,27 @@ class TabularMDP:
         for nm, n in (("state_labels", S), ("action_labels", A)):
             lab = getattr(self, nm)
             if lab is not None:
-                lab = tuple(str(x) for x in lab)
+                if isinstance(lab, (str, bytes)) or not isinstance(lab, Iterable):
+                    raise InvalidMDPError(f"{nm} must be a sequence of {n} strings, got {type(lab).__name__}")
+                lab = list(lab) if not isinstance(lab, np.ndarray) else lab.tolist()
                 if len(lab) != n:
                     raise InvalidMDPError(f"{nm} must have length {n}, got {len(lab)}")
-                set_(nm, lab)
+                for i, x in enumerate(lab):
+                    if not isinstance(x, (str, numbers.Integral)) or isinstance(x, bool):
+                        raise InvalidMDPError(f"{nm}[{i}] must be a string (or an integer id), got {type(x).__name__}")
+                set_(nm, tuple(str(x) for x in lab))
         if self.grid_shape is not None:
-            gs = tuple(int(x) for x in self.grid_shape)
-            if len(gs) != 2 or gs[0] < 1 or gs[1] < 1 or gs[0] * gs[1] > S:
+            g = self.grid_shape
+            if isinstance(g, (str, bytes)) or not isinstance(g, Iterable) or len(tuple(g)) != 2:
+                raise InvalidMDPError(f"grid_shape must be a pair (rows, cols) of integers, got {g!r:.60}")
+            gs = tuple(check_int(x, f"grid_shape[{i}]", minimum=1, exc=InvalidMDPError) for i, x in enumerate(g))
+            if gs[0] * gs[1] > S:
                 raise InvalidMDPError(f"grid_shape must be (rows, cols) with rows*cols <= S={S}, got {self.grid_shape}")
             set_("grid_shape", gs)
-        set_("name", str(self.name))
+        if self.name is None:
+            set_("name", "")
+        elif not isinstance(self.name, str):
+            raise InvalidMDPError(f"name must be a string, got {type(self.name).__name__}")
 
     @staticmethod
     def _check_dense_P(P: np.ndarray, mask: np.ndarray, atol: float, normalize: bool) -> np.ndarray:
@@ -244,12 +294,65 @@ class TabularMDP:
         return readonly(P)
 
     @staticmethod
+    def _safe_csr(M, n_rows: int, n_cols: int, name: str):
+        """A fresh float64 CSR copy of the sparse matrix ``M``, its raw arrays checked first.
+
+        SciPy trusts ``indptr``/``indices`` (and COO ``row``/``col``) and its C++ routines index
+        memory with them, so a corrupt structure is refused here, before any SciPy routine runs
+        (O(nnz) vectorized checks).  Complex or non-numeric data are refused, not cast.
+        """
+        shape = tuple(int(x) for x in M.shape)
+        if shape != (n_rows, n_cols):
+            raise InvalidMDPError(f"sparse {name} must have shape ({n_rows}, {n_cols}), got {shape}")
+        fmt = M.format
+        data = np.asarray(M.data) if hasattr(M, "data") and fmt in ("csr", "csc", "coo", "bsr", "dia") else None
+        if data is not None and data.dtype.kind not in "biuf":
+            raise InvalidMDPError(f"sparse {name} must hold real numbers, got dtype {data.dtype}")
+        if fmt == "csr":
+            d, ind, ptr = check_csr_structure(M, n_rows, n_cols, name)
+            M = sp.csr_matrix(
+                (d.astype(np.float64), ind.astype(np.int64), ptr.astype(np.int64)), shape=(n_rows, n_cols), copy=True
+            )
+        elif fmt == "csc":
+            d, ind, ptr = check_csr_structure(_CSCView(M), n_cols, n_rows, f"{name} (CSC, transposed)")
+            M = sp.csc_matrix(
+                (d.astype(np.float64), ind.astype(np.int64), ptr.astype(np.int64)), shape=(n_rows, n_cols), copy=True
+            ).tocsr()
+        elif fmt == "coo":
+            row, col = np.asarray(M.row), np.asarray(M.col)
+            if not (row.ndim == col.ndim == data.ndim == 1 and row.shape == col.shape == data.shape):
+                raise InvalidMDPError(f"sparse {name}: COO row, col and data must be 1-D of one length")
+            if row.dtype.kind not in "iu" or col.dtype.kind not in "iu":
+                raise InvalidMDPError(f"sparse {name}: COO row and col must be integers")
+            for arr, lim, nm in ((row, n_rows, "row"), (col, n_cols, "column")):
+                if arr.size and (arr.min() < 0 or arr.max() >= lim):
+                    k = int(np.flatnonzero((arr < 0) | (arr >= lim))[0])
+                    raise InvalidMDPError(f"sparse {name}: {nm} index {int(arr[k])} of entry {k} is outside [0, {lim})")
+            M = sp.csr_matrix(
+                (data.astype(np.float64), (row.astype(np.int64), col.astype(np.int64))), shape=(n_rows, n_cols)
+            )
+        elif fmt in ("lil", "dok", "dia"):
+            # built from Python structures / offsets that SciPy bounds itself
+            try:
+                M = sp.csr_matrix(M, copy=True)
+            except (TypeError, ValueError, OverflowError) as e:
+                raise InvalidMDPError(f"sparse {name} could not be converted to CSR: {e}") from None
+            if M.dtype.kind not in "biuf":
+                raise InvalidMDPError(f"sparse {name} must hold real numbers, got dtype {M.dtype}")
+            M = M.astype(np.float64)
+        else:
+            try:
+                M.check_format(full_check=True)
+            except (AttributeError, TypeError, ValueError) as e:
+                raise InvalidMDPError(f"sparse {name} ({fmt}) has an invalid structure: {e}") from None
+            M = sp.csr_matrix(M, dtype=np.float64, copy=True)
+        M.sum_duplicates()  # duplicate COO entries mean "add", by the definition of the format
+        M.sort_indices()
+        return M
+
+    @staticmethod
     def _check_sparse_P(P, S: int, A: int, atol: float, normalize: bool):
-        P = sp.csr_matrix(P, dtype=np.float64, copy=True)
-        if P.shape != (S * A, S):
-            raise InvalidMDPError(f"sparse P must have shape (S*A, S) = ({S * A}, {S}), got {P.shape}")
-        P.sum_duplicates()  # duplicate COO entries mean "add", by the definition of the format
-        P.sort_indices()
+        P = TabularMDP._safe_csr(P, S * A, S, "P")
         if not np.all(np.isfinite(P.data)):
             k = int(np.flatnonzero(~np.isfinite(P.data))[0])
             row = int(np.searchsorted(P.indptr, k, side="right") - 1)
@@ -262,24 +365,25 @@ class TabularMDP:
             )
         sums = np.asarray(P.sum(axis=1)).ravel()
         if normalize:
-            zero = sums == 0
-            if zero.any():
-                r = int(np.flatnonzero(zero)[0])
-                raise InvalidMDPError(f"{_row_label(r // A, r % A)} sums to 0; cannot normalize an empty row")
-            P = sp.csr_matrix(sp.diags(1.0 / sums) @ P)
-            P.sort_indices()
+            # all-zero rows stay zero (allowed for masked actions, refused once the mask is known)
+            scale = np.divide(1.0, sums, out=np.ones_like(sums), where=sums > 0)
+            P.data *= np.repeat(scale, np.diff(P.indptr))
             sums = np.asarray(P.sum(axis=1)).ravel()
         # masked rows may be all-zero: the row sums are checked once the mask is known
         return P, sums
 
     def _check_sparse_like(self, M, P, name: str):
-        M = sp.csr_matrix(M, dtype=np.float64, copy=True)
-        M.sum_duplicates()
-        M.sort_indices()
-        if M.shape != P.shape:
-            raise InvalidMDPError(f"{name} must have shape {P.shape} like P, got {M.shape}")
+        if not sp.issparse(M):
+            M = as_float_array(M, name, (2, 3))
+            M = sp.csr_matrix(M.reshape(P.shape[0], -1) if M.ndim == 3 and M.size == P.shape[0] * P.shape[1] else M)
+        M = self._safe_csr(M, P.shape[0], P.shape[1], name)
         if not np.all(np.isfinite(M.data)):
-            raise InvalidMDPError(f"{name} has non-finite entries")
+            k = int(np.flatnonzero(~np.isfinite(M.data))[0])
+            row = int(np.searchsorted(M.indptr, k, side="right") - 1)
+            A = self._A
+            raise InvalidMDPError(
+                f"{name}[{row // A}, {row % A}, {int(M.indices[k])}] is {float(M.data[k])!r}; entries must be finite"
+            )
         return self._freeze_csr(M)
 
     @staticmethod
@@ -422,8 +526,8 @@ class TabularMDP:
         """
         if sp.issparse(P):
             return cls(P=P, R=R, gamma=gamma, **kwargs)
-        Pa = np.asarray(P)
-        Ra = np.asarray(R, dtype=np.float64) if R is not None else None
+        Pa = as_float_array(P, "P", 3)
+        Ra = as_float_array(R, "R", (1, 2, 3)) if R is not None else None
         if Ra is not None and Ra.ndim == 3:
             return cls(P=Pa, R=None, R_sas=Ra, gamma=gamma, **kwargs)
         if Ra is not None and Ra.ndim == 1 and Pa.ndim == 3:
@@ -437,21 +541,33 @@ class TabularMDP:
         ``R`` may be (S, A), (S,), or (A, S, S) with ``R[a, s, s']`` the realised reward.
         Sparse action matrices are accepted and give a CSR model.
         """
-        mats = list(P) if not (isinstance(P, np.ndarray) and P.ndim == 3) else [P[a] for a in range(P.shape[0])]
+        if sp.issparse(P):
+            raise InvalidMDPError("P must be a sequence of A (S, S) matrices or an (A, S, S) array, got one sparse matrix")
+        if isinstance(P, np.ndarray) and P.ndim == 3:
+            mats = [P[a] for a in range(P.shape[0])]
+        elif isinstance(P, (str, bytes)) or not isinstance(P, Iterable):
+            raise InvalidMDPError(f"P must be a sequence of A (S, S) matrices or an (A, S, S) array, got {type(P).__name__}")
+        else:
+            mats = list(P)
         if len(mats) == 0:
             raise InvalidMDPError("P must hold at least one (S, S) action matrix")
+        mats = [m if sp.issparse(m) else as_float_array(m, f"P[{a}]", 2) for a, m in enumerate(mats)]
         A = len(mats)
-        shapes = {m.shape for m in mats}
+        shapes = {tuple(m.shape) for m in mats}
         if len(shapes) != 1 or len(next(iter(shapes))) != 2 or next(iter(shapes))[0] != next(iter(shapes))[1]:
             raise InvalidMDPError(f"every action matrix must be (S, S) with the same S, got shapes {sorted(shapes)}")
         S = next(iter(shapes))[0]
-        Ra = None if R is None else (R if sp.issparse(R) else np.asarray(R, dtype=np.float64))
+        Ra = None if R is None else (R if sp.issparse(R) else as_float_array(R, "R", (1, 2, 3)))
+        if Ra is not None and sp.issparse(Ra):
+            raise InvalidMDPError("R must be a dense (S, A), (S,) or (A, S, S) array, got a sparse matrix")
         if any(sp.issparse(m) for m in mats):
             # interleave rows: row s*A + a of the result is row s of matrix a
-            stacked = sp.vstack([sp.csr_matrix(m, dtype=np.float64) for m in mats], format="csr")
+            stacked = sp.vstack([cls._safe_csr(m, S, S, f"P[{a}]") for a, m in enumerate(mats)], format="csr")
             order = (np.arange(A)[None, :] * S + np.arange(S)[:, None]).ravel()
             Pc = stacked[order]
             if Ra is not None and Ra.ndim == 3:
+                if Ra.shape != (A, S, S):
+                    raise InvalidMDPError(f"R of 3 dimensions must have shape (A, S, S) = ({A}, {S}, {S}), got {Ra.shape}")
                 Rs = sp.csr_matrix(np.asarray(Ra).transpose(1, 0, 2).reshape(S * A, S))
                 Rs = sp.csr_matrix(Pc.sign().multiply(Rs))
                 return cls(P=Pc, R=None, R_sas=Rs, gamma=gamma, action_mask=np.ones((S, A), bool), **kwargs)
@@ -484,7 +600,9 @@ class TabularMDP:
         than the largest id seen.  ``sparse=None`` builds a dense model when ``S*A*S`` is at
         most 4e6 entries, else CSR.
         """
-        arr = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, dtype=np.float64)
+        if isinstance(rows, (str, bytes)) or not (isinstance(rows, np.ndarray) or isinstance(rows, Iterable)):
+            raise InvalidMDPError(f"rows must be an (n, 5) table (s, a, s', p, r), got {type(rows).__name__}")
+        arr = as_float_array(rows if isinstance(rows, np.ndarray) else list(rows), "rows", (1, 2, 3))
         if arr.ndim != 2 or arr.shape[1] != 5 or arr.shape[0] == 0:
             raise InvalidMDPError(f"rows must be a non-empty (n, 5) table (s, a, s', p, r), got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
@@ -494,12 +612,23 @@ class TabularMDP:
         if np.any(ids != np.round(ids)) or np.any(ids < 0):
             i = int(np.flatnonzero(np.any((ids != np.round(ids)) | (ids < 0), axis=1))[0])
             raise InvalidMDPError(f"transition row {i}: ids must be non-negative integers, got {arr[i, :3].tolist()}")
+        if ids.max() >= 2.0**53:
+            i = int(np.flatnonzero(np.any(ids >= 2.0**53, axis=1))[0])
+            raise InvalidMDPError(f"transition row {i}: id {arr[i, :3].tolist()} is too large (ids must be < 2**53)")
         s, a, t = (ids[:, k].astype(np.int64) for k in range(3))
         p, r = arr[:, 3], arr[:, 4]
-        S = int(max(s.max(), t.max()) + 1) if S is None else int(S)
-        A = int(a.max() + 1) if A is None else int(A)
+        S = int(max(s.max(), t.max()) + 1) if S is None else check_int(S, "S", minimum=1, exc=InvalidMDPError)
+        A = int(a.max() + 1) if A is None else check_int(A, "A", minimum=1, exc=InvalidMDPError)
         if s.max() >= S or t.max() >= S or a.max() >= A:
             raise InvalidMDPError(f"transition rows use ids beyond S={S} or A={A}")
+        if sparse is not None and not isinstance(sparse, (bool, np.bool_)):
+            raise InvalidMDPError(f"sparse must be True, False or None, got {sparse!r}")
+        dense = (S * A * S <= DENSE_LIMIT) if sparse is None else not sparse
+        # mask (S, A) bool, CSR index arrays (S*A + 1 int64, twice) and row sums; dense P and R_sas
+        check_memory(
+            S * A * (1 + 8 * 4) + arr.shape[0] * 5 * 16 + (16 * S * A * S if dense else 0),
+            f"from_transitions with S={S}, A={A}" + (" (dense)" if dense else ""),
+        )
         if np.any(p < 0):
             i = int(np.flatnonzero(p < 0)[0])
             raise InvalidMDPError(f"transition row {i}: probability {float(p[i])!r} is negative")
@@ -515,11 +644,10 @@ class TabularMDP:
         Rs = P.copy()
         with np.errstate(invalid="ignore", divide="ignore"):
             Rs.data = np.where(P.data > 0, PR.data / np.where(P.data > 0, P.data, 1.0), 0.0)
-        if sparse is None:
-            sparse = S * A * S > DENSE_LIMIT
         kwargs.setdefault("action_mask", mask)
-        if sparse:
-            R = np.asarray(PR.sum(axis=1)).reshape(S, A)
+        if not dense:
+            with np.errstate(over="ignore", invalid="ignore"):
+                R = np.asarray(PR.sum(axis=1)).reshape(S, A)
             return cls(P=P, R=R, R_sas=Rs, gamma=gamma, **kwargs)
         return cls(
             P=P.toarray().reshape(S, A, S), R=None, R_sas=Rs.toarray().reshape(S, A, S), gamma=gamma, **kwargs
@@ -533,7 +661,10 @@ class TabularMDP:
         transitions go to one extra absorbing zero-reward state (index ``S``, labelled
         ``terminal_label``), added only when some entry is -1.
         """
-        ns = np.asarray(next_state)
+        try:
+            ns = np.asarray(next_state)
+        except (TypeError, ValueError) as e:
+            raise InvalidMDPError(f"next_state could not be converted to an array: {e}") from None
         rw = as_float_array(rewards, "rewards", 2)
         if ns.ndim != 2:
             raise InvalidMDPError(f"next_state must have shape (S, A), got {ns.shape}")

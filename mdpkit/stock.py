@@ -58,7 +58,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from ._exceptions import InvalidArgumentError
-from ._validation import as_float_array, check_int, readonly
+from ._validation import as_float_array, check_int, check_memory, readonly
 from .distributions import FiniteReturns
 from .model import TabularMDP
 
@@ -144,7 +144,10 @@ def lattice_stocks(mdp: TabularMDP, horizon: int, initial_stocks: ArrayLike = (0
     rew = transition_entries(mdp)[4]
     lo = float(c0.min()) + H * min(float(rew.min()), 0.0)
     hi = float(c0.max()) + H * max(float(rew.max()), 0.0)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise InvalidArgumentError(f"the stock range [{lo}, {hi}] is not finite (horizon={H})")
     n = int(round((hi - lo) / h))
+    check_memory(8.0 * (n + 1), f"lattice_stocks with horizon={H} ({n + 1:,} grid points of step {h:g})")
     return lo + h * np.arange(n + 1, dtype=float)
 
 
@@ -210,6 +213,13 @@ class StockAugmentedMDP:
             raise InvalidArgumentError("gamma = 0 makes the stock update (c + r)/gamma undefined after one step; "
                                        "use horizon <= 1")
         ent = transition_entries(self.mdp)
+        E, K_, S_ = ent[0].shape[0], z.shape[0], self.mdp.S
+        # per (E, K): next stocks, indices, weights and temporaries (~10 float64/int64 arrays);
+        # per (H+1, S, K): the DP values, the policy and the reachability flags of the solvers
+        check_memory(
+            80.0 * E * K_ + 17.0 * (H + 1) * S_ * K_,
+            f"the stock-augmented MDP with horizon={H}, S={S_}, K={K_} stock grid points, {E} transitions",
+        )
         g = self.mdp.gamma if self.mdp.gamma > 0 else 1.0
         nxt = (z[None, :] + ent[4][:, None]) / g  # (E, K)
         K = z.shape[0]

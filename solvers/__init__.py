@@ -28,6 +28,12 @@ Risk-sensitive (stock augmentation, finite horizon; mdpkit.solvers.risk)
     cvar_decomposition, RiskResult, CVaRDecompositionResult
 Structure queries moved to :mod:`mdpkit.structure` (``closed_classes``, ``terminal_states``,
 ``all_policies_proper``); the old names here forward there with a ``DeprecationWarning``.
+Exact policy optimization (mdpkit.solvers.policy_optimization)
+    softmax_policy_gradient, natural_policy_gradient, entropy_regularized_npg,
+    policy_mirror_descent, conservative_policy_iteration, PolicyOptimizationResult
+Linear MDPs (mdpkit.solvers.linear)
+    linear_exact_solution, lsvi, fitted_q_iteration, mdvi, lsvi_ucb, RidgeRegressor,
+    LinearVIResult, MDVIResult, LSVIUCBResult
 Method registry and dispatcher
     solve, auto_method, SOLVERS, SolverSpec, get_solver, register_solver
 """
@@ -43,7 +49,26 @@ from .discounted import (
 )
 from .exact import exact_policy_evaluation, exact_policy_iteration, to_fractions
 from .finite_horizon import backward_induction
+from .linear import (
+    LinearVIResult,
+    LSVIUCBResult,
+    MDVIResult,
+    RidgeRegressor,
+    fitted_q_iteration,
+    linear_exact_solution,
+    lsvi,
+    lsvi_ucb,
+    mdvi,
+)
 from .lp import linear_programming
+from .policy_optimization import (
+    PolicyOptimizationResult,
+    conservative_policy_iteration,
+    entropy_regularized_npg,
+    natural_policy_gradient,
+    policy_mirror_descent,
+    softmax_policy_gradient,
+)
 from .total_reward import ssp_policy_evaluation, ssp_policy_iteration
 from .distributional import (
     DistributionalControlResult,
@@ -95,7 +120,12 @@ __all__ = [
     "DistributionalControlResult",
     "DistributionalResult",
     "IWOCSResult",
+    "LSVIUCBResult",
+    "LinearVIResult",
+    "MDVIResult",
+    "PolicyOptimizationResult",
     "RegularizedVIResult",
+    "RidgeRegressor",
     "RiskResult",
     "RobustResult",
     "SOLVERS",
@@ -107,15 +137,23 @@ __all__ = [
     "categorical_bellman_operator",
     "categorical_policy_evaluation",
     "categorical_value_iteration",
+    "conservative_policy_iteration",
     "cvar_decomposition",
     "distributional_policy_iteration",
+    "entropy_regularized_npg",
     "exact_policy_evaluation",
     "exact_policy_iteration",
+    "fitted_q_iteration",
     "gauss_seidel_value_iteration",
     "get_solver",
     "iwocs",
+    "linear_exact_solution",
     "linear_programming",
+    "lsvi",
+    "lsvi_ucb",
+    "mdvi",
     "modified_policy_iteration",
+    "natural_policy_gradient",
     "nested_risk_dp",
     "optimize_band",
     "optimize_cvar",
@@ -126,6 +164,7 @@ __all__ = [
     "optimize_threshold",
     "optimize_var",
     "policy_iteration",
+    "policy_mirror_descent",
     "quantile_bellman_operator",
     "quantile_policy_evaluation",
     "quantile_value_iteration",
@@ -138,6 +177,7 @@ __all__ = [
     "robust_policy_iteration",
     "robust_value_iteration",
     "scenario_value",
+    "softmax_policy_gradient",
     "solve",
     "solve_objective",
     "ssp_policy_evaluation",

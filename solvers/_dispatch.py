@@ -5,6 +5,10 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
+import numpy as np
+
+from mdpkit._exceptions import InvalidArgumentError
+from mdpkit._validation import check_positive
 
 from mdpkit._kernels import one_entry_per_row
 from mdpkit.model import TabularMDP
@@ -187,15 +191,38 @@ def solve(mdp: TabularMDP, method: str = "auto", **options) -> SolveResult:
         key, defaults, reason = auto_method(mdp, options)
         extra_opts = {}
         if key == "pi":
-            # PI needs no tolerance: it stops at an optimal policy (its bound is reported)
-            extra_opts = {k: options.pop(k) for k in ("epsilon",) if k in options}
+            # PI needs no tolerance: it stops at an optimal policy (its bound is reported); the
+            # requested epsilon is still validated, so a bad value is an error on every path
+            extra_opts = {k: check_positive(options.pop(k), k) for k in ("epsilon",) if k in options}
         res = solve(mdp, key, **{**defaults, **options})
         opts = dict(res.options, auto=True, auto_reason=reason, **{f"{k}_requested": v for k, v in extra_opts.items()})
         return dataclasses.replace(res, options=opts)
     spec = get_solver(method)
     spec.check_options(options)
     res = spec.function(mdp, **options)
+    _refuse_nan_converged(res, spec.name)
     return _record_options(spec, res, mdp, options)
+
+
+def _refuse_nan_converged(res, name: str) -> None:
+    """Last line of defence: a result that claims convergence never carries nan.
+
+    The model and option checks keep values finite (rewards finite, ``max|R| / (1 - gamma)``
+    far below the float64 maximum), so this should never fire; if it does, the caller gets an
+    error rather than a nan reported as a converged answer.
+    """
+    if not getattr(res, "converged", False):
+        return
+    try:
+        v = np.asarray(res.v, dtype=np.float64)
+        err = float(res.v_error_bound)
+    except (TypeError, ValueError, AttributeError):
+        return  # exact (rational) results and non-numeric values
+    if np.isnan(v).any() or np.isnan(err):
+        raise InvalidArgumentError(
+            f"{name} produced nan values while reporting convergence (float64 overflow or invalid input); "
+            "the result is refused: rescale the rewards or check the model"
+        )
 
 
 def _record_options(spec, res, mdp, options):

@@ -17,7 +17,7 @@ import numpy as np
 from mdpkit import bounds
 from mdpkit._exceptions import InvalidArgumentError, MultichainError
 from mdpkit._kernels import bellman, model_args
-from mdpkit._validation import check_int, check_positive
+from mdpkit._validation import check_int, check_memory, check_positive, check_value_scale
 from mdpkit.model import TabularMDP
 from mdpkit.results import AverageRewardResult
 from mdpkit.structure import closed_classes  # also the old import path mdpkit.solvers.closed_classes
@@ -211,6 +211,9 @@ def relative_value_iteration(
     ref = check_int(ref_state, "ref_state", minimum=0)
     if ref >= mdp.S:
         raise InvalidArgumentError(f"ref_state must be < S={mdp.S}, got {ref}")
+    # relative values are differences of partial sums of rewards: keep max|R| far from overflow
+    check_value_scale(mdp.R, 0.999, mask=mdp.action_mask)
+    check_memory(8.0 * max_iter, f"relative_value_iteration with max_iter={max_iter:,} (trace array)")
     classes = closed_classes(mdp)
     if len(classes) > 1:
         raise MultichainError(

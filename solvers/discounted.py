@@ -16,7 +16,7 @@ import numpy as np
 
 from mdpkit import bounds
 from mdpkit._kernels import CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT, bellman, model_args
-from mdpkit._validation import check_gamma, check_int, check_positive
+from mdpkit._validation import check_gamma, check_int, check_memory, check_positive, check_real_option, check_value_scale
 from mdpkit.policies import policy_evaluation, q_from_v
 from mdpkit.model import TabularMDP
 from mdpkit.results import DiscountedResult
@@ -32,12 +32,28 @@ from ._common import (
 )
 from mdpkit._exceptions import InvalidArgumentError
 
+#: Largest accepted ``tie_rtol`` of :func:`policy_iteration`: a larger threshold would stop at
+#: policies that are clearly improvable and still report ``converged=True``.
+TIE_RTOL_MAX = 1e-3
+
 __all__ = [
     "gauss_seidel_value_iteration",
     "modified_policy_iteration",
     "policy_iteration",
     "value_iteration",
 ]
+
+
+def _check_scale_and_trace(mdp, gamma: float, v0, max_iter: int, n_traces: int, who: str) -> None:
+    """Refuse, before any work, a problem whose values would overflow or whose trace arrays
+    (``n_traces`` float64 arrays of length ``max_iter``, preallocated for the kernels) would
+    not fit the memory limit (:func:`mdpkit._validation.check_memory`)."""
+    scale = check_value_scale(mdp.R, gamma, mask=mdp.action_mask)
+    if v0 is not None:
+        v = initial_v(mdp, v0)
+        if v.size and float(np.max(np.abs(v))) > 1e300 - scale:
+            raise InvalidArgumentError(f"v0 has entries up to {float(np.max(np.abs(v))):.3g}; |v0| must stay below 1e300")
+    check_memory(8.0 * n_traces * max_iter, f"{who} with max_iter={max_iter:,} (trace arrays)")
 
 
 def _certified_result(mdp, gamma, *, v_iterate, v_next, pi, q1, dmin, dmax, n, converged, residuals, method,
@@ -154,6 +170,7 @@ def value_iteration(
     epsilon, max_iter = check_common(epsilon, max_iter)
     if stopping not in ("norm", "span"):
         raise InvalidArgumentError(f"stopping must be 'norm' or 'span', got {stopping!r}")
+    _check_scale_and_trace(mdp, gamma, v0, max_iter, 2, "value_iteration")
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma) if stopping == "norm" else bounds.span_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
     km = model_args(mdp)
@@ -230,6 +247,7 @@ def gauss_seidel_value_iteration(
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=False)
     epsilon, max_iter = check_common(epsilon, max_iter)
+    _check_scale_and_trace(mdp, gamma, v0, max_iter, 1, "gauss_seidel_value_iteration")
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
     km = model_args(mdp)
@@ -301,7 +319,9 @@ def policy_iteration(
     policy0 : array_like of int, shape (S,), optional
         Initial policy; greedy for the zero value (i.e. for ``R``) if omitted.
     tie_rtol : float, default 1e-12
-        Relative improvement threshold (see above).
+        Relative improvement threshold (see above), a finite number in ``[0, 1e-3]``
+        (``TIE_RTOL_MAX``): nan or a large value would stop at an improvable policy with
+        ``converged=True``, a negative one could cycle.
 
     Returns
     -------
@@ -314,9 +334,11 @@ def policy_iteration(
     Raises
     ------
     InvalidMDPError
-        If ``gamma >= 1``.
+        If ``gamma >= 1``, or ``max|R| / (1 - gamma)`` exceeds 1e300 (values would overflow).
     InvalidPolicyError
         If ``policy0`` is invalid.
+    InvalidArgumentError
+        Bad ``max_iter`` or ``tie_rtol``; trace arrays for ``max_iter`` above the memory limit.
 
     Warns
     -----
@@ -332,6 +354,8 @@ def policy_iteration(
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=False)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
+    tie_rtol = check_real_option(tie_rtol, "tie_rtol", lo=0.0, hi=TIE_RTOL_MAX)
+    _check_scale_and_trace(mdp, gamma, None, max_iter, 2, "policy_iteration")
     S = mdp.S
     pi = initial_policy(mdp, policy0)
     if pi is None:
@@ -448,6 +472,7 @@ def modified_policy_iteration(
     epsilon, max_iter = check_common(epsilon, max_iter)
     m = check_int(m, "m", minimum=0)
     eval_rtol = check_positive(eval_rtol, "eval_rtol", allow_zero=True)
+    _check_scale_and_trace(mdp, gamma, v0, max_iter, 2, "modified_policy_iteration")
     tol = bounds.span_stopping_tol(epsilon, gamma)
     if v0 is None:
         rmin = mdp.reward_range[0]

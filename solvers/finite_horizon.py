@@ -9,7 +9,8 @@ import numpy as np
 
 from mdpkit._exceptions import InvalidArgumentError
 from mdpkit._kernels import bellman, model_args
-from mdpkit._validation import as_float_array, check_int
+from mdpkit._exceptions import InvalidMDPError
+from mdpkit._validation import VALUE_SCALE_LIMIT, as_float_array, check_int, check_memory
 from mdpkit.bounds import Bound, BoundKind
 from mdpkit.model import TabularMDP
 from mdpkit.results import FiniteHorizonResult
@@ -66,6 +67,9 @@ def backward_induction(
         if horizon is None:
             raise InvalidArgumentError("horizon is required when a single (time-homogeneous) model is given")
         H = check_int(horizon, "horizon", minimum=0)
+        # v (H+1, S), policy (H, S), q (H, S, A), and one list slot per step
+        check_memory(8.0 * ((H + 1) * mdp.S + H * mdp.S + H * mdp.S * mdp.A + H),
+                     f"backward_induction with horizon={H:,}, S={mdp.S}, A={mdp.A}")
         models = [mdp] * H
         base = mdp
     else:
@@ -83,11 +87,23 @@ def backward_induction(
                     f"S={base.S}, A={base.A}, gamma={base.gamma}"
                 )
     S, A = base.S, base.A
-    v = np.zeros((H + 1, S))
+    tv = None
     if terminal_value is not None:
         tv = as_float_array(terminal_value, "terminal_value", 1, exc=InvalidArgumentError)
         if tv.shape != (S,):
             raise InvalidArgumentError(f"terminal_value must have shape (S,) = ({S},), got {tv.shape}")
+    # |v_t| <= |v_H| + (H - t) max|R| (also <= max|R|/(1-gamma) + |v_H| when gamma < 1): refuse overflow
+    g = base.gamma
+    rmax = max(float(np.max(np.abs(m.R[m.action_mask]))) for m in (models if len(models) < 64 else set(models)) or [base])
+    tmax = 0.0 if tv is None else float(np.max(np.abs(tv)))
+    bound = tmax + rmax * (H if g == 1.0 else min(float(H), 1.0 / (1.0 - g)))
+    if not bound <= VALUE_SCALE_LIMIT:
+        raise InvalidMDPError(
+            f"values would overflow float64: |v| may reach max|v_H| + H max|R| = {bound:.3g} with H={H}, "
+            f"max|R| = {rmax:.3g}, above {VALUE_SCALE_LIMIT:g}; rescale the rewards"
+        )
+    v = np.zeros((H + 1, S))
+    if tv is not None:
         v[H] = tv
     policy = np.zeros((H, S), dtype=np.int64)
     q_all = np.empty((H, S, A))

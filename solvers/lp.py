@@ -9,7 +9,7 @@ import scipy.sparse as sp
 
 from mdpkit import bounds
 from mdpkit._exceptions import InvalidArgumentError
-from mdpkit._validation import as_float_array, check_gamma
+from mdpkit._validation import as_float_array, check_gamma, check_value_scale
 from mdpkit.model import TabularMDP
 from mdpkit.policies import bellman_operator
 from mdpkit.results import LPResult, Status
@@ -82,6 +82,7 @@ def linear_programming(
 
     check_mdp(mdp)
     gamma = check_gamma(mdp.gamma, allow_one=False)
+    check_value_scale(mdp.R, gamma, mask=mdp.action_mask)
     S, A = mdp.S, mdp.A
     if mu0 is None:
         w = np.full(S, 1.0 / S)

@@ -66,7 +66,7 @@ from typing import Callable
 import numpy as np
 
 from mdpkit._exceptions import InvalidArgumentError
-from mdpkit._validation import check_int
+from mdpkit._validation import check_int, check_memory, check_positive
 from mdpkit.distributions import QUANTILE_LEVEL_ATOL, FiniteReturns, cvar, entropic_risk, evar, value_at_risk
 from mdpkit.model import TabularMDP
 from mdpkit.bounds import Bound, BoundKind
@@ -257,12 +257,17 @@ def _start(mdp: TabularMDP, state):
 
 def _resolve_horizon(mdp: TabularMDP, horizon, tol):
     """(H, certified pathwise bound on |G - G_H|, source)."""
+    tol = check_positive(tol, "tol")
     if horizon is not None:
-        return check_int(horizon, "horizon", minimum=0), 0.0, "finite horizon H (no truncation)"
+        H = check_int(horizon, "horizon", minimum=0)
+        # every DP here keeps at least the values and the policy over (H + 1, S)
+        check_memory(24.0 * (H + 1) * mdp.S, f"a risk DP with horizon={H} and S={mdp.S}")
+        return H, 0.0, "finite horizon H (no truncation)"
     if mdp.gamma >= 1.0:
         raise InvalidArgumentError("gamma = 1 needs a finite horizon: pass horizon=H")
     rmax = float(np.abs(transition_entries(mdp)[4]).max(initial=0.0))
     H = truncation_horizon(mdp.gamma, rmax, tol)
+    check_memory(24.0 * (H + 1) * mdp.S, f"a risk DP truncated at horizon={H} (tol={tol:g}) with S={mdp.S}")
     b = truncation_bound(mdp.gamma, H, rmax).value
     return H, b, (f"discounted return truncated at H={H}: |G - G_H| <= gamma^H max|r|/(1-gamma) = {b:.3g} pathwise; "
                   "mean, VaR, CVaR, ERM, EVaR are monotone and translation-equivariant, hence 1-Lipschitz in that bound")
@@ -782,6 +787,7 @@ def nested_risk_dp(mdp: TabularMDP, risk: str, level: float, horizon: int | None
            "(Ruszczynski 2010, Sec. 4)")
     if horizon is not None:
         H = check_int(horizon, "horizon", minimum=0)
+        check_memory(16.0 * (H + 1) * S, f"nested_risk_dp with horizon={H} and S={S}")
         v = np.zeros((H + 1, S))
         pol = np.zeros((H, S), dtype=np.int64)
         for t in range(H - 1, -1, -1):
@@ -798,7 +804,7 @@ def nested_risk_dp(mdp: TabularMDP, risk: str, level: float, horizon: int | None
                             objective=name, dp_values=v, horizon=H, gamma=float(g), exact=True)
     if g >= 1.0:
         raise InvalidArgumentError("nested_risk_dp with horizon=None needs gamma < 1")
-    eps = float(epsilon)
+    eps = check_positive(epsilon, "epsilon")
     max_iter = check_int(max_iter, "max_iter", minimum=1)
     thr = eps * (1 - g) / (2 * g) if g > 0 else np.inf
     v = np.zeros(S)
@@ -960,20 +966,36 @@ def parse_objective(spec: str) -> tuple[str, tuple]:
         vals = tuple(float(x) for x in parts[1:])
     except ValueError:
         raise InvalidArgumentError(f"objective parameters must be numbers, got {spec!r}") from None
+    if not all(math.isfinite(v) for v in vals):
+        raise InvalidArgumentError(f"objective parameters must be finite numbers (no nan or inf), got {spec!r}")
     return kind, head + vals
 
 
 def solve_objective(mdp: TabularMDP, spec: str, horizon: int | None = None, *, state: int | None = None,
-                    n_stocks: int = 1001, tol: float = 1e-6) -> RiskResult:
+                    n_stocks: int | None = None, tol: float | None = None):
     r"""Dispatch an objective spec (:func:`parse_objective`) to its solver.
 
-    Stock objectives use the exact lattice grid when ``gamma = 1`` and rewards lie on a lattice;
-    otherwise (``gamma < 1``) a uniform grid of ``n_stocks`` points over the reachable stock range
-    with ``off_grid="interpolate"`` (an approximation, ``exact=False``), and for CVaR/VaR the
-    candidate values of ``b`` are the grid points in the return range.
+    ``gamma = 1`` (a horizon is then required): the exact stock-augmented DP on the reward lattice.
+    ``gamma < 1`` (with or without a horizon): the certified bracket of
+    :func:`mdpkit.solvers.risk_bracket.optimize_discounted_risk` (a
+    :class:`~mdpkit.solvers.risk_bracket.RiskBracketResult` whose ``[v_lower, v_upper]`` contains
+    the optimum), with ``n_stocks`` grid points (default 4097) and truncation budget ``tol``
+    (default: 1e-3 of the return range); ``band`` is not monotone in the return and has no
+    bracket, so it is refused for ``gamma < 1``.
     """
     kind, par = parse_objective(spec)
     mdp = check_mdp(mdp)
+    if mdp.gamma < 1.0:
+        from .risk_bracket import optimize_discounted_risk
+
+        if kind == "band":
+            raise InvalidArgumentError(
+                "the band objective P(low <= G <= high) is not monotone in the return, so no certified bracket "
+                "exists for gamma < 1; use gamma = 1 with a horizon (exact on reward lattices)")
+        return optimize_discounted_risk(mdp, kind, par, horizon=horizon, state=state, tol=tol,
+                                        n_stocks=4097 if n_stocks is None else n_stocks)
+    tol = 1e-6 if tol is None else tol
+    n_stocks = 1001 if n_stocks is None else n_stocks
     # the objective kinds are keys of the method registry (mdpkit list solvers); evar and utility
     # are not registered (no certified error on v), so they are called directly
     from ._registry import get_solver
@@ -985,28 +1007,9 @@ def solve_objective(mdp: TabularMDP, spec: str, horizon: int | None = None, *, s
     if kind == "evar":
         return optimize_evar(mdp, par[0], horizon, state=state, tol=tol)
     kw = dict(state=state)
-    approx = mdp.gamma < 1.0
-    if approx:
-        H, _, _ = _resolve_horizon(mdp, horizon, tol)
-        horizon = H
-        r = transition_entries(mdp)[4]
-        g = mdp.gamma
-        gsum = sum(g**t for t in range(H))
-        glo, ghi = gsum * min(float(r.min()), 0.0), gsum * max(float(r.max()), 0.0)
-        span = ghi - glo
-        # stocks c_t = gamma^-t (c0 + partial return): cover c0 in [-ghi, -glo] at every t
-        lo, hi = (min(-ghi + glo, 0.0) - span) / g**H, (max(-glo + ghi, 0.0) + span) / g**H
-        kw.update(stocks=np.linspace(lo, hi, n_stocks), off_grid="interpolate")
-        cands = np.linspace(glo, ghi, max(3, min(n_stocks // 4, 201)))
     if kind == "cvar":
-        if approx:
-            aug_st = kw["stocks"]
-            c = np.array([aug_st[np.argmin(np.abs(aug_st + b))] for b in cands])
-            kw["candidates"] = -c
         return get_solver("cvar").function(mdp, par[0], horizon, **kw)
     if kind == "var":
-        if approx:
-            raise InvalidArgumentError("var objectives need gamma = 1 (exact lattice); pass --gamma 1 with --horizon")
         return get_solver("var").function(mdp, par[0], horizon, **kw)
     if kind == "threshold":
         return get_solver("threshold").function(mdp, par[0], horizon, **kw)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._exceptions import InvalidArgumentError
 from ..model import TabularMDP
-from ._common import check_int, check_positive, check_real
+from ._common import check_int, check_memory, check_positive, check_real, dense_bytes
 
 __all__ = ["jacks_car_rental"]
 
@@ -154,6 +154,8 @@ def jacks_car_rental(
     N = check_int(max_cars, "max_cars", minimum=1)
     M = check_int(max_move, "max_move", minimum=0)
     U = check_int(poisson_upper, "poisson_upper", minimum=1)
+    # dense P (S, A, S) with S = (N+1)^2, A = 2M+1: the outer product, the masked copy and the model's
+    check_memory(dense_bytes((N + 1) ** 2, 2 * M + 1, 3), f"jacks_car_rental(max_cars={N}, max_move={M}) (dense)")
     rates = []
     for nm, pair in (("request_rates", request_rates), ("return_rates", return_rates)):
         if np.ndim(pair) != 1 or len(pair) != 2:

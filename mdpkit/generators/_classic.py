@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from .._exceptions import InvalidArgumentError
 from ..model import DENSE_LIMIT, TabularMDP
-from ._common import check_int, check_positive, check_probability, check_real
+from ._common import check_int, check_memory, check_positive, check_probability, check_real, dense_bytes
 
 __all__ = ["puterman_two_state", "forest", "machine_replacement", "inventory"]
 
@@ -136,6 +136,9 @@ def forest(
     r1 = check_positive(r1, "r1")
     r2 = check_positive(r2, "r2")
     p = check_probability(p, "p")
+    dense = (2 * S * S <= DENSE_LIMIT) if sparse is None else not sparse
+    # COO/CSR arrays, rewards and one label string per state; dense: P twice
+    check_memory(400.0 * S + (dense_bytes(S, 2, 2) if dense else 0.0), f"forest(S={S}{', dense' if dense else ''})")
     s = np.arange(S)
     R = np.zeros((S, 2))
     R[S - 1, 0] = r1
@@ -215,6 +218,7 @@ def machine_replacement(n_states: int = 10, gamma: float = 0.8) -> TabularMDP:
     (10, 2, ('R2', 'R1'))
     """
     n = check_int(n_states, "n_states", minimum=4)
+    check_memory(dense_bytes(n, 2, 4) + 400.0 * n, f"machine_replacement(n_states={n})")
     K = n - 2
     last, R2, R1 = K - 1, n - 2, n - 1
     rows = []
@@ -313,6 +317,8 @@ def inventory(
            [ 5.,  0.,  0.,  0.]])
     """
     M = check_int(max_inventory, "max_inventory", minimum=1)
+    # P (S, A, S) with S = A = M + 1, its temporaries G[yc] and the model's copy
+    check_memory(dense_bytes(M + 1, M + 1, 3), f"inventory(max_inventory={M})")
     K = check_positive(fixed_cost, "fixed_cost", allow_zero=True)
     c = check_positive(unit_cost, "unit_cost", allow_zero=True)
     h = check_positive(holding_cost, "holding_cost", allow_zero=True)

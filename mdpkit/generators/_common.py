@@ -7,9 +7,17 @@ import numbers
 import numpy as np
 
 from .._exceptions import InvalidArgumentError
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_memory, check_positive
 
-__all__ = ["check_int", "check_positive", "check_probability", "check_real", "one_hot_P", "grid_labels"]
+__all__ = [
+    "check_int", "check_memory", "check_positive", "check_probability", "check_real", "dense_bytes", "grid_labels",
+    "one_hot_P",
+]
+
+
+def dense_bytes(S: int, A: int, copies: int) -> float:
+    """Bytes of ``copies`` dense float64 ``(S, A, S)`` arrays (a Python float: never overflows)."""
+    return 8.0 * float(S) * float(A) * float(S) * copies
 
 
 def check_real(x, name: str) -> float:

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._exceptions import InvalidArgumentError
 from ..model import TabularMDP
-from ._common import check_int, check_probability, check_real
+from ._common import check_int, check_memory, check_probability, check_real, dense_bytes
 
 __all__ = ["riverswim", "chain"]
 
@@ -91,6 +91,7 @@ def riverswim(n_states: int = 6, gamma: float = 0.99, *, convention: str = "stre
     (array([5., 0.]), array([   0., 3000.]))
     """
     n = check_int(n_states, "n_states", minimum=2)
+    check_memory(dense_bytes(n, 2, 4) + 400.0 * n, f"riverswim(n_states={n}) (dense)")
     if convention not in _RIVERSWIM:
         raise InvalidArgumentError(f"convention must be one of {sorted(_RIVERSWIM)}, got {convention!r}")
     c = _RIVERSWIM[convention]
@@ -179,6 +180,7 @@ def chain(
     array([8.4, 3.6])
     """
     n = check_int(n_states, "n_states", minimum=2)
+    check_memory(dense_bytes(n, 2, 4) + 400.0 * n, f"chain(n_states={n}) (dense)")
     q = check_probability(slip, "slip")
     r_small = check_real(small_reward, "small_reward")
     r_large = check_real(large_reward, "large_reward")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import TabularMDP
-from ._common import check_int, check_probability
+from ._common import check_int, check_memory, check_probability, dense_bytes
 
 __all__ = ["gambler"]
 
@@ -76,6 +76,8 @@ def gambler(
     p = check_probability(p_heads, "p_heads")
     goal = check_int(goal, "goal", minimum=2)
     S, A = goal + 1, goal // 2 + 1
+    # dense P and R_sas, and the model's copies of both
+    check_memory(dense_bytes(S, A, 4), f"gambler(goal={goal}) with S={S}, A={A} (dense)")
     s = np.arange(S)[:, None]
     a = np.arange(A)[None, :]
     inner = (s >= 1) & (s <= goal - 1)

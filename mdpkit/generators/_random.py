@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 from .._exceptions import InvalidArgumentError
 from ..model import DENSE_LIMIT, TabularMDP
-from ._common import check_int
+from ._common import check_int, check_memory, dense_bytes
 
 __all__ = ["garnet"]
 
@@ -111,6 +111,10 @@ def garnet(
         raise InvalidArgumentError(f"b must satisfy 1 <= b <= S={S}, got b={b}")
     if reward not in ("sa", "s"):
         raise InvalidArgumentError(f"reward must be 'sa' or 's', got {reward!r}")
+    dense = (S * A * S <= DENSE_LIMIT) if sparse is None else not sparse
+    # successors (int64), cut points, probabilities, CSR arrays and the model's own copy; dense: P twice
+    check_memory(56.0 * S * A * b + 24.0 * S * A + (dense_bytes(S, A, 2) if dense else 0.0),
+                 f"garnet(S={S}, A={A}, b={b}{', dense' if dense else ''})")
     gen = np.random.default_rng(rng)
     n = S * A
     succ = _distinct_successors(gen, n, S, b)

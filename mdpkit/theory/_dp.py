@@ -19,6 +19,8 @@ from ._core import Observation, Theorem, register
 from ._instances import (
     dense_mdps,
     discounted_mdps,
+    edge_cases,
+    edge_cases_two_states,
     optimal_gain,
     optimal_value,
     positive_mdps,
@@ -73,10 +75,62 @@ def vi_wrong_discount(mdp, **kw):
     return value_iteration(wrong_gamma(mdp), **kw)
 
 
+#: step size of the damped operators used as negative controls of rate and contraction claims
+DAMPING = 0.5
+
+
+def bellman_damped(mdp, v):
+    """Negative control: damped VI ``v + w (T v - v)``, w = 1/2: same fixed point v*, modulus 1 - w + w gamma > gamma.
+
+    It breaks exactly the claimed rate (and the a posteriori bound, whose step is shrunk by w)
+    while keeping the fixed point, so the check fails because the property failed.
+    """
+    v = np.asarray(v, dtype=float)
+    return v + DAMPING * (bellman_operator(mdp, v)[0] - v)
+
+
+def two_state_tight(gamma=0.9, r=1.0):
+    """Two states with identical rows: a constant offset v_0 = v* + c decays by exactly gamma per sweep."""
+    from mdpkit.model import TabularMDP
+
+    P = np.full((2, 2, 2), 0.5)
+    R = np.array([[r, r - 1.0], [r, r - 2.0]])
+    return TabularMDP(P, R, gamma, name=f"tight-two-state(gamma={gamma:g})")
+
+
+def _tight_contraction():
+    return [two_state_tight(0.9), two_state_tight(0.5)]
+
+
+def singh_yee(gamma=0.9, eps=1.0, nudge=1e-9):
+    """Singh & Yee's tight example: ||V - V*|| = eps and greedy loss 2 gamma eps / (1 - gamma), up to ``nudge``.
+
+    State 0: action 0 ("stay", reward r_s, self-loop) or action 1 ("go", reward 0, to state 1);
+    state 1 absorbing with reward (1 - gamma) 10, so V*(1) = 10.  Going is optimal, V*(0) = gamma V*(1); staying is worse by exactly 2 gamma eps in Q, so for
+    V = V* + (eps, -eps) both actions tie and the nudge makes staying greedy: the loss is
+    2 gamma eps/(1 - gamma) - nudge/(1 - gamma).  The same V gives sp(TV - V) = 2 eps, so the
+    greedy span certificate gamma/(1-gamma) sp(TV - V) is attained too.  Constructed after the
+    tightness discussion in Szepesvari's RL Theory notes, Lecture 3; Singh & Yee (1994).
+    """
+    from mdpkit.model import TabularMDP
+
+    v1 = 10.0
+    v0 = gamma * v1
+    r_s = (1.0 - gamma) * v0 - 2.0 * gamma * eps + nudge
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 0] = 1.0
+    P[0, 1, 1] = 1.0
+    P[1, :, 1] = 1.0
+    R = np.array([[r_s, 0.0], [(1.0 - gamma) * v1, (1.0 - gamma) * v1 - 1.0]])
+    return TabularMDP(P, R, gamma, name=f"singh-yee(gamma={gamma:g})")
+
+
 # ----------------------------------------------------------------------------- VI: a priori
 def _vi_trace(mdp, rng, T, noise=0.0):
     vstar = optimal_value(mdp)
     v = start_vector(mdp, rng)
+    if rng.random() < 0.3:  # v_0 = v* + c: the error of every sweep shrinks by exactly gamma (tight)
+        v = vstar + float(rng.choice([-1.0, 1.0])) * value_scale(mdp)
     K = _n_sweeps(mdp.gamma)
     vs = [v]
     for _ in range(K):
@@ -104,8 +158,9 @@ register(Theorem(
     compare="bound+rate",
     subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
     run=_run_vi_contraction, family=discounted_mdps,
-    negative=bellman_wrong_discount, negative_doc="Bellman operator with discount (1+gamma)/2",
+    negative=bellman_damped, negative_doc="damped VI v + (Tv - v)/2: same v*, modulus (1+gamma)/2",
     zoo=("gridworld_5x5", "riverswim:gamma=0.9"), claimed_rate="gamma", ylabel="||v_k - v*||_inf",
+    tight=_tight_contraction, edge=edge_cases,
 ))
 
 
@@ -123,8 +178,8 @@ register(Theorem(
     compare="bound",
     subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
     run=_run_vi_posterior, family=discounted_mdps,
-    negative=bellman_wrong_discount, negative_doc="Bellman operator with discount (1+gamma)/2",
-    zoo=("gridworld_5x5",), ylabel="||v_{k+1} - v*||_inf",
+    negative=bellman_damped, negative_doc="damped VI v + (Tv - v)/2 (steps shrink, error does not)",
+    zoo=("gridworld_5x5",), ylabel="||v_{k+1} - v*||_inf", tight=_tight_contraction, edge=edge_cases,
 ))
 
 
@@ -197,7 +252,7 @@ register(Theorem(
     compare="bound",
     subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
     run=_run_span_contraction, family=dense_mdps,
-    negative=bellman_wrong_discount, negative_doc="Bellman operator with discount (1+gamma)/2",
+    negative=bellman_damped, negative_doc="damped VI v + (Tv - v)/2: span modulus up to 1/2 + gamma delta/2",
     zoo=("gridworld_4x4:gamma=0.9", "machine_replacement"), plot="ratio",
 ))
 
@@ -214,8 +269,23 @@ def _run_span_envelope(mdp, rng, solver):
     n_bound = bounds.span_vi_iterations(mdp.gamma, delta, spans[0], tol) if mdp.gamma > 0 else 1
     obs = np.append(spans[1:], res.n_iter)
     bnd = np.append(env[1:], n_bound)
-    return Observation(obs, bnd, x=np.append(k[1:], -1), atol=slack(mdp),
+    part = np.append(np.zeros(spans.size - 1, dtype=int), 1)
+    return Observation(obs, bnd, x=np.append(k[1:], -1), atol=slack(mdp), part=part,
                        info={"delta": delta, "n_iter": int(res.n_iter), "n_bound": n_bound})
+
+
+def damped_vi_spans(mdp, *, epsilon, stopping="span", v0=None, max_iter=2000):
+    """Negative control: damped VI ``v + (Tv - v)/2`` with the span stopping rule; returns ``.spans``, ``.n_iter``."""
+    v = np.zeros(mdp.S) if v0 is None else np.asarray(v0, dtype=float)
+    tol = bounds.span_stopping_tol(epsilon, mdp.gamma) if mdp.gamma > 0 else math.inf
+    spans = []
+    for k in range(1, max_iter + 1):
+        v_new = bellman_damped(mdp, v)
+        spans.append(_sp(v_new - v))
+        v = v_new
+        if spans[-1] < tol:
+            break
+    return SimpleNamespace(spans=np.array(spans), n_iter=k, v=v)
 
 
 register(Theorem(
@@ -227,35 +297,61 @@ register(Theorem(
     subject=value_iteration, subject_doc="solver(mdp, epsilon=, stopping='span', v0=, max_iter=) -> SolveResult "
                                          "with .spans",
     run=_run_span_envelope, family=dense_mdps,
-    negative=vi_wrong_discount, negative_doc="value iteration on the model with discount (1+gamma)/2",
-    zoo=("gridworld_5x5",), plot="ratio",
+    negative=damped_vi_spans, negative_doc="damped VI v + (Tv - v)/2 with the span rule (slower than claimed)",
+    zoo=("gridworld_5x5",), plot="ratio", parts=("span envelope", "iteration count"),
 ))
+
+
+def numpy_vi_trace(mdp, v0, K):
+    """Plain-numpy VI iterates ``[v_0, T v_0, ..., T^K v_0]`` (an independent route to the backups)."""
+    P = mdp.P_dense()
+    R = np.where(mdp.action_mask, mdp.R, -np.inf)
+    vs = [np.asarray(v0, dtype=float)]
+    for _ in range(K):
+        vs.append((R + mdp.gamma * (P @ vs[-1])).max(axis=1))
+    return vs
 
 
 def _run_macqueen(mdp, rng, solver):
     vstar = optimal_value(mdp)
     v0 = start_vector(mdp, rng)
-    ks = sorted({1, 2, 3, 5, 8, 13, 21, 34, 55})
-    obs, bnd, xs = [], [], []
+    ks = [1, 2, 3, 5, 8, 13, 21, 34]
+    vs = numpy_vi_trace(mdp, v0, ks[-1])
+    c = mdp.gamma / (1.0 - mdp.gamma)
+    obs, bnd, xs, part = [], [], [], []
     for k in ks:
         res = solver(mdp, max_iter=k, v0=v0)
         lo, hi = np.asarray(res.v_lower), np.asarray(res.v_upper)
         mid, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
-        obs.append(np.abs(vstar - mid))
-        bnd.append(half)
-        xs.append(np.full(mdp.S, k))
-    return Observation(np.concatenate(obs), np.concatenate(bnd), x=np.concatenate(xs), atol=slack(mdp))
+        n = int(res.n_iter)  # the bracket comes from the solver's last backup (it may stop before k)
+        d = vs[n] - vs[n - 1]
+        obs += [np.abs(vstar - mid), hi - lo]  # containment, and the bracket's width
+        bnd += [half, np.full(mdp.S, c * _sp(d))]  # the theorem's width from the k-th backup
+        xs += [np.full(mdp.S, k)] * 2
+        part += [np.zeros(mdp.S, int), np.ones(mdp.S, int)]
+    return Observation(np.concatenate(obs), np.concatenate(bnd), x=np.concatenate(xs), atol=slack(mdp),
+                       part=np.concatenate(part))
+
+
+def vi_widened_bracket(mdp, *, max_iter, v0=None):
+    """Negative control: value iteration whose bracket is widened 1.5x about its midpoint (still contains v*)."""
+    res = value_iteration(mdp, max_iter=max_iter, v0=v0)
+    mid, half = 0.5 * (res.v_lower + res.v_upper), 0.5 * (res.v_upper - res.v_lower)
+    return SimpleNamespace(v_lower=mid - 1.5 * half, v_upper=mid + 1.5 * half, n_iter=res.n_iter)
 
 
 register(Theorem(
     name="macqueen-bounds",
-    statement="v_{n+1} + gamma/(1-gamma) min(v_{n+1}-v_n) <= v* <= v_{n+1} + gamma/(1-gamma) max(v_{n+1}-v_n)",
+    statement="v_{n+1} + gamma/(1-gamma) min(v_{n+1}-v_n) <= v* <= v_{n+1} + gamma/(1-gamma) max(v_{n+1}-v_n): "
+              "v* lies in the solver's bracket, and the bracket is no wider than gamma/(1-gamma) sp(v_{n+1}-v_n) "
+              "(v_n from an independent numpy VI)",
     source=f"MacQueen (1966); Porteus (1971); {PUTERMAN}, Sec. 6.6.2",
     compare="bound",
     subject=value_iteration, subject_doc="solver(mdp, max_iter=, v0=) -> SolveResult with .v_lower, .v_upper",
     run=_run_macqueen, family=discounted_mdps,
-    negative=vi_wrong_discount, negative_doc="value iteration on the model with discount (1+gamma)/2",
+    negative=vi_widened_bracket, negative_doc="VI bracket widened 1.5x about its midpoint (contains v*, too wide)",
     zoo=("gridworld_5x5", "machine_replacement"), plot="ratio", ylabel="|v* - midpoint| / half-width",
+    parts=("v* in bracket", "width vs theorem"), edge=edge_cases,
 ))
 
 
@@ -272,14 +368,33 @@ def _perturbation(mdp, rng, size):
     return eps, eps * u
 
 
+def _sign_patterns(rng, n, limit=32):
+    """All +-1 vectors of length n when there are at most ``limit``, else ``limit`` random ones."""
+    import itertools
+
+    if 2 ** n <= limit:
+        return [np.array(p, dtype=float) for p in itertools.product((-1.0, 1.0), repeat=n)]
+    return [rng.choice([-1.0, 1.0], n) for _ in range(limit)]
+
+
 def _run_greedy_v(mdp, rng, greedy):
+    """Perturbations V = V* + eps u over every sign pattern u (vertices of the ball, where the bound is
+    attained) for a drawn eps and for eps = 1 (Singh & Yee's example is built for eps = 1), plus uniform ones."""
     vstar = optimal_value(mdp)
-    eps, noise = _perturbation(mdp, rng, mdp.S)
-    v = vstar + noise
-    pi = greedy(mdp, v)
-    loss = sup_norm(vstar - policy_evaluation(mdp, pi))
-    return Observation(np.array([loss]), np.array([bounds.greedy_loss_v(mdp.gamma, sup_norm(v - vstar)).value]),
-                       atol=slack(mdp), info={"eps": eps})
+    eps, _ = _perturbation(mdp, rng, mdp.S)
+    noises = [e * u for e in (eps, 1.0) for u in _sign_patterns(rng, mdp.S, 16)]
+    noises += [eps * rng.uniform(-1.0, 1.0, mdp.S) for _ in range(2)]
+    obs, bnd = [], []
+    for noise in noises:
+        v = vstar + noise
+        pi = greedy(mdp, v)
+        obs.append(sup_norm(vstar - policy_evaluation(mdp, pi)))
+        bnd.append(bounds.greedy_loss_v(mdp.gamma, sup_norm(v - vstar)).value)
+    return Observation(np.array(obs), np.array(bnd), atol=slack(mdp), info={"eps": eps})
+
+
+def _tight_singh_yee():
+    return [singh_yee(0.9), singh_yee(0.5)]
 
 
 register(Theorem(
@@ -290,7 +405,8 @@ register(Theorem(
     subject=greedy_policy, subject_doc="greedy(mdp, v) -> (S,) int policy greedy for v",
     run=_run_greedy_v, family=discounted_mdps,
     negative=myopic_greedy, negative_doc="greedy for the immediate reward R instead of R + gamma P v",
-    zoo=("gridworld_5x5", "frozenlake:gamma=0.9"), plot="ratio",
+    zoo=("gridworld_5x5", "frozenlake:gamma=0.9"), plot="ratio", tight=_tight_singh_yee, edge=edge_cases,
+    power_note="on random instances a greedy mistake costs much less than the bound; Singh & Yee's example attains it",
 ))
 
 
@@ -300,14 +416,21 @@ def greedy_q(mdp, q):
 
 
 def _run_greedy_q(mdp, rng, greedy):
+    """Perturbations of Q*: random ones, and the adversarial one (-eps at the optimal action, +eps at the
+    others) for a drawn eps and for eps = gamma (which makes Singh & Yee's example tight for Q)."""
     vstar = optimal_value(mdp)
     qstar = q_from_v(mdp, vstar)
+    best = (qstar >= vstar[:, None] - slack(mdp)) & mdp.action_mask
     eps, noise = _perturbation(mdp, rng, (mdp.S, mdp.A))
-    q = np.where(mdp.action_mask, qstar + noise, -np.inf)
-    err = float(np.max(np.abs(q[mdp.action_mask] - qstar[mdp.action_mask])))
-    loss = sup_norm(vstar - policy_evaluation(mdp, greedy(mdp, q)))
-    return Observation(np.array([loss]), np.array([bounds.greedy_loss_q(mdp.gamma, err).value]),
-                       atol=slack(mdp), info={"eps": eps})
+    noises = [noise] + [e * np.where(best, -1.0, 1.0) for e in (eps, mdp.gamma)]
+    noises += [eps * rng.choice([-1.0, 1.0], (mdp.S, mdp.A)) for _ in range(4)]
+    obs, bnd = [], []
+    for nz in noises:
+        q = np.where(mdp.action_mask, qstar + nz, -np.inf)
+        err = float(np.max(np.abs(q[mdp.action_mask] - qstar[mdp.action_mask])))
+        obs.append(sup_norm(vstar - policy_evaluation(mdp, greedy(mdp, q))))
+        bnd.append(bounds.greedy_loss_q(mdp.gamma, err).value)
+    return Observation(np.array(obs), np.array(bnd), atol=slack(mdp), info={"eps": eps})
 
 
 register(Theorem(
@@ -318,7 +441,7 @@ register(Theorem(
     subject=greedy_q, subject_doc="greedy(mdp, q) -> (S,) int policy, argmax_a q[s, a]",
     run=_run_greedy_q, family=discounted_mdps,
     negative=myopic_greedy, negative_doc="greedy for the immediate reward R, ignoring Q",
-    zoo=("gridworld_5x5",), plot="ratio",
+    zoo=("gridworld_5x5",), plot="ratio", tight=_tight_singh_yee, edge=edge_cases,
 ))
 
 
@@ -326,10 +449,14 @@ def _run_approx_vi(mdp, rng, T):
     eps = float(10.0 ** rng.uniform(-4, -1)) * max(1.0, sup_norm(mdp.R[mdp.action_mask]))
     vstar = optimal_value(mdp)
     v = start_vector(mdp, rng)
+    tight = rng.random() < 0.3  # v_0 = v* + c and e_k = +eps: the bound holds with equality
+    if tight:
+        v = vstar + value_scale(mdp)
     e0 = sup_norm(v - vstar)
     errs = [e0]
     for _ in range(_n_sweeps(mdp.gamma, cap=100)):
-        v = np.asarray(T(mdp, v)) + eps * rng.choice([-1.0, 1.0], mdp.S)
+        e = np.full(mdp.S, eps) if tight else eps * rng.choice([-1.0, 1.0], mdp.S)
+        v = np.asarray(T(mdp, v)) + e
         errs.append(sup_norm(v - vstar))
     k = np.arange(len(errs))
     bnd = np.array([bounds.approximate_vi_bound(mdp.gamma, j, e0, eps).value for j in k])
@@ -343,8 +470,8 @@ register(Theorem(
     compare="bound",
     subject=bellman, subject_doc="T(mdp, v) -> (S,) array, the Bellman optimality operator",
     run=_run_approx_vi, family=discounted_mdps,
-    negative=bellman_wrong_discount, negative_doc="Bellman operator with discount (1+gamma)/2",
-    zoo=("gridworld_5x5",), ylabel="||v_k - v*||_inf",
+    negative=bellman_damped, negative_doc="damped VI v + (Tv - v)/2: same v*, modulus (1+gamma)/2",
+    zoo=("gridworld_5x5",), ylabel="||v_k - v*||_inf", tight=_tight_contraction, edge=edge_cases,
 ))
 
 
@@ -434,9 +561,24 @@ def pi_no_improvement(mdp, *, policy0, **kw):
                            n_iter=1, converged=True)
 
 
+def pi_slow_instance():
+    """Two states, gamma = 0.4, start policy (0, 1): Howard PI needs 2 improvements against Scherrer's bound 4.
+
+    The largest ratio found by a search over 3000 random 2-3 state models with gamma <= 0.5 and every
+    start policy (mdpkit verify's pi-iterations tight instance; run with its fixed start policy).
+    """
+    from mdpkit.model import TabularMDP
+
+    P = np.array([[[0.0006049957153603442, 0.9993950042846398], [0.954636333932953, 0.04536366606704704]],
+                  [[0.0003523799212347176, 0.9996476200787653], [0.20330247793001632, 0.7966975220699837]]])
+    R = np.array([[0.16024893293655523, 0.5443034196733468], [1.5466594768647637, 0.8543062668521177]])
+    return TabularMDP(P, R, 0.4, name="pi-slow-two-state")
+
+
 def _run_pi_iterations(mdp, rng, solver):
     vstar = optimal_value(mdp)
-    res = solver(mdp, policy0=_random_policy(mdp, rng))
+    pi0 = np.array([0, 1]) if mdp.name == "pi-slow-two-state" else _random_policy(mdp, rng)
+    res = solver(mdp, policy0=pi0)
     m, n = int(mdp.action_mask.sum()), mdp.S
     b = bounds.pi_iterations_scherrer(m, n, mdp.gamma).value
     gap = sup_norm(vstar - policy_evaluation(mdp, res.policy))
@@ -444,7 +586,8 @@ def _run_pi_iterations(mdp, rng, solver):
             "hmz_rate": bounds.pi_iterations_hansen_miltersen_zwick(m, n, mdp.gamma).value,
             "ye_rate": bounds.pi_iterations_ye(m, n, mdp.gamma).value}
     # n_iter counts evaluations: the last evaluated policy is pi_{n_iter - 1}
-    return Observation(np.array([res.n_iter - 1, gap]), np.array([b, 0.0]), atol=slack(mdp), info=info)
+    return Observation(np.array([res.n_iter - 1, gap]), np.array([b, 0.0]), atol=slack(mdp), info=info,
+                       part=np.array([0, 1]))
 
 
 register(Theorem(
@@ -456,6 +599,10 @@ register(Theorem(
     subject=policy_iteration, subject_doc="solver(mdp, policy0=) -> SolveResult (.policy, .n_iter evaluations)",
     run=_run_pi_iterations, family=discounted_mdps,
     negative=pi_no_improvement, negative_doc="PI that stops after evaluating the initial policy",
+    tight=lambda: [pi_slow_instance()], parts=("improvements", "returned policy optimal"),
+    power_note="Howard PI needs far fewer improvements than Scherrer's bound on small models: a search over 3000 "
+               "random 2-3 state models (gamma <= 0.5, every start policy) reached ratio 0.5 at best (the tight "
+               "instance), so a constant off by 2 would go unseen",
     zoo=("gridworld_5x5", "frozenlake:gamma=0.99", "riverswim:gamma=0.99"), plot="ratio",
 ))
 
@@ -471,22 +618,36 @@ def mpi_no_improvement(mdp, *, m, max_iter, v0, epsilon=None):
     return SimpleNamespace(v=v)
 
 
+def mpi_damped(mdp, *, m, max_iter, v0, epsilon=None):
+    """Negative control: damped VI v + (Tv - v)/2 in place of MPI: monotone and below v*, but slower than VI."""
+    v = np.asarray(v0, dtype=float)
+    for _ in range(max_iter):
+        v = bellman_damped(mdp, v)
+    return SimpleNamespace(v=v, n_iter=max_iter)
+
+
 def _run_mpi(mdp, rng, solver):
     vstar = optimal_value(mdp)
     m = int(rng.integers(0, 6))
     v0 = np.full(mdp.S, mdp.reward_range[0] / (1.0 - mdp.gamma))  # T v0 >= v0
     ks = list(range(1, 16))
-    obs, bnd = [], []
+    vis = numpy_vi_trace(mdp, v0, ks[-1])  # T^n v_0 by an independent numpy route
+    obs, bnd, part = [], [], []
     prev = v0
-    tiny = 1e-13 * value_scale(mdp)  # run every sweep: neither method may stop before max_iter
+    tiny = 1e-13 * value_scale(mdp)
     for k in ks:
-        v_mpi = _iterate(solver(mdp, m=m, max_iter=k, v0=v0, epsilon=tiny))
-        v_vi = _iterate(value_iteration(mdp, max_iter=k, v0=v0, epsilon=tiny))
-        # v* - v_mpi <= v* - v_vi (at least as fast as VI), v_mpi <= v*, v_prev <= v_mpi
+        res = solver(mdp, m=m, max_iter=k, v0=v0, epsilon=tiny)
+        v_mpi = _iterate(res)
+        # the span rule may stop MPI before k iterations (with v - v* nearly constant): compare with
+        # VI after as many iterations as MPI ran
+        n = min(int(getattr(res, "n_iter", k)), ks[-1])
+        # v* - v_mpi <= v* - T^n v_0 (at least as fast as VI), v_mpi <= v*, v_prev <= v_mpi
         obs += [vstar - v_mpi, v_mpi - vstar, prev - v_mpi]
-        bnd += [vstar - v_vi, np.zeros(mdp.S), np.zeros(mdp.S)]
+        bnd += [vstar - vis[n], np.zeros(mdp.S), np.zeros(mdp.S)]
+        part += [np.full(mdp.S, j) for j in range(3)]
         prev = v_mpi
-    return Observation(np.concatenate(obs), np.concatenate(bnd), atol=slack(mdp), info={"m": m})
+    return Observation(np.concatenate(obs), np.concatenate(bnd), atol=slack(mdp), info={"m": m},
+                       part=np.concatenate(part))
 
 
 register(Theorem(
@@ -496,8 +657,9 @@ register(Theorem(
     compare="bound",
     subject=modified_policy_iteration, subject_doc="solver(mdp, m=, max_iter=, v0=, epsilon=) -> SolveResult (.v_iterate or .v)",
     run=_run_mpi, family=discounted_mdps,
-    negative=mpi_no_improvement, negative_doc="MPI that skips the improvement step",
+    negative=mpi_damped, negative_doc="damped VI v + (Tv - v)/2 in place of MPI (monotone, below v*, slower than VI)",
     zoo=("gridworld_5x5", "riverswim:gamma=0.9"), plot="ratio",
+    parts=("dominates VI: v* - v_k <= v* - T^k v_0", "below v*", "monotone"),
 ))
 
 
@@ -505,6 +667,15 @@ register(Theorem(
 def evaluate_wrong_discount(mdp, policy):
     """Negative control: policy evaluation with discount (1+gamma)/2."""
     return policy_evaluation(wrong_gamma(mdp), policy)
+
+
+def evaluate_truncated(mdp, policy, horizon=3):
+    """Negative control: an unconverged evaluator, sum_{t < 3} gamma^t P_pi^t r_pi (stopped after 3 sweeps)."""
+    P_pi, r_pi = policy_matrices(mdp, policy)
+    v = np.zeros(mdp.S)
+    for _ in range(horizon):
+        v = r_pi + mdp.gamma * (P_pi @ v)
+    return v
 
 
 def random_stochastic_policy(mdp, rng):
@@ -531,8 +702,8 @@ register(Theorem(
     compare="identity",
     subject=policy_evaluation, subject_doc="evaluate(mdp, policy) -> (S,) value of a stochastic (S, A) policy",
     run=_run_pdl, family=discounted_mdps,
-    negative=evaluate_wrong_discount, negative_doc="policy evaluation with discount (1+gamma)/2",
-    zoo=("gridworld_5x5",), plot="ratio", ylabel="|lhs - rhs|",
+    negative=evaluate_truncated, negative_doc="unconverged evaluator (3 sweeps of T_pi from 0)",
+    zoo=("gridworld_5x5",), plot="ratio", ylabel="|lhs - rhs|", edge=edge_cases, source_checked=False,
 ))
 
 
@@ -557,7 +728,7 @@ def _run_simulation(mdp, rng, evaluate):
     b = bounds.simulation_lemma_bound(m1.gamma, eps_r, eps_p, _sp(v2)).value
     obs = np.append(np.abs((v1 - v2) - ident), sup_norm(v1 - v2))
     bnd = np.append(np.zeros(S), b)
-    return Observation(obs, bnd, atol=slack(mdp), info={"lambda": lam})
+    return Observation(obs, bnd, atol=slack(mdp), info={"lambda": lam}, part=np.append(np.zeros(S, int), 1))
 
 
 register(Theorem(
@@ -568,8 +739,8 @@ register(Theorem(
     compare="identity+bound",
     subject=policy_evaluation, subject_doc="evaluate(mdp, policy) -> (S,) value of a stochastic (S, A) policy",
     run=_run_simulation, family=discounted_mdps,
-    negative=evaluate_wrong_discount, negative_doc="policy evaluation with discount (1+gamma)/2",
-    zoo=("gridworld_5x5",), plot="ratio",
+    negative=evaluate_truncated, negative_doc="unconverged evaluator (3 sweeps of T_pi from 0)",
+    zoo=("gridworld_5x5",), plot="ratio", parts=("identity", "bound"), edge=edge_cases,
 ))
 
 
@@ -585,26 +756,50 @@ def rvi_discounted(mdp, *, max_iter, v0=None):
     return SimpleNamespace(gain_lower=float(d.min()), gain_upper=float(d.max()))
 
 
+RVI_TAU = 0.5  #: aperiodicity transform of mdpkit's relative VI (its default), replicated by the width oracle
+
+
 def _run_gain_bracket(mdp, rng, solver):
+    """Containment of g* in the solver's bracket, and the bracket's width against the theorem's
+    sp(T~w_{k-1} - w_{k-1}) from an independent numpy RVI (T~ the backup of tau P + (1 - tau) I)."""
     g = optimal_gain(mdp)
+    v0 = rng.uniform(-1, 1, mdp.S) * max(1.0, sup_norm(mdp.R))
+    P = RVI_TAU * mdp.P_dense() + (1.0 - RVI_TAU) * np.eye(mdp.S)[:, None, :]
+    R = np.where(mdp.action_mask, mdp.R, -np.inf)
+    ks = (1, 2, 3, 5, 8, 13, 21)
+    w, spans = v0.copy(), {}
+    for j in range(1, ks[-1] + 1):
+        Tw = (R + P @ w).max(axis=1)
+        spans[j] = _sp(Tw - w)
+        w = Tw - Tw[0]
     obs, bnd = [], []
-    for k in (1, 2, 3, 5, 8, 13, 21):
-        res = solver(mdp, max_iter=k, v0=rng.uniform(-1, 1, mdp.S) * max(1.0, sup_norm(mdp.R)))
+    for k in ks:
+        res = solver(mdp, max_iter=k, v0=v0)
         lo, hi = res.gain_lower, res.gain_upper
-        obs.append(abs(g - 0.5 * (lo + hi)))
-        bnd.append(0.5 * (hi - lo))
-    return Observation(np.array(obs), np.array(bnd), x=np.array([1, 2, 3, 5, 8, 13, 21]),
-                       atol=SLACK * max(1.0, sup_norm(mdp.R)), info={"gain": g})
+        n = int(getattr(res, "n_iter", k))  # the bracket comes from the last backup (it may stop before k)
+        obs += [abs(g - 0.5 * (lo + hi)), hi - lo]
+        bnd += [0.5 * (hi - lo), spans[min(max(n, 1), ks[-1])]]
+    return Observation(np.array(obs), np.array(bnd), atol=SLACK * max(1.0, sup_norm(mdp.R)), info={"gain": g},
+                       part=np.tile([0, 1], len(ks)))
+
+
+def rvi_widened(mdp, *, max_iter, v0=None):
+    """Negative control: relative VI whose gain bracket is widened 1.5x about its midpoint (still contains g*)."""
+    res = relative_value_iteration(mdp, max_iter=max_iter, v0=v0)
+    mid, half = 0.5 * (res.gain_lower + res.gain_upper), 0.5 * (res.gain_upper - res.gain_lower)
+    return SimpleNamespace(gain_lower=mid - 1.5 * half, gain_upper=mid + 1.5 * half, n_iter=res.n_iter)
 
 
 register(Theorem(
     name="rvi-gain-bracket",
-    statement="min_s (T h - h)(s) <= g* <= max_s (T h - h)(s) for the relative value iterates h",
+    statement="min_s (T h - h)(s) <= g* <= max_s (T h - h)(s) for the relative value iterates h: g* lies in the "
+              "solver's bracket, which is no wider than sp(T h - h) (h from an independent numpy RVI)",
     source=f"Odoni (1969); {PUTERMAN}, Sec. 8.5",
     compare="bound",
     subject=relative_value_iteration, subject_doc="solver(mdp, max_iter=, v0=) -> SolveResult with "
                                                   ".gain_lower, .gain_upper",
     run=_run_gain_bracket, family=positive_mdps,
-    negative=rvi_discounted, negative_doc="relative VI that discounts by 0.9",
+    negative=rvi_widened, negative_doc="RVI gain bracket widened 1.5x about its midpoint (contains g*, too wide)",
     zoo=("machine_replacement",), plot="ratio", ylabel="|g* - midpoint| / half-width",
+    parts=("g* in bracket", "width vs theorem"),
 ))

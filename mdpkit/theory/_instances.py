@@ -16,21 +16,39 @@ from mdpkit.model import TabularMDP
 ENUMERATION_LIMIT = 4096  #: largest number of deterministic policies enumerated
 
 
-def discounted_mdps(n_states=(1, 6), n_actions=(1, 3), gamma=(0.0, 0.99), sparse=None, masked=True):
-    """Hypothesis strategy of small discounted MDPs (dense or CSR, masked actions, ties, gamma = 0)."""
-    from mdpkit.testing.strategies import mdps
+def discounted_mdps(n_states=None, n_actions=(1, 3), gamma=None, sparse=None, masked=True):
+    """The checks' family of discounted MDPs: :func:`mdpkit.testing.theory_mdps` (S >= 2, gamma in [0.5, 0.95]).
 
-    return mdps(n_states=n_states, n_actions=n_actions, gamma=gamma, sparse=sparse, masked=masked)
+    Dense or CSR, masked actions, ties; ``n_states`` defaults to
+    :data:`mdpkit.testing.STATE_RANGE` and ``gamma`` to :data:`mdpkit.testing.GAMMA_RANGE`.
+    """
+    from mdpkit.testing.strategies import GAMMA_RANGE, STATE_RANGE, theory_mdps
+
+    return theory_mdps(n_states=STATE_RANGE if n_states is None else n_states, n_actions=n_actions,
+                       gamma=GAMMA_RANGE if gamma is None else gamma, sparse=sparse, masked=masked)
 
 
-def dense_mdps(n_states=(1, 6), n_actions=(1, 3), gamma=(0.0, 0.99)):
-    from mdpkit.testing.strategies import mdps
+def dense_mdps(n_states=None, n_actions=(1, 3), gamma=None):
+    """As :func:`discounted_mdps`, dense storage only."""
+    return discounted_mdps(n_states=n_states, n_actions=n_actions, gamma=gamma, sparse=False)
 
-    return mdps(n_states=n_states, n_actions=n_actions, gamma=gamma, sparse=False)
+
+def edge_cases():
+    """Degenerate instances run explicitly (gamma = 0, S = 1): :func:`mdpkit.testing.edge_mdps`."""
+    from mdpkit.testing.strategies import edge_mdps
+
+    return edge_mdps()
 
 
-def positive_mdps(n_states=(1, 6), n_actions=(1, 3)):
-    """Every transition probability positive: unichain and aperiodic under every policy."""
+def edge_cases_two_states():
+    """The edge cases with S >= 2 only (gamma = 0)."""
+    from mdpkit.testing.strategies import edge_mdps
+
+    return edge_mdps(gamma=None)
+
+
+def positive_mdps(n_states=(2, 5), n_actions=(1, 3)):
+    """Every transition probability positive: unichain and aperiodic under every policy (gamma = 1, S >= 2)."""
     from hypothesis import strategies as st
 
     @st.composite

@@ -10,21 +10,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._core import CheckResult, check, get, list_theorems
+from ._core import MUTATION_BOUND_SCALE, CheckResult, check, get, list_theorems
 
 __all__ = ["Report", "verify", "format_table", "write_report"]
 
 COLUMNS = {
     "theorem": "registered name (mdpkit list theorems)",
-    "source": "paper or book, theorem number",
-    "inst": "instances checked (random draws steered toward tight cases, plus zoo models)",
+    "source": "paper or book, theorem number; '*' = the number was not checked against the source text",
+    "eff": "distinct effective instances: deduplicated, non-degenerate (S >= 2, gamma >= 0.05), tight ones "
+           "included; edge cases (gamma = 0, S = 1) run too but are not counted",
+    "gamma": "range of gamma over the effective instances",
+    "S": "range of S over the effective instances",
     "worst": "largest observed/bound ratio over all instances; <= 1 means the bound held everywhere, "
              "near 1 means some instance is tight (identities: residual / round-off slack)",
-    "median": "median over instances of each instance's worst ratio",
-    "rate (claimed)": "largest fitted geometric rate of the error trace, and the rate the theorem claims",
-    "control": "the negative control (a deliberately wrong solver/operator) must FAIL the same check; "
-               "'fails' means the check is not vacuous",
-    "verdict": "PASS, FAIL (the theorem's claim was violated), VACUOUS (the control passed too) or ERROR",
+    "tight": "largest ratio on the theorem's tight instances (literature or constructed), '-' if it has none",
+    "rate": "largest fitted/claimed ratio of the geometric rate over instances (<= 1 holds), with the claimed rate",
+    "control": "the negative controls (deliberately wrong subjects breaking the claim) must FAIL the same check; "
+               "'fails' means the check is not vacuous, 'ERROR' that a control raised",
+    "power": "mutation control: the same observations against the bound x 1/2 and the claimed rate squared must "
+             "FAIL; 'ok' if they do, 'LOW' (low power, reason below) if the check could not see a factor 2",
+    "verdict": "PASS, FAIL (the theorem's claim was violated), VACUOUS (a control passed too) or ERROR "
+               "(the subject or a control raised)",
 }
 
 
@@ -47,6 +53,7 @@ class Report:
 
     def to_dict(self) -> dict:
         return {"seed": self.seed, "n_examples": self.n_examples, "ok": self.ok, "wall_time": self.wall_time,
+                "n_results": len(self.results), "n_low_power": sum(r.low_power for r in self.results),
                 "columns": COLUMNS, "checks": [r.to_dict() for r in self.results]}
 
 
@@ -58,23 +65,55 @@ def _f(x, nd=3) -> str:
     return f"{x:.{nd}g}"
 
 
+def _rng(r, nd=2) -> str:
+    if r is None:
+        return "-"
+    lo, hi = r
+    if isinstance(lo, float):
+        return f"{lo:.{nd}f}" if lo == hi else f"{lo:.{nd}f}-{hi:.{nd}f}"
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
 def format_table(results) -> str:
-    """Plain-text table of check results (columns explained in ``COLUMNS``)."""
+    """Plain-text table of check results (columns explained in ``COLUMNS``), with footnotes.
+
+    Footnotes list every low-power reason, every control error and every subject error, so the
+    printed table carries everything a reader needs to judge a PASS.
+    """
     head = list(COLUMNS)
-    rows = []
+    rows, notes = [], []
     for r in results:
-        rate = "-" if r.fitted_rate is None and not r.claimed_rate else f"{_f(r.fitted_rate)} ({r.claimed_rate or '-'})"
-        ctrl = {True: "fails", False: "PASSES", None: "-"}[r.control_failed]
-        rows.append([r.theorem.name, r.theorem.source, str(r.n_instances), _f(r.worst_ratio), _f(r.median_ratio),
-                     rate, ctrl, r.verdict])
-    src_w = 44
+        th = r.theorem
+        rate = "-" if r.rate_ratio is None and not r.claimed_rate else f"{_f(r.rate_ratio)} ({r.claimed_rate or '-'})"
+        if r.control_errors:
+            ctrl = "ERROR"
+        else:
+            ctrl = {True: "fails", False: "PASSES", None: "-"}[r.control_failed]
+            if r.controls and len(r.controls) > 1:
+                ctrl += f" {sum(c['fails'] for c in r.controls)}/{len(r.controls)}"
+        power = {"ok": "ok", "n/a": "-"}.get(r.power, "LOW")
+        src = th.source if th.source_checked else th.source + " *"
+        rows.append([th.name, src, str(r.n_effective), _rng(r.gamma_range), _rng(r.S_range), _f(r.worst_ratio),
+                     _f(r.tight_ratio), rate, ctrl, power, r.verdict])
+        if r.low_power:
+            notes.append(f"{th.name}: {r.power}")
+        for e in r.control_errors[:3]:
+            notes.append(f"{th.name}: control error: {e}")
+        for e in r.errors[:3]:
+            notes.append(f"{th.name}: error: {e}")
+    src_w = 40
     for row in rows:
         if len(row[1]) > src_w:
-            row[1] = row[1][: src_w - 3] + "..."
+            row[1] = row[1][: src_w - 5] + "... *" if row[1].endswith(" *") else row[1][: src_w - 3] + "..."
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
     line = "  ".join(h.ljust(w) for h, w in zip(head, widths))
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in rows]
+    if any(not r.theorem.source_checked for r in results):
+        out.append("\n* theorem number not checked against the source text")
+    if notes:
+        out.append("")
+        out += notes
     return "\n".join(out)
 
 
@@ -92,8 +131,45 @@ def _on_axis(x, y) -> np.ndarray:
     return out
 
 
+#: ratios below this are drawn in the lowest bin of the log-axis histograms
+RATIO_FLOOR = 1e-6
+
+
+def _log_hist(ax, ratios, title: str) -> None:
+    """Histogram of ratios on a log axis (ratios <= RATIO_FLOOR collected in the first bin)."""
+    r = np.asarray([x for x in ratios if x is not None], dtype=float)
+    n_nan = int(np.isnan(r).sum())
+    r = r[~np.isnan(r)]
+    n_inf = int(np.isinf(r).sum())
+    fin = r[np.isfinite(r)]
+    n_low = int((fin <= RATIO_FLOOR).sum())
+    hi = max(2.0, float(fin.max()) * 1.5) if fin.size else 2.0
+    bins = np.logspace(math.log10(RATIO_FLOOR), math.log10(hi), 32)
+    if fin.size:
+        ax.hist(np.clip(fin, RATIO_FLOOR * 1.0001, None), bins=bins, color="C0", edgecolor="white",
+                label=f"{fin.size} instances" + (f" ({n_low} at <= {RATIO_FLOOR:g})" if n_low else ""))
+    ax.set_xscale("log")
+    n_above = int((r > 1.0).sum())
+    worst = f"max {np.max(r):.4g}" if r.size else "max undefined"
+    ax.axvline(1.0, color="C3", ls="--", lw=1.5, label=f"bound: {n_above} of {r.size} above ({worst})")
+    ax.axvline(MUTATION_BOUND_SCALE, color="C1", ls=":", lw=1.2, label="ratio 1/2: a halved bound fails above")
+    if n_inf or n_nan:
+        ax.plot([], [], " ", label=f"not shown: {n_inf} inf, {n_nan} NaN")
+    ax.set_xlim(RATIO_FLOOR, hi)
+    ax.set_xlabel("observed / bound (log scale)")
+    ax.set_ylabel("instances")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+
+
 def plot_check(res: CheckResult, path: str) -> str:
-    """Write the PNG of one check: traces with their bounds (log scale) or the ratio histogram."""
+    """Write the PNG of one check.
+
+    Trace checks: the tightest traces against their bounds (log scale) and the ratio histogram.
+    Multi-part checks: one log-axis ratio histogram per part.  Others: one log-axis histogram.
+    """
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -102,9 +178,14 @@ def plot_check(res: CheckResult, path: str) -> str:
     from mdpkit import plotting
 
     th = res.theorem
-    traced = [o for o in res.observations if o.x is not None and o.observed.size > 1 and np.all(np.diff(o.x) > 0)]
+    obs = res.observations
+    traced = [o for o in obs if o.x is not None and o.observed.size > 1 and np.all(np.diff(o.x) > 0)]
+    parts = tuple(th.parts) if len(th.parts) > 1 else ()
+    n_panels = (1 if th.plot == "trace" and traced else 0) + (len(parts) if parts else 1)
+    fig, axes = plt.subplots(1, n_panels, figsize=(5.2 * n_panels, 4.3), squeeze=False)
+    axes = list(axes[0])
     if th.plot == "trace" and traced:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        ax = axes.pop(0)
         tight, seen = [], set()
         for o in sorted(traced, key=lambda o: -o.ratio if math.isfinite(o.ratio) else 0):
             if _short(o.label) not in seen and len(tight) < 4:  # distinct models, tightest first
@@ -112,19 +193,20 @@ def plot_check(res: CheckResult, path: str) -> str:
                 tight.append(o)
         plotting.plot_convergence({_short(o.label): _on_axis(o.x, o.observed) for o in tight},
                                   {_short(o.label): _on_axis(o.x, o.bound) for o in tight},
-                                  ax=axes[0], ylabel=th.ylabel, title=f"{th.name}: tightest instances")
-        plotting.plot_ratio_hist([o.ratio for o in res.observations], ax=axes[1],
-                                 title=f"observed/bound, {res.n_instances} instances")
+                                  ax=ax, ylabel=th.ylabel, title=f"{th.name}: tightest instances")
+    if parts:
+        per = np.array([o.part_ratios(len(parts)) for o in obs], dtype=float).reshape(-1, len(parts))
+        for j, (ax, p) in enumerate(zip(axes, parts)):
+            col = per[:, j]
+            _log_hist(ax, col[~np.isnan(col)], f"part {j + 1}: {p}")
     else:
-        fig, ax = plt.subplots(figsize=(6, 4.2))
-        plotting.plot_ratio_hist([o.ratio for o in res.observations], ax=ax,
-                                 title=f"{th.name}: observed/bound, {res.n_instances} instances")
-    import textwrap
-
+        _log_hist(axes[0], [o.ratio for o in obs], f"{th.name}: observed/bound, {res.n_instances} instances")
     width = int(fig.get_figwidth() * 13)
-    fig.suptitle(textwrap.fill(th.statement, width) + f"\n{th.source}  -  {res.verdict}", fontsize=8)
+    flag = "" if th.source_checked else " (theorem number not checked against the text)"
+    fig.suptitle(textwrap.fill(th.statement, width) + f"\n{th.source}{flag}  -  {res.verdict}, power {res.power[:60]}",
+                 fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
 

@@ -1,0 +1,209 @@
+r"""Convergence and improvement bounds of exact policy optimization in discounted tabular MDPs.
+
+Every function returns a :class:`~mdpkit.bounds.Bound` for the *unnormalized* value
+:math:`V^\pi(\rho) = \sum_s\rho(s)V^\pi(s)` (reward units).  The papers assume rewards in
+:math:`[0, 1]`; the functions take the reward span :math:`w = \max R - \min R` and apply the exact
+rescaling argument: softmax PG, NPG and PMD iterates depend on the rewards only through
+advantages (shift invariant), and scaling rewards by :math:`w` is the same as scaling the step
+size by :math:`w`, so the :math:`[0,1]` theorem applied to :math:`(R - \min R)/w` gives the
+stated bound.  Theorem numbers that could not be checked against the papers' text are marked.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._bound import Bound, BoundKind
+
+__all__ = [
+    "cpi_improvement_bound",
+    "entropy_npg_bound",
+    "gradient_domination_bound",
+    "mei_softmax_step",
+    "npg_bound",
+    "pmd_geometric_bound",
+    "softmax_pg_bound",
+    "trpo_improvement_bound",
+]
+
+AKLM = ("A. Agarwal, S. Kakade, J. Lee and G. Mahajan, On the theory of policy gradient methods: optimality, "
+        "approximation, and distribution shift, JMLR 22(98), 2021")
+MEI = ("J. Mei, C. Xiao, C. Szepesvari and D. Schuurmans, On the global convergence rates of softmax policy "
+       "gradient methods, ICML 2020")
+CEN = ("S. Cen, C. Cheng, Y. Chen, Y. Wei and Y. Chi, Fast global convergence of natural policy gradient methods "
+       "with entropy regularization, Operations Research 70(4), 2022")
+XIAO = "L. Xiao, On the convergence rates of policy gradient methods, JMLR 23(282), 2022"
+SCHULMAN = "J. Schulman, S. Levine, P. Moritz, M. Jordan and P. Abbeel, Trust region policy optimization, ICML 2015"
+KL02 = "S. Kakade and J. Langford, Approximately optimal approximate reinforcement learning, ICML 2002"
+
+
+def _gamma(gamma) -> float:
+    g = float(gamma)
+    if not (0.0 <= g < 1.0):
+        raise ValueError(f"gamma must lie in [0, 1), got {gamma!r}")
+    return g
+
+
+def _nonneg(x, name) -> float:
+    v = float(x)
+    if not (v >= 0.0 and math.isfinite(v)):
+        raise ValueError(f"{name} must be finite and >= 0, got {x!r}")
+    return v
+
+
+def _pos(x, name) -> float:
+    v = float(x)
+    if not (v > 0.0 and math.isfinite(v)):
+        raise ValueError(f"{name} must be finite and > 0, got {x!r}")
+    return v
+
+
+def npg_bound(gamma: float, eta: float, T: int, *, kl0: float, reward_span: float = 1.0) -> Bound:
+    r"""NPG (softmax, exact): :math:`V^*(\rho) - V^{(T)}(\rho) \le \frac{\Phi_0}{\eta T} + \frac{w}{(1-\gamma)^2 T}`.
+
+    The update is :math:`\pi^{(t+1)}(a|s)\propto\pi^{(t)}(a|s)\exp(\eta A^{(t)}(s,a)/(1-\gamma))`;
+    :math:`\Phi_0 = \mathbb{E}_{s\sim d^{\pi^*}_\rho}\mathrm{KL}(\pi^*_s\|\pi^{(0)}_s)` (``kl0``),
+    which is at most :math:`\log|A|` from the uniform policy (the theorem's :math:`\theta^{(0)}=0`);
+    ``reward_span`` :math:`w` (1 for rewards in [0, 1]).  Any :math:`\eta > 0`, ``T >= 1``.
+    AKLM 2021, Thm 16 (number not checked against the text).
+    """
+    g = _gamma(gamma)
+    e = _pos(eta, "eta")
+    if int(T) < 1:
+        raise ValueError(f"T must be >= 1, got {T!r}")
+    w = _nonneg(reward_span, "reward_span")
+    val = _nonneg(kl0, "kl0") / (e * T) + w / ((1.0 - g) ** 2 * T)
+    return Bound(value=val, kind=BoundKind.DETERMINISTIC, citation=f"{AKLM}, Thm 16 (number not checked against the text)",
+                 assumptions=("exact Q/advantages", "softmax NPG update pi <- pi exp(eta A/(1-gamma))", "eta > 0"),
+                 statement="V*(rho) - V^(T)(rho) <= KL0/(eta T) + w/((1-gamma)^2 T)")
+
+
+def mei_softmax_step(gamma: float, reward_span: float = 1.0) -> float:
+    r"""The step size of Mei et al. (2020), Thm 4: :math:`\eta = (1-\gamma)^3/(8w)` (the inverse
+    of the smoothness constant :math:`8w/(1-\gamma)^3` of :math:`\theta\mapsto V^{\pi_\theta}(\mu)`)."""
+    g = _gamma(gamma)
+    return (1.0 - g) ** 3 / (8.0 * _pos(reward_span, "reward_span"))
+
+
+def softmax_pg_bound(gamma: float, t: int, *, n_states: int, c: float, mismatch: float, inv_mu: float,
+                     reward_span: float = 1.0) -> Bound:
+    r"""Softmax PG, exact gradients, :math:`\eta = (1-\gamma)^3/(8w)`:
+
+    .. math:: V^*(\rho) - V^{\pi_{\theta_t}}(\rho) \le
+              \frac{16\,S\,w}{c^2(1-\gamma)^6\,t}\Big\|\frac{d^{\pi^*}_\mu}{\mu}\Big\|_\infty^2\Big\|\frac1\mu\Big\|_\infty
+
+    with :math:`c = \inf_{t\ge1}\min_s\pi_{\theta_t}(a^*(s)|s) > 0` (``c``), ``mismatch`` the
+    coefficient :math:`\|d^{\pi^*}_\mu/\mu\|_\infty` and ``inv_mu`` :math:`\|1/\mu\|_\infty` (the
+    gradient is taken at :math:`\mu`, which must be positive).  Mei et al. 2020, Thm 4 (number not
+    checked against the text).
+    """
+    g = _gamma(gamma)
+    if int(t) < 1:
+        raise ValueError(f"t must be >= 1, got {t!r}")
+    val = (16.0 * int(n_states) * _nonneg(reward_span, "reward_span") * _nonneg(mismatch, "mismatch") ** 2
+           * _nonneg(inv_mu, "inv_mu") / (_pos(c, "c") ** 2 * (1.0 - g) ** 6 * int(t)))
+    return Bound(value=val, kind=BoundKind.DETERMINISTIC, citation=f"{MEI}, Thm 4 (number not checked against the text)",
+                 assumptions=("exact gradients", "eta = (1-gamma)^3/(8 w)", "mu > 0",
+                              "c = inf_t min_s pi_t(a*(s)|s) over the run"),
+                 statement="V*(rho) - V^{pi_t}(rho) <= 16 S w ||d*_mu/mu||^2 ||1/mu|| / (c^2 (1-gamma)^6 t)")
+
+
+def entropy_npg_bound(gamma: float, eta: float, tau: float, t: int, *, c1: float) -> Bound:
+    r"""Entropy-regularized NPG: :math:`\|Q^*_\tau - Q^{(t+1)}_\tau\|_\infty \le C_1\gamma(1-\eta\tau)^t`.
+
+    Update :math:`\pi^{(t+1)}(a|s)\propto\pi^{(t)}(a|s)^{1-\eta\tau/(1-\gamma)}\exp(\eta Q^{(t)}_\tau(s,a)/(1-\gamma))`
+    for :math:`0<\eta\le(1-\gamma)/\tau`; :math:`C_1 = \|Q^*_\tau-Q^{(0)}_\tau\|_\infty +
+    2\tau(1-\frac{\eta\tau}{1-\gamma})\|\log\pi^*_\tau-\log\pi^{(0)}\|_\infty` (``c1``).  Cen et al.
+    2022, Thm 1 (number not checked against the text).
+
+    Raises
+    ------
+    ValueError
+        ``eta`` outside :math:`(0, (1-\gamma)/\tau]` (the theorem does not apply).
+    """
+    g = _gamma(gamma)
+    e, ta = _pos(eta, "eta"), _pos(tau, "tau")
+    if e * ta > (1.0 - g) * (1.0 + 1e-12):
+        raise ValueError(f"entropy_npg_bound: eta = {e:g} > (1-gamma)/tau = {(1 - g) / ta:g}; Cen et al. Thm 1 does not apply")
+    if int(t) < 0:
+        raise ValueError(f"t must be >= 0, got {t!r}")
+    val = _nonneg(c1, "c1") * g * (1.0 - e * ta) ** int(t)
+    return Bound(value=val, kind=BoundKind.DETERMINISTIC, citation=f"{CEN}, Thm 1 (number not checked against the text)",
+                 assumptions=("exact soft Q", "0 < eta <= (1-gamma)/tau"),
+                 statement="||Q*_tau - Q^(t+1)_tau||_inf <= C1 gamma (1 - eta tau)^t")
+
+
+def pmd_geometric_bound(gamma: float, k: int, *, gap0: float, d0: float, eta0: float) -> Bound:
+    r"""PMD with geometrically increasing steps :math:`\eta_{k+1}\ge\eta_k/\gamma`:
+
+    .. math:: V^*(\rho) - V^{\pi_k}(\rho) \le \gamma^k\Big(V^*(\rho)-V^{\pi_0}(\rho) + \frac{D^*_0}{(1-\gamma)\eta_0}\Big)
+
+    with :math:`D^*_0 = \mathbb{E}_{s\sim d^{\pi^*}_\rho} D(\pi^*_s, \pi_{0,s})` the Bregman
+    divergence of the mirror map (KL for NPG, half squared Euclidean for projected Q-ascent).
+    Xiao 2022, Thm 10 (number not checked against the text).
+    """
+    g = _gamma(gamma)
+    val = g ** int(k) * (_nonneg(gap0, "gap0") + _nonneg(d0, "d0") / ((1.0 - g) * _pos(eta0, "eta0")))
+    return Bound(value=val, kind=BoundKind.DETERMINISTIC, citation=f"{XIAO}, Thm 10 (number not checked against the text)",
+                 assumptions=("exact Q", "eta_{k+1} >= eta_k / gamma", "eta_0 > 0"),
+                 statement="V*(rho) - V^{pi_k}(rho) <= gamma^k (gap_0 + D*_0/((1-gamma) eta_0))")
+
+
+def gradient_domination_bound(mismatch: float, stationarity: float, *, gamma: float | None = None) -> Bound:
+    r"""Gradient domination for the direct parametrization (AKLM 2021, Lemma 4):
+
+    .. math:: V^*(\rho) - V^\pi(\rho) \le \Big\|\frac{d^{\pi^*}_\rho}{d^\pi_\mu}\Big\|_\infty
+              \max_{\bar\pi}(\bar\pi-\pi)^\top\nabla_\pi V^\pi(\mu)
+              \le \frac{1}{1-\gamma}\Big\|\frac{d^{\pi^*}_\rho}{\mu}\Big\|_\infty\max_{\bar\pi}(\bar\pi-\pi)^\top\nabla_\pi V^\pi(\mu).
+
+    ``mismatch`` is :math:`\|d^{\pi^*}_\rho/d^\pi_\mu\|_\infty` (sharp form, ``gamma=None``) or
+    :math:`\|d^{\pi^*}_\rho/\mu\|_\infty` (with ``gamma``: the relaxed form);
+    ``stationarity`` is :math:`\max_{\bar\pi}(\bar\pi-\pi)^\top\nabla_\pi V^\pi(\mu)\ge 0`.
+    (Number not checked against the text.)
+    """
+    m, st = _nonneg(mismatch, "mismatch"), _nonneg(stationarity, "stationarity")
+    factor = 1.0 if gamma is None else 1.0 / (1.0 - _gamma(gamma))
+    return Bound(value=factor * m * st, kind=BoundKind.DETERMINISTIC,
+                 citation=f"{AKLM}, Lemma 4 (number not checked against the text)",
+                 assumptions=("direct parametrization", "exact gradient at mu"),
+                 statement="V*(rho) - V^pi(rho) <= ||d*_rho / d^pi_mu||_inf max_pibar (pibar - pi)^T grad V^pi(mu)")
+
+
+def trpo_improvement_bound(gamma: float, surrogate_gain: float, *, max_abs_advantage: float, max_tv: float) -> Bound:
+    r"""TRPO's monotone-improvement lower bound (Schulman et al. 2015, Thm 1):
+
+    .. math:: V^{\tilde\pi}(\mu) - V^{\pi}(\mu) \ge \underbrace{\sum_s \rho_\pi(s)\sum_a\tilde\pi(a|s)A_\pi(s,a)}_{L_\pi(\tilde\pi)-\eta(\pi)}
+              - \frac{4\epsilon\gamma}{(1-\gamma)^2}\alpha^2,
+
+    :math:`\rho_\pi` the *unnormalized* discounted visitation from :math:`\mu`,
+    :math:`\epsilon=\max_{s,a}|A_\pi(s,a)|`, :math:`\alpha=\max_s D_{TV}(\pi_s,\tilde\pi_s)` with
+    :math:`D_{TV}(p,q)=\frac12\|p-q\|_1`.  Returns the lower bound on the improvement (a Bound whose
+    ``value`` is a *lower* bound).  (Number not checked against the text.)
+    """
+    g = _gamma(gamma)
+    val = float(surrogate_gain) - 4.0 * _nonneg(max_abs_advantage, "max_abs_advantage") * g / (1.0 - g) ** 2 * _nonneg(max_tv, "max_tv") ** 2
+    return Bound(value=val, kind=BoundKind.DETERMINISTIC, citation=f"{SCHULMAN}, Thm 1 (number not checked against the text)",
+                 assumptions=("exact advantages of the old policy",),
+                 statement="V^{new}(mu) - V^{old}(mu) >= L_old(new) - eta(old) - 4 eps gamma alpha^2/(1-gamma)^2 (a lower bound)")
+
+
+def cpi_improvement_bound(gamma: float, alpha: float, *, policy_advantage: float, eps: float) -> Bound:
+    r"""Conservative policy iteration (Kakade & Langford 2002, Thm 4.1): for
+    :math:`\pi_{new}=(1-\alpha)\pi+\alpha\pi'`,
+
+    .. math:: V^{\pi_{new}}(\mu) - V^\pi(\mu) \ge \frac{\alpha}{1-\gamma}\Big(\mathbb{A}_\pi(\pi')
+              - \frac{2\alpha\gamma\epsilon}{1-\gamma(1-\alpha)}\Big)
+
+    with :math:`\mathbb{A}_\pi(\pi') = \mathbb{E}_{s\sim d^\pi_\mu}\mathbb{E}_{a\sim\pi'}A_\pi(s,a)`
+    (normalized :math:`d`) and :math:`\epsilon = \max_s|\mathbb{E}_{a\sim\pi'}A_\pi(s,a)|`.  A lower
+    bound.  (Number not checked against the text.)
+    """
+    g = _gamma(gamma)
+    a = float(alpha)
+    if not (0.0 <= a <= 1.0):
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha!r}")
+    e = _nonneg(eps, "eps")
+    val = a / (1.0 - g) * (float(policy_advantage) - 2.0 * a * g * e / (1.0 - g * (1.0 - a)))
+    return Bound(value=val, kind=BoundKind.DETERMINISTIC, citation=f"{KL02}, Thm 4.1 (number not checked against the text)",
+                 assumptions=("exact advantages", "mixture update"),
+                 statement="V^{new}(mu) - V(mu) >= alpha/(1-gamma) (A(pi') - 2 alpha gamma eps/(1 - gamma(1-alpha)))")

@@ -1,0 +1,247 @@
+"""Registered theorem checks for linear MDPs (issue 15).
+
+Instances are :class:`~mdpkit.linear.LinearMDP` objects (or tabular models turned into one-hot
+linear MDPs), drawn from seeded generators with S >= 2, A >= 2 and, for discounted checks,
+gamma in [0.5, 0.95]; every observation sets its ``label``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mdpkit.linear import LinearMDP, misspecified_linear_mdp, one_hot_linear_mdp, policy_q_values, random_linear_mdp
+from mdpkit.model import TabularMDP
+from mdpkit.solvers.linear import linear_exact_solution, lsvi, lsvi_ucb, mdvi
+
+from ._core import Observation, Theorem, register
+
+JIN = "Jin, Yang, Wang & Jordan (2020), COLT"
+
+
+# ----------------------------------------------------------------------------- families
+def _tabular_stage_models():
+    """Stage-wise tabular models as one-hot linear MDPs: S in [2, 6], A in [2, 3], H in [2, 6]."""
+    from hypothesis import strategies as st
+
+    def build(S, A, H, seed):
+        rng = np.random.default_rng(seed)
+        ms = [TabularMDP(rng.dirichlet(np.full(S, 0.5), size=(S, A)), rng.uniform(0, 1, (S, A)), 1.0)
+              for _ in range(H)]
+        return one_hot_linear_mdp(ms)
+
+    return st.builds(build, st.integers(2, 6), st.integers(2, 3), st.integers(2, 6), st.integers(0, 2**31))
+
+
+def _linear_mdps(stagewise=True):
+    """Random signed-feature linear MDPs with 2 <= d <= S*A - 2 (the span is a proper subspace)."""
+    from hypothesis import strategies as st
+
+    def build(S, A, dfrac, H, seed, sw):
+        d = int(np.clip(round(dfrac * (S * A - 2)), 2, S * A - 2))
+        return random_linear_mdp(S, A, d, horizon=H, stagewise=sw and stagewise, rng=seed)
+
+    return st.builds(build, st.integers(2, 6), st.integers(2, 3), st.floats(0.2, 0.8), st.integers(2, 5),
+                     st.integers(0, 2**31), st.booleans())
+
+
+def _label(m) -> str:
+    if isinstance(m, LinearMDP):
+        hz = f"H={m.horizon}" if m.horizon else f"gamma={m.gamma:g}"
+        return f"linear S={m.S} A={m.A} d={m.d} {hz}{' stage-wise' if m.is_stagewise else ''}"
+    return f"{getattr(m, 'name', '') or 'tabular'} S={m.S} A={m.A} gamma={m.gamma:g}"
+
+
+def _as_linear(inst, H=5):
+    return one_hot_linear_mdp(inst, horizon=H) if isinstance(inst, TabularMDP) else inst
+
+
+# ----------------------------------------------------------------------------- LSVI == backward induction
+def lsvi_q(lmdp):
+    """Default subject: LSVI with exact backups, ``(lmdp) -> q (H, S, A)``."""
+    return lsvi(lmdp, exact_backups=True).q
+
+
+def lsvi_q_aggregated(lmdp):
+    """Negative control: LSVI whose features merge the last two (s, a) columns (no longer tabular)."""
+    phi = np.array(lmdp.phi)
+    phi[..., -2] += phi[..., -1]
+    phi = phi[..., :-1]
+    S, A = lmdp.S, lmdp.A
+    Phi = phi.reshape(S * A, -1)
+    H = lmdp.horizon
+    V = np.zeros(S)
+    q = np.empty((H, S, A))
+    for h in range(H - 1, -1, -1):
+        y = (lmdp.R[h] + lmdp.P[h] @ V).reshape(-1)
+        q[h] = (Phi @ np.linalg.lstsq(Phi, y, rcond=None)[0]).reshape(S, A)
+        V = q[h].max(axis=1)
+    return q
+
+
+def _run_lsvi_tabular(inst, rng, subject):
+    m = _as_linear(inst)
+    q = np.asarray(subject(m))
+    qstar = linear_exact_solution(m).q
+    scale = max(1.0, float(np.abs(qstar).max()))
+    return Observation(np.array([float(np.max(np.abs(q - qstar)))]), np.array([0.0]), atol=1e-10 * scale,
+                       label=_label(m))
+
+
+register(Theorem(
+    name="lsvi-onehot-tabular",
+    statement="with one-hot features (d = S*A) and exact backups, LSVI's Q_h equals backward induction's Q*_h",
+    source=f"{JIN}, Sec. 2 (tabular MDPs are linear MDPs with d = |S||A|; number not checked against the text)",
+    compare="identity",
+    subject=lsvi_q, subject_doc="subject(lmdp) -> q (H, S, A), least-squares VI with exact backups",
+    run=_run_lsvi_tabular, family=_tabular_stage_models,
+    negative=lsvi_q_aggregated, negative_doc="LSVI on features with two (s, a) columns merged (not one-hot)",
+    zoo=("riverswim", "gridworld_5x5"), plot="ratio", ylabel="max |Q_LSVI - Q*|",
+))
+
+
+# ----------------------------------------------------------------------------- Prop. 2.3
+def q_pi_true(lmdp, policy, rng):
+    """Default subject: the exact Q^pi of the linear model itself, ``(lmdp, policy, rng) -> (H, S, A)``."""
+    return policy_q_values(lmdp, policy)[0]
+
+
+def q_pi_misspecified(lmdp, policy, rng):
+    """Negative control: Q^pi of the model moved off span(phi) (misspecification epsilon = 0.2)."""
+    flat = LinearMDP(lmdp.phi, lmdp.mu if lmdp.mu.ndim == 2 else lmdp.mu[0],
+                     lmdp.theta if lmdp.theta.ndim == 1 else lmdp.theta[0], horizon=lmdp.horizon, mu0=lmdp.mu0)
+    models, _ = misspecified_linear_mdp(flat, 0.2, rng=rng)
+    H, S, A = lmdp.horizon, lmdp.S, lmdp.A
+    pol = policy
+    V = np.zeros(S)
+    q = np.empty((H, S, A))
+    for h in range(H - 1, -1, -1):
+        q[h] = models[h].R + models[h].P @ V
+        V = np.einsum("sa,sa->s", pol[h], q[h])
+    return q
+
+
+def _run_q_pi_linear(m, rng, subject):
+    H, S, A = m.horizon, m.S, m.A
+    pol = rng.dirichlet(np.ones(A), size=(H, S))
+    q = np.asarray(subject(m, pol, rng))
+    Phi = np.asarray(m.phi).reshape(S * A, m.d)
+    resid = []
+    for h in range(H):
+        y = q[h].reshape(-1)
+        resid.append(float(np.max(np.abs(Phi @ np.linalg.lstsq(Phi, y, rcond=None)[0] - y))))
+    scale = max(1.0, float(np.abs(q).max()))
+    return Observation(np.array(resid), np.zeros(H), x=np.arange(H), atol=1e-9 * scale, label=_label(m))
+
+
+register(Theorem(
+    name="linear-q-pi",
+    statement="on a linear MDP, Q^pi_h = <phi, w^pi_h> for every policy and stage "
+              "(w^pi_h = theta_h + sum_s' mu_h(s') V^pi_{h+1}(s')): least-squares residual on span(phi) is 0",
+    source=f"{JIN}, Prop. 2.3 (number not checked against the text)",
+    compare="identity",
+    subject=q_pi_true, subject_doc="subject(lmdp, policy (H, S, A), rng) -> Q^pi (H, S, A) of the model",
+    run=_run_q_pi_linear, family=_linear_mdps,
+    negative=q_pi_misspecified, negative_doc="Q^pi of the model moved off span(phi) by misspecification 0.2",
+    plot="ratio", ylabel="residual of Q^pi_h on span(phi)",
+))
+
+
+# ----------------------------------------------------------------------------- LSVI-UCB optimism
+def lock_mdp(S=5, H=5) -> LinearMDP:
+    """A chain where optimism matters: 'reset' pays 0.1, 'forward' pays 1 only at the far end (one-hot)."""
+    P = np.zeros((S, 2, S))
+    P[:, 0, 0] = 1.0
+    P[np.arange(S), 1, np.minimum(np.arange(S) + 1, S - 1)] = 1.0
+    R = np.zeros((S, 2))
+    R[:, 0] = 0.1
+    R[S - 1, 1] = 1.0
+    return one_hot_linear_mdp(TabularMDP(P, R, 1.0, mu0=np.eye(S)[0], name="lock"), horizon=H)
+
+
+def _ucb_family():
+    from hypothesis import strategies as st
+
+    def build(S, A, d, H, seed):
+        from mdpkit.linear import simplex_linear_mdp
+
+        return simplex_linear_mdp(S, A, min(d, S * A), horizon=H, stagewise=True, rng=seed)
+
+    return st.one_of(st.just(lock_mdp()),
+                     st.builds(build, st.integers(2, 5), st.integers(2, 3), st.integers(2, 4), st.integers(2, 4),
+                               st.integers(0, 2**31)))
+
+
+def ucb_paper(lmdp, seed):
+    """Default subject: LSVI-UCB with the theorem's beta (c = 1), 30 episodes."""
+    return lsvi_ucb(lmdp, 30, seed=seed)
+
+
+def ucb_greedy(lmdp, seed):
+    """Negative control: LSVI-UCB with beta = 0 (no bonus: plain greedy LSVI)."""
+    return lsvi_ucb(lmdp, 30, seed=seed, beta=0.0)
+
+
+def _run_optimism(m, rng, subject):
+    res = subject(m, int(rng.integers(2**31)))
+    margin = res.optimism_margin[0]
+    return Observation(-margin, np.zeros_like(margin), x=np.arange(margin.size), atol=1e-9 * m.horizon,
+                       label=_label(m), info={"beta": res.beta})
+
+
+register(Theorem(
+    name="lsvi-ucb-optimism",
+    statement="on the confidence event, LSVI-UCB's Q^k_h >= Q*_h, hence V^k_h(s) >= V*_h(s) for all k, h, s",
+    source=f"{JIN}, Lemma B.5 with beta = c d H sqrt(iota), c = 1 (number not checked against the text)",
+    compare="bound",
+    subject=ucb_paper, subject_doc="subject(lmdp, seed) -> LSVIUCBResult (optimism_margin)",
+    run=_run_optimism, family=_ucb_family,
+    negative=ucb_greedy, negative_doc="beta = 0 (greedy LSVI): estimates start at 0 < V*",
+    plot="ratio", ylabel="V* - V^k (max over h, s)",
+))
+
+
+# ----------------------------------------------------------------------------- MDVI identity
+def _discounted_tabular():
+    from hypothesis import strategies as st
+
+    def build(S, A, g, seed):
+        rng = np.random.default_rng(seed)
+        return TabularMDP(rng.dirichlet(np.full(S, 0.5), size=(S, A)), rng.uniform(0, 1, (S, A)), g)
+
+    return st.builds(build, st.integers(2, 6), st.integers(2, 3), st.floats(0.5, 0.95), st.integers(0, 2**31))
+
+
+def mdvi_identity(mdp, kl, entropy, n_iter):
+    """Default subject: MD-VI's recursive policy and the beta-discounted sum of its q's."""
+    r = mdvi(mdp, kl=kl, entropy=entropy, n_iter=n_iter)
+    return r.stochastic_policy, r.h
+
+
+def mdvi_last_q_only(mdp, kl, entropy, n_iter):
+    """Negative control: the 'sum' replaced by the last q alone (softmax of q_k, plain soft VI)."""
+    r = mdvi(mdp, kl=kl, entropy=entropy, n_iter=n_iter)
+    return r.stochastic_policy, np.asarray(r.q)
+
+
+def _run_mdvi(mdp, rng, subject):
+    kl = float(rng.uniform(0.2, 2.0))
+    ent = float(rng.choice([0.0, rng.uniform(0.05, 1.0)]))
+    pi, h = subject(mdp, kl, ent, 30)
+    z = np.asarray(h) / (kl + ent)
+    z = z - z.max(axis=1, keepdims=True)
+    closed = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    return Observation(np.array([float(np.max(np.abs(pi - closed)))]), np.array([0.0]), atol=1e-10,
+                       label=_label(mdp), info={"kl": kl, "entropy": ent})
+
+
+register(Theorem(
+    name="mdvi-softmax-identity",
+    statement="MD-VI's policy pi_{k+1} ∝ pi_k^beta exp(q_k/(lam+tau)) equals softmax(h_k/(lam+tau)), "
+              "h_k = q_k + beta h_{k-1}, beta = lam/(lam+tau) (for tau = 0: softmax of the summed q's)",
+    source="Vieillard et al. (2020), Leverage the Average, NeurIPS, Sec. 3-4 (number not checked against the text)",
+    compare="identity",
+    subject=mdvi_identity, subject_doc="subject(mdp, kl, entropy, n_iter) -> (pi (S, A), h (S, A))",
+    run=_run_mdvi, family=_discounted_tabular,
+    negative=mdvi_last_q_only, negative_doc="softmax of the last q instead of the (discounted) sum",
+    zoo=("riverswim:gamma=0.9",), plot="ratio", ylabel="max |pi - softmax(h/(lam+tau))|",
+))

@@ -1,0 +1,627 @@
+r"""Exact policy optimization on tabular MDPs: softmax PG, NPG, entropy-regularized NPG, policy
+mirror descent and conservative policy iteration, with every iterate evaluated exactly.
+
+Each solver runs the paper's update with exact gradients / Q-values (linear solves), and records
+per iteration the exact suboptimality :math:`V^*(\rho) - V^{\pi_t}(\rho)` (with :math:`V^*` from
+policy iteration) next to the theorem's bound.  Step sizes outside a theorem's range are
+accepted; the result then says ``bound_applies=False`` and ``rate_bound`` is NaN.
+
+The returned ``policy`` is the final *stochastic* iterate ``(S, A)``; ``v`` is its exact value
+(family ``"policy-optimization"``: :math:`v^\pi` of the final iterate), certified to
+``v_error_bound`` by the residual of the linear solve, and ``certificate`` bounds its
+suboptimality by the Bellman residual, :math:`\|v^*-v^\pi\|_\infty\le\|Tv^\pi-v^\pi\|_\infty/(1-\gamma)`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from mdpkit import bounds
+from mdpkit._exceptions import InvalidArgumentError
+from mdpkit._validation import check_gamma
+from mdpkit.occupancy import (
+    entropy_regularized_values,
+    masked_softmax,
+    policy_quantities,
+    state_occupancy,
+    validate_distribution,
+)
+from mdpkit.policies import bellman_operator, policy_evaluation, policy_matrices
+from mdpkit.results import SolveResult
+
+from ._common import build_result, check_common, check_mdp
+from ._registry import SolverSpec, register_solver
+
+__all__ = [
+    "PolicyOptimizationResult",
+    "conservative_policy_iteration",
+    "entropy_regularized_npg",
+    "natural_policy_gradient",
+    "policy_mirror_descent",
+    "soft_optimal_values",
+    "softmax_policy_gradient",
+]
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PolicyOptimizationResult(SolveResult):
+    r"""Result of an exact policy-optimization run.
+
+    Attributes
+    ----------
+    policy : ndarray of float64, shape (S, A)
+        The final stochastic iterate :math:`\pi_T` (``v`` is its exact value).
+    theta : ndarray of float64, shape (S, A), or None
+        Final softmax logits (softmax PG, NPG); masked entries are ``-inf``.
+    rho : ndarray of float64, shape (S,)
+        Evaluation distribution of the traces.
+    values : ndarray of float64, shape (n_iter + 1,)
+        :math:`V^{\pi_t}(\rho)` for t = 0..n_iter, exact.
+    suboptimality : ndarray of float64, shape (n_iter + 1,)
+        :math:`V^*(\rho) - V^{\pi_t}(\rho)`, exact (:math:`V^*` by policy iteration).
+    rate_bound : ndarray of float64, shape (n_iter + 1,)
+        The theorem's bound on ``suboptimality`` (or on the quantity named in ``bound_quantity``)
+        at each t; NaN where the theorem gives none or does not apply.
+    bound_quantity : str
+        What ``rate_bound`` bounds (``"suboptimality"``, ``"soft-Q error"``, ``"improvement"``).
+    bound_trace : ndarray of float64, shape (n_iter + 1,) or None
+        The bounded quantity when it is not ``suboptimality`` (soft-Q error; per-step improvement).
+    bound_applies : bool
+        Whether the chosen step sizes are inside the theorem's range.
+    bound_note : str
+        The theorem, or why it does not apply.
+    step_sizes : ndarray of float64, shape (n_iter,)
+    """
+
+    theta: np.ndarray | None = None
+    rho: np.ndarray | None = None
+    values: np.ndarray | None = None
+    suboptimality: np.ndarray | None = None
+    rate_bound: np.ndarray | None = None
+    bound_quantity: str = "suboptimality"
+    bound_trace: np.ndarray | None = None
+    bound_applies: bool = False
+    bound_note: str = ""
+    step_sizes: np.ndarray | None = None
+
+
+# ----------------------------------------------------------------------------- shared plumbing
+def _optimal_value(mdp) -> np.ndarray:
+    from .discounted import policy_iteration
+
+    return np.asarray(policy_iteration(mdp).v_policy, dtype=np.float64)
+
+
+def _uniform(mdp) -> np.ndarray:
+    m = mdp.action_mask.astype(np.float64)
+    return m / m.sum(axis=1, keepdims=True)
+
+
+def _reward_span(mdp) -> float:
+    r = mdp.R[mdp.action_mask]
+    return float(r.max() - r.min())
+
+
+def _check_eta(eta, name="eta") -> float:
+    e = float(eta)
+    if not (math.isfinite(e) and e > 0):
+        raise InvalidArgumentError(f"{name} must be finite and > 0, got {eta!r}")
+    return e
+
+
+def _check_theta0(mdp, theta0):
+    if theta0 is None:
+        return np.where(mdp.action_mask, 0.0, -np.inf)
+    th = np.array(theta0, dtype=np.float64)
+    if th.shape != (mdp.S, mdp.A):
+        raise InvalidArgumentError(f"theta0 must have shape (S, A) = ({mdp.S}, {mdp.A}), got {th.shape}")
+    if not np.all(np.isfinite(th[mdp.action_mask])):
+        raise InvalidArgumentError("theta0 must be finite on available actions")
+    return np.where(mdp.action_mask, th, -np.inf)
+
+
+def _check_policy0(mdp, policy0):
+    if policy0 is None:
+        return _uniform(mdp)
+    from mdpkit.policies import check_policy
+
+    pi = check_policy(mdp, policy0)
+    if pi.ndim == 1:
+        out = np.zeros((mdp.S, mdp.A))
+        out[np.arange(mdp.S), pi] = 1.0
+        return out
+    return pi.copy()
+
+
+def _certify(mdp, pi):
+    """Exact value of ``pi`` with its solve error bound and the Bellman-residual certificate."""
+    P_pi, r_pi = policy_matrices(mdp, pi)
+    v = policy_evaluation(mdp, pi)
+    res = r_pi + mdp.gamma * (P_pi @ v) - v
+    scale = max(1.0, float(np.max(np.abs(v))))
+    v_err = float(np.max(np.abs(res))) / (1.0 - mdp.gamma) + 8 * np.finfo(float).eps * scale
+    Tv, _ = bellman_operator(mdp, v)
+    resid = max(float(np.max(Tv - v)), 0.0)
+    cert = bounds.residual_value_bound(mdp.gamma, resid + v_err * (1.0 + mdp.gamma))
+    return v, v_err, cert
+
+
+def _finish(mdp, *, pi, theta, rho, values, subopt, rate_bound, quantity, bound_trace, applies, note, steps,
+            method, options, t0, epsilon, converged, cls=None):
+    v, v_err, cert = _certify(mdp, pi)
+    n_iter = len(values) - 1
+    return build_result(
+        mdp, cls=cls or PolicyOptimizationResult, v=v, v_error_bound=v_err, policy=np.ascontiguousarray(pi),
+        certificate=cert, converged=converged, n_iter=n_iter,
+        residuals=np.asarray(subopt[1:], dtype=np.float64), method=method, options=options, t0=t0, v_policy=v.copy(),
+        theta=None if theta is None else np.asarray(theta, dtype=np.float64), rho=rho,
+        values=np.asarray(values, dtype=np.float64), suboptimality=np.asarray(subopt, dtype=np.float64),
+        rate_bound=np.asarray(rate_bound, dtype=np.float64), bound_quantity=quantity,
+        bound_trace=None if bound_trace is None else np.asarray(bound_trace, dtype=np.float64),
+        bound_applies=bool(applies), bound_note=note, step_sizes=np.asarray(steps, dtype=np.float64),
+    )
+
+
+def _stop(mdp, v_star, v, epsilon) -> bool:
+    # the stopping rule uses the exact gap to v* (policy iteration's v*, exact to round-off)
+    return float(np.max(v_star - v)) <= epsilon
+
+
+def _kl_star(mdp, pi_star_det, pi0, rho) -> float:
+    """E_{s ~ d^{pi*}_rho} KL(pi*_s || pi0_s) for a deterministic optimal policy."""
+    d = state_occupancy(mdp, pi_star_det, rho)
+    p = pi0[np.arange(mdp.S), pi_star_det]
+    if np.any((p <= 0) & (d > 0)):
+        return math.inf
+    return float(np.sum(np.where(d > 0, -d * np.log(np.where(p > 0, p, 1.0)), 0.0)))
+
+
+def _greedy_optimal(mdp, v_star) -> np.ndarray:
+    return bellman_operator(mdp, v_star)[1]
+
+
+# ----------------------------------------------------------------------------- softmax PG
+def softmax_policy_gradient(mdp, *, eta: float | None = None, mu=None, rho=None, theta0=None, epsilon: float = 1e-3,
+                            max_iter: int = 10_000) -> PolicyOptimizationResult:
+    r"""Softmax policy gradient ascent with exact gradients (Mei, Xiao, Szepesvari & Schuurmans 2020).
+
+    :math:`\theta_{t+1} = \theta_t + \eta\nabla_\theta V^{\pi_\theta}(\mu)` with the exact
+    gradient :math:`\frac{1}{1-\gamma}d^{\pi}_\mu(s)\pi(a|s)A^\pi(s,a)` (masked softmax over the
+    available actions).  Mei et al. 2020, Thm 4 (number not checked against the text): with
+    :math:`\eta=(1-\gamma)^3/(8w)` (:func:`mdpkit.bounds.mei_softmax_step`, ``w`` the reward span)
+    and :math:`\mu>0`, :math:`V^*(\rho)-V^{\pi_t}(\rho)\le 16Sw\|d^{\pi^*}_\mu/\mu\|^2_\infty\|1/\mu\|_\infty/(c^2(1-\gamma)^6t)`,
+    an :math:`O(1/t)` rate; ``rate_bound`` holds it with :math:`c` the smallest optimal-action
+    probability seen over the run.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        ``gamma < 1``.
+    eta : float, optional
+        Step size; Mei's :math:`(1-\gamma)^3/(8w)` if omitted.  Other values run, with
+        ``bound_applies=False``.
+    mu : array_like (S,), optional
+        Distribution the gradient is taken at (``mdp.mu0`` if omitted); the theorem needs it > 0.
+    rho : array_like (S,), optional
+        Evaluation distribution of the traces (``mu`` if omitted).
+    theta0 : array_like (S, A), optional
+        Initial logits (zeros: the uniform policy).
+    epsilon : float
+        Stop when :math:`\max_s(v^*-v^{\pi_t})(s)\le\epsilon`.
+    max_iter : int
+
+    Returns
+    -------
+    PolicyOptimizationResult
+
+    Raises
+    ------
+    InvalidMDPError
+        ``gamma >= 1``.
+    InvalidArgumentError
+        Bad step size, distributions or initial logits.
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    check_gamma(mdp.gamma, allow_one=False)
+    epsilon, max_iter = check_common(epsilon, max_iter)
+    w = _reward_span(mdp)
+    mei = bounds.mei_softmax_step(mdp.gamma, w) if w > 0 else math.inf
+    eta_v = mei if eta is None else _check_eta(eta)
+    m = validate_distribution(mdp, mu, "mu")
+    r = m if rho is None else validate_distribution(mdp, rho, "rho")
+    theta = _check_theta0(mdp, theta0)
+    v_star = _optimal_value(mdp)
+    a_star = _greedy_optimal(mdp, v_star)
+    Vs = float(r @ v_star)
+    pi = masked_softmax(theta, mdp.action_mask)
+    values, pstar = [], []
+    converged = False
+    for t in range(max_iter + 1):
+        pq = policy_quantities(mdp, pi, m)
+        values.append(float(r @ pq.v))
+        pstar.append(float(np.min(pi[np.arange(mdp.S), a_star])))
+        if _stop(mdp, v_star, pq.v, epsilon):
+            converged = True
+            break
+        if t == max_iter:
+            break
+        grad = pq.d[:, None] * pi * pq.adv / (1.0 - mdp.gamma)
+        theta = np.where(mdp.action_mask, theta + eta_v * grad, -np.inf)
+        pi = masked_softmax(theta, mdp.action_mask)
+    values = np.array(values)
+    subopt = Vs - values
+    n = len(values) - 1
+    applies = bool(np.isfinite(mei) and abs(eta_v - mei) <= 1e-12 * mei and np.all(m > 0))
+    rb = np.full(n + 1, np.nan)
+    if applies and n >= 1:
+        c = float(min(pstar[1:]))
+        dstar = state_occupancy(mdp, a_star, m)
+        mism = float(np.max(dstar / m))
+        for k in range(1, n + 1):
+            rb[k] = bounds.softmax_pg_bound(mdp.gamma, k, n_states=mdp.S, c=c, mismatch=mism,
+                                            inv_mu=float(np.max(1.0 / m)), reward_span=w).value
+        note = "Mei et al. 2020 Thm 4, c = min over the run of min_s pi_t(a*(s)|s) = %.3g" % c
+    else:
+        note = ("bound does not apply: eta != (1-gamma)^3/(8 w) (Mei et al. 2020 Thm 4 step size)" if not applies
+                else "no iterations")
+    return _finish(mdp, pi=pi, theta=theta, rho=r, values=values, subopt=subopt, rate_bound=rb,
+                   quantity="suboptimality", bound_trace=None, applies=applies, note=note,
+                   steps=np.full(n, eta_v), method="softmax_policy_gradient",
+                   options=dict(eta=eta_v, mu_given=mu is not None, rho_given=rho is not None,
+                                theta0_given=theta0 is not None, epsilon=epsilon, max_iter=max_iter),
+                   t0=t0, epsilon=epsilon, converged=converged)
+
+
+# ----------------------------------------------------------------------------- NPG / PMD
+def _pmd_core(mdp, *, steps_fn, mirror, rho, policy0, epsilon, max_iter, v_star):
+    """Policy mirror descent pi_{k+1,s} = argmax_p eta_k <Q_k(s), p> - D(p, pi_{k,s})."""
+    r = rho
+    pi = policy0.copy()
+    logits = np.where(mdp.action_mask, np.log(np.where(pi > 0, pi, 1.0)), -np.inf)
+    logits[(pi <= 0) & mdp.action_mask] = -np.inf
+    values, steps = [], []
+    converged = False
+    for k in range(max_iter + 1):
+        pq = policy_quantities(mdp, pi, r)
+        values.append(float(r @ pq.v))
+        if _stop(mdp, v_star, pq.v, epsilon):
+            converged = True
+            break
+        if k == max_iter:
+            break
+        eta = steps_fn(k)
+        steps.append(eta)
+        A = pq.adv  # Q - V: the same update as Q (a constant per state), better conditioned
+        if mirror == "kl":
+            logits = np.where(mdp.action_mask, logits + eta * A, -np.inf)
+            pi = masked_softmax(logits, mdp.action_mask)
+        else:
+            pi = _project_rows(pi + eta * A, mdp.action_mask)
+    return pi, np.array(values), steps, converged
+
+
+def _project_rows(y, mask):
+    """Euclidean projection of each row onto the simplex over its available actions (sort-based;
+    Held, Wolfe & Crowder 1974; Duchi et al. 2008)."""
+    out = np.zeros_like(y)
+    for s in range(y.shape[0]):
+        idx = np.flatnonzero(mask[s])
+        z = y[s, idx]
+        u = np.sort(z)[::-1]
+        css = np.cumsum(u) - 1.0
+        k = np.arange(1, z.size + 1)
+        rho_ = np.nonzero(u - css / k > 0)[0][-1]
+        out[s, idx] = np.maximum(z - css[rho_] / (rho_ + 1), 0.0)
+    return out
+
+
+def natural_policy_gradient(mdp, *, eta: float = 1.0, rho=None, theta0=None, epsilon: float = 1e-6,
+                            max_iter: int = 10_000) -> PolicyOptimizationResult:
+    r"""Natural policy gradient for the softmax parametrization, exact (Kakade 2001; AKLM 2021).
+
+    :math:`\pi_{t+1}(a|s)\propto\pi_t(a|s)\exp(\eta A^{\pi_t}(s,a)/(1-\gamma))`.  AKLM 2021, Thm 16
+    (number not checked against the text): for every :math:`\eta>0` and :math:`T\ge1`,
+    :math:`V^*(\rho)-V^{(T)}(\rho)\le\mathbb{E}_{s\sim d^{\pi^*}_\rho}\mathrm{KL}(\pi^*_s\|\pi_{0,s})/(\eta T)+w/((1-\gamma)^2T)`
+    (:math:`\le\log|A|/(\eta T)+\dots` from the uniform start), ``rate_bound`` at every T.
+
+    Parameters
+    ----------
+    eta : float
+        Any positive step (the theorem covers all).
+    rho : array_like (S,), optional
+        Evaluation distribution (``mdp.mu0``).
+    theta0 : array_like (S, A), optional
+        Initial logits (uniform policy if omitted).
+    epsilon, max_iter
+        Stop when :math:`\max_s(v^*-v^{\pi_t})(s)\le\epsilon`.
+
+    Returns
+    -------
+    PolicyOptimizationResult
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    check_gamma(mdp.gamma, allow_one=False)
+    epsilon, max_iter = check_common(epsilon, max_iter)
+    e = _check_eta(eta)
+    r = validate_distribution(mdp, rho, "rho")
+    theta = _check_theta0(mdp, theta0)
+    pi0 = masked_softmax(theta, mdp.action_mask)
+    v_star = _optimal_value(mdp)
+    pi, values, steps, conv = _pmd_core(mdp, steps_fn=lambda k: e / (1.0 - mdp.gamma), mirror="kl", rho=r,
+                                        policy0=pi0, epsilon=epsilon, max_iter=max_iter, v_star=v_star)
+    subopt = float(r @ v_star) - values
+    kl0 = _kl_star(mdp, _greedy_optimal(mdp, v_star), pi0, r)
+    n = len(values) - 1
+    rb = np.full(n + 1, np.nan)
+    for T in range(1, n + 1):
+        rb[T] = bounds.npg_bound(mdp.gamma, e, T, kl0=kl0, reward_span=_reward_span(mdp)).value
+    theta_f = np.where(mdp.action_mask, np.log(np.where(pi > 0, pi, 1.0)), -np.inf)
+    return _finish(mdp, pi=pi, theta=theta_f, rho=r, values=values, subopt=subopt, rate_bound=rb,
+                   quantity="suboptimality", bound_trace=None, applies=True,
+                   note=f"AKLM 2021 Thm 16 with E_d* KL(pi*||pi0) = {kl0:.4g}", steps=np.full(n, e),
+                   method="natural_policy_gradient",
+                   options=dict(eta=e, rho_given=rho is not None, theta0_given=theta0 is not None, epsilon=epsilon,
+                                max_iter=max_iter), t0=t0, epsilon=epsilon, converged=conv)
+
+
+def policy_mirror_descent(mdp, *, eta0: float = 1.0, growth: float | str = 1.0, mirror: str = "kl", rho=None,
+                          policy0=None, epsilon: float = 1e-6, max_iter: int = 10_000) -> PolicyOptimizationResult:
+    r"""Exact policy mirror descent (Xiao 2022; Tomar et al., "Mirror Descent Policy Optimization", tabular form).
+
+    :math:`\pi_{k+1,s}=\arg\max_{p\in\Delta(A_s)}\eta_k\langle Q^{\pi_k}(s,\cdot),p\rangle-D(p,\pi_{k,s})`
+    with :math:`D` the KL divergence (``mirror="kl"``: NPG with :math:`\eta_k=\eta/(1-\gamma)`) or
+    half the squared Euclidean distance (``"euclidean"``: projected Q-ascent), and
+    :math:`\eta_k=\eta_0\,\mathrm{growth}^k`.  With ``growth >= 1/gamma`` (``"geometric"`` means
+    exactly :math:`1/\gamma`) Xiao 2022, Thm 10 (number not checked against the text) gives the
+    linear rate :math:`V^*(\rho)-V^{\pi_k}(\rho)\le\gamma^k(V^*(\rho)-V^{\pi_0}(\rho)+D^*_0/((1-\gamma)\eta_0))`;
+    with constant KL steps the NPG bound of AKLM 2021 Thm 16 applies with :math:`\eta=\eta_0(1-\gamma)`.
+    Other choices run with ``bound_applies=False``.
+
+    Parameters
+    ----------
+    eta0 : float
+        First step size (> 0).
+    growth : float >= 1 or "geometric"
+    mirror : {"kl", "euclidean"}
+    rho : array_like (S,), optional
+    policy0 : array_like, optional
+        Initial policy (uniform over available actions if omitted).
+    epsilon, max_iter
+        Stop when :math:`\max_s(v^*-v^{\pi_k})(s)\le\epsilon`.
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    g = check_gamma(mdp.gamma, allow_one=False)
+    epsilon, max_iter = check_common(epsilon, max_iter)
+    e0 = _check_eta(eta0, "eta0")
+    if isinstance(growth, str):
+        if growth != "geometric":
+            raise InvalidArgumentError(f"growth must be a number >= 1 or 'geometric', got {growth!r}")
+        if g == 0.0:
+            raise InvalidArgumentError("growth='geometric' (1/gamma) needs gamma > 0")
+        gr = 1.0 / g
+    else:
+        gr = float(growth)
+        if not (math.isfinite(gr) and gr >= 1.0):
+            raise InvalidArgumentError(f"growth must be finite and >= 1, got {growth!r}")
+    if mirror not in ("kl", "euclidean"):
+        raise InvalidArgumentError(f"mirror must be 'kl' or 'euclidean', got {mirror!r}")
+    r = validate_distribution(mdp, rho, "rho")
+    pi0 = _check_policy0(mdp, policy0)
+    v_star = _optimal_value(mdp)
+    pi, values, steps, conv = _pmd_core(mdp, steps_fn=lambda k: e0 * gr ** k, mirror=mirror, rho=r, policy0=pi0,
+                                        epsilon=epsilon, max_iter=max_iter, v_star=v_star)
+    Vs = float(r @ v_star)
+    subopt = Vs - values
+    n = len(values) - 1
+    a_star = _greedy_optimal(mdp, v_star)
+    rb = np.full(n + 1, np.nan)
+    if g > 0 and gr >= 1.0 / g * (1 - 1e-12):
+        if mirror == "kl":
+            d0 = _kl_star(mdp, a_star, pi0, r)
+        else:
+            dstar = state_occupancy(mdp, a_star, r)
+            onehot = np.zeros_like(pi0)
+            onehot[np.arange(mdp.S), a_star] = 1.0
+            d0 = float(dstar @ (0.5 * np.sum((onehot - pi0) ** 2, axis=1)))
+        for k in range(n + 1):
+            rb[k] = bounds.pmd_geometric_bound(g, k, gap0=subopt[0], d0=d0, eta0=e0).value
+        applies, note = True, f"Xiao 2022 Thm 10 (geometric steps, growth {gr:.4g} >= 1/gamma), D*_0 = {d0:.4g}"
+    elif gr == 1.0 and mirror == "kl":
+        kl0 = _kl_star(mdp, a_star, pi0, r)
+        for T in range(1, n + 1):
+            rb[T] = bounds.npg_bound(g, e0 * (1.0 - g), T, kl0=kl0, reward_span=_reward_span(mdp)).value
+        applies, note = True, "AKLM 2021 Thm 16 (constant KL steps = NPG with eta = eta0 (1 - gamma))"
+    else:
+        applies, note = False, (f"bound does not apply: growth {gr:.4g} < 1/gamma (Xiao 2022 Thm 10) and not the "
+                                "constant-step KL case")
+    return _finish(mdp, pi=pi, theta=None, rho=r, values=values, subopt=subopt, rate_bound=rb,
+                   quantity="suboptimality", bound_trace=None, applies=applies, note=note, steps=steps,
+                   method="policy_mirror_descent",
+                   options=dict(eta0=e0, growth=gr, mirror=mirror, rho_given=rho is not None,
+                                policy0_given=policy0 is not None, epsilon=epsilon, max_iter=max_iter),
+                   t0=t0, epsilon=epsilon, converged=conv)
+
+
+# ----------------------------------------------------------------------------- entropy-regularized NPG
+def soft_optimal_values(mdp, tau: float, *, tol: float = 1e-13, max_iter: int = 100_000):
+    r"""Optimal entropy-regularized values :math:`(V^*_\tau, Q^*_\tau, \pi^*_\tau)` by soft value iteration.
+
+    :math:`V(s)=\tau\log\sum_{a\in A_s}\exp(Q(s,a)/\tau)`, :math:`Q=R+\gamma PV`, a
+    :math:`\gamma`-contraction; iterates until the a posteriori bound
+    :math:`\gamma\|V_{k+1}-V_k\|/(1-\gamma)` is below ``tol`` times the value scale, and
+    :math:`\pi^*_\tau(a|s)\propto\exp(Q^*_\tau(s,a)/\tau)` (Cen et al. 2022, Eq. (10)).
+    Raises :class:`~mdpkit.ConvergenceWarning`-free :class:`RuntimeError` if ``max_iter`` is hit.
+    """
+    check_mdp(mdp)
+    g = check_gamma(mdp.gamma, allow_one=False)
+    t = _check_eta(tau, "tau")
+    S, A = mdp.S, mdp.A
+    Prow = mdp.P_rows
+    v = np.zeros(S)
+    scale = max(1.0, float(np.abs(mdp.R[mdp.action_mask]).max()) + t * math.log(A)) / (1.0 - g)
+    for _ in range(max_iter):
+        q = mdp.R + g * np.asarray(Prow @ v).reshape(S, A)
+        z = np.where(mdp.action_mask, q / t, -np.inf)
+        zmax = z.max(axis=1)
+        v_new = t * (zmax + np.log(np.sum(np.exp(z - zmax[:, None]), axis=1)))
+        diff = float(np.max(np.abs(v_new - v)))
+        v = v_new
+        if g * diff / (1.0 - g) <= tol * scale:
+            break
+    else:
+        raise RuntimeError(f"soft value iteration did not reach tol={tol:g} in {max_iter} iterations")
+    q = mdp.R + g * np.asarray(Prow @ v).reshape(S, A)
+    pi = masked_softmax(q / t, mdp.action_mask)
+    return v, np.where(mdp.action_mask, q, 0.0), pi
+
+
+def entropy_regularized_npg(mdp, *, tau: float, eta: float | None = None, rho=None, policy0=None,
+                            epsilon: float = 1e-8, max_iter: int = 10_000) -> PolicyOptimizationResult:
+    r"""Entropy-regularized NPG (Cen, Cheng, Chen, Wei & Chi 2022), exact soft Q.
+
+    :math:`\pi^{(t+1)}(a|s)\propto\pi^{(t)}(a|s)^{1-\eta\tau/(1-\gamma)}\exp(\eta Q^{(t)}_\tau(s,a)/(1-\gamma))`.
+    Cen et al. 2022, Thm 1 (number not checked against the text): for :math:`0<\eta\le(1-\gamma)/\tau`,
+    :math:`\|Q^*_\tau-Q^{(t+1)}_\tau\|_\infty\le C_1\gamma(1-\eta\tau)^t`; ``bound_trace`` holds
+    the exact soft-Q error :math:`\|Q^*_\tau-Q^{(t)}_\tau\|_\infty` and ``rate_bound`` the bound
+    (index t+1).  ``suboptimality`` is the *unregularized* gap of each iterate.  Stops when the
+    soft-Q error is at most ``epsilon``.
+
+    Parameters
+    ----------
+    tau : float
+        Entropy weight (> 0).
+    eta : float, optional
+        Step; :math:`(1-\gamma)/\tau` (soft policy iteration) if omitted.
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    g = check_gamma(mdp.gamma, allow_one=False)
+    epsilon, max_iter = check_common(epsilon, max_iter)
+    t = _check_eta(tau, "tau")
+    e = (1.0 - g) / t if eta is None else _check_eta(eta)
+    r = validate_distribution(mdp, rho, "rho")
+    pi = _check_policy0(mdp, policy0)
+    if np.any((pi <= 0) & mdp.action_mask):
+        raise InvalidArgumentError("policy0 must put positive probability on every available action (log pi is used)")
+    _, q_star, pi_star = soft_optimal_values(mdp, t)
+    v_star = _optimal_value(mdp)
+    Vs = float(r @ v_star)
+    values, qerr = [], []
+    logpi0 = np.log(np.where(mdp.action_mask, pi, 1.0))
+    logpi = logpi0.copy()
+    converged = False
+    for k in range(max_iter + 1):
+        values.append(float(r @ policy_quantities(mdp, pi, r).v))
+        _, q = entropy_regularized_values(mdp, pi, t)
+        qerr.append(float(np.max(np.abs((q_star - q)[mdp.action_mask]))))
+        if qerr[-1] <= epsilon:
+            converged = True
+            break
+        if k == max_iter:
+            break
+        a = 1.0 - e * t / (1.0 - g)
+        # log-space update: pi may underflow to 0 while log pi stays finite (a < 0 out of range)
+        logits = np.where(mdp.action_mask, a * logpi + e * q / (1.0 - g), -np.inf)
+        zmax = logits.max(axis=1, keepdims=True)
+        logpi = np.where(mdp.action_mask, logits - zmax - np.log(np.sum(np.exp(logits - zmax), axis=1, keepdims=True)), 0.0)
+        pi = np.where(mdp.action_mask, np.exp(logpi), 0.0)
+        if not np.all(np.isfinite(logpi)):
+            raise FloatingPointError(f"entropy_regularized_npg diverged at iteration {k} (eta = {e:g}, tau = {t:g})")
+    n = len(values) - 1
+    applies = e * t <= (1.0 - g) * (1 + 1e-12)
+    rb = np.full(n + 1, np.nan)
+    if applies:
+        logstar = np.log(np.where(mdp.action_mask, pi_star, 1.0))
+        c1 = qerr[0] + 2 * t * (1.0 - e * t / (1.0 - g)) * float(np.max(np.abs((logstar - logpi0)[mdp.action_mask])))
+        for k in range(1, n + 1):
+            rb[k] = bounds.entropy_npg_bound(g, e, t, k - 1, c1=c1).value
+        note = f"Cen et al. 2022 Thm 1, C1 = {c1:.4g}"
+    else:
+        note = f"bound does not apply: eta = {e:g} > (1-gamma)/tau = {(1 - g) / t:g} (Cen et al. 2022 Thm 1)"
+    return _finish(mdp, pi=pi, theta=None, rho=r, values=np.array(values), subopt=Vs - np.array(values),
+                   rate_bound=rb, quantity="soft-Q error", bound_trace=np.array(qerr), applies=applies, note=note,
+                   steps=np.full(n, e), method="entropy_regularized_npg",
+                   options=dict(tau=t, eta=e, rho_given=rho is not None, policy0_given=policy0 is not None,
+                                epsilon=epsilon, max_iter=max_iter), t0=t0, epsilon=epsilon, converged=converged)
+
+
+# ----------------------------------------------------------------------------- CPI
+def conservative_policy_iteration(mdp, *, alpha: float | None = None, rho=None, policy0=None, epsilon: float = 1e-6,
+                                  max_iter: int = 10_000) -> PolicyOptimizationResult:
+    r"""Conservative policy iteration (Kakade & Langford 2002), exact.
+
+    :math:`\pi_{k+1}=(1-\alpha_k)\pi_k+\alpha_k\pi'_k`, :math:`\pi'_k` greedy for :math:`Q^{\pi_k}`.
+    With ``alpha`` omitted, :math:`\alpha_k=\min(1,(1-\gamma)\mathbb{A}_k/(4\gamma\epsilon_k))`
+    maximizes (up to a factor) the improvement lower bound of Kakade & Langford 2002, Thm 4.1
+    (:func:`mdpkit.bounds.cpi_improvement_bound`, number not checked against the text), with
+    :math:`\mathbb{A}_k=\mathbb{E}_{s\sim d^{\pi_k}_\rho}\mathbb{E}_{a\sim\pi'_k}A^{\pi_k}(s,a)` and
+    :math:`\epsilon_k=\max_s|\mathbb{E}_{a\sim\pi'_k}A^{\pi_k}(s,a)|`.  ``bound_trace[k]`` is the
+    exact improvement :math:`V^{\pi_{k+1}}(\rho)-V^{\pi_k}(\rho)` and ``rate_bound[k]`` its
+    lower bound (``bound_quantity="improvement"``, index k = 0..n_iter-1; the last entry is NaN).
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    g = check_gamma(mdp.gamma, allow_one=False)
+    epsilon, max_iter = check_common(epsilon, max_iter)
+    if alpha is not None:
+        al = float(alpha)
+        if not (0.0 < al <= 1.0):
+            raise InvalidArgumentError(f"alpha must lie in (0, 1], got {alpha!r}")
+    r = validate_distribution(mdp, rho, "rho")
+    pi = _check_policy0(mdp, policy0)
+    v_star = _optimal_value(mdp)
+    values, lower, alphas = [], [], []
+    converged = False
+    for k in range(max_iter + 1):
+        pq = policy_quantities(mdp, pi, r)
+        values.append(float(r @ pq.v))
+        if _stop(mdp, v_star, pq.v, epsilon):
+            converged = True
+            break
+        if k == max_iter:
+            break
+        A = pq.adv
+        greedy = np.argmax(np.where(mdp.action_mask, A, -np.inf), axis=1)
+        pa = A[np.arange(mdp.S), greedy]
+        d = pq.d
+        big_a = float(d @ pa)
+        eps_k = float(np.max(np.abs(pa)))
+        if alpha is None:
+            a_k = 1.0 if g == 0 or eps_k == 0 else min(1.0, (1.0 - g) * big_a / (4.0 * g * eps_k))
+            a_k = max(a_k, 1e-12)
+        else:
+            a_k = al
+        alphas.append(a_k)
+        lower.append(bounds.cpi_improvement_bound(g, a_k, policy_advantage=big_a, eps=eps_k).value)
+        onehot = np.zeros_like(pi)
+        onehot[np.arange(mdp.S), greedy] = 1.0
+        pi = (1.0 - a_k) * pi + a_k * onehot
+    values = np.array(values)
+    n = len(values) - 1
+    imp = np.append(np.diff(values), np.nan)
+    rb = np.append(np.array(lower, dtype=float), np.nan)
+    return _finish(mdp, pi=pi, theta=None, rho=r, values=values, subopt=float(r @ v_star) - values, rate_bound=rb,
+                   quantity="improvement", bound_trace=imp, applies=True,
+                   note="Kakade & Langford 2002 Thm 4.1 lower bound on each step's improvement",
+                   steps=np.array(alphas), method="conservative_policy_iteration",
+                   options=dict(alpha=alpha, rho_given=rho is not None, policy0_given=policy0 is not None,
+                                epsilon=epsilon, max_iter=max_iter), t0=t0, epsilon=epsilon, converged=converged)
+
+
+# ----------------------------------------------------------------------------- registry
+_PO = "policy-optimization"
+register_solver(SolverSpec("softmax_pg", softmax_policy_gradient, _PO, "softmax policy gradient, exact gradients",
+                           "Mei et al. 2020, Thm 4 (number not checked against the text)"))
+register_solver(SolverSpec("npg", natural_policy_gradient, _PO, "natural policy gradient (softmax), exact",
+                           "Agarwal, Kakade, Lee & Mahajan 2021, Thm 16 (number not checked against the text)"))
+register_solver(SolverSpec("pmd", policy_mirror_descent, _PO, "policy mirror descent (KL or Euclidean), exact",
+                           "Xiao 2022, Thm 10 (number not checked against the text)"))
+register_solver(SolverSpec("cpi", conservative_policy_iteration, _PO, "conservative policy iteration, exact",
+                           "Kakade & Langford 2002, Thm 4.1 (number not checked against the text)"))

@@ -1,0 +1,724 @@
+r"""Reachability probabilities and expected total reward to a goal, the model-checker way.
+
+Objectives (on a :class:`~mdpkit.TabularMDP`, with a goal set given as a bool mask, state ids or a
+label name looked up in ``labels=``):
+
+``pmax`` / ``pmin``
+    :math:`\max_\pi / \min_\pi \Pr^\pi_s(\neg B \,\mathrm{U}\, G)`: the probability of reaching
+    the goal :math:`G` without first entering an avoid set :math:`B` (PCTL ``P=? [!B U G]``).
+``rmax`` / ``rmin``
+    :math:`\max_\pi / \min_\pi E^\pi_s[\sum_{t<\tau_G} R(s_t, a_t)]`, the expected reward
+    accumulated until the goal is reached, with the model checkers' convention that it is
+    :math:`+\infty` under a policy that misses the goal with positive probability (PRISM / Storm
+    ``R=? [F G]``).  Rewards must be non-negative.  ``rmax`` is :math:`+\infty` exactly where
+    :math:`\Pr^{\min}(F\,G) < 1` and ``rmin`` exactly where :math:`\Pr^{\max}(F\,G) < 1`; these
+    states are found on the graph (:mod:`mdpkit.qualitative`) and reported as ``inf``, never as
+    an exception.
+``pmax:k`` / ``pmin:k``
+    Step-bounded: probability of reaching the goal within ``k`` steps (backward induction).
+``lra`` (``lramax`` / ``lramin``)
+    Long-run average reward :math:`\max_\pi \liminf_T \frac1T E^\pi_s[\sum_{t<T} R]`, multichain:
+    maximal end-component decomposition, an LP for the optimal gain inside each MEC, then the
+    maximal expected gain of the MEC where the run ends (de Alfaro 1997, Ch. 7; Baier & Katoen
+    2008, Sec. 10.6 (numbers not checked against the text)).
+
+Method (the same for all unbounded objectives).  (1) Graph precomputation decides the states
+with value 0, 1 or ``inf``.  (2) The undecided states form a reduced model in which every policy
+leaves almost surely: for ``pmax`` the maximal end components of the undecided states are
+collapsed into single states keeping only their leaving actions (de Alfaro 1997; Haddad &
+Monmege 2018, Sec. 4); for ``pmin`` and ``rmax`` no end component remains; for ``rmin`` the
+zero-reward end components are collapsed (any other end component costs :math:`+\infty`).
+(3) The reduced model is split into strongly connected components solved bottom-up (topological
+order), with
+
+* ``method="ovi"`` (default): optimistic value iteration (Hartmanns & Kaminski 2020), Gauss-Seidel
+  from below, an upper bound guessed and verified by one backup (:math:`Tu \le u`);
+* ``method="ii"``: interval iteration (Haddad & Monmege 2018), lower and upper iterates from 0
+  and 1 (probabilities only);
+* ``method="pi"``: policy iteration (exact evaluation by a sparse Krylov solve with BLAS limited
+  to one thread), the certificate being the verified inductive bracket around the final
+  policy's value (one backup each side; no second policy iteration), with optimistic value
+  iteration as the fallback when verification fails.
+
+The result's ``v_lower`` / ``v_upper`` is the certified per-state bracket
+(:func:`mdpkit.bounds.reachability.bracket_bound`), ``v`` its midpoint (``inf`` where infinite).
+
+References
+----------
+.. [1] L. de Alfaro, *Formal Verification of Probabilistic Systems*, PhD thesis, Stanford, 1997.
+.. [2] C. Baier and J.-P. Katoen, *Principles of Model Checking*, MIT Press, 2008, Ch. 10.
+.. [3] S. Haddad and B. Monmege, "Interval iteration algorithm for MDPs and IMDPs",
+   Theor. Comput. Sci. 735, 2018.
+.. [4] A. Hartmanns and B. L. Kaminski, "Optimistic value iteration", CAV 2020.
+.. [5] T. Quatmann and J.-P. Katoen, "Sound value iteration", CAV 2018 (not implemented here).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from mdpkit import qualitative as qual
+from mdpkit._exceptions import InvalidArgumentError
+from mdpkit._validation import check_int, check_positive
+from mdpkit.bounds.reachability import bracket_bound, policy_bracket_bound
+from mdpkit.model import TabularMDP
+from mdpkit.results import SolveResult
+
+from ._common import build_result, check_mdp
+from ._registry import SolverSpec, register_solver
+
+__all__ = [
+    "OBJECTIVES",
+    "ReachabilityResult",
+    "check_objective",
+    "long_run_average",
+    "max_expected_steps_bound",
+    "one_blas_thread",
+    "parse_objective",
+    "policy_value",
+    "reach_probability",
+    "reach_reward",
+    "step_bounded_probability",
+]
+
+#: Objective names accepted by :func:`check_objective` / :func:`parse_objective`.
+OBJECTIVES = ("pmax", "pmin", "rmax", "rmin", "lra", "lramax", "lramin")
+_METHODS = ("ovi", "ii", "pi")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ReachabilityResult(SolveResult):
+    r"""Result of a reachability / reward-to-goal / long-run-average objective.
+
+    ``v`` (S,) float64 is the value (midpoint of the certified bracket; ``inf`` where infinite,
+    exact 0 / 1 where decided on the graph); ``v_lower`` / ``v_upper`` (S,) the certified bracket
+    (equal to ``v`` on decided states); ``v_error_bound`` the largest half-width over states with a
+    finite value; ``policy`` (S,) int64 a policy attaining the bracket's side (step-bounded:
+    ``(k, S)``, row ``t`` used with ``k - t`` steps left).
+
+    Attributes
+    ----------
+    objective : str
+        ``"pmax"``, ``"pmin"``, ``"rmax"``, ``"rmin"``, ``"lramax"``, ``"lramin"``.
+    goal, avoid : ndarray of bool (S,) or None
+    infinite : ndarray of bool (S,)
+        States whose value is ``+inf``.
+    decided : ndarray of bool (S,)
+        States whose value was fixed by the graph precomputation (0, 1 or inf; goal states).
+    n_reduced : int
+        Number of states of the reduced model after end-component collapse.
+    n_components : int
+        Number of strongly connected components of the reduced model.
+    step_bound : int or None
+    """
+
+    objective: str = ""
+    goal: np.ndarray | None = None
+    avoid: np.ndarray | None = None
+    infinite: np.ndarray | None = None
+    decided: np.ndarray | None = None
+    n_reduced: int = 0
+    n_components: int = 0
+    step_bound: int | None = None
+
+
+# ============================================================================ plumbing
+_CONTROLLER: list = []
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Limit BLAS to one thread around iterative solves: the BLAS-1 calls of a Krylov solver gain
+    nothing from threads and oversubscribe cores that other processes use.  The threadpoolctl
+    controller (library discovery costs about 10 ms) is built once per process; without
+    threadpoolctl this is a no-op."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - optional dependency
+            _CONTROLLER.append(None)
+        else:
+            _CONTROLLER.append(ThreadpoolController())
+    ctl = _CONTROLLER[0]
+    if ctl is None:  # pragma: no cover
+        yield
+        return
+    with ctl.limit(limits=1, user_api="blas"):
+        yield
+
+
+def _check_eps(epsilon, relative):
+    eps = check_positive(epsilon, "epsilon")
+    if not isinstance(relative, (bool, np.bool_)):
+        raise InvalidArgumentError(f"relative must be True or False, got {relative!r}")
+    return eps, bool(relative)
+
+
+def _check_method(method, allowed=_METHODS):
+    if method not in allowed:
+        raise InvalidArgumentError(f"method must be one of {', '.join(map(repr, allowed))}, got {method!r}")
+    return method
+
+
+@dataclass
+class _Reduced:
+    """The reduced model (see :mod:`mdpkit._kernels.reachability`)."""
+
+    n: int
+    state_ptr: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    c: np.ndarray
+    rows: np.ndarray  # original pair id of each reduced pair
+    red: np.ndarray  # (S,) reduced id of each original state, -1 if decided
+    exit_mass: np.ndarray  # (m,) probability of leaving the reduced model
+
+
+def _reduce(mdp: TabularMDP, maybe, pair_ok, reward1, fixed, group) -> _Reduced:
+    """Reduced model on ``maybe`` states: pairs ``pair_ok``; states with equal ``group >= 0``
+    merged (their internal pairs dropped); mass to decided states folded into ``c`` via ``fixed``."""
+    S, A = mdp.S, mdp.A
+    P = sp.csr_matrix(mdp.P_rows)
+    key = np.where(group >= 0, S + group, np.arange(S))
+    red = np.full(S, -1, dtype=np.int64)
+    uniq, inv = np.unique(key[maybe], return_inverse=True)
+    red[maybe] = inv
+    n = int(uniq.size)
+    rows = np.flatnonzero(pair_ok & maybe[np.arange(S * A) // A])
+    Pr = P[rows]
+    Pr.eliminate_zeros()
+    if (group >= 0).any():
+        g_row = np.repeat(group[rows // A], np.diff(Pr.indptr))
+        outside = (group[Pr.indices] != g_row) | (g_row < 0)
+        n_out = np.add.reduceat(outside.astype(np.int64), Pr.indptr[:-1]) if Pr.nnz else np.zeros(rows.size, np.int64)
+        n_out = np.where(np.diff(Pr.indptr) > 0, n_out, 0)
+        keep = (n_out > 0) | (group[rows // A] < 0)
+        rows = rows[keep]
+        Pr = P[rows]
+        Pr.eliminate_zeros()
+    fixed0 = np.where(maybe, 0.0, fixed)
+    c = np.asarray(reward1[rows], dtype=np.float64) + Pr @ fixed0
+    cols = red[Pr.indices]
+    inside = cols >= 0
+    row_of = np.repeat(np.arange(rows.size), np.diff(Pr.indptr))
+    M = sp.csr_matrix((Pr.data[inside], (row_of[inside], cols[inside])), shape=(rows.size, n))
+    M.sum_duplicates()
+    M.sort_indices()
+    exit_mass = 1.0 - np.asarray(M.sum(axis=1)).ravel()
+    rstate = red[rows // A]
+    order = np.argsort(rstate, kind="stable")
+    rows, c, exit_mass, rstate = rows[order], c[order], exit_mass[order], rstate[order]
+    M = M[order]
+    counts = np.bincount(rstate, minlength=n)
+    if n and counts.min() == 0:  # pragma: no cover - excluded by the graph precomputation
+        raise RuntimeError(f"internal error: reduced state {int(np.argmin(counts))} has no action")
+    state_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=state_ptr[1:])
+    return _Reduced(n, state_ptr, np.ascontiguousarray(M.indptr, dtype=np.int64),
+                    np.ascontiguousarray(M.indices, dtype=np.int64), np.ascontiguousarray(M.data, dtype=np.float64),
+                    np.ascontiguousarray(c), rows, red, exit_mass)
+
+
+def _sccs(rm: _Reduced):
+    """(scc_ptr, scc_states) in bottom-up order, and the number of components."""
+    from scipy.sparse import csgraph
+
+    n = rm.n
+    if n == 0:
+        return np.zeros(1, np.int64), np.zeros(0, np.int64), 0
+    pstate = np.repeat(np.arange(n), np.diff(rm.state_ptr))
+    src = np.repeat(pstate, np.diff(rm.indptr))
+    adj = sp.csr_matrix((np.ones(src.size), (src, rm.indices)), shape=(n, n))
+    k, lab = csgraph.connected_components(adj, directed=True, connection="strong")
+    # condensation DAG and a bottom-up order of it (compiled Kahn's algorithm)
+    cs, cd = lab[src], lab[rm.indices]
+    e = cs != cd
+    dag = sp.csr_matrix((np.ones(int(e.sum())), (cs[e], cd[e])), shape=(k, k))
+    dag.sum_duplicates()
+    from mdpkit._kernels.reachability import bottom_up_order
+
+    comp_order = np.empty(k, dtype=np.int64)
+    bottom_up_order(np.ascontiguousarray(dag.indptr, dtype=np.int64), np.ascontiguousarray(dag.indices, dtype=np.int64), comp_order)
+    rank = np.empty(k, dtype=np.int64)
+    rank[comp_order] = np.arange(k)
+    states = np.argsort(rank[lab], kind="stable").astype(np.int64)
+    sizes = np.bincount(rank[lab], minlength=k)
+    ptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(sizes, out=ptr[1:])
+    return ptr, states, k
+
+
+def _backup(rm: _Reduced, v, maximize):
+    from mdpkit._kernels.reachability import greedy_pairs
+
+    pair = np.empty(rm.n, dtype=np.int64)
+    val = np.empty(rm.n, dtype=np.float64)
+    greedy_pairs(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, np.ascontiguousarray(v, dtype=np.float64),
+                 np.bool_(maximize), pair, val)
+    return pair, val
+
+
+def _bracket(rm, maximize, x, y, eps_abs, eps_rel, max_sweeps, optimistic, scc):
+    from mdpkit._kernels.reachability import bracket_iterate
+
+    ptr, states, _ = scc
+    stats = np.zeros(3, dtype=np.int64)
+    tol = np.array([eps_abs, eps_rel, float(max_sweeps)])
+    bracket_iterate(ptr, states, rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, x, y, tol,
+                    np.bool_(maximize), np.bool_(optimistic), stats)
+    return stats
+
+
+def _proper_pairs(rm: _Reduced) -> np.ndarray:
+    """One pair per reduced state giving a policy that leaves the reduced model almost surely:
+    states with an exit pair take it; the others the pair through which they entered the backward
+    attractor of those states (each step has a positive chance of getting closer)."""
+    from mdpkit._kernels.reachability import attractor_exists
+
+    n = rm.n
+    pstate = np.repeat(np.arange(n, dtype=np.int64), np.diff(rm.state_ptr))
+    exits = rm.exit_mass > 1e-15
+    target = np.zeros(n, dtype=bool)
+    target[pstate[exits]] = True
+    first_exit = np.full(n, -1, dtype=np.int64)
+    ex = np.flatnonzero(exits)
+    first_exit[pstate[ex[::-1]]] = ex[::-1]
+    M = sp.csr_matrix((rm.data, rm.indices, rm.indptr), shape=(pstate.size, n))
+    MT = M.T.tocsr()
+    out = np.empty(n, dtype=np.bool_)
+    choice = np.empty(n, dtype=np.int64)
+    attractor_exists(np.ascontiguousarray(MT.indptr, dtype=np.int64), np.ascontiguousarray(MT.indices, dtype=np.int64),
+                     np.ones(pstate.size, dtype=np.bool_), pstate, target, np.ones(n, dtype=np.bool_), out, choice)
+    pair = np.where(target, first_exit, choice)
+    if (pair < 0).any():  # pragma: no cover - excluded by the graph precomputation
+        raise RuntimeError("internal error: a reduced state cannot leave the reduced model")
+    return pair
+
+
+def _evaluate_pairs(rm: _Reduced, pair, x0=None, M=None):
+    """Exact value of the policy choosing ``pair`` (one per reduced state): (I - P_pi) v = c_pi.
+
+    Small systems: sparse LU.  Larger: BiCGSTAB with a Jacobi preconditioner (then GMRES, then LU)
+    under a one-thread BLAS limit (:func:`one_blas_thread`); accepted only with a residual below
+    ``1e-10 max|c_pi|``."""
+    import scipy.sparse.linalg as spla
+
+    n = rm.n
+    if M is None:
+        M = sp.csr_matrix((rm.data, rm.indices, rm.indptr), shape=(rm.c.size, n))
+    Mp = M[pair]
+    b = rm.c[pair]
+    A_ = (sp.identity(n, format="csr") - Mp).tocsr()
+    scale = max(float(np.abs(b).max()) if n else 0.0, 1e-300)
+    with one_blas_thread():
+        if n <= 2000:
+            return np.asarray(spla.spsolve(A_.tocsc(), b), dtype=np.float64)
+        inv_d = 1.0 / A_.diagonal()
+        prec = spla.LinearOperator(A_.shape, matvec=lambda z: inv_d * z, dtype=np.float64)
+        v, info = spla.bicgstab(A_, b, x0=x0, rtol=1e-12, atol=0.0, maxiter=5000, M=prec)
+        if info != 0 or not np.all(np.isfinite(v)) or np.abs(A_ @ v - b).max() > 1e-10 * scale:
+            v, info = spla.gmres(A_, b, x0=x0, rtol=1e-13, atol=0.0, restart=60, maxiter=500, M=prec)
+            if info != 0 or np.abs(A_ @ v - b).max() > 1e-10 * scale:
+                v = spla.spsolve(A_.tocsc(), b)
+    return np.asarray(v, dtype=np.float64)
+
+
+def _ulp_slack(v):
+    return 8.0 * np.spacing(np.maximum(np.abs(v), 1.0))
+
+
+def _policy_iteration(rm, maximize, eps_abs, eps_rel, max_iter, scc, pair0):
+    """PI on the reduced model; returns (x, y, pair, n_iter, residuals, verified)."""
+    pair = pair0
+    residuals = []
+    v = None
+    M = sp.csr_matrix((rm.data, rm.indices, rm.indptr), shape=(rm.c.size, rm.n))
+    for it in range(max_iter):
+        v = _evaluate_pairs(rm, pair, x0=v, M=M)
+        best, val = _backup(rm, v, maximize)
+        cur = rm.c[pair] + M[pair] @ v
+        gain = (val - cur) if maximize else (cur - val)
+        residuals.append(float(gain.max()) if gain.size else 0.0)
+        switch = gain > 1e-12 * (1.0 + np.abs(v))
+        if not switch.any():
+            break
+        pair = np.where(switch, best, pair)
+    # certificate: inductive bounds around v_pi (T l >= l, T u <= u), up to a few ulps of rounding
+    # a constant shift is inductive (T(v + w 1) <= T v + w 1 since rows sum to <= 1); a relative one
+    # is not (a state's neighbours may have larger values)
+    width = max(eps_abs, eps_rel * float(np.max(np.abs(v)))) * 1e-3
+    lo, hi = v - width, v + width
+    _, tlo = _backup(rm, lo, maximize)
+    _, thi = _backup(rm, hi, maximize)
+    ok = bool(np.all(tlo >= lo - _ulp_slack(lo)) and np.all(thi <= hi + _ulp_slack(hi)))
+    return lo, hi, pair, len(residuals), np.asarray(residuals), ok, v
+
+
+def policy_value(mdp: TabularMDP, objective: str, goal, avoid, policy) -> np.ndarray:
+    r"""Exact value of a deterministic policy for a reachability or reward-to-goal objective.
+
+    The policy's Markov chain is analysed on its graph (probability 0 / 1 states; reward ``inf``
+    where the goal is missed with positive probability) and the rest solved as one linear system.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    objective : {"pmax", "pmin", "rmax", "rmin"}
+        Only ``p*`` versus ``r*`` matters here.
+    goal, avoid : bool masks (S,) (``avoid`` may be None)
+    policy : int array (S,)
+
+    Returns
+    -------
+    ndarray float64 (S,)
+    """
+    from mdpkit.policies import check_policy
+
+    pi = check_policy(mdp, policy)
+    if pi.ndim != 1:
+        raise InvalidArgumentError("policy_value takes a deterministic policy (S,)")
+    S, A = mdp.S, mdp.A
+    G = qual.state_set(mdp, goal, "goal")
+    B = qual.state_set(mdp, avoid, "avoid") & ~G
+    rows = np.arange(S) * A + pi
+    chain = TabularMDP(P=sp.csr_matrix(sp.csr_matrix(mdp.P_rows)[rows]), R=np.asarray(mdp.R)[np.arange(S), pi][:, None],
+                       gamma=1.0)
+    g = qual.support_graph(chain)
+    if objective.startswith("p"):
+        one = qual.prob1a(chain, G, B) | G
+        maybe = ~one & ~(qual.prob0a(chain, G, B) & ~G)
+        fixed = np.where(one, 1.0, 0.0)
+        rew = np.zeros(S)
+    else:
+        one = qual.prob1a(chain, G) | G
+        maybe = one & ~G
+        fixed = np.where(one, 0.0, np.inf)
+        rew = np.asarray(chain.R).reshape(-1)
+    rm = _reduce(chain, maybe, g.mask1, rew, np.where(np.isfinite(fixed), fixed, 0.0), np.full(S, -1, np.int64))
+    out = fixed.copy()
+    if rm.n:
+        out[maybe] = _evaluate_pairs(rm, np.arange(rm.n))[rm.red[maybe]]
+    return out
+
+
+def max_expected_steps_bound(mdp: TabularMDP, terminal, *, epsilon: float = 1e-2) -> tuple[float, np.ndarray]:
+    r"""Certified upper bound on :math:`\max_\mu E_\mu[\tau]`, the largest expected number of steps
+    to the ``terminal`` set over all policies, when every policy is proper.
+
+    Optimistic value iteration (Hartmanns & Kaminski 2020) on the unit-cost problem
+    :math:`w = \max_a (1 + P_a w)` on the non-terminal states, Gauss-Seidel in topological order of
+    the strongly connected components, stopped at relative precision ``epsilon``: the returned
+    vector ``w`` satisfies :math:`T w \le w`, hence :math:`w \ge \max_\mu E_\mu[\tau]` state-wise
+    (every policy proper: :math:`T^k w \to` the maximal expected steps).  A loose ``epsilon`` is
+    enough for a certificate and costs a few dozen sweeps.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    terminal : bool mask (S,)
+        Absorbing states; every policy must reach them almost surely (not checked here; see
+        :func:`mdpkit.structure.all_policies_proper`).
+    epsilon : float, default 1e-2
+
+    Returns
+    -------
+    (bound, w) : (float, ndarray (S,))
+        ``max(w)`` and the per-state upper bounds (0 on terminal states); ``inf`` if the sweep
+        cap was hit.
+    """
+    S, A = mdp.S, mdp.A
+    term = qual.state_set(mdp, terminal, "terminal")
+    g = qual.support_graph(mdp)
+    rm = _reduce(mdp, ~term, g.mask1, np.ones(S * A), np.zeros(S), np.full(S, -1, np.int64))
+    w = np.zeros(S)
+    if rm.n == 0:
+        return 0.0, w
+    x = np.zeros(rm.n)
+    y = np.zeros(rm.n)
+    stats = _bracket(rm, True, x, y, 0.0, float(epsilon), 100_000, True, _sccs(rm))
+    if stats[2]:
+        return math.inf, np.where(term, 0.0, np.inf)
+    w[~term] = y[rm.red[~term]]
+    return float(w.max()), w
+
+
+# ============================================================================ the public solvers
+def _finish(mdp, *, t0, objective, goal, avoid, v_lo, v_hi, policy, infinite, decided, n_iter, residuals, method,
+            options, rm, ncomp, converged, cert_method, v_policy=None, step_bound=None, message=None):
+    v_lo = np.asarray(v_lo, dtype=np.float64)
+    v_hi = np.asarray(v_hi, dtype=np.float64)
+    fin = ~infinite
+    with np.errstate(invalid="ignore"):
+        mid = np.where(fin, v_lo + 0.5 * (v_hi - v_lo), np.inf)
+        mid = np.where(v_lo == v_hi, v_lo, mid)
+    half = float(np.max(0.5 * (v_hi[fin] - v_lo[fin]))) if fin.any() else 0.0
+    cert_val = bracket_bound(half, method=cert_method)
+    certificate = cert_val
+    if v_policy is not None:
+        g = (v_hi[fin] - v_policy[fin]) if objective.endswith("max") else (v_policy[fin] - v_lo[fin])
+        certificate = policy_bracket_bound(float(np.max(g)) if g.size else 0.0)
+    return build_result(
+        mdp, cls=ReachabilityResult, v=mid, v_error_bound=half, policy=policy, certificate=certificate,
+        converged=converged, n_iter=n_iter, residuals=np.asarray(residuals, dtype=np.float64), method=method,
+        options=options, t0=t0, v_policy=v_policy,
+        policy_evaluator=(None if v_policy is not None or policy is None or policy.ndim != 1
+                          else functools.partial(policy_value, mdp, objective, goal, avoid, policy)),
+        message=message, v_lower=v_lo, v_upper=v_hi, objective=objective, goal=goal, avoid=avoid,
+        infinite=infinite, decided=decided, n_reduced=0 if rm is None else rm.n, n_components=ncomp, step_bound=step_bound,
+    )
+
+
+def _solve_reduced(rm, maximize, *, method, eps_abs, eps_rel, max_sweeps, lo0, hi0, max_iter):
+    """Solve the reduced model; returns (x, y, pair, n_iter, residuals, converged, cert_method, ncomp, v_pi)."""
+    scc = _sccs(rm)
+    n = rm.n
+    if n == 0:
+        e = np.zeros(0)
+        return e, e.copy(), np.zeros(0, np.int64), 0, [], True, method, 0, None
+    if method == "pi":
+        lo, hi, pair, it, res, ok, v = _policy_iteration(rm, maximize, eps_abs, eps_rel, max_iter, scc, _proper_pairs(rm))
+        if ok:
+            return lo, hi, pair, it, res, True, "pi", scc[2], v
+        method = "ovi"
+    x = np.full(n, lo0, dtype=np.float64)
+    y = np.full(n, hi0, dtype=np.float64)
+    stats = _bracket(rm, maximize, x, y, eps_abs, eps_rel, max_sweeps, method == "ovi", scc)
+    pair, _ = _backup(rm, x if maximize else y, maximize)
+    return x, y, pair, int(stats[0]), [float(np.max(y - x)) if n else 0.0], not bool(stats[2]), method, scc[2], None
+
+
+def _lift_policy(mdp, rm, pair, group, mec_pairs, base_policy):
+    """Original-state policy from reduced pairs; inside a collapsed end component, the states move
+    (with the component's own actions) towards the state owning the chosen leaving pair."""
+    S, A = mdp.S, mdp.A
+    pol = base_policy.copy()
+    if rm is None or rm.n == 0:
+        return pol
+    rows = rm.rows[pair]
+    owner = rows // A
+    pol[owner] = rows % A
+    if (group >= 0).any():
+        g = qual.support_graph(mdp)
+        target = np.zeros(S, dtype=bool)
+        target[owner] = True
+        allowed = group >= 0
+        out, choice = qual._exists(g, target, allowed, mec_pairs)
+        sel = allowed & ~target & (choice >= 0)
+        pol[sel] = choice[sel] % A
+    return pol
+
+
+def _rewards_checked(mdp, region):
+    R = np.asarray(mdp.R, dtype=np.float64)
+    bad = mdp.action_mask & (R < 0) & region[:, None]
+    if bad.any():
+        s, a = map(int, np.argwhere(bad)[0])
+        raise InvalidArgumentError(
+            f"reward objectives need non-negative rewards; R[{s}, {a}] = {R[s, a]!r} (negate the rewards and swap max/min "
+            "for costs)")
+    return R.reshape(-1)
+
+
+def reach_probability(
+    mdp: TabularMDP,
+    goal,
+    *,
+    maximize: bool = True,
+    avoid=None,
+    labels=None,
+    method: str = "ovi",
+    epsilon: float = 1e-6,
+    relative: bool = True,
+    max_sweeps: int = 1_000_000,
+    max_iter: int = 1000,
+) -> ReachabilityResult:
+    r"""Maximal or minimal probability of reaching ``goal`` (avoiding ``avoid``), per state.
+
+    Computes :math:`\Pr^{\max}_s(\neg B\,\mathrm{U}\,G)` (``maximize=True``) or
+    :math:`\Pr^{\min}_s`, with a certified bracket ``v_lower <= value <= v_upper`` per state.
+    Graph precomputation (:mod:`mdpkit.qualitative`) fixes the states with value 0 and 1; for the
+    maximum the maximal end components of the remaining states are collapsed (de Alfaro 1997,
+    Alg. 3.1; Haddad & Monmege 2018, Sec. 4), so the fixpoint of the reduced Bellman operator is
+    unique and interval iteration from 0 and 1 converges to it from both sides (Haddad & Monmege
+    2018, Thm 1 (number not checked against the text)).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        ``gamma`` is ignored (the objective is undiscounted).
+    goal : bool mask (S,), int state ids, or str
+        Goal states, or a label name looked up in ``labels``.
+    maximize : bool, default True
+    avoid : bool mask, ids or str, optional
+        States that end a path unsuccessfully (goal states are never avoided).
+    labels : dict of str -> int array, optional
+        Named state sets (as returned by :func:`mdpkit.io.load_prism` / :func:`mdpkit.io.load_drn`).
+    method : {"ovi", "ii", "pi"}, default "ovi"
+        Optimistic value iteration, interval iteration, or policy iteration (see module docstring).
+    epsilon : float, default 1e-6
+        Target half-width of the bracket: ``v_upper - v_lower <= 2 epsilon |v|`` (``relative``) or
+        ``<= 2 epsilon`` (absolute).  For ``method="pi"`` the bracket is much narrower.
+    relative : bool, default True
+    max_sweeps : int, default 1_000_000
+        Cap on Gauss-Seidel sweeps per strongly connected component (the bracket stays sound).
+    max_iter : int, default 1000
+        Cap on policy-iteration rounds (``method="pi"``).
+
+    Returns
+    -------
+    ReachabilityResult
+        ``v``, ``v_lower``, ``v_upper`` (S,) in [0, 1]; ``policy`` (S,) int64: maximising, it
+        reaches the goal with probability 1 from the value-1 states; minimising, it stays in the
+        value-0 states surely.  ``certificate`` the bracket's half-width (or, for ``method="pi"``,
+        the verified gap between the policy's exact value and the far side of the bracket).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Unknown label, bad state set, ``method``, ``epsilon`` or caps.
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    method = _check_method(method)
+    eps, rel = _check_eps(epsilon, relative)
+    max_sweeps = check_int(max_sweeps, "max_sweeps", minimum=1)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    G = qual.state_set(mdp, goal, "goal", labels)
+    B = qual.state_set(mdp, avoid, "avoid", labels) & ~G
+    S, A = mdp.S, mdp.A
+    g = qual.support_graph(mdp)
+    if maximize:
+        zero = qual.prob0a(mdp, G, B)
+        one, pol1 = qual.prob1e_strategy(mdp, G, B)
+    else:
+        zero = qual.prob0e(mdp, G, B)
+        one = qual.prob1a(mdp, G, B)
+        pol1 = np.argmax(mdp.action_mask, axis=1).astype(np.int64)
+    zero &= ~G
+    one |= G
+    maybe = ~zero & ~one
+    base = pol1.copy()
+    if not maximize and zero.any():
+        stay = g.pairs_inside(zero).reshape(S, A)
+        base[zero] = np.argmax(stay[zero], axis=1)
+    fixed = np.where(one, 1.0, 0.0)
+    group = np.full(S, -1, dtype=np.int64)
+    mec_pairs = np.zeros(S * A, dtype=bool)
+    if maximize and maybe.any():
+        group, mec_pairs = qual.maximal_end_components(mdp, states=maybe)
+    rm = _reduce(mdp, maybe, g.mask1, np.zeros(S * A), fixed, group)
+    x, y, pair, n_iter, res, conv, cm, ncomp, vpi = _solve_reduced(
+        rm, maximize, method=method, eps_abs=0.0 if rel else eps, eps_rel=eps if rel else 0.0, max_sweeps=max_sweeps,
+        lo0=0.0, hi0=1.0, max_iter=max_iter)
+    lo, hi = fixed.copy(), fixed.copy()
+    lo[maybe] = np.clip(x[rm.red[maybe]], 0.0, 1.0)
+    hi[maybe] = np.clip(y[rm.red[maybe]], 0.0, 1.0)
+    policy = _lift_policy(mdp, rm, pair, group, mec_pairs, base)
+    v_pi = None
+    if vpi is not None:
+        v_pi = fixed.copy()
+        v_pi[maybe] = vpi[rm.red[maybe]]
+    return _finish(mdp, t0=t0, objective="pmax" if maximize else "pmin", goal=G, avoid=B, v_lo=lo, v_hi=hi,
+                   policy=policy, infinite=np.zeros(S, bool), decided=~maybe, n_iter=n_iter, residuals=res,
+                   method="reach_probability", options=dict(maximize=maximize, method=method, epsilon=eps, relative=rel,
+                                                            max_sweeps=max_sweeps, max_iter=max_iter),
+                   rm=rm, ncomp=ncomp, converged=conv, cert_method=cm, v_policy=None if (vpi is None or group.max() >= 0) else v_pi)
+
+
+def reach_reward(
+    mdp: TabularMDP,
+    goal,
+    *,
+    maximize: bool = False,
+    labels=None,
+    method: str = "ovi",
+    epsilon: float = 1e-6,
+    relative: bool = True,
+    max_sweeps: int = 1_000_000,
+    max_iter: int = 1000,
+) -> ReachabilityResult:
+    r"""Maximal or minimal expected total reward accumulated until ``goal``, ``inf`` where infinite.
+
+    :math:`\operatorname{opt}_\pi E^\pi_s[\sum_{t < \tau_G} R(s_t, a_t)]` with ``R = mdp.R``
+    (non-negative), and the model checkers' convention: a policy missing the goal with positive
+    probability has value :math:`+\infty`.  Hence ``rmax`` is ``inf`` exactly on the states where
+    :math:`\Pr^{\min}(F\,G) < 1` (complement of :func:`mdpkit.qualitative.prob1a`) and ``rmin`` on
+    those where :math:`\Pr^{\max}(F\,G) < 1` (complement of :func:`~mdpkit.qualitative.prob1e`);
+    ``rmin`` only uses actions that keep :math:`\Pr^{\max} = 1` and collapses the end components
+    made of zero-reward actions (any other end component costs :math:`+\infty`, so the SSP
+    assumptions of Bertsekas & Tsitsiklis 1991 hold on the reduced model).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        ``R`` (S, A) >= 0 on the states with a finite value; ``gamma`` ignored.
+    goal : bool mask, ids or label name
+    maximize : bool, default False
+    labels, method, epsilon, relative, max_sweeps, max_iter
+        As :func:`reach_probability`; ``method="ii"`` is refused (no a priori upper bound on
+        rewards).
+
+    Returns
+    -------
+    ReachabilityResult
+        ``v`` (S,) float64 with ``inf`` on ``infinite``; bracket ``v_lower``/``v_upper`` (``inf``
+        on infinite states); ``policy`` (S,) int64.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Negative reward on a state with a finite value (named), ``method="ii"``, bad arguments.
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    method = _check_method(method, ("ovi", "pi"))
+    eps, rel = _check_eps(epsilon, relative)
+    max_sweeps = check_int(max_sweeps, "max_sweeps", minimum=1)
+    max_iter = check_int(max_iter, "max_iter", minimum=1)
+    G = qual.state_set(mdp, goal, "goal", labels)
+    S, A = mdp.S, mdp.A
+    g = qual.support_graph(mdp)
+    if maximize:
+        finite = qual.prob1a(mdp, G) | G
+        pair_ok = g.mask1.copy()
+        base = np.argmax(mdp.action_mask, axis=1).astype(np.int64)
+    else:
+        finite, base = qual.prob1e_strategy(mdp, G)
+        finite |= G
+        pair_ok = g.pairs_inside(finite)
+    maybe = finite & ~G
+    R1 = _rewards_checked(mdp, maybe)
+    group = np.full(S, -1, dtype=np.int64)
+    mec_pairs = np.zeros(S * A, dtype=bool)
+    if not maximize and maybe.any():
+        zero_pairs = pair_ok & (R1 == 0.0)
+        group, mec_pairs = qual.maximal_end_components(mdp, states=maybe, pairs=zero_pairs)
+    fixed = np.zeros(S)
+    rm = _reduce(mdp, maybe, pair_ok, R1, fixed, group)
+    x, y, pair, n_iter, res, conv, cm, ncomp, vpi = _solve_reduced(
+        rm, maximize, method=method, eps_abs=0.0 if rel else eps, eps_rel=eps if rel else 0.0, max_sweeps=max_sweeps,
+        lo0=0.0, hi0=np.inf, max_iter=max_iter)
+    infinite = ~finite
+    lo = np.where(infinite, np.inf, 0.0)
+    hi = lo.copy()
+    lo[maybe] = np.maximum(x[rm.red[maybe]], 0.0)
+    hi[maybe] = y[rm.red[maybe]]
+    policy = _lift_policy(mdp, rm, pair, group, mec_pairs, base)
+    v_pi = None
+    if vpi is not None and group.max() < 0:
+        v_pi = lo.copy()
+        v_pi[maybe] = vpi[rm.red[maybe]]
+        v_pi[G] = 0.0
+    return _finish(mdp, t0=t0, objective="rmax" if maximize else "rmin", goal=G, avoid=None, v_lo=lo, v_hi=hi,
+                   policy=policy, infinite=infinite, decided=~maybe, n_iter=n_iter, residuals=res,
+                   method="reach_reward", options=dict(maximize=maximize, method=method, epsilon=eps, relative=rel,
+                                                       max_sweeps=max_sweeps, max_iter=max_iter),
+                   rm=rm, ncomp=ncomp, converged=conv, cert_method=cm, v_policy=v_pi)
