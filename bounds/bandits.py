@@ -36,6 +36,8 @@ __all__ = [
     "lai_robbins_bound",
     "minimax_lower_bound",
     "moss_regret_bound",
+    "oful_radius",
+    "oful_regret_bound",
     "regret_bound",
     "tsallis_inf_regret_bound",
     "ucb1_regret_bound",
@@ -296,6 +298,45 @@ def elliptical_potential_bound(d: int, T, lam: float, L: float) -> Bound:
         raise InvalidArgumentError(f"need d >= 1, lam > 0, L > 0; got d={d}, lam={lam}, L={L}")
     return Bound(2.0 * d * math.log(1.0 + T * L * L / (d * lam)), BoundKind.DETERMINISTIC, f"{LS}, Lemma 19.4",
                  ("||x_t|| <= L",), statement="sum_t min(1, ||x_t||^2_{V_{t-1}^-1}) <= 2 d log(1 + T L^2/(d lam))")
+
+
+def oful_radius(logdet_V: float, d: int, lam: float, R: float, S: float, delta: float) -> Bound:
+    r"""Self-normalised confidence radius: with probability at least :math:`1-\delta`, for all t >= 0,
+    :math:`\|\hat\theta_t - \theta^*\|_{V_t} \le R\sqrt{2\log\frac{\det(V_t)^{1/2}\det(\lambda I)^{-1/2}}{\delta}}
+    + \lambda^{1/2} S`.
+
+    Abbasi-Yadkori, Pal & Szepesvari 2011, Thm 2 (number not checked against the text);
+    R-subgaussian noise, :math:`\|\theta^*\|_2 \le S`.  ``logdet_V`` is :math:`\log\det V_t`.
+    """
+    if lam <= 0 or R < 0 or S < 0 or not 0 < delta < 1:
+        raise InvalidArgumentError(f"need lam > 0, R >= 0, S >= 0, delta in (0, 1); got {lam}, {R}, {S}, {delta}")
+    v = R * math.sqrt(2.0 * math.log(1.0 / delta) + logdet_V - d * math.log(lam)) + math.sqrt(lam) * S
+    return Bound(v, BoundKind.HIGH_PROBABILITY, "Abbasi-Yadkori, Pal & Szepesvari 2011, Thm 2",
+                 ("R-subgaussian noise", "||theta*|| <= S", "uniform over t"), delta=delta,
+                 statement="||theta_hat_t - theta*||_{V_t} <= R sqrt(2 log(det(V_t)^1/2 det(lam I)^-1/2 / delta)) "
+                           "+ lam^1/2 S for all t")
+
+
+def oful_regret_bound(instance, T, *, lam: float = 1.0, delta: float = 0.05) -> Bound:
+    r"""OFUL's regret: with probability at least :math:`1-\delta`,
+
+    .. math:: R_T \le 4\sqrt{T d \log(\lambda + T L/d)}\,\big(\lambda^{1/2} S + R\sqrt{2\log(1/\delta)
+              + d\log(1 + T L/(\lambda d))}\big).
+
+    Abbasi-Yadkori, Pal & Szepesvari 2011, Thm 3 (number not checked against the text); assumes
+    :math:`\langle x, \theta^*\rangle \in [-1, 1]` for every arm, :math:`\|x\| \le L`, ``lam >= max(1, L^2)``.
+    """
+    T = _T(T)
+    if np.any(np.abs(instance.means) > 1.0 + 1e-12):
+        raise BoundNotApplicableError("OFUL Thm 3 assumes <x, theta*> in [-1, 1] for every arm")
+    L, S, R, d = instance.arm_norm, instance.theta_norm, instance.sigma, instance.d
+    if lam < max(1.0, L * L):
+        raise BoundNotApplicableError(f"OFUL Thm 3 assumes lam >= max(1, L^2) = {max(1.0, L * L):g}, got {lam}")
+    v = 4.0 * math.sqrt(T * d * math.log(lam + T * L / d)) * (
+        math.sqrt(lam) * S + R * math.sqrt(2.0 * math.log(1.0 / delta) + d * math.log(1.0 + T * L / (lam * d))))
+    return Bound(v, BoundKind.HIGH_PROBABILITY, "Abbasi-Yadkori, Pal & Szepesvari 2011, Thm 3",
+                 ("<x, theta*> in [-1, 1]", "R-subgaussian noise", "lam >= max(1, L^2)"), delta=delta,
+                 statement="R_T <= 4 sqrt(T d log(lam + T L/d)) (lam^1/2 S + R sqrt(2 log(1/delta) + d log(1 + T L/(lam d))))")
 
 
 def regret_bound(algorithm, instance, T) -> Bound:

@@ -317,6 +317,56 @@ def span_vi_iterations(gamma: float, delta: float, first_span: float, tol: float
     return int(n) + 1
 
 
+def macqueen_action_elimination(gamma: float, P, R, v_lower, v_upper, action_mask=None, *, atol: float | None = None):
+    r"""Actions that a bracket on :math:`v^*` proves suboptimal (MacQueen's test).
+
+    If :math:`v_L \le v^* \le v_U` then :math:`Q^*(s,a) = R(s,a) + \gamma P(s,a) v^* \le
+    R(s,a) + \gamma P(s,a) v_U`, so an action with :math:`R(s,a) + \gamma P(s,a) v_U < v_L(s)
+    \le v^*(s)` cannot be optimal and may be eliminated for good.  MacQueen (1967); Puterman 1994,
+    Sec. 6.7 (action elimination; the section number was not checked against the book).
+
+    Parameters
+    ----------
+    gamma : float
+    P : ndarray (S, A, S)
+        Dense transition probabilities.
+    R : ndarray (S, A)
+    v_lower, v_upper : ndarray (S,)
+        A bracket on :math:`v^*` (e.g. the MacQueen-Porteus bracket of value iteration).
+    action_mask : ndarray of bool (S, A), optional
+        Masked actions are never reported as eliminated.
+    atol : float, optional
+        Round-off margin: eliminate only when the test holds by more than ``atol``.  Default
+        ``64 * machine epsilon * (max|v| + max|R|)``: a bracket computed in floating point can
+        exclude :math:`v^*` by a few ulps once it has collapsed, and a strict test would then
+        eliminate optimal (tied) actions.
+
+    Returns
+    -------
+    ndarray of bool (S, A)
+        True where the action is proved suboptimal.
+    """
+    import numpy as np
+
+    g = float(gamma)
+    if not (0.0 <= g <= 1.0):
+        raise ValueError(f"gamma must lie in [0, 1], got {gamma!r}")
+    P = np.asarray(P, dtype=float)
+    R = np.asarray(R, dtype=float)
+    lo, hi = np.asarray(v_lower, dtype=float), np.asarray(v_upper, dtype=float)
+    if P.ndim != 3 or R.shape != P.shape[:2] or lo.shape != (P.shape[0],) or hi.shape != lo.shape:
+        raise ValueError(f"shapes must be P (S, A, S), R (S, A), brackets (S,); got P {P.shape}, R {R.shape}, "
+                         f"v_lower {lo.shape}, v_upper {hi.shape}")
+    if atol is None:
+        finite = np.isfinite(R)
+        scale = float(np.max(np.abs(np.concatenate([lo, hi])))) + float(np.max(np.abs(R[finite]), initial=0.0))
+        atol = 64.0 * float(np.finfo(float).eps) * scale
+    out = R + g * (P @ hi) < lo[:, None] - float(atol)
+    if action_mask is not None:
+        out &= np.asarray(action_mask, dtype=bool)
+    return out
+
+
 # ----------------------------------------------------------------------------- greedy policies
 def greedy_loss_v(gamma: float, v_error: float) -> Bound:
     r"""Loss of a policy greedy for :math:`V`: :math:`\|V^*-V^{\pi}\|_\infty \le \frac{2\gamma\varepsilon}{1-\gamma}`.

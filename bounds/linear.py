@@ -22,6 +22,7 @@ from ._bound import Bound, BoundKind
 
 __all__ = [
     "finite_horizon_adp_bound",
+    "lmc_lsvi_regret_bound",
     "lsvi_ucb_beta",
     "lsvi_ucb_iota",
     "lsvi_ucb_regret_bound",
@@ -118,3 +119,25 @@ def finite_horizon_adp_bound(stage_errors) -> Bound:
         assumptions=("||Qhat_h - (r_h + P_h Vhat_{h+1})||_inf <= eps_h for every stage", "policy greedy for Qhat"),
         statement="max_s (V*_0 - V^pi_0)(s) <= 2 sum_h eps_h",
     )
+
+
+ISHFAQ2024 = ("H. Ishfaq, Q. Lan, P. Xu, A. R. Mahmood, D. Precup, A. Anandkumar, K. Azizzadenesheli, Provable and "
+              "practical: efficient exploration in reinforcement learning via Langevin Monte Carlo, ICLR 2024, "
+              "Thm 4.2 (number not checked against the text)")
+
+
+def lmc_lsvi_regret_bound(d: int, H: int, K: int, delta: float) -> Bound:
+    r"""LMC-LSVI regret rate :math:`\tilde O(d^{3/2} H^{3/2} \sqrt T)`, ``T = K H`` (Ishfaq et al. 2024).
+
+    The constant and the logarithmic factors are not given in closed form here, so ``value`` is
+    :math:`d^{3/2} H^{3/2}\sqrt{T}\,\log(2dT/\delta)` and ``kind`` is ``RATE_ONLY``.
+    """
+    d, H, K = _pos_int(d, "d"), _pos_int(H, "H"), _pos_int(K, "K")
+    T = K * H
+    iota = lsvi_ucb_iota(d, T, delta)
+    return Bound(value=d**1.5 * H**1.5 * math.sqrt(T) * iota, kind=BoundKind.RATE_ONLY, citation=ISHFAQ2024,
+                 assumptions=("linear MDP (Jin et al. Assumption A)", "the paper's step sizes, inverse temperature and "
+                              "number of Langevin steps J_k", "constant and log factors of the O~ not given (value "
+                              "uses log(2dT/delta) once)"),
+                 delta=float(delta), statement="Regret(K) = O~(d^{3/2} H^{3/2} sqrt(T)), T = K H",
+                 extra={"T": T})

@@ -11,6 +11,7 @@ from ._exceptions import (
     MultichainError,
 )
 from .linear import LinearMDP
+from .bandits import BernoulliBandit, BetaBandit, GaussianBandit
 from .model import TabularMDP
 from .results import (
     AverageRewardResult,
@@ -28,10 +29,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AverageRewardResult",
+    "BernoulliBandit",
+    "BetaBandit",
     "ConvergenceWarning",
     "DiscountedResult",
     "ExactResult",
     "FiniteHorizonResult",
+    "GaussianBandit",
     "ImproperPolicyError",
     "InvalidArgumentError",
     "InvalidMDPError",

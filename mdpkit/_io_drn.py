@@ -47,7 +47,7 @@ def _rewards(path, tok: str, n: int, ln: int) -> list[float]:
     parts = [p.strip() for p in tok[1:-1].split(",")]
     if len(parts) != n:
         raise _px.fail(path, f"{len(parts)} rewards for {n} reward models", ln)
-    return [_px._num(path, p, "reward", ln) for p in parts]
+    return [_px.parse_number(path, p, "reward", ln) for p in parts]
 
 
 def load_drn(path, *, reward_model: str | None = None, max_bytes: int | None = 2**30, atol: float = 1e-8) -> _px.LabelledMDP:
@@ -121,10 +121,10 @@ def load_drn(path, *, reward_model: str | None = None, max_bytes: int | None = 2
     for key in ("nr_states",) + (("nr_choices",) if typ == "MDP" else ()):
         if key not in header:
             raise _px.fail(path, f"missing @{key}", model_line)
-    S = _px._int(path, header["nr_states"][1], "@nr_states", header["nr_states"][0])
+    S = _px.parse_int(path, header["nr_states"][1], "@nr_states", header["nr_states"][0])
     if S == 0:
         raise _px.fail(path, "@nr_states is 0", header["nr_states"][0])
-    n_choices = _px._int(path, header["nr_choices"][1], "@nr_choices", header["nr_choices"][0]) if typ == "MDP" else S
+    n_choices = _px.parse_int(path, header["nr_choices"][1], "@nr_choices", header["nr_choices"][0]) if typ == "MDP" else S
     _px.check_alloc(path, S, n_choices, max_bytes, header["nr_states"][0])
     rnames = header.get("reward_models", (0, ""))[1].split()
     if len(set(rnames)) != len(rnames):
@@ -155,7 +155,7 @@ def load_drn(path, *, reward_model: str | None = None, max_bytes: int | None = 2
                 raise _px.fail(path, f"state {cur_s} has no action", ln)
             if len(toks) < 2:
                 raise _px.fail(path, "state line without an id", ln)
-            sid = _px._int(path, toks[1], "state id", ln, S)
+            sid = _px.parse_int(path, toks[1], "state id", ln, S)
             if sid != cur_s + 1:
                 raise _px.fail(path, f"state {sid} out of order: expected state {cur_s + 1}", ln)
             cur_s = sid
@@ -214,14 +214,14 @@ def load_drn(path, *, reward_model: str | None = None, max_bytes: int | None = 2
         parts = s.split(":")
         if len(parts) != 2:
             raise _px.fail(path, f"expected 'destination : probability', got {s!r}", ln)
-        t = _px._int(path, parts[0].strip(), "destination state", ln, S)
+        t = _px.parse_int(path, parts[0].strip(), "destination state", ln, S)
         if t in seen_dst:
             raise _px.fail(path, f"destination {t} listed twice for state {cur_s}, action {cur_a}", ln)
         seen_dst.add(t)
         src.append(cur_s)
         act.append(cur_a)
         dst.append(t)
-        prob.append(_px._num(path, parts[1].strip(), "probability", ln, positive=True))
+        prob.append(_px.parse_number(path, parts[1].strip(), "probability", ln, positive=True))
         tlines.append(ln)
         a_has_t = True
     if not a_has_t:
@@ -270,7 +270,7 @@ def save_drn(model, path) -> None:
     from ._exceptions import InvalidArgumentError
     from .io import atomic_write
 
-    rec = _px._as_record(model)
+    rec = _px.as_record(model)
     mdp = rec.mdp
     S, A = mdp.S, mdp.A
     for nm, rs in rec.rewards.items():

@@ -45,11 +45,18 @@ from .model import TabularMDP
 __all__ = [
     "LabelledMDP",
     "RewardStructure",
+    "as_record",
+    "build_mdp",
+    "check_alloc",
     "fail",
+    "finish_record",
     "float_text",
     "load_prism",
+    "parse_int",
+    "parse_number",
     "read_text",
     "save_prism",
+    "transition_lookup",
 ]
 
 _DEFAULT_MAX_BYTES = 2**30
@@ -163,7 +170,7 @@ def float_text(x: float) -> str:
 _INT = re.compile(r"^[0-9]+$")
 
 
-def _int(path, tok: str, what: str, line: int, limit: int | None = None) -> int:
+def parse_int(path, tok: str, what: str, line: int, limit: int | None = None) -> int:
     if not _INT.match(tok) or len(tok) > 18:
         raise fail(path, f"{what} must be a non-negative integer, got {tok!r}", line)
     v = int(tok)
@@ -172,7 +179,7 @@ def _int(path, tok: str, what: str, line: int, limit: int | None = None) -> int:
     return v
 
 
-def _num(path, tok: str, what: str, line: int, positive: bool = False) -> float:
+def parse_number(path, tok: str, what: str, line: int, positive: bool = False) -> float:
     try:
         v = float(tok)
     except ValueError:
@@ -233,7 +240,7 @@ def build_mdp(path, S: int, kmax: int, src, act, dst, prob, lines, atol, name: s
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         ln = lines[row == r]
-        raise fail(path, f"the probabilities of state {r // A}, choice {r % A} sum to {sums[r]!r}, not 1 within "
+        raise fail(path, f"the probabilities of state {r // A}, choice {r % A} sum to {float(sums[r])!r}, not 1 within "
                          f"atol={atol:g} (lines {', '.join(map(str, ln[:8].tolist()))})", int(ln[0]))
     indptr = np.zeros(S * A + 1, dtype=np.int64)
     np.cumsum(np.bincount(r_s, minlength=S * A), out=indptr[1:])
@@ -271,7 +278,7 @@ def _read_tra(path, text, max_bytes, atol):
             if toks and toks[0] in ("dtmc", "ctmc", "ma", "ctmdp"):
                 raise fail(path, f"model type {toks[0]!r} is not an MDP", ln0)
             raise fail(path, f"expected the header 'n c m' (states, choices, transitions), got {head!r}", ln0)
-        n, c, m = (_int(path, t, w, ln0) for t, w in zip(toks, ("number of states", "number of choices",
+        n, c, m = (parse_int(path, t, w, ln0) for t, w in zip(toks, ("number of states", "number of choices",
                                                                  "number of transitions")))
         if n == 0:
             raise fail(path, "the header declares 0 states", ln0)
@@ -305,10 +312,10 @@ def _read_tra(path, text, max_bytes, atol):
         fast_ok = False
     if not fast_ok:  # find the first bad line and name it
         for r, ln in zip(rows, lines):
-            _int(path, r[0], "source state", ln, limit_s)
-            _int(path, r[1], "choice index", ln)
-            _int(path, r[2], "destination state", ln, limit_s)
-            _num(path, r[3], "probability", ln, positive=True)
+            parse_int(path, r[0], "source state", ln, limit_s)
+            parse_int(path, r[1], "choice index", ln)
+            parse_int(path, r[2], "destination state", ln, limit_s)
+            parse_number(path, r[3], "probability", ln, positive=True)
         raise fail(path, "malformed transition line")  # pragma: no cover
     if not storm:
         if len(rows) != m:
@@ -357,7 +364,7 @@ def _read_lab(path, text, S):
             out.setdefault(nm, [])
         for ln, s in lines[end + 1:]:
             toks = s.split()
-            st = _int(path, toks[0], "state", ln, S)
+            st = parse_int(path, toks[0], "state", ln, S)
             for nm in toks[1:]:
                 if nm not in out:
                     raise fail(path, f"label {nm!r} was not declared", ln)
@@ -378,9 +385,9 @@ def _read_lab(path, text, S):
             if ":" not in s:
                 raise fail(path, f"expected 'state: label indices', got {s!r}", ln)
             head, rest = s.split(":", 1)
-            st = _int(path, head.strip(), "state", ln, S)
+            st = parse_int(path, head.strip(), "state", ln, S)
             for tok in rest.split():
-                k = _int(path, tok, "label index", ln)
+                k = parse_int(path, tok, "label index", ln)
                 if k not in idx:
                     raise fail(path, f"label index {k} was not declared on the first line", ln)
                 out[idx[k]].append(st)
@@ -404,7 +411,7 @@ def _read_sta(path, text, S):
         mt = re.match(r"^(\d+):\((.*)\)$", s)
         if not mt:
             raise fail(path, f"expected 'i:(x1,...,xn)', got {s!r}", ln)
-        st = _int(path, mt.group(1), "state", ln, S)
+        st = parse_int(path, mt.group(1), "state", ln, S)
         xs = [x.strip() for x in mt.group(2).split(",")]
         if len(xs) != len(names):
             raise fail(path, f"{len(xs)} values for {len(names)} variables", ln)
@@ -424,6 +431,19 @@ def _skip_comments(path, text):
     return comments, body
 
 
+_REWNAME = re.compile(r'^#\s*Reward structure\s+"([^"]*)"\s*$')
+
+
+def _reward_name(text):
+    for _, s in _content_lines(text):
+        if not s.startswith("#"):
+            return None
+        m = _REWNAME.match(s)
+        if m:
+            return m.group(1)
+    return None
+
+
 def _read_srew(path, text, S):
     _, body = _skip_comments(path, text)
     if not body:
@@ -432,8 +452,8 @@ def _read_srew(path, text, S):
     toks = head.split()
     if len(toks) != 2:
         raise fail(path, f"expected the header 'n m' (states, non-zero rewards), got {head!r}", ln0)
-    n = _int(path, toks[0], "number of states", ln0)
-    m = _int(path, toks[1], "number of rewards", ln0)
+    n = parse_int(path, toks[0], "number of states", ln0)
+    m = parse_int(path, toks[1], "number of rewards", ln0)
     if n != S:
         raise fail(path, f"the header declares {n} states, the model has {S}", ln0)
     r = np.zeros(S)
@@ -442,11 +462,11 @@ def _read_srew(path, text, S):
         t = s.split()
         if len(t) != 2:
             raise fail(path, f"expected 'i x', got {s!r}", ln)
-        i = _int(path, t[0], "state", ln, S)
+        i = parse_int(path, t[0], "state", ln, S)
         if seen[i]:
             raise fail(path, f"state {i} has two rewards", ln)
         seen[i] = True
-        r[i] = _num(path, t[1], "reward", ln)
+        r[i] = parse_number(path, t[1], "reward", ln)
     if len(body) - 1 != m:
         raise fail(path, f"the header declares {m} rewards but the file has {len(body) - 1}", ln0)
     return r
@@ -460,7 +480,7 @@ def _read_trew(path, text, mdp):
     toks = head.split()
     if len(toks) != 3:
         raise fail(path, f"expected the header 'n c m', got {head!r}", ln0)
-    n, c, m = (_int(path, t, "count", ln0) for t in toks)
+    n, c, m = (parse_int(path, t, "count", ln0) for t in toks)
     if n != mdp.S or c != int(mdp.action_mask.sum()):
         raise fail(path, f"the header declares {n} states and {c} choices; the model has {mdp.S} and "
                          f"{int(mdp.action_mask.sum())}", ln0)
@@ -469,10 +489,10 @@ def _read_trew(path, text, mdp):
         t = s.split()
         if len(t) != 4:
             raise fail(path, f"expected 'i k j x', got {s!r}", ln)
-        src.append(_int(path, t[0], "source state", ln, mdp.S))
-        act.append(_int(path, t[1], "choice index", ln, mdp.A))
-        dst.append(_int(path, t[2], "destination state", ln, mdp.S))
-        val.append(_num(path, t[3], "reward", ln))
+        src.append(parse_int(path, t[0], "source state", ln, mdp.S))
+        act.append(parse_int(path, t[1], "choice index", ln, mdp.A))
+        dst.append(parse_int(path, t[2], "destination state", ln, mdp.S))
+        val.append(parse_number(path, t[3], "reward", ln))
         lns.append(ln)
     if len(src) != m:
         raise fail(path, f"the header declares {m} rewards but the file has {len(src)}", ln0)
@@ -549,15 +569,33 @@ def load_prism(
     tr = [_sibling(tra, ".trew")] if trew == "auto" else ([] if trew is None else ([trew] if not isinstance(trew, (list, tuple)) else list(trew)))
     sr = [p for p in sr if p is not None]
     tr = [p for p in tr if p is not None]
+    if srew == "auto" and trew == "auto" and not sr and not tr:
+        # several structures written by save_prism: stem.<name>.srew / stem.<name>.trew
+        rnames = sorted({q.name[len(tra.stem) + 1:].rsplit(".", 1)[0] for q in tra.parent.glob(tra.stem + ".*.*rew")})
+        for nm in rnames:
+            sr.append(tra.parent / f"{tra.stem}.{nm}.srew")
+            tr.append(tra.parent / f"{tra.stem}.{nm}.trew")
+        pairs = [(a if a.exists() else None, b if b.exists() else None) for a, b in zip(sr, tr)]
+        sr = [a for a, _ in pairs]
+        tr = [b for _, b in pairs]
     rewards: dict[str, RewardStructure] = {}
     for i in range(max(len(sr), len(tr))):
         ps = sr[i] if i < len(sr) else None
         pt = tr[i] if i < len(tr) else None
-        state = _read_srew(ps, read_text(ps, max_bytes), S) if ps is not None else np.zeros(S)
-        trans = _read_trew(pt, read_text(pt, max_bytes), mdp) if pt is not None else None
-        nm = Path(os.fspath(ps if ps is not None else pt)).stem
-        if nm == tra.stem:
-            nm = "default" if i == 0 else f"r{i}"
+        if ps is None and pt is None:
+            continue
+        ts = read_text(ps, max_bytes) if ps is not None else None
+        tt = read_text(pt, max_bytes) if pt is not None else None
+        state = _read_srew(ps, ts, S) if ps is not None else np.zeros(S)
+        trans = _read_trew(pt, tt, mdp) if pt is not None else None
+        nm = _reward_name(ts) if ts is not None else None
+        nm = nm or (_reward_name(tt) if tt is not None else None)
+        if nm is None:
+            nm = Path(os.fspath(ps if ps is not None else pt)).stem
+            if nm == tra.stem:
+                nm = "default" if i == 0 else f"r{i}"
+        if nm in rewards:
+            raise fail(ps if ps is not None else pt, f"reward structure {nm!r} given twice")
         rewards[nm] = RewardStructure(state=state, action=np.zeros((S, mdp.A)), transition=trans)
     return finish_record(tra, mdp, labels, rewards, reward_model, st_names, st_vals, names)
 
@@ -587,8 +625,16 @@ def finish_record(path, mdp, labels, rewards, reward_model, st_names=None, st_va
 
 
 # ============================================================================ writers
-def _as_record(model) -> LabelledMDP:
+def as_record(model) -> LabelledMDP:
+    """A LabelledMDP for the writers; a model's ``R`` with no reward structure becomes the action
+    rewards of a structure ``default`` (none when ``R`` is zero)."""
     if isinstance(model, LabelledMDP):
+        if not model.rewards and np.any(np.where(model.mdp.action_mask, model.mdp.R, 0.0)):
+            m = model.mdp
+            rs = RewardStructure(np.zeros(m.S), np.where(m.action_mask, m.R, 0.0), None)
+            return LabelledMDP(mdp=m, labels=model.labels, rewards={"default": rs}, reward_model="default",
+                               initial=model.initial, state_names=model.state_names, state_values=model.state_values,
+                               action_names=model.action_names)
         return model
     if isinstance(model, TabularMDP):
         S, A = model.S, model.A
@@ -615,7 +661,7 @@ def save_prism(model, stem) -> list:
     """
     from .io import atomic_write
 
-    rec = _as_record(model)
+    rec = as_record(model)
     mdp = rec.mdp
     S, A = mdp.S, mdp.A
     P = sp.csr_matrix(mdp.P_rows)
@@ -659,7 +705,7 @@ def save_prism(model, stem) -> list:
             trans = act if trans is None else sp.csr_matrix(trans + act)
         if np.any(rs.state) or trans is None:
             nzs = np.flatnonzero(rs.state)
-            body = f"{S} {nzs.size}\n" + "".join(f"{s} {float_text(rs.state[s])}\n" for s in nzs.tolist())
+            body = f'# Reward structure "{nm}"\n# State rewards\n{S} {nzs.size}\n' + "".join(f"{s} {float_text(rs.state[s])}\n" for s in nzs.tolist())
             p = Path(f"{base}.srew")
             atomic_write(p, body)
             written.append(p)
@@ -667,7 +713,7 @@ def save_prism(model, stem) -> list:
             T = sp.csr_matrix(trans)
             trow = np.repeat(np.arange(S * A), np.diff(T.indptr))
             keep = T.data != 0
-            lines = [f"{S} {int(mdp.action_mask.sum())} {int(keep.sum())}\n"]
+            lines = [f'# Reward structure "{nm}"\n# Transition rewards\n{S} {int(mdp.action_mask.sum())} {int(keep.sum())}\n']
             for r, j, x in zip(trow[keep].tolist(), T.indices[keep].tolist(), T.data[keep].tolist()):
                 s, a = divmod(r, A)
                 lines.append(f"{s} {a} {j} {float_text(x)}\n")

@@ -276,13 +276,14 @@ def as_float_array(x, name: str, ndim: int | tuple[int, ...], exc=InvalidMDPErro
                 k = int(np.flatnonzero(~ok)[0])
                 bad = flat[k]
                 raise exc(
-                    f"{name} must hold real numbers; entry {k} (C order) is {type(bad).__name__} {bad!r:.40}"
+                    f"{name} could not be converted to a float64 array: it must hold real numbers; entry {k} "
+                    f"(C order) is {type(bad).__name__} {bad!r:.40}"
                 )
         else:
             kind = {"c": "complex", "U": "string", "S": "bytes", "M": "datetime", "m": "timedelta", "V": "structured"}
             raise exc(
-                f"{name} must hold real numbers, got dtype {raw.dtype} ({kind.get(raw.dtype.kind, raw.dtype.kind)}); "
-                "convert it explicitly"
+                f"{name} could not be converted to a float64 array: it must hold real numbers, got dtype "
+                f"{raw.dtype} ({kind.get(raw.dtype.kind, raw.dtype.kind)}); convert it explicitly"
             )
     try:
         arr = np.array(raw, dtype=np.float64, copy=True, order="C")

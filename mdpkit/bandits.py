@@ -38,6 +38,7 @@ __all__ = [
     "BetaBandit",
     "GaussianBandit",
     "InvalidBanditError",
+    "LinearBandit",
     "StochasticBandit",
     "bernoulli_kl",
     "k_inf_bounded",
@@ -202,7 +203,7 @@ class BernoulliBandit(StochasticBandit):
     --------
     >>> b = BernoulliBandit([0.9, 0.8])
     >>> round(b.lai_robbins_constant(), 4)
-    2.0276
+    2.2521
     """
 
     def __post_init__(self):
@@ -348,6 +349,100 @@ class BetaBandit(StochasticBandit):
     def sample(self, rng, arm, size=None):
         a = self._check_arm(arm)
         return rng.beta(self.alpha[a], self.beta[a], size)
+
+
+@dataclass(frozen=True, eq=False)
+class LinearBandit:
+    r"""Stochastic linear bandit on a finite arm set: pulling arm ``k`` pays
+    :math:`\langle x_k, \theta^* \rangle + \sigma \varepsilon`, :math:`\varepsilon \sim N(0, 1)`.
+
+    Parameters
+    ----------
+    arms : array_like (n_arms, d)
+        Arm feature vectors :math:`x_k` (at least two).
+    theta : array_like (d,)
+        The unknown parameter :math:`\theta^*`.
+    sigma : float
+        Noise standard deviation (the noise is sigma-subgaussian), > 0.
+
+    Attributes
+    ----------
+    means : ndarray (n_arms,)
+        :math:`\langle x_k, \theta^*\rangle`.
+    d, K : int
+        Dimension and number of arms.
+    theta_norm, arm_norm : float
+        :math:`\|\theta^*\|_2` and :math:`\max_k \|x_k\|_2`: the constants S and L of Abbasi-Yadkori
+        et al. 2011 (not called S and L here, where S means a number of states).
+
+    Raises
+    ------
+    InvalidBanditError
+        Fewer than two arms, an arm set whose dimension differs from theta's, non-finite entries,
+        sigma <= 0.
+    """
+
+    arms: np.ndarray
+    theta: np.ndarray
+    sigma: float = 1.0
+    name: str = ""
+
+    def __post_init__(self):
+        X = np.array(self.arms, dtype=np.float64)
+        th = np.array(self.theta, dtype=np.float64)
+        if th.ndim != 1 or th.size < 1:
+            raise InvalidBanditError(f"theta must be a non-empty 1-D array, got shape {th.shape}")
+        if X.ndim != 2 or X.shape[1] != th.shape[0]:
+            raise InvalidBanditError(f"arms must have shape (n_arms, d) with d = len(theta) = {th.shape[0]}, "
+                                     f"got {X.shape}")
+        if X.shape[0] < 2:
+            raise InvalidBanditError(f"a bandit needs K >= 2 arms, got K = {X.shape[0]}")
+        for nm, a in (("arms", X), ("theta", th)):
+            if not np.all(np.isfinite(a)):
+                raise InvalidBanditError(f"{nm} has a non-finite entry")
+        if not (float(self.sigma) > 0 and math.isfinite(float(self.sigma))):
+            raise InvalidBanditError(f"sigma must be > 0, got {self.sigma}")
+        for a in (X, th):
+            a.flags.writeable = False
+        object.__setattr__(self, "arms", X)
+        object.__setattr__(self, "theta", th)
+        object.__setattr__(self, "sigma", float(self.sigma))
+
+    @property
+    def means(self) -> np.ndarray:
+        return self.arms @ self.theta
+
+    @property
+    def K(self) -> int:
+        return int(self.arms.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.arms.shape[1])
+
+    @property
+    def mu_star(self) -> float:
+        return float(self.means.max())
+
+    @property
+    def gaps(self) -> np.ndarray:
+        return self.mu_star - self.means
+
+    @property
+    def theta_norm(self) -> float:
+        return float(np.linalg.norm(self.theta))
+
+    @property
+    def arm_norm(self) -> float:
+        return float(np.linalg.norm(self.arms, axis=1).max())
+
+    @classmethod
+    def random(cls, rng, n_arms: int, d: int, sigma: float = 1.0, name: str = "") -> "LinearBandit":
+        """Arms uniform on the unit sphere, theta uniform on the unit sphere (so rewards' means in [-1, 1])."""
+        X = rng.standard_normal((n_arms, d))
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        th = rng.standard_normal(d)
+        return cls(X, th / np.linalg.norm(th), sigma, name)
 
 
 def make_bandit(spec: str) -> StochasticBandit:

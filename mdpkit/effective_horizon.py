@@ -524,7 +524,7 @@ def effective_horizon(model: FiniteHorizonModel, *, k_max: int | None = None, at
         A stochastic model (the variance bound of Thm 5.4 needs deterministic transitions), or
         ``A < 2``.
     """
-    from mdpkit._kernels import structure as kern  # noqa: F401  (compiled kernels)
+    from ._kernels import structure as kern
 
     model = _check_model(model)
     if not model.deterministic:
@@ -574,13 +574,9 @@ def effective_horizon(model: FiniteHorizonModel, *, k_max: int | None = None, at
             H_bar = min(H_bar, hk)
         if k < H:
             _backup(model, Q, H - k)
-            # carry the leaf variance bound one more step back: max over the next actions
-            nxt = np.zeros_like(var)
-            for t in range(H - 1):
-                vn = var[t + 1].max(axis=1)
-                nxt[t] = np.where(ns >= 0, vn[np.maximum(ns, 0)], 0.0)
-            nxt[H - 1] = var[H - 1]
-            var = nxt
+            # carry the leaf variance bound one more step back: max over the next actions (in place,
+            # increasing t, so row t reads row t+1 before it changes; row H-1 keeps its k = 1 value 0)
+            kern.det_carry_max(ns, var, np.int64(H - 1))
         k += 1
     return EffectiveHorizonResult(min_k=min_k, H_bar=H_bar, definition=EFFECTIVE_HORIZON_DEFINITION, **out)
 

@@ -49,22 +49,33 @@ import scipy.sparse as sp
 from ._exceptions import InvalidArgumentError, InvalidMDPError, ModelFileError
 from ._validation import ROW_SUM_ATOL, check_atol, check_gamma, check_int
 from .model import DENSE_LIMIT, TabularMDP
+# model-checker formats (PRISM explicit, Storm DRN, Cassandra .mdp): readers return a LabelledMDP
+from ._io_cassandra import load_cassandra, save_cassandra
+from ._io_drn import load_drn, save_drn
+from ._io_prism import LabelledMDP, load_prism, save_prism
 
 __all__ = [
     "CSV_HEADER",
     "DEFAULT_MAX_BYTES",
     "JSON_FORMAT_VERSION",
+    "LabelledMDP",
     "MIN_ALLOC_BYTES",
     "NPZ_FORMAT_VERSION",
     "atomic_write",
     "load",
+    "load_cassandra",
     "load_csv",
+    "load_drn",
     "load_json",
     "load_npz",
+    "load_prism",
     "save",
+    "save_cassandra",
     "save_csv",
+    "save_drn",
     "save_json",
     "save_npz",
+    "save_prism",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -92,7 +103,7 @@ _ZIP_ERRORS = (
     ValueError, OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, struct.error,
     lzma.LZMAError, TypeError, KeyError, IndexError, OverflowError, UnicodeError,
 )
-_FORMATS = ("npz", "json", "csv")
+_FORMATS = ("npz", "json", "csv", "tra", "drn", "mdp")  # tra: PRISM explicit; drn: Storm; mdp: Cassandra
 
 
 # ====================================================================== small helpers
@@ -416,7 +427,8 @@ def save(mdp: TabularMDP, path: PathLike, *, format: str | None = None) -> None:
     the per-transition rewards, not ``gamma``; see :func:`save_csv` for the list of what is lost.
     """
     fmt = _resolve_format(path, format)
-    {"npz": save_npz, "json": save_json, "csv": save_csv}[fmt](mdp, path)
+    {"npz": save_npz, "json": save_json, "csv": save_csv, "tra": save_prism, "drn": save_drn,
+     "mdp": save_cassandra}[fmt](mdp, path)
 
 
 def load(
@@ -472,6 +484,9 @@ def load(
             )
         return load_csv(path, gamma, max_bytes=max_bytes, atol=atol)
     g = None if gamma is None else _check_gamma_arg(gamma)
+    if fmt in ("tra", "drn", "mdp"):  # labels, reward structures: use load_prism / load_drn / load_cassandra
+        mdp = {"tra": load_prism, "drn": load_drn, "mdp": load_cassandra}[fmt](path, max_bytes=max_bytes, atol=atol).mdp
+        return mdp if g is None or g == mdp.gamma else mdp.with_gamma(g)
     loader = load_npz if fmt == "npz" else load_json
     mdp = loader(path, max_bytes=max_bytes, atol=atol)
     return mdp if g is None or g == mdp.gamma else mdp.with_gamma(g)

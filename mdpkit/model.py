@@ -44,6 +44,19 @@ def _row_label(s: int, a: int) -> str:
     return f"P[{s}, {a}, :]"
 
 
+def _csr_row_sums(M) -> np.ndarray:
+    """Row sums of a canonical CSR matrix, bit for bit what ``M.sum(axis=1)`` gives (the same
+    ``np.add.reduceat`` over each row's stored entries), without SciPy's extra passes."""
+    counts = np.diff(M.indptr)
+    if counts.size and counts.min() > 0:  # no empty row: one reduceat over all rows
+        return np.add.reduceat(M.data, M.indptr[:-1])
+    sums = np.zeros(M.shape[0])
+    nz = counts > 0
+    if nz.any():
+        sums[nz] = np.add.reduceat(M.data, M.indptr[:-1][nz])
+    return sums
+
+
 class _CSCView:
     """A CSC matrix seen as the CSR structure of its transpose (for :func:`check_csr_structure`)."""
 
@@ -310,13 +323,14 @@ class TabularMDP:
             raise InvalidMDPError(f"sparse {name} must hold real numbers, got dtype {data.dtype}")
         if fmt == "csr":
             d, ind, ptr = check_csr_structure(M, n_rows, n_cols, name)
+            # exactly one copy of each array (the model owns its arrays); index dtypes are kept
             M = sp.csr_matrix(
-                (d.astype(np.float64), ind.astype(np.int64), ptr.astype(np.int64)), shape=(n_rows, n_cols), copy=True
+                (np.array(d, dtype=np.float64), np.array(ind), np.array(ptr)), shape=(n_rows, n_cols), copy=False
             )
         elif fmt == "csc":
             d, ind, ptr = check_csr_structure(_CSCView(M), n_cols, n_rows, f"{name} (CSC, transposed)")
             M = sp.csc_matrix(
-                (d.astype(np.float64), ind.astype(np.int64), ptr.astype(np.int64)), shape=(n_rows, n_cols), copy=True
+                (np.array(d, dtype=np.float64), np.array(ind), np.array(ptr)), shape=(n_rows, n_cols), copy=False
             ).tocsr()
         elif fmt == "coo":
             row, col = np.asarray(M.row), np.asarray(M.col)
@@ -363,12 +377,12 @@ class TabularMDP:
             raise InvalidMDPError(
                 f"P[{row // A}, {row % A}, {P.indices[k]}] = {P.data[k]!r} is negative; probabilities must be >= 0"
             )
-        sums = np.asarray(P.sum(axis=1)).ravel()
+        sums = _csr_row_sums(P)
         if normalize:
             # all-zero rows stay zero (allowed for masked actions, refused once the mask is known)
             scale = np.divide(1.0, sums, out=np.ones_like(sums), where=sums > 0)
             P.data *= np.repeat(scale, np.diff(P.indptr))
-            sums = np.asarray(P.sum(axis=1)).ravel()
+            sums = _csr_row_sums(P)
         # masked rows may be all-zero: the row sums are checked once the mask is known
         return P, sums
 

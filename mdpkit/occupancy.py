@@ -281,17 +281,16 @@ def policy_quantities(mdp: TabularMDP, pi: NDArray, mu: NDArray, *, R: NDArray |
     (validated by the caller, e.g. :func:`softmax_policy` output); ``R`` (S, A) replaces the
     model's reward (a Lagrangian reward, say).  Dense :math:`O(S^3)`; for small models.
     """
-    import scipy.linalg as sla
-
-    S, A, g = mdp.S, mdp.A, mdp.gamma
+    S, g = mdp.S, mdp.gamma
     Pd = mdp.P_dense()
     RR = mdp.R if R is None else R
     mask = mdp.action_mask
     P_pi = np.einsum("sa,sat->st", pi, Pd)
     r_pi = np.sum(pi * np.where(mask, RR, 0.0), axis=1)
-    lu = sla.lu_factor(np.eye(S) - g * P_pi)
-    v = sla.lu_solve(lu, r_pi)
-    d = (1.0 - g) * sla.lu_solve(lu, mu, trans=1)
+    # one explicit inverse serves both solves; I - gamma P_pi has condition number <= (1+gamma)/(1-gamma)
+    Minv = np.linalg.inv(np.eye(S) - g * P_pi)
+    v = Minv @ r_pi
+    d = (1.0 - g) * (mu @ Minv)
     q = np.where(mask, RR + g * (Pd @ v), 0.0)
     return PolicyQuantities(v=v, q=q, adv=np.where(mask, q - v[:, None], 0.0), d=d)
 

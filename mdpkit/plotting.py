@@ -19,6 +19,10 @@ plot_cvar_vs_alpha
     Lower-tail CVaR against the risk level alpha for several policies / distributions.
 plot_stock_policy
     Heat map of an integer action array over (state, stock grid) with a categorical legend.
+plot_regret
+    Mean pseudo-regret of bandit / online-RL runs against the round, with bootstrap and
+    simultaneous confidence bands, bound and lower-bound overlays, linear, log-x or log-log axes
+    (with the fitted slope).
 
 matplotlib is imported inside these functions only, so ``import mdpkit.plotting`` (and
 ``import mdpkit``) does not load it.  Every function returns the matplotlib ``Figure`` (the three
@@ -49,8 +53,10 @@ __all__ = [
     "plot_cvar_vs_alpha",
     "plot_policy",
     "plot_ratio_hist",
+    "plot_regret",
     "plot_return_cdf",
     "plot_stock_policy",
+    "plot_transition_graph",
     "plot_values",
 ]
 
@@ -940,3 +946,212 @@ def plot_stock_policy(policy_grid, stocks, ax=None, state_labels=None, action_la
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     ax.set_title("policy over (state, stock)")
     return ax
+
+
+
+# ------------------------------------------------------------------------------ regret plots
+def _regret_bands(P: np.ndarray, idx: np.ndarray, level: float, n_boot: int, seed: int):
+    """Pointwise percentile-bootstrap band of the mean over runs, and a simultaneous (sup-t) band.
+
+    The simultaneous band is mean +- q se(t), q the ``level`` quantile over bootstrap resamples of
+    max_t |mean_b(t) - mean(t)| / se(t): it covers the whole mean curve at once (at the points drawn).
+    """
+    rng = np.random.default_rng(seed)
+    X = P[:, idx]
+    n = X.shape[0]
+    m = X.mean(axis=0)
+    if n < 2:
+        return m, None, None
+    B = rng.integers(0, n, size=(n_boot, n))
+    boot = np.stack([X[b].mean(axis=0) for b in B])
+    a = (1.0 - level) / 2.0
+    lo, hi = np.quantile(boot, [a, 1.0 - a], axis=0)
+    se = X.std(axis=0, ddof=1) / np.sqrt(n)
+    se[np.ptp(X, axis=0) == 0] = 0.0  # constant columns: the std is round-off, not spread
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, np.abs(boot - m) / np.where(se > 0, se, 1.0), 0.0)
+    q = float(np.quantile(z.max(axis=1), level))
+    return m, (lo, hi), (m - q * se, m + q * se)
+
+
+def plot_regret(results, *, bounds=None, lower=None, scale: str = "linear", band: str = "both",
+                level: float = 0.95, n_boot: int = 400, n_points: int = 200, seed: int = 0, ax=None,
+                title: str | None = None):
+    """Mean cumulative pseudo-regret against the round, with confidence bands and bound overlays.
+
+    Parameters
+    ----------
+    results : LearningResult or dict of str to LearningResult
+        Runs to draw (``pseudo_regret`` (n_runs, T)); the exact ``expected_regret`` is drawn as a
+        dotted line where the result has it (``expected_regret_exact``).
+    bounds : dict of str to callable or array, optional
+        Upper bounds to overlay: ``label -> f(t) -> Bound or float`` evaluated on the drawn rounds,
+        or an array (T,).
+    lower : dict of str to callable or array, optional
+        Lower bounds (e.g. the Lai-Robbins line ``C log t``), drawn dashed.
+    scale : {"linear", "logx", "loglog"}
+        ``logx`` shows logarithmic regret as a straight line; ``loglog`` shows polynomial regret
+        as a line and adds the least-squares slope over the last decade of rounds to each label.
+    band : {"both", "bootstrap", "simultaneous", "none"}
+        Pointwise percentile-bootstrap band of the mean (``level``), and/or the simultaneous sup-t
+        bootstrap band that covers the whole mean curve at once.
+    n_points : int
+        Rounds drawn (evenly spaced, or geometrically on log-x axes).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InvalidArgumentError
+        Empty results, results of different horizons, unknown scale or band.
+    """
+    if scale not in ("linear", "logx", "loglog"):
+        raise InvalidArgumentError(f"scale must be 'linear', 'logx' or 'loglog', got {scale!r}")
+    if band not in ("both", "bootstrap", "simultaneous", "none"):
+        raise InvalidArgumentError(f"band must be 'both', 'bootstrap', 'simultaneous' or 'none', got {band!r}")
+    if not 0.0 < level < 1.0:
+        raise InvalidArgumentError(f"level must lie in (0, 1), got {level}")
+    items = list(results.items()) if isinstance(results, dict) else [(getattr(results, "method", "run"), results)]
+    if not items:
+        raise InvalidArgumentError("results is empty; give at least one LearningResult")
+    Ts = {np.asarray(r.pseudo_regret).shape[1] for _, r in items}
+    if len(Ts) != 1:
+        raise InvalidArgumentError(f"results have different horizons {sorted(Ts)}; plot them separately")
+    T = Ts.pop()
+    if scale == "linear":
+        idx = np.unique(np.linspace(0, T - 1, min(n_points, T)).astype(int))
+    else:
+        idx = np.unique(np.geomspace(1, T, min(n_points, T)).astype(int)) - 1
+    t = idx + 1.0
+    fig, ax = _axes(ax, (7.0, 4.5))
+    colors = [f"C{i}" for i in range(10)]
+    for i, (label, r) in enumerate(items):
+        c = colors[i % 10]
+        P = np.asarray(r.pseudo_regret, dtype=float)
+        m, boot, simul = _regret_bands(P, idx, level, n_boot, seed)
+        lab = f"{label} (mean of {P.shape[0]})"
+        if scale == "loglog":
+            tail = t >= t[-1] / 10.0
+            ok = tail & (m > 0)
+            if ok.sum() >= 3:
+                slope = float(np.polyfit(np.log(t[ok]), np.log(m[ok]), 1)[0])
+                lab += f", slope {slope:.2f}"
+        ax.plot(t, m, color=c, lw=1.8, label=lab)
+        if band in ("both", "bootstrap") and boot is not None:
+            ax.fill_between(t, boot[0], boot[1], color=c, alpha=0.25, lw=0)
+        if band in ("both", "simultaneous") and simul is not None:
+            ax.plot(t, simul[0], color=c, lw=0.7, ls=":")
+            ax.plot(t, simul[1], color=c, lw=0.7, ls=":")
+        if getattr(r, "expected_regret_exact", False):
+            ax.plot(t, np.asarray(r.expected_regret)[idx], color=c, lw=1.2, ls="-.", label=f"{label} exact E[R]")
+
+    def overlay(d, style):
+        for j, (label, f) in enumerate((d or {}).items()):
+            if callable(f):
+                y = np.array([float(getattr(f(int(tt)), "value", f(int(tt)))) for tt in t])
+            else:
+                y = np.asarray(f, dtype=float)[idx]
+            ax.plot(t, y, color="k", lw=1.2, ls=style, alpha=0.85 - 0.2 * (j % 3), label=label)
+
+    overlay(bounds, "-")
+    overlay(lower, "--")
+    if scale in ("logx", "loglog"):
+        ax.set_xscale("log")
+    if scale == "loglog":
+        ax.set_yscale("log")
+    what = {"both": f"{level:.0%} bootstrap band (shaded), simultaneous band (dotted)",
+            "bootstrap": f"{level:.0%} bootstrap band", "simultaneous": f"{level:.0%} simultaneous band", "none": ""}[band]
+    ax.set_xlabel("round t")
+    ax.set_ylabel("cumulative pseudo-regret")
+    ax.set_title(title if title is not None else ("regret" + (f"; {what}" if what else "")), fontsize="medium")
+    ax.legend(fontsize="small", loc="upper left")
+    ax.grid(True, which="both", alpha=0.3)
+    return fig
+
+
+# --------------------------------------------------------------------------------- transition graph
+#: Largest number of states :func:`plot_transition_graph` draws (beyond it a drawing is unreadable).
+_GRAPH_MAX_STATES = 400
+
+
+def plot_transition_graph(mdp, policy=None, *, ax=None, title: str | None = None, labels: bool | None = None):
+    """Draw the transition graph of a small MDP with its communicating classes coloured.
+
+    Nodes are states, an edge ``s -> s'`` means one step can move ``s`` to ``s'`` with positive
+    probability (:func:`mdpkit.structure.transition_graph`: under some available action, or
+    under ``policy``).  Each communicating class has its own colour; closed (recurrent) classes
+    get a thick black outline and their period in the legend; transient states a dashed grey
+    outline.  Grid models (``mdp.grid_shape``) are laid out on their grid, others with
+    networkx's Kamada-Kawai layout (deterministic).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    policy : array_like, optional
+        Deterministic (S,) or stochastic (S, A); draws the chain of ``P_pi``.
+    ax : matplotlib Axes, optional
+    title : str, optional
+        Default: the classification label (:func:`mdpkit.structure.classify`).
+    labels : bool, optional
+        Write the state indices in the nodes (default when S <= 40).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InvalidArgumentError
+        More than 400 states, or ``ax`` is not an Axes.
+    """
+    import matplotlib.colors as mcolors
+    import networkx as nx
+    from matplotlib.lines import Line2D
+
+    from . import structure
+
+    if mdp.S > _GRAPH_MAX_STATES:
+        raise InvalidArgumentError(f"plot_transition_graph draws at most {_GRAPH_MAX_STATES} states, got S={mdp.S}")
+    S = mdp.S
+    side = max(4.0, min(10.0, 1.2 * S ** 0.5))
+    fig, ax = _axes(ax, (side + 3.5, side))
+    G = structure.transition_graph(mdp, policy)
+    c = structure.classify(mdp, policy)
+    comm = c.communicating_classes
+    closed = {tuple(k): d for k, d in zip(c.closed_classes, c.periods)}
+    grid = getattr(mdp, "grid_shape", None)
+    if grid is not None and grid[0] * grid[1] <= S:
+        rows, cols = grid
+        pos = {s: (s % cols, -(s // cols)) for s in range(rows * cols)}
+        rest = [s for s in range(S) if s not in pos]
+        for j, s in enumerate(rest):
+            pos[s] = (cols + 0.8, -j)
+    else:
+        pos = nx.kamada_kawai_layout(G) if S > 1 else {0: (0.0, 0.0)}
+    palette = list(mcolors.TABLEAU_COLORS.values())
+    handles = []
+    for i, cls in enumerate(comm):
+        col = palette[i % len(palette)]
+        is_closed = tuple(cls) in closed
+        nx.draw_networkx_nodes(G, pos, nodelist=cls, node_color=col, ax=ax, node_size=300 if S <= 60 else 80,
+                               edgecolors="black" if is_closed else "grey", linewidths=2.5 if is_closed else 1.0,
+                               alpha=1.0 if is_closed else 0.55)
+        if i < 12:
+            what = f"closed, period {closed[tuple(cls)]}" if is_closed else "transient"
+            handles.append(Line2D([], [], marker="o", ls="", color=col, markeredgecolor="black" if is_closed else "grey",
+                                  label=f"class {i} ({len(cls)} states, {what})"))
+    nx.draw_networkx_edges(G, pos, ax=ax, arrows=True, arrowsize=8, width=0.6, alpha=0.5,
+                           node_size=300 if S <= 60 else 80, connectionstyle="arc3,rad=0.08")
+    if labels if labels is not None else S <= 40:
+        nx.draw_networkx_labels(G, pos, labels={s: str(s) for s in range(S)}, ax=ax, font_size=7)
+    if len(comm) > 12:
+        handles.append(Line2D([], [], ls="", label=f"... {len(comm) - 12} more classes"))
+    ax.legend(handles=handles, fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    import textwrap
+
+    default = f"{getattr(mdp, 'name', '') or 'MDP'}: {c.label}" + ("" if policy is None else " (under the policy)")
+    ax.set_title("\n".join(textwrap.wrap(title if title is not None else default, 60)), fontsize="medium")
+    ax.set_axis_off()
+    return fig

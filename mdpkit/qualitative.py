@@ -52,6 +52,7 @@ from .model import TabularMDP
 
 __all__ = [
     "SupportGraph",
+    "attractor",
     "maximal_end_components",
     "prob0a",
     "prob0a_reference",
@@ -162,7 +163,10 @@ def _sets(mdp, goal, avoid):
 
 
 # ----------------------------------------------------------------------------- kernels' users
-def _exists(g: SupportGraph, target, allowed, pair_ok):
+def attractor(g: SupportGraph, target, allowed, pair_ok):
+    """(X, choice): least X >= target adding allowed states with an ``pair_ok`` pair that has a
+    successor in X; ``choice`` (S,) int64 the pair through which each state entered (-1 for
+    targets and states outside X).  Worklist kernel, linear in the graph."""
     from ._kernels.reachability import attractor_exists
 
     out = np.empty(g.S, dtype=np.bool_)
@@ -173,7 +177,7 @@ def _exists(g: SupportGraph, target, allowed, pair_ok):
     return out, choice
 
 
-def _forall(g: SupportGraph, target, allowed, pair_ok):
+def _attractor_all(g: SupportGraph, target, allowed, pair_ok):
     from ._kernels.reachability import attractor_forall
 
     pair_ok = np.ascontiguousarray(pair_ok, dtype=np.bool_)
@@ -200,7 +204,7 @@ def prob0a(mdp: TabularMDP, goal, avoid=None) -> np.ndarray:
         Bad ``goal`` / ``avoid``.
     """
     g, G, B = _sets(mdp, goal, avoid)
-    reach, _ = _exists(g, G, ~B, g.mask1)
+    reach, _ = attractor(g, G, ~B, g.mask1)
     return ~reach
 
 
@@ -208,14 +212,14 @@ def prob0e(mdp: TabularMDP, goal, avoid=None) -> np.ndarray:
     r"""Bool (S,): states with :math:`\Pr^{\min}_s(\neg B \,\mathrm{U}\, G) = 0` (some policy avoids
     :math:`G` surely).  Arguments as :func:`prob0a`."""
     g, G, B = _sets(mdp, goal, avoid)
-    return ~_forall(g, G, ~B, g.mask1)
+    return ~_attractor_all(g, G, ~B, g.mask1)
 
 
 def _prob1e(g: SupportGraph, G, B):
-    U = _exists(g, G, ~B, g.mask1)[0]
+    U = attractor(g, G, ~B, g.mask1)[0]
     while True:
         ok = g.pairs_inside(U)
-        X, choice = _exists(g, G, U & ~B, ok)
+        X, choice = attractor(g, G, U & ~B, ok)
         if np.array_equal(X, U):
             return U, choice
         U = X
@@ -245,8 +249,8 @@ def prob1a(mdp: TabularMDP, goal, avoid=None) -> np.ndarray:
     r"""Bool (S,): states with :math:`\Pr^{\min}_s(\neg B \,\mathrm{U}\, G) = 1`.  Arguments as
     :func:`prob0a`."""
     g, G, B = _sets(mdp, goal, avoid)
-    zero = ~_forall(g, G, ~B, g.mask1)
-    bad, _ = _exists(g, zero, ~G, g.mask1)
+    zero = ~_attractor_all(g, G, ~B, g.mask1)
+    bad, _ = attractor(g, zero, ~G, g.mask1)
     return ~bad
 
 

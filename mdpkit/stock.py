@@ -147,7 +147,9 @@ def lattice_stocks(mdp: TabularMDP, horizon: int, initial_stocks: ArrayLike = (0
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise InvalidArgumentError(f"the stock range [{lo}, {hi}] is not finite (horizon={H})")
     n = int(round((hi - lo) / h))
-    check_memory(8.0 * (n + 1), f"lattice_stocks with horizon={H} ({n + 1:,} grid points of step {h:g})")
+    # the grid itself, and the (H + 1, S, K) tables of the stock DP it is built for
+    check_memory(8.0 * (n + 1) + 17.0 * (H + 1) * mdp.S * (n + 1),
+                 f"a stock lattice with horizon={H} ({n + 1:,} grid points of step {h:g}, S={mdp.S})")
     return lo + h * np.arange(n + 1, dtype=float)
 
 

@@ -38,6 +38,17 @@ weakly communicating model
     A closed set of states that communicate in the sense above, plus states that are transient
     under every policy (Puterman 1994, Sec. 8.3.1); the optimal gain is then constant.
 
+Quantities (each function's docstring names its definition and source)
+-----------------------------------------------------------------------
+:func:`classify` (model or policy: recurrent / unichain / multichain / communicating / weakly
+communicating, Puterman 1994 Sec. 8.3), :func:`periods` (period of each recurrent class),
+:func:`diameter` (Jaksch, Ortner & Auer 2010, certified bracket, argmax pair),
+:func:`optimal_bias` (span of the optimal bias), :func:`dobrushin_coefficient`,
+:func:`stationary_distribution`, :func:`mixing_time` (exact from matrix powers, spectral bounds for
+reversible chains), :func:`distribution_mismatch`, :func:`concentrability` (Munos &
+Szepesvari 2008), :func:`action_gaps` (gaps and numbers of optimal actions).  The effective
+horizon and k-QVI live in :mod:`mdpkit.effective_horizon`.
+
 Implementation and cost
 -----------------------
 The support is gathered once into a CSR adjacency (O(nnz(P)); dense: O(S^2 A)).  Classes,

@@ -31,15 +31,26 @@ Structure queries moved to :mod:`mdpkit.structure` (``closed_classes``, ``termin
 Exact policy optimization (mdpkit.solvers.policy_optimization)
     softmax_policy_gradient, natural_policy_gradient, entropy_regularized_npg,
     policy_mirror_descent, conservative_policy_iteration, PolicyOptimizationResult
+Constrained MDPs (mdpkit.solvers.cmdp) and zero-sum Markov games (mdpkit.solvers.games)
+    cmdp_linear_programming, cmdp_primal_dual, InfeasibleCMDPError, CMDPResult, PrimalDualResult;
+    Shapley value iteration, minimax-Q, exploitability, CCE LP in mdpkit.solvers.games
 Linear MDPs (mdpkit.solvers.linear)
-    linear_exact_solution, lsvi, fitted_q_iteration, mdvi, lsvi_ucb, RidgeRegressor,
-    LinearVIResult, MDVIResult, LSVIUCBResult
+    linear_exact_solution, lsvi, fitted_q_iteration, mdvi, lsvi_ucb, lmc_lsvi, r2pvi,
+    regularized_expectation, g_optimal_design, vwls_mdvi, RidgeRegressor, LinearVIResult, MDVIResult,
+    LSVIUCBResult, R2PVIResult, GOptimalDesign, VWLSMDVIResult
+Online tabular RL (mdpkit.solvers.online)
+    run_episodes (UCBVI-CH/BF, UCB-H/B, PSRL; exact per-episode regret), ucrl2, q_learning,
+    orchestrated_q_learning, EpisodicResult, AverageRewardLearningResult, QLearningResult
+Bandits (mdpkit.solvers.bandits) and seeded sweeps (mdpkit.solvers.sweep)
+    run_bandit, bandit_algorithm, BanditAlgorithm, run_sweep, bandit_sweep
 Method registry and dispatcher
     solve, auto_method, SOLVERS, SolverSpec, get_solver, register_solver
 """
 
 from ._dispatch import auto_method, solve
 from ._registry import SOLVERS, SolverSpec, get_solver, register_solver
+from .bandits import BanditAlgorithm, bandit_algorithm, run_bandit
+from .sweep import bandit_sweep, run_sweep
 from .average_reward import relative_value_iteration
 from .discounted import (
     gauss_seidel_value_iteration,
@@ -49,18 +60,28 @@ from .discounted import (
 )
 from .exact import exact_policy_evaluation, exact_policy_iteration, to_fractions
 from .finite_horizon import backward_induction
+from .online import orchestrated_q_learning, q_learning, run_episodes, ucrl2
 from .linear import (
+    GOptimalDesign,
     LinearVIResult,
     LSVIUCBResult,
     MDVIResult,
+    R2PVIResult,
     RidgeRegressor,
+    VWLSMDVIResult,
     fitted_q_iteration,
+    g_optimal_design,
     linear_exact_solution,
+    lmc_lsvi,
     lsvi,
     lsvi_ucb,
     mdvi,
+    r2pvi,
+    regularized_expectation,
+    vwls_mdvi,
 )
 from .lp import linear_programming
+from .cmdp import CMDPResult, InfeasibleCMDPError, PrimalDualResult, cmdp_linear_programming, cmdp_primal_dual
 from .policy_optimization import (
     PolicyOptimizationResult,
     conservative_policy_iteration,
@@ -116,14 +137,20 @@ from .robust_static import (
 )
 
 __all__ = [
+    "BanditAlgorithm",
+    "CMDPResult",
     "CVaRDecompositionResult",
     "DistributionalControlResult",
     "DistributionalResult",
+    "GOptimalDesign",
     "IWOCSResult",
+    "InfeasibleCMDPError",
     "LSVIUCBResult",
     "LinearVIResult",
     "MDVIResult",
     "PolicyOptimizationResult",
+    "PrimalDualResult",
+    "R2PVIResult",
     "RegularizedVIResult",
     "RidgeRegressor",
     "RiskResult",
@@ -132,11 +159,16 @@ __all__ = [
     "ScenarioValue",
     "SolverSpec",
     "StaticPolicyResult",
+    "VWLSMDVIResult",
     "auto_method",
     "backward_induction",
+    "bandit_algorithm",
+    "bandit_sweep",
     "categorical_bellman_operator",
     "categorical_policy_evaluation",
     "categorical_value_iteration",
+    "cmdp_linear_programming",
+    "cmdp_primal_dual",
     "conservative_policy_iteration",
     "cvar_decomposition",
     "distributional_policy_iteration",
@@ -144,11 +176,13 @@ __all__ = [
     "exact_policy_evaluation",
     "exact_policy_iteration",
     "fitted_q_iteration",
+    "g_optimal_design",
     "gauss_seidel_value_iteration",
     "get_solver",
     "iwocs",
     "linear_exact_solution",
     "linear_programming",
+    "lmc_lsvi",
     "lsvi",
     "lsvi_ucb",
     "mdvi",
@@ -163,19 +197,26 @@ __all__ = [
     "optimize_mean",
     "optimize_threshold",
     "optimize_var",
+    "orchestrated_q_learning",
     "policy_iteration",
     "policy_mirror_descent",
+    "q_learning",
     "quantile_bellman_operator",
     "quantile_policy_evaluation",
     "quantile_value_iteration",
+    "r2pvi",
     "register_solver",
     "regularized_bellman_operator",
+    "regularized_expectation",
     "regularized_value_iteration",
     "relative_value_iteration",
     "robust_modified_policy_iteration",
     "robust_partial_policy_iteration",
     "robust_policy_iteration",
     "robust_value_iteration",
+    "run_bandit",
+    "run_episodes",
+    "run_sweep",
     "scenario_value",
     "softmax_policy_gradient",
     "solve",
@@ -184,7 +225,9 @@ __all__ = [
     "ssp_policy_iteration",
     "static_robust_policy",
     "to_fractions",
+    "ucrl2",
     "value_iteration",
+    "vwls_mdvi",
 ]
 
 _MOVED = {"closed_classes": "mdpkit.structure", "terminal_states": "mdpkit.structure",

@@ -49,6 +49,7 @@ themselves.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -58,16 +59,20 @@ import numpy as np
 
 from mdpkit._exceptions import InvalidArgumentError
 from mdpkit._kernels import bandits as _kb
-from mdpkit.bandits import StochasticBandit
+from mdpkit.bandits import LinearBandit, StochasticBandit
 from mdpkit.results import LearningResult, learning_result
 
 __all__ = [
     "ALGORITHMS",
     "BanditAlgorithm",
     "BanditState",
+    "GittinsIndex",
+    "LinearLearningResult",
     "bandit_algorithm",
     "etc_expected_regret",
+    "gittins_index",
     "run_bandit",
+    "run_linear_bandit",
     "run_seeds",
     "select",
     "spawn_seeds",
@@ -455,3 +460,179 @@ def etc_expected_regret(instance: StochasticBandit, m: int, T: int) -> np.ndarra
     inst[explore] = gaps[t[explore] % K]
     inst[~explore] = float(np.dot(probs, gaps))
     return np.cumsum(inst)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LinearLearningResult(LearningResult):
+    r"""A linear-bandit run: the :class:`~mdpkit.results.LearningResult` fields plus
+
+    Attributes
+    ----------
+    ellipsoid_ratio : ndarray of float64, shape (n_runs,)
+        max over rounds of :math:`\|\hat\theta_t - \theta^*\|_{V_t} / \sqrt{\beta_t}` with the
+        algorithm's radius: at most 1 exactly when the confidence ellipsoid held for the whole run.
+    """
+
+    ellipsoid_ratio: np.ndarray | None = None
+
+
+def run_linear_bandit(algorithm: str, instance: LinearBandit, horizon: int, n_runs: int = 1, seed=0, *,
+                      variant: str = "paper", lam: float = 1.0, delta: float = 0.05, width: float | None = None,
+                      v: float | None = None) -> LinearLearningResult:
+    r"""OFUL / LinUCB and linear Thompson sampling on a finite arm set.
+
+    ``"oful"`` (Abbasi-Yadkori, Pal & Szepesvari 2011, Alg. 1): play
+    :math:`\arg\max_x \langle x, \hat\theta_t\rangle + \sqrt{\beta_t}\|x\|_{V_t^{-1}}` with the
+    self-normalised radius of their Thm 2,
+    :math:`\sqrt{\beta_t} = R\sqrt{2\log(\det(V_t)^{1/2}\lambda^{-d/2}/\delta)} + \sqrt\lambda S`
+    (``variant="paper"``; R = instance.sigma, S = ||theta*||), or a fixed ``width`` (``"practical"``,
+    the fixed-width LinUCB of common libraries).  ``"lin_ts"`` (Agrawal & Goyal 2013, Alg. 1):
+    :math:`\tilde\theta \sim N(\hat\theta_t, v^2 V_t^{-1})` with
+    :math:`v = R\sqrt{24 d \log(1/\delta)/\varepsilon}`, :math:`\varepsilon = 1/\log T`
+    (``"paper"``; numbers not checked against the text) or ``v`` given (``"practical"``, default R).
+
+    Returns
+    -------
+    LinearLearningResult
+        Traces as :func:`run_bandit`, plus ``ellipsoid_ratio`` (per run), and for OFUL[paper] the
+        high-probability regret bound of Thm 3 as ``certificate``.
+
+    Raises
+    ------
+    InvalidArgumentError
+        Unknown algorithm or variant, lam <= 0, delta outside (0, 1), bad horizon or n_runs.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(instance, LinearBandit):
+        raise InvalidArgumentError(f"instance must be a mdpkit.bandits.LinearBandit, got {type(instance).__name__}")
+    if algorithm not in ("oful", "lin_ts"):
+        raise InvalidArgumentError(f"unknown linear bandit algorithm {algorithm!r}; known: oful, lin_ts")
+    if variant not in ("paper", "practical"):
+        raise InvalidArgumentError(f"{algorithm}: unknown variant {variant!r}; available: paper, practical")
+    T = _check_horizon(horizon)
+    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
+        raise InvalidArgumentError(f"n_runs must be an integer >= 1, got {n_runs!r}")
+    lam = _pos(lam, "lam")
+    if not 0.0 < delta < 1.0:
+        raise InvalidArgumentError(f"delta must lie in (0, 1), got {delta}")
+    R = instance.sigma
+    w = 0.0
+    vv = 0.0
+    if algorithm == "oful" and variant == "practical":
+        w = _pos(1.0 if width is None else width, "width")
+    if algorithm == "lin_ts":
+        if variant == "paper":
+            eps = 1.0 / math.log(max(T, 3))
+            vv = R * math.sqrt(24.0 * instance.d * math.log(1.0 / delta) / eps)
+        else:
+            vv = _pos(R if v is None else v, "v")
+    params = np.array([lam, R, instance.theta_norm, delta, w, vv], dtype=np.float64)
+    seeds = spawn_seeds(seed, int(n_runs))
+    s32 = np.array([np.random.default_rng(int(x)).integers(0, 2 ** 32) for x in seeds], dtype=np.int64)
+    actions = np.zeros((n_runs, T), np.int64)
+    rewards = np.zeros((n_runs, T))
+    ratio = np.zeros(n_runs)
+    _kb.run_linear_runs(np.int64(_kb.OFUL if algorithm == "oful" else _kb.LINTS), params,
+                        np.ascontiguousarray(instance.arms), np.ascontiguousarray(instance.theta), float(R), s32,
+                        actions, rewards, ratio)
+    cert = None
+    if algorithm == "oful" and variant == "paper":
+        from mdpkit.bounds import bandits as _bb
+
+        try:
+            cert = _bb.oful_regret_bound(instance, T, lam=lam, delta=delta)
+        except _bb.BoundNotApplicableError:
+            cert = None
+    base = learning_result(actions=actions, rewards=rewards, means=instance.means, seeds=seeds,
+                           method=f"{algorithm}" + ("" if variant == "paper" else f"[{variant}]"),
+                           options={"algorithm": algorithm, "variant": variant, "lam": lam, "delta": delta,
+                                    "width": w, "v": vv, "horizon": T, "n_runs": int(n_runs)},
+                           wall_time=time.perf_counter() - t0, certificate=cert)
+    ratio.flags.writeable = False
+    return LinearLearningResult(**{f.name: getattr(base, f.name) for f in dataclasses.fields(base)},
+                                ellipsoid_ratio=ratio)
+
+
+# ----------------------------------------------------------------------------- Gittins index
+@dataclass(frozen=True)
+class GittinsIndex:
+    """Result of :func:`gittins_index`.
+
+    Attributes
+    ----------
+    index : float
+        Gittins index of the Beta(a, b) state, in reward-per-round units.
+    error_bound : float
+        Certified |index - true index|: truncation gamma^depth plus (1 - gamma) times the
+        value-iteration error bound.
+    n_states : int
+        States of the restart MDP that was solved.
+    solve_result : SolveResult
+        The value-iteration result on that MDP.
+    """
+
+    index: float
+    error_bound: float
+    n_states: int
+    solve_result: object
+
+
+def gittins_index(a: float, b: float, gamma: float, *, depth: int = 80, epsilon: float = 1e-9) -> GittinsIndex:
+    r"""Gittins index of a Bernoulli arm with a Beta(a, b) posterior, discount ``gamma``, by exact DP.
+
+    Katehakis & Veinott 1987, "The multi-armed bandit problem: decomposition and computation"
+    (restart-in-state formulation; number not checked against the text): the index of state x is
+    :math:`(1-\gamma) V^x(x)`, where :math:`V^x` is the optimal value of the MDP on posterior states
+    y = (a', b') in which one either *continues* (reward :math:`a'/(a'+b')`, then y moves to
+    (a'+1, b') or (a', b'+1) with the posterior probabilities) or *restarts* (the same from x).
+    That MDP, on the states reachable from x within ``depth`` pulls, is built as a
+    :class:`~mdpkit.TabularMDP` and solved with :func:`mdpkit.solvers.value_iteration`; at depth
+    ``depth`` the posterior is frozen (continuing pays its mean forever), which changes values only
+    after ``depth`` rounds: the index moves by at most :math:`\gamma^{depth}` (rewards in [0, 1]).
+
+    Raises
+    ------
+    InvalidArgumentError
+        a, b not positive, gamma outside (0, 1), depth < 1.
+    """
+    import scipy.sparse as sp
+
+    from mdpkit.model import TabularMDP
+
+    from .discounted import value_iteration
+
+    if not (a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)):
+        raise InvalidArgumentError(f"Beta parameters must be positive and finite, got a={a}, b={b}")
+    if not 0.0 < gamma < 1.0:
+        raise InvalidArgumentError(f"gamma must lie in (0, 1), got {gamma}")
+    if int(depth) < 1:
+        raise InvalidArgumentError(f"depth must be >= 1, got {depth}")
+    D = int(depth)
+    # node (n, s): n pulls so far, s successes among them; id = n (n+1)/2 + s
+    ids = lambda n, s: n * (n + 1) // 2 + s  # noqa: E731
+    S = ids(D, D) + 1
+    rows, cols, vals = [], [], []
+    R = np.zeros((S, 2))
+    for n in range(D + 1):
+        for s in range(n + 1):
+            i = ids(n, s)
+            p = (a + s) / (a + b + n)
+            R[i, 0] = p
+            R[i, 1] = a / (a + b)  # restart: act as in the root
+            if n < D:
+                rows += [2 * i, 2 * i]
+                cols += [ids(n + 1, s + 1), ids(n + 1, s)]
+                vals += [p, 1.0 - p]
+            else:
+                rows.append(2 * i)
+                cols.append(i)
+                vals.append(1.0)
+            rows += [2 * i + 1, 2 * i + 1]  # restart: the root's transition
+            cols += [ids(1, 1), ids(1, 0)]
+            vals += [a / (a + b), b / (a + b)]
+    P = sp.csr_matrix((vals, (rows, cols)), shape=(2 * S, S))
+    mdp = TabularMDP(P, R, gamma)
+    res = value_iteration(mdp, epsilon=epsilon)
+    idx = (1.0 - gamma) * float(res.v[0])
+    err = gamma ** D + (1.0 - gamma) * float(res.v_error_bound)
+    return GittinsIndex(idx, err, S, res)

@@ -314,14 +314,14 @@ def cmdp_primal_dual(mdp, *, costs, budgets, variant: str = "reload", eta: float
     m = validate_distribution(mdp, mu)
     lp = cmdp_linear_programming(mdp, costs=C, budgets=b, mu=m)
     opt = float(lp.objective)
-    S, A = mdp.S, mdp.A
+    dm = mdp.to_dense() if mdp.is_sparse else mdp
     logits = np.where(mdp.action_mask, 0.0, -np.inf)
     pi = masked_softmax(logits, mdp.action_mask)
     lam = np.zeros(len(b))
     prev_adv, prev_glam = None, None
     rv, cvs, lams = [], [], []
     for k in range(K + 1):
-        pq = policy_quantities(mdp, pi, m)
+        pq = policy_quantities(dm, pi, m)
         vr = float(m @ pq.v)
         # V_C(mu) = <d, C pi>/(1-gamma): the occupancy identity, no extra solve
         cv = np.einsum("s,isa,sa->i", pq.d, C, pi) / (1.0 - g)
@@ -331,7 +331,7 @@ def cmdp_primal_dual(mdp, *, costs, budgets, variant: str = "reload", eta: float
         if k == K:
             break
         lag = mdp.R - np.tensordot(lam, C, axes=1)
-        adv = policy_quantities(mdp, pi, m, R=lag).adv
+        adv = policy_quantities(dm, pi, m, R=lag).adv
         glam = cv - b
         if variant == "reload" and prev_adv is not None:
             step_pi, step_l = 2 * adv - prev_adv, 2 * glam - prev_glam

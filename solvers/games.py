@@ -57,7 +57,8 @@ def solve_matrix_game(M) -> MatrixGameSolution:
 
     One LP solved with scipy HiGHS (von Neumann 1928; the LP formulation of Dantzig 1951):
     :math:`\max_{x\in\Delta,v} v` s.t. :math:`M^\top x\ge v\mathbf 1`; the column player's
-    strategy is its dual solution (the multipliers of those rows).  ``duality_gap`` is the exact
+    strategy is its dual solution (the multipliers of those rows).  A pure saddle point
+    (:math:`\max_a\min_b M_{ab}=\min_b\max_a M_{ab}`, exact comparison) is returned without an LP.  ``duality_gap`` is the exact
     exploitability :math:`\max_a(My)_a-\min_b(x^\top M)_b` of the returned pair (0 at a saddle
     point, up to the LP tolerance).
 
@@ -74,6 +75,13 @@ def solve_matrix_game(M) -> MatrixGameSolution:
     if M.ndim != 2 or M.size == 0 or not np.all(np.isfinite(M)):
         raise InvalidArgumentError(f"M must be a finite non-empty 2-D array, got shape {M.shape}")
     n, m = M.shape
+    # a pure saddle point (max_a min_b M = min_b max_a M) is optimal as it stands: no LP needed
+    rmin, cmax = M.min(axis=1), M.max(axis=0)
+    a, b = int(np.argmax(rmin)), int(np.argmin(cmax))
+    if rmin[a] == cmax[b]:
+        x, y = np.zeros(n), np.zeros(m)
+        x[a], y[b] = 1.0, 1.0
+        return MatrixGameSolution(value=float(M[a, b]), x=x, y=y, duality_gap=0.0)
     # player 1: variables (x, v); minimize -v; -M^T x + v <= 0; sum x = 1
     c = np.zeros(n + 1)
     c[-1] = -1.0

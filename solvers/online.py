@@ -54,6 +54,7 @@ __all__ = [
     "EpisodicResult",
     "QLearningResult",
     "UCB_Q_CONSTANT",
+    "episodes_cell",
     "online_model",
     "orchestrated_q_learning",
     "q_learning",
@@ -191,7 +192,13 @@ def online_model(mdp: TabularMDP) -> tuple:
                                  dtype=np.float64)
     mask1 = np.ascontiguousarray(mdp.action_mask.reshape(S * A), dtype=np.bool_)
     mu_cdf = np.ascontiguousarray(np.cumsum(mdp.mu0), dtype=np.float64)
-    return (P2, cdf, last, R1, Rsas2, mask1, mu_cdf, int(S), int(A))
+    arrs = []
+    for x in (P2, cdf, last, R1, Rsas2, mask1, mu_cdf):
+        # own read-only copies: one Numba type for the tuple whatever the model's storage
+        x = np.array(x, copy=True, order="C")
+        x.flags.writeable = False
+        arrs.append(x)
+    return (*arrs, int(S), int(A))
 
 
 def run_seeds(seed, n_runs: int) -> np.ndarray:
@@ -381,6 +388,16 @@ def run_episodes(
                           expected_regret_exact=False, n_pulls=n_pulls, seeds=seeds, method=algorithm,
                           options=options, wall_time=time.perf_counter() - t0, certificate=cert,
                           episode_regret=episode_regret, start_states=starts, optimism_gap=gap, v_star=vstar, H=H)
+
+
+def episodes_cell(algorithm: str, mdp: TabularMDP, horizon: int, n_episodes: int, seed: int, **kwargs) -> EpisodicResult:
+    """One run of :func:`run_episodes` for seed ``seed``: the cell function of a sweep.
+
+    ``functools.partial(episodes_cell, algorithm, mdp, H, K, variant=...)`` is picklable, so
+    :func:`mdpkit.solvers.sweep.run_sweep` can run it on joblib or dask workers; each seed's
+    result depends on that seed only.
+    """
+    return run_episodes(algorithm, mdp, horizon=horizon, n_episodes=n_episodes, n_runs=1, seed=seed, **kwargs)
 
 
 def _psrl(om, ref, u0, u, rng, prior, out_f, out_i):

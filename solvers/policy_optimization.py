@@ -37,13 +37,19 @@ from ._common import build_result, check_common, check_mdp
 from ._registry import SolverSpec, register_solver
 
 __all__ = [
+    "FiniteHorizonPGResult",
+    "GeneralUtilityResult",
     "PolicyOptimizationResult",
     "conservative_policy_iteration",
     "entropy_regularized_npg",
+    "finite_horizon_policy_gradient",
+    "frank_wolfe_general_utility",
     "natural_policy_gradient",
     "policy_mirror_descent",
+    "quadratic_utility",
     "soft_optimal_values",
     "softmax_policy_gradient",
+    "state_entropy_utility",
 ]
 
 
@@ -94,6 +100,11 @@ def _optimal_value(mdp) -> np.ndarray:
     from .discounted import policy_iteration
 
     return np.asarray(policy_iteration(mdp).v_policy, dtype=np.float64)
+
+
+def _dense(mdp):
+    """The dense twin of a CSR model for the O(S^3) inner loops (one conversion, not one per iteration)."""
+    return mdp.to_dense() if mdp.is_sparse else mdp
 
 
 def _uniform(mdp) -> np.ndarray:
@@ -236,13 +247,14 @@ def softmax_policy_gradient(mdp, *, eta: float | None = None, mu=None, rho=None,
     r = m if rho is None else validate_distribution(mdp, rho, "rho")
     theta = _check_theta0(mdp, theta0)
     v_star = _optimal_value(mdp)
+    _dm = _dense(mdp)
     a_star = _greedy_optimal(mdp, v_star)
     Vs = float(r @ v_star)
     pi = masked_softmax(theta, mdp.action_mask)
     values, pstar = [], []
     converged = False
     for t in range(max_iter + 1):
-        pq = policy_quantities(mdp, pi, m)
+        pq = policy_quantities(_dm, pi, m)
         values.append(float(r @ pq.v))
         pstar.append(float(np.min(pi[np.arange(mdp.S), a_star])))
         if _stop(mdp, v_star, pq.v, epsilon):
@@ -281,13 +293,14 @@ def softmax_policy_gradient(mdp, *, eta: float | None = None, mu=None, rho=None,
 def _pmd_core(mdp, *, steps_fn, mirror, rho, policy0, epsilon, max_iter, v_star):
     """Policy mirror descent pi_{k+1,s} = argmax_p eta_k <Q_k(s), p> - D(p, pi_{k,s})."""
     r = rho
+    _dm = _dense(mdp)
     pi = policy0.copy()
     logits = np.where(mdp.action_mask, np.log(np.where(pi > 0, pi, 1.0)), -np.inf)
     logits[(pi <= 0) & mdp.action_mask] = -np.inf
     values, steps = [], []
     converged = False
     for k in range(max_iter + 1):
-        pq = policy_quantities(mdp, pi, r)
+        pq = policy_quantities(_dm, pi, r)
         values.append(float(r @ pq.v))
         if _stop(mdp, v_star, pq.v, epsilon):
             converged = True
@@ -353,6 +366,7 @@ def natural_policy_gradient(mdp, *, eta: float = 1.0, rho=None, theta0=None, eps
     theta = _check_theta0(mdp, theta0)
     pi0 = masked_softmax(theta, mdp.action_mask)
     v_star = _optimal_value(mdp)
+    _dm = _dense(mdp)
     pi, values, steps, conv = _pmd_core(mdp, steps_fn=lambda k: e / (1.0 - mdp.gamma), mirror="kl", rho=r,
                                         policy0=pi0, epsilon=epsilon, max_iter=max_iter, v_star=v_star)
     subopt = float(r @ v_star) - values
@@ -415,6 +429,7 @@ def policy_mirror_descent(mdp, *, eta0: float = 1.0, growth: float | str = 1.0, 
     r = validate_distribution(mdp, rho, "rho")
     pi0 = _check_policy0(mdp, policy0)
     v_star = _optimal_value(mdp)
+    _dm = _dense(mdp)
     pi, values, steps, conv = _pmd_core(mdp, steps_fn=lambda k: e0 * gr ** k, mirror=mirror, rho=r, policy0=pi0,
                                         epsilon=epsilon, max_iter=max_iter, v_star=v_star)
     Vs = float(r @ v_star)
@@ -512,13 +527,14 @@ def entropy_regularized_npg(mdp, *, tau: float, eta: float | None = None, rho=No
         raise InvalidArgumentError("policy0 must put positive probability on every available action (log pi is used)")
     _, q_star, pi_star = soft_optimal_values(mdp, t)
     v_star = _optimal_value(mdp)
+    _dm = _dense(mdp)
     Vs = float(r @ v_star)
     values, qerr = [], []
     logpi0 = np.log(np.where(mdp.action_mask, pi, 1.0))
     logpi = logpi0.copy()
     converged = False
     for k in range(max_iter + 1):
-        values.append(float(r @ policy_quantities(mdp, pi, r).v))
+        values.append(float(r @ policy_quantities(_dm, pi, r).v))
         _, q = entropy_regularized_values(mdp, pi, t)
         qerr.append(float(np.max(np.abs((q_star - q)[mdp.action_mask]))))
         if qerr[-1] <= epsilon:
@@ -577,10 +593,11 @@ def conservative_policy_iteration(mdp, *, alpha: float | None = None, rho=None, 
     r = validate_distribution(mdp, rho, "rho")
     pi = _check_policy0(mdp, policy0)
     v_star = _optimal_value(mdp)
+    _dm = _dense(mdp)
     values, lower, alphas = [], [], []
     converged = False
     for k in range(max_iter + 1):
-        pq = policy_quantities(mdp, pi, r)
+        pq = policy_quantities(_dm, pi, r)
         values.append(float(r @ pq.v))
         if _stop(mdp, v_star, pq.v, epsilon):
             converged = True
@@ -613,6 +630,279 @@ def conservative_policy_iteration(mdp, *, alpha: float | None = None, rho=None, 
                    steps=np.array(alphas), method="conservative_policy_iteration",
                    options=dict(alpha=alpha, rho_given=rho is not None, policy0_given=policy0 is not None,
                                 epsilon=epsilon, max_iter=max_iter), t0=t0, epsilon=epsilon, converged=converged)
+
+
+# ----------------------------------------------------------------------------- general utilities
+@dataclass(frozen=True)
+class GeneralUtilityResult:
+    r"""Frank-Wolfe on the occupancy polytope for a concave utility :math:`F(\lambda)`.
+
+    Attributes
+    ----------
+    occupancy : ndarray (S, A)
+        Final normalized occupancy :math:`\lambda_K` (sums to 1).
+    policy : ndarray (S, A)
+        A policy whose occupancy is :math:`\lambda_K`: :math:`\pi(a|s)=\lambda(s,a)/\sum_{a'}\lambda(s,a')`
+        (uniform over available actions where :math:`\lambda(s,\cdot)=0`).
+    utility : ndarray (K+1,)
+        :math:`F(\lambda_k)`.
+    fw_gap : ndarray (K+1,)
+        Frank-Wolfe gap :math:`g_k=\langle\nabla F(\lambda_k), \lambda(\pi'_k)-\lambda_k\rangle\ge F^*-F(\lambda_k)`
+        (a certificate for concave :math:`F`).
+    rate_bound : ndarray (K+1,)
+        :math:`2C/(k+2)` with :math:`C = 2L` (curvature of an L-smooth F over a set of l2-diameter
+        at most :math:`\sqrt2`), NaN when ``smoothness`` was not given.
+    certificate : mdpkit.bounds.Bound
+        :math:`\min_k g_k`-type bound on the suboptimality of the returned occupancy (its own gap).
+    n_iter : int
+    method : str
+    options : dict
+    wall_time : float
+    """
+
+    occupancy: np.ndarray
+    policy: np.ndarray
+    utility: np.ndarray
+    fw_gap: np.ndarray
+    rate_bound: np.ndarray
+    certificate: object
+    n_iter: int
+    method: str
+    options: dict
+    wall_time: float
+
+
+def quadratic_utility(target):
+    r"""``(F, grad F, L)`` for :math:`F(\lambda) = -\tfrac12\|\lambda-\lambda_{target}\|_2^2` (1-smooth, concave)."""
+    tg = np.asarray(target, dtype=np.float64)
+
+    def f(lam):
+        return -0.5 * float(np.sum((lam - tg) ** 2))
+
+    def grad(lam):
+        return -(lam - tg)
+
+    return f, grad, 1.0
+
+
+def state_entropy_utility(mdp, eps: float = 1e-3):
+    r"""``(F, grad F, L)`` for the smoothed entropy of the state occupancy,
+    :math:`F(\lambda) = -\sum_s (d(s)+\epsilon)\log(d(s)+\epsilon)`, :math:`d(s)=\sum_a\lambda(s,a)`
+    (maximum-entropy exploration, Hazan, Kakade, Singh & Van Soest 2019); concave and
+    :math:`L`-smooth with :math:`L = A/\epsilon` in the l2 norm of :math:`\lambda`."""
+    e = _check_eta(eps, "eps")
+
+    def f(lam):
+        d = lam.sum(axis=1) + e
+        return -float(np.sum(d * np.log(d)))
+
+    def grad(lam):
+        d = lam.sum(axis=1) + e
+        return np.repeat((-(np.log(d) + 1.0))[:, None], mdp.A, axis=1)
+
+    return f, grad, mdp.A / e
+
+
+def _occupancy_of(mdp, pi, mu):
+    return policy_quantities(mdp, pi, mu).d[:, None] * pi
+
+
+def frank_wolfe_general_utility(mdp, utility, *, smoothness: float | None = None, mu=None, max_iter: int = 500,
+                                epsilon: float = 1e-6, lam0=None) -> GeneralUtilityResult:
+    r"""Maximize a concave utility of the occupancy measure by Frank-Wolfe with exact oracles.
+
+    ``utility`` is ``(F, grad_F)`` or ``(F, grad_F, L)``: callables on the normalized occupancy
+    :math:`\lambda` (S, A).  Each iteration solves the linear maximization
+    :math:`\max_{\lambda'}\langle\nabla F(\lambda_k),\lambda'\rangle` over the occupancy polytope
+    exactly — an MDP with reward :math:`\nabla F(\lambda_k)`, solved by policy iteration — and
+    moves :math:`\lambda_{k+1}=(1-\alpha_k)\lambda_k+\alpha_k\lambda(\pi'_k)`, :math:`\alpha_k=2/(k+2)`.
+    Mixtures stay occupancies (the polytope is convex; Puterman 1994 Thm 6.9.1).  Zhang, Koppel,
+    Bedi, Szepesvari & Wang 2020, "Variational policy gradient method for reinforcement learning
+    with general utilities" (the setting); Frank-Wolfe rate :math:`F^*-F(\lambda_k)\le 2C_F/(k+2)`
+    from Jaggi 2013, ICML, Thm 1 (numbers not checked against the text).  Stops when the
+    Frank-Wolfe gap (a certified upper bound on :math:`F^*-F(\lambda_k)` for concave F) is at
+    most ``epsilon``.
+    """
+    from .discounted import policy_iteration
+
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    g = check_gamma(mdp.gamma, allow_one=False)
+    if not (isinstance(utility, tuple) and len(utility) in (2, 3) and all(callable(u) for u in utility[:2])):
+        raise InvalidArgumentError("utility must be a tuple (F, grad_F) or (F, grad_F, L) of callables")
+    F, dF = utility[0], utility[1]
+    L = smoothness if smoothness is not None else (utility[2] if len(utility) == 3 else None)
+    epsilon, max_iter = check_common(epsilon, max_iter)
+    m = validate_distribution(mdp, mu)
+    dm = _dense(mdp)
+    from mdpkit.model import TabularMDP
+
+    lam = _occupancy_of(dm, _uniform(mdp), m) if lam0 is None else np.array(lam0, dtype=np.float64)
+    if lam.shape != (mdp.S, mdp.A):
+        raise InvalidArgumentError(f"lam0 must have shape (S, A) = ({mdp.S}, {mdp.A}), got {lam.shape}")
+    vals, gaps = [], []
+    for k in range(max_iter + 1):
+        grad = np.asarray(dF(lam), dtype=np.float64)
+        if grad.shape != (mdp.S, mdp.A) or not np.all(np.isfinite(grad[mdp.action_mask])):
+            raise InvalidArgumentError(f"grad_F must return a finite (S, A) array, got shape {grad.shape}")
+        lin = TabularMDP(dm.P, np.where(mdp.action_mask, grad, 0.0), g, action_mask=mdp.action_mask)
+        pol = policy_iteration(lin).policy
+        onehot = np.zeros((mdp.S, mdp.A))
+        onehot[np.arange(mdp.S), pol] = 1.0
+        s_k = _occupancy_of(dm, onehot, m)
+        vals.append(float(F(lam)))
+        gaps.append(max(float(np.sum(grad * (s_k - lam))), 0.0))
+        if gaps[-1] <= epsilon or k == max_iter:
+            break
+        a = 2.0 / (k + 2.0)
+        lam = (1.0 - a) * lam + a * s_k
+    rows = lam.sum(axis=1, keepdims=True)
+    unif = _uniform(mdp)
+    pi = np.where(rows > 0, lam / np.where(rows > 0, rows, 1.0), unif)
+    n = len(vals) - 1
+    ks = np.arange(n + 1)
+    rb = 2.0 * 2.0 * float(L) / (ks + 2.0) if L is not None else np.full(n + 1, np.nan)
+    cert = bounds.Bound(value=gaps[-1], kind=bounds.BoundKind.DETERMINISTIC,
+                        citation="Frank-Wolfe duality gap (Jaggi 2013, ICML, Sec. 2), valid for concave F",
+                        assumptions=("F concave on the occupancy polytope", "exact linear oracle (policy iteration)"),
+                        statement="F* - F(lambda_K) <= <grad F(lambda_K), lambda(pi'_K) - lambda_K>")
+    for arr in (lam, pi):
+        arr.flags.writeable = False
+    return GeneralUtilityResult(occupancy=lam, policy=pi, utility=np.array(vals), fw_gap=np.array(gaps),
+                                rate_bound=np.asarray(rb, dtype=float), certificate=cert, n_iter=n,
+                                method="frank_wolfe_general_utility",
+                                options=dict(smoothness=L, mu_given=mu is not None, max_iter=max_iter, epsilon=epsilon,
+                                             lam0_given=lam0 is not None),
+                                wall_time=time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------- finite horizon: dynamic vs simultaneous
+@dataclass(frozen=True)
+class FiniteHorizonPGResult:
+    r"""Finite-horizon softmax PG run (dynamic or simultaneous), traced exactly.
+
+    Attributes
+    ----------
+    policy : ndarray (H, S, A)
+        Final non-stationary policy.
+    values : ndarray (n_steps+1,)
+        :math:`J(\theta) = \mu^\top V_0^{\pi_\theta}` after each gradient step (exact).
+    suboptimality : ndarray (n_steps+1,)
+        :math:`\mu^\top V_0^* - J` (``V*`` by backward induction).
+    epoch : ndarray of int (n_steps,)
+        Epoch h updated at each step (-1: all epochs at once, simultaneous PG).
+    step_sizes : ndarray (H,)
+        Step size used for each epoch.
+    method : str
+    options : dict
+    wall_time : float
+    """
+
+    policy: np.ndarray
+    values: np.ndarray
+    suboptimality: np.ndarray
+    epoch: np.ndarray
+    step_sizes: np.ndarray
+    method: str
+    options: dict
+    wall_time: float
+
+
+def _fh_values(P, R, g, pis):
+    """V_h (H+1, S) and Q_h (H, S, A) of a non-stationary policy, backwards."""
+    H, S, A = pis.shape
+    V = np.zeros((H + 1, S))
+    Q = np.zeros((H, S, A))
+    for h in range(H - 1, -1, -1):
+        Q[h] = R + g * P @ V[h + 1]
+        V[h] = np.sum(pis[h] * Q[h], axis=1)
+    return V, Q
+
+
+def finite_horizon_policy_gradient(mdp, horizon: int, *, method: str = "dynamic", n_steps: int = 1000, eta=None,
+                                   mu=None) -> FiniteHorizonPGResult:
+    r"""Exact softmax policy gradient for a finite horizon, trained backwards in time (``"dynamic"``)
+    or all epochs at once (``"simultaneous"``); Klein, Weissmann & Döring 2024, "Beyond
+    stationarity: convergence analysis of stochastic softmax policy gradient methods", ICLR.
+
+    Policy :math:`\pi_h(a|s)\propto\exp\theta_h(s,a)`, h = 0..H-1 (masked softmax).
+    Simultaneous: :math:`\theta_h \mathrel{+}= \eta\, d_h(s)\pi_h(a|s)A_h(s,a)` for every h, with
+    :math:`d_h` the law of :math:`s_h` from :math:`\mu` (the exact gradient of :math:`J`).
+    Dynamic: epochs h = H-1, ..., 0 in turn, each for ``n_steps // H`` steps of
+    :math:`\theta_h \mathrel{+}= \eta_h\,\nu(s)\pi_h(a|s)A_h(s,a)` with the later epochs frozen and
+    :math:`\nu` uniform (a contextual bandit with rewards :math:`Q_h`).  Default steps:
+    :math:`\eta_h = 2/(5(H-h)w)` for dynamic PG (the softmax-bandit smoothness 5/2 times the
+    reward range :math:`(H-h)w` of :math:`Q_h`; Mei et al. 2020, Lemma 2) and the conservative
+    :math:`2/(5H^2w)` for simultaneous PG.  The papers' rate constants are not encoded (not
+    checked against the text); ``suboptimality`` is exact against backward induction.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        Any gamma in [0, 1] (gamma = 1: undiscounted finite horizon).
+    horizon : int >= 1
+    method : {"dynamic", "simultaneous"}
+    n_steps : int
+        Total gradient steps (dynamic: split evenly over the H epochs).
+    eta : float or array_like (H,), optional
+    mu : array_like (S,), optional
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    from mdpkit._validation import check_int as _ci
+
+    H = _ci(horizon, "horizon", minimum=1)
+    K = _ci(n_steps, "n_steps", minimum=1)
+    if method not in ("dynamic", "simultaneous"):
+        raise InvalidArgumentError(f"method must be 'dynamic' or 'simultaneous', got {method!r}")
+    m = validate_distribution(mdp, mu)
+    P, R, g, mask = mdp.P_dense(), np.where(mdp.action_mask, mdp.R, 0.0), float(mdp.gamma), mdp.action_mask
+    w = max(_reward_span(mdp), 1e-12)
+    if eta is None:
+        steps = (2.0 / (5.0 * (H - np.arange(H)) * w) if method == "dynamic" else np.full(H, 2.0 / (5.0 * H * H * w)))
+    else:
+        steps = np.broadcast_to(np.asarray(eta, dtype=np.float64), (H,)).copy()
+        if not np.all(np.isfinite(steps) & (steps > 0)):
+            raise InvalidArgumentError("eta must be positive and finite")
+    from .finite_horizon import backward_induction
+
+    vstar = float(m @ np.asarray(backward_induction(mdp, H).v)[0])
+    theta = np.where(mask[None], 0.0, -np.inf) * np.ones((H, 1, 1))
+    pis = np.stack([masked_softmax(theta[h], mask) for h in range(H)])
+    nu = np.full(mdp.S, 1.0 / mdp.S)
+    vals, epochs = [], []
+
+    def J():
+        return float(m @ _fh_values(P, R, g, pis)[0][0])
+
+    vals.append(J())
+    if method == "simultaneous":
+        for _ in range(K):
+            V, Q = _fh_values(P, R, g, pis)
+            d = m.copy()
+            for h in range(H):
+                A_h = np.where(mask, Q[h] - V[h][:, None], 0.0)
+                theta[h] = np.where(mask, theta[h] + steps[h] * d[:, None] * pis[h] * A_h, -np.inf)
+                d = g * (d @ np.einsum("sa,sat->st", pis[h], P)) if h < H - 1 else d
+            pis = np.stack([masked_softmax(theta[h], mask) for h in range(H)])
+            vals.append(J())
+            epochs.append(-1)
+    else:
+        per = [K // H + (1 if i < K % H else 0) for i in range(H)]
+        for i, h in enumerate(range(H - 1, -1, -1)):
+            V, Q = _fh_values(P, R, g, pis)  # later epochs are frozen: Q_h stays fixed during epoch h
+            for _ in range(per[i]):
+                A_h = np.where(mask, Q[h] - np.sum(pis[h] * Q[h], axis=1)[:, None], 0.0)
+                theta[h] = np.where(mask, theta[h] + steps[h] * nu[:, None] * pis[h] * A_h, -np.inf)
+                pis[h] = masked_softmax(theta[h], mask)
+                vals.append(J())
+                epochs.append(h)
+    vals = np.array(vals)
+    pis.flags.writeable = False
+    return FiniteHorizonPGResult(policy=pis, values=vals, suboptimality=vstar - vals, epoch=np.array(epochs, dtype=np.int64),
+                                 step_sizes=np.asarray(steps), method="finite_horizon_policy_gradient",
+                                 options=dict(horizon=H, method=method, n_steps=K, eta_given=eta is not None,
+                                              mu_given=mu is not None), wall_time=time.perf_counter() - t0)
 
 
 # ----------------------------------------------------------------------------- registry

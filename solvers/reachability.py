@@ -78,6 +78,7 @@ __all__ = [
     "OBJECTIVES",
     "ReachabilityResult",
     "check_objective",
+    "format_values",
     "long_run_average",
     "max_expected_steps_bound",
     "one_blas_thread",
@@ -182,7 +183,7 @@ class _Reduced:
     exit_mass: np.ndarray  # (m,) probability of leaving the reduced model
 
 
-def _reduce(mdp: TabularMDP, maybe, pair_ok, reward1, fixed, group) -> _Reduced:
+def _reduce(mdp: TabularMDP, maybe, pair_ok, reward1, fixed, group, allow_empty=False) -> _Reduced:
     """Reduced model on ``maybe`` states: pairs ``pair_ok``; states with equal ``group >= 0``
     merged (their internal pairs dropped); mass to decided states folded into ``c`` via ``fixed``."""
     S, A = mdp.S, mdp.A
@@ -218,7 +219,7 @@ def _reduce(mdp: TabularMDP, maybe, pair_ok, reward1, fixed, group) -> _Reduced:
     rows, c, exit_mass, rstate = rows[order], c[order], exit_mass[order], rstate[order]
     M = M[order]
     counts = np.bincount(rstate, minlength=n)
-    if n and counts.min() == 0:  # pragma: no cover - excluded by the graph precomputation
+    if n and counts.min() == 0 and not allow_empty:  # pragma: no cover - excluded by the graph precomputation
         raise RuntimeError(f"internal error: reduced state {int(np.argmin(counts))} has no action")
     state_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=state_ptr[1:])
@@ -301,6 +302,37 @@ def _proper_pairs(rm: _Reduced) -> np.ndarray:
     if (pair < 0).any():  # pragma: no cover - excluded by the graph precomputation
         raise RuntimeError("internal error: a reduced state cannot leave the reduced model")
     return pair
+
+
+def _leaves_surely(rm: _Reduced, pair) -> bool:
+    """True when the policy choosing ``pair`` leaves the reduced model almost surely (graph test)."""
+    from mdpkit._kernels.reachability import attractor_exists
+
+    n = rm.n
+    pstate = np.repeat(np.arange(n, dtype=np.int64), np.diff(rm.state_ptr))
+    ok = np.zeros(pstate.size, dtype=np.bool_)
+    ok[pair] = True
+    target = np.zeros(n, dtype=np.bool_)
+    target[pstate[pair[rm.exit_mass[pair] > 1e-15]]] = True
+    M = sp.csr_matrix((rm.data, rm.indices, rm.indptr), shape=(pstate.size, n))
+    MT = M.T.tocsr()
+    out = np.empty(n, dtype=np.bool_)
+    choice = np.empty(n, dtype=np.int64)
+    attractor_exists(np.ascontiguousarray(MT.indptr, dtype=np.int64), np.ascontiguousarray(MT.indices, dtype=np.int64),
+                     ok, pstate, target, np.ones(n, dtype=np.bool_), out, choice)
+    return bool(out.all())
+
+
+def _start_pairs(rm: _Reduced, maximize: bool, lo0: float, sweeps: int = 8):
+    """Initial policy of policy iteration: greedy for a few Jacobi sweeps of value iteration from
+    the lower start (fewer improvement rounds), if it leaves the reduced model surely; else
+    :func:`_proper_pairs`."""
+    v = np.full(rm.n, float(lo0) if np.isfinite(lo0) else 0.0)
+    for _ in range(sweeps):
+        pair, v = _backup(rm, v, maximize)
+    if _leaves_surely(rm, pair):
+        return pair
+    return _proper_pairs(rm)
 
 
 def _evaluate_pairs(rm: _Reduced, pair, x0=None, M=None):
@@ -409,7 +441,7 @@ def policy_value(mdp: TabularMDP, objective: str, goal, avoid, policy) -> np.nda
     return out
 
 
-def max_expected_steps_bound(mdp: TabularMDP, terminal, *, epsilon: float = 1e-2) -> tuple[float, np.ndarray]:
+def max_expected_steps_bound(mdp: TabularMDP, terminal, *, epsilon: float = 1e-2, exact: bool = True) -> tuple[float, np.ndarray]:
     r"""Certified upper bound on :math:`\max_\mu E_\mu[\tau]`, the largest expected number of steps
     to the ``terminal`` set over all policies, when every policy is proper.
 
@@ -427,6 +459,10 @@ def max_expected_steps_bound(mdp: TabularMDP, terminal, *, epsilon: float = 1e-2
         Absorbing states; every policy must reach them almost surely (not checked here; see
         :func:`mdpkit.structure.all_policies_proper`).
     epsilon : float, default 1e-2
+    exact : bool, default True
+        Then polish: policy iteration warm-started from the greedy policy of ``w`` (typically one
+        evaluation), returning the exact maximal expected steps (to linear-solve precision) when
+        it converges; otherwise the certified upper bound.
 
     Returns
     -------
@@ -443,10 +479,18 @@ def max_expected_steps_bound(mdp: TabularMDP, terminal, *, epsilon: float = 1e-2
         return 0.0, w
     x = np.zeros(rm.n)
     y = np.zeros(rm.n)
-    stats = _bracket(rm, True, x, y, 0.0, float(epsilon), 100_000, True, _sccs(rm))
+    scc = _sccs(rm)
+    stats = _bracket(rm, True, x, y, 0.0, float(epsilon), 100_000, True, scc)
     if stats[2]:
         return math.inf, np.where(term, 0.0, np.inf)
     w[~term] = y[rm.red[~term]]
+    if exact:
+        # policy iteration warm-started from the greedy policy of the certified upper bound: usually
+        # one evaluation confirms it optimal, and then the values are exact
+        pair, _ = _backup(rm, y, True)
+        lo, hi, pair, it, res, ok, v = _policy_iteration(rm, True, 0.0, 1e-9, 50, scc, pair)
+        if ok and res[-1] <= 1e-9 * max(1.0, float(np.max(np.abs(v)))):
+            w[~term] = v[rm.red[~term]]
     return float(w.max()), w
 
 
@@ -478,16 +522,17 @@ def _finish(mdp, *, t0, objective, goal, avoid, v_lo, v_hi, policy, infinite, de
 
 def _solve_reduced(rm, maximize, *, method, eps_abs, eps_rel, max_sweeps, lo0, hi0, max_iter):
     """Solve the reduced model; returns (x, y, pair, n_iter, residuals, converged, cert_method, ncomp, v_pi)."""
-    scc = _sccs(rm)
     n = rm.n
     if n == 0:
         e = np.zeros(0)
         return e, e.copy(), np.zeros(0, np.int64), 0, [], True, method, 0, None
+    scc = None
     if method == "pi":
-        lo, hi, pair, it, res, ok, v = _policy_iteration(rm, maximize, eps_abs, eps_rel, max_iter, scc, _proper_pairs(rm))
+        lo, hi, pair, it, res, ok, v = _policy_iteration(rm, maximize, eps_abs, eps_rel, max_iter, scc, _start_pairs(rm, maximize, lo0))
         if ok:
-            return lo, hi, pair, it, res, True, "pi", scc[2], v
+            return lo, hi, pair, it, res, True, "pi", 0, v
         method = "ovi"
+    scc = _sccs(rm)
     x = np.full(n, lo0, dtype=np.float64)
     y = np.full(n, hi0, dtype=np.float64)
     stats = _bracket(rm, maximize, x, y, eps_abs, eps_rel, max_sweeps, method == "ovi", scc)
@@ -510,7 +555,7 @@ def _lift_policy(mdp, rm, pair, group, mec_pairs, base_policy):
         target = np.zeros(S, dtype=bool)
         target[owner] = True
         allowed = group >= 0
-        out, choice = qual._exists(g, target, allowed, mec_pairs)
+        out, choice = qual.attractor(g, target, allowed, mec_pairs)
         sel = allowed & ~target & (choice >= 0)
         pol[sel] = choice[sel] % A
     return pol
@@ -522,7 +567,7 @@ def _rewards_checked(mdp, region):
     if bad.any():
         s, a = map(int, np.argwhere(bad)[0])
         raise InvalidArgumentError(
-            f"reward objectives need non-negative rewards; R[{s}, {a}] = {R[s, a]!r} (negate the rewards and swap max/min "
+            f"reward objectives need non-negative rewards; R[{s}, {a}] = {float(R[s, a])!r} (negate the rewards and swap max/min "
             "for costs)")
     return R.reshape(-1)
 
@@ -722,3 +767,280 @@ def reach_reward(
                    method="reach_reward", options=dict(maximize=maximize, method=method, epsilon=eps, relative=rel,
                                                        max_sweeps=max_sweeps, max_iter=max_iter),
                    rm=rm, ncomp=ncomp, converged=conv, cert_method=cm, v_policy=v_pi)
+
+
+def step_bounded_probability(
+    mdp: TabularMDP, goal, steps: int, *, maximize: bool = True, avoid=None, labels=None
+) -> ReachabilityResult:
+    r"""Maximal or minimal probability of reaching ``goal`` within ``steps`` steps (avoiding ``avoid``).
+
+    Backward induction :math:`x_0 = 1_G`, :math:`x_{t+1}(s) = \operatorname{opt}_a \sum_{s'}
+    P(s' \mid s, a) x_t(s')` on :math:`s \notin G \cup B` (1 on :math:`G`, 0 on :math:`B`);
+    :math:`x_k` is the value (Baier & Katoen 2008, Sec. 10.6.1, bounded until; number not
+    checked).  Exact up to floating-point rounding, so the bracket has zero width.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    goal, avoid, labels
+        As :func:`reach_probability`.
+    steps : int >= 0
+    maximize : bool, default True
+
+    Returns
+    -------
+    ReachabilityResult
+        ``v`` (S,); ``policy`` (steps, S) int64, row ``t`` the action to take at time ``t`` (with
+        ``steps - t`` steps left); ``step_bound`` = ``steps``.
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    k = check_int(steps, "steps", minimum=0)
+    G = qual.state_set(mdp, goal, "goal", labels)
+    B = qual.state_set(mdp, avoid, "avoid", labels) & ~G
+    S, A = mdp.S, mdp.A
+    P = sp.csr_matrix(mdp.P_rows)
+    x = G.astype(np.float64)
+    pol = np.zeros((k, S), dtype=np.int64)
+    fill = -np.inf if maximize else np.inf
+    for t in range(k):
+        q = np.where(mdp.action_mask, (P @ x).reshape(S, A), fill)
+        a = np.argmax(q, axis=1) if maximize else np.argmin(q, axis=1)
+        nx = q[np.arange(S), a]
+        nx[G] = 1.0
+        nx[B] = 0.0
+        pol[k - 1 - t] = a
+        x = nx
+    return _finish(mdp, t0=t0, objective="pmax" if maximize else "pmin", goal=G, avoid=B, v_lo=x, v_hi=x.copy(),
+                   policy=pol, infinite=np.zeros(S, bool), decided=np.zeros(S, bool), n_iter=k, residuals=np.zeros(k),
+                   method="step_bounded_probability", options=dict(steps=k, maximize=maximize), rm=None, ncomp=0,
+                   converged=True, cert_method="ii", v_policy=x.copy(), step_bound=k,
+                   message=f"backward induction over {k} steps (exact up to rounding)")
+
+
+def _mec_gains(mdp, mec, mec_pairs, maximize):
+    """Optimal gain of every MEC (restricted to its own actions), one LP (HiGHS) for all of them:
+    min sum_i g_i s.t. g_i + h_s - sum_t P h_t >= R(s, a) for every MEC pair (s, a) (maximising;
+    Puterman 1994, Sec. 9.3, communicating case; reversed for minimising)."""
+    from scipy.optimize import linprog
+
+    S, A = mdp.S, mdp.A
+    k = int(mec.max()) + 1
+    states = np.flatnonzero(mec >= 0)
+    col = np.full(S, -1, dtype=np.int64)
+    col[states] = k + np.arange(states.size)
+    rows = np.flatnonzero(mec_pairs)
+    P = sp.csr_matrix(mdp.P_rows)[rows]
+    s_of = rows // A
+    n = rows.size
+    sign = 1.0 if maximize else -1.0
+    # constraint: -(g_i + h_s - P h) <= -R   (maximise)  |  (g_i + h_s - P h) <= R  (minimise)
+    r_idx = np.repeat(np.arange(n), np.diff(P.indptr))
+    M = sp.csr_matrix((-P.data, (r_idx, col[P.indices])), shape=(n, k + states.size))
+    M = M + sp.csr_matrix((np.ones(n), (np.arange(n), col[s_of])), shape=M.shape)
+    M = M + sp.csr_matrix((np.ones(n), (np.arange(n), mec[s_of])), shape=M.shape)
+    R = np.asarray(mdp.R).reshape(-1)[rows]
+    cost = np.zeros(k + states.size)
+    cost[:k] = sign
+    # fix h = 0 at one state of each MEC (h is defined up to a constant per MEC)
+    first = np.full(k, -1, dtype=np.int64)
+    first[mec[states[::-1]]] = states[::-1]
+    bounds = [(None, None)] * (k + states.size)
+    for i in range(k):  # one bound per MEC, not per state
+        bounds[col[first[i]]] = (0.0, 0.0)
+    res = linprog(cost, A_ub=-sign * M, b_ub=-sign * R, bounds=bounds, method="highs")
+    if res.status != 0:  # pragma: no cover - the LP is feasible and bounded for a finite MDP
+        raise RuntimeError(f"internal error: MEC gain LP failed: {res.message}")
+    return res.x[:k], res.x[k:], col
+
+
+def long_run_average(mdp: TabularMDP, *, maximize: bool = True, method: str = "pi", epsilon: float = 1e-6) -> ReachabilityResult:
+    r"""Maximal or minimal long-run average reward per state (multichain), ``R = mdp.R``.
+
+    (1) Maximal end-component decomposition (:func:`mdpkit.qualitative.maximal_end_components`);
+    (2) the optimal gain :math:`g_i` of each MEC with its own actions (one LP, HiGHS; inside a MEC
+    the model is communicating, so the optimal gain is constant, Puterman 1994, Thm 9.1.8 (number
+    not checked)); (3) the value is the optimal expected gain of the MEC where a run settles,
+    :math:`\operatorname{opt}_\pi \sum_i \Pr^\pi(\text{settle in } i)\, g_i`, computed on the
+    quotient where every MEC is one state with an extra "stay" action paying :math:`g_i` and
+    ending (de Alfaro 1997, Ch. 7; Baier & Katoen 2008, Sec. 10.6 (numbers not checked against
+    the text)).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+        ``gamma`` ignored.
+    maximize : bool, default True
+    method : {"pi", "ovi"}, default "pi"
+        Solver of the quotient (step 3).
+    epsilon : float, default 1e-6
+        Relative precision target of the quotient solve.
+
+    Returns
+    -------
+    ReachabilityResult
+        ``v`` (S,) the optimal gain per state with bracket ``v_lower``/``v_upper`` (exact LP gains
+        inside MECs, certified bracket on the quotient); ``policy`` (S,) int64: outside MECs it
+        steers to the chosen MEC; inside a MEC it is greedy for the LP's relative values ``h``
+        (gain-optimal when the greedy choice is unique; not certified, ``certificate`` is the
+        value bracket only).
+    """
+    t0 = time.perf_counter()
+    check_mdp(mdp)
+    method = _check_method(method, ("pi", "ovi"))
+    eps = check_positive(epsilon, "epsilon")
+    S, A = mdp.S, mdp.A
+    g = qual.support_graph(mdp)
+    mec, mec_pairs = qual.maximal_end_components(mdp)
+    gains, h, col = _mec_gains(mdp, mec, mec_pairs, maximize)
+    everything = np.ones(S, dtype=bool)
+    rm = _reduce(mdp, everything, g.mask1, np.zeros(S * A), np.zeros(S), mec, allow_empty=True)
+    # add the "stay in MEC i and collect g_i" pair to every collapsed MEC state
+    k = gains.size
+    mec_red = np.full(k, -1, dtype=np.int64)
+    mstates = np.flatnonzero(mec >= 0)
+    mec_red[mec[mstates]] = rm.red[mstates]
+    pstate = np.repeat(np.arange(rm.n), np.diff(rm.state_ptr))
+    new_state = np.concatenate([pstate, mec_red])
+    order = np.argsort(new_state, kind="stable")
+    M = sp.csr_matrix((rm.data, rm.indices, rm.indptr), shape=(pstate.size, rm.n))
+    M = sp.vstack([M, sp.csr_matrix((k, rm.n))]).tocsr()[order]
+    c = np.concatenate([rm.c, gains])[order]
+    rows = np.concatenate([rm.rows, -1 - np.arange(k)])[order]
+    exit_mass = np.concatenate([rm.exit_mass, np.ones(k)])[order]
+    state_ptr = np.zeros(rm.n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(new_state, minlength=rm.n), out=state_ptr[1:])
+    q = _Reduced(rm.n, state_ptr, np.ascontiguousarray(M.indptr, np.int64), np.ascontiguousarray(M.indices, np.int64),
+                 np.ascontiguousarray(M.data, np.float64), np.ascontiguousarray(c), rows, rm.red, exit_mass)
+    lo0 = float(gains.min()) if k else 0.0
+    x, y, pair, n_iter, res, conv, cm, ncomp, vpi = _solve_reduced(
+        q, maximize, method=method, eps_abs=0.0, eps_rel=eps, max_sweeps=1_000_000,
+        lo0=lo0, hi0=np.inf, max_iter=1000)
+    lo = x[rm.red]
+    hi = y[rm.red]
+    # policy: outside MECs the chosen pair; in MECs that stay, greedy for h on the MEC's own pairs
+    pol = np.argmax(mdp.action_mask, axis=1).astype(np.int64)
+    chosen = q.rows[pair]
+    leave = chosen >= 0
+    pol[chosen[leave] // A] = chosen[leave] % A
+    hv = np.zeros(S)
+    hv[mstates] = h[col[mstates] - k]
+    Pq = (sp.csr_matrix(mdp.P_rows) @ hv).reshape(S, A)
+    score = np.where(mec_pairs.reshape(S, A), np.asarray(mdp.R) + Pq, -np.inf if maximize else np.inf)
+    stay_mec = np.zeros(k, dtype=bool)
+    stay_mec[-1 - chosen[~leave]] = True
+    in_stay = (mec >= 0) & stay_mec[np.maximum(mec, 0)]
+    best = np.argmax(score, axis=1) if maximize else np.argmin(score, axis=1)
+    pol[in_stay] = best[in_stay]
+    return _finish(mdp, t0=t0, objective="lramax" if maximize else "lramin", goal=None, avoid=None, v_lo=lo, v_hi=hi,
+                   policy=pol, infinite=np.zeros(S, bool), decided=np.zeros(S, bool), n_iter=n_iter, residuals=res,
+                   method="long_run_average", options=dict(maximize=maximize, method=method, epsilon=eps), rm=q,
+                   ncomp=ncomp, converged=conv, cert_method=cm, v_policy=None)
+
+
+# ============================================================================ objective strings (CLI)
+def parse_objective(text: str) -> dict:
+    """Parse ``pmax:GOAL``, ``pmin:GOAL``, ``rmax:GOAL``, ``rmin:GOAL``, ``pmax:GOAL:K`` (step-bounded),
+    ``pmax:GOAL:avoid=LABEL``, ``lra`` / ``lramax`` / ``lramin``.
+
+    Returns
+    -------
+    dict
+        ``kind`` ("p", "r" or "lra"), ``maximize`` (bool), ``goal`` (str or None), ``steps`` (int or
+        None), ``avoid`` (str or None).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Naming what is wrong and the accepted forms.
+    """
+    forms = "pmax:GOAL, pmin:GOAL, rmax:GOAL, rmin:GOAL, pmax:GOAL:K, pmax:GOAL:avoid=LABEL, lra, lramax, lramin"
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidArgumentError(f"objective must be a non-empty string; accepted: {forms}")
+    parts = text.strip().split(":")
+    head = parts[0].lower()
+    if head in ("lra", "lramax", "lramin"):
+        if len(parts) != 1:
+            raise InvalidArgumentError(f"objective {text!r}: {head} takes no goal; accepted: {forms}")
+        return dict(kind="lra", maximize=head != "lramin", goal=None, steps=None, avoid=None)
+    if head not in ("pmax", "pmin", "rmax", "rmin"):
+        raise InvalidArgumentError(f"objective {text!r}: unknown kind {parts[0]!r}; accepted: {forms}")
+    if len(parts) < 2 or not parts[1]:
+        raise InvalidArgumentError(f"objective {text!r}: missing the goal label; accepted: {forms}")
+    out = dict(kind=head[0], maximize=head.endswith("max"), goal=parts[1], steps=None, avoid=None)
+    for extra in parts[2:]:
+        if extra.startswith("avoid="):
+            if head[0] != "p" or not extra[6:]:
+                raise InvalidArgumentError(f"objective {text!r}: avoid= needs a label and a probability objective")
+            out["avoid"] = extra[6:]
+        elif extra.isdigit():
+            if head[0] != "p":
+                raise InvalidArgumentError(f"objective {text!r}: step bounds are supported for pmax / pmin only")
+            out["steps"] = int(extra)
+        else:
+            raise InvalidArgumentError(f"objective {text!r}: cannot read {extra!r}; accepted: {forms}")
+    return out
+
+
+def check_objective(model, objective: str, *, labels=None, method: str | None = None, epsilon: float = 1e-6) -> ReachabilityResult:
+    """Solve an objective string (:func:`parse_objective`) on a model.
+
+    Parameters
+    ----------
+    model : TabularMDP or mdpkit LabelledMDP (from the PRISM / DRN / Cassandra readers)
+        A ``LabelledMDP`` supplies its labels (``labels=`` adds to / overrides them).
+    objective : str
+    labels : dict, optional
+    method : str, optional
+        Passed to the solver (default: each solver's default).
+    epsilon : float, default 1e-6
+
+    Returns
+    -------
+    ReachabilityResult
+    """
+    spec = parse_objective(objective)
+    if isinstance(model, TabularMDP):
+        mdp, labs = model, dict(labels or {})
+    elif hasattr(model, "mdp") and hasattr(model, "labels"):
+        mdp, labs = model.mdp, {**model.labels, **(labels or {})}
+    else:
+        raise InvalidArgumentError(f"model must be a TabularMDP or a LabelledMDP, got {type(model).__name__}")
+    kw = {} if method is None else {"method": method}
+    if spec["kind"] == "lra":
+        return long_run_average(mdp, maximize=spec["maximize"], epsilon=epsilon, **kw)
+    if spec["kind"] == "p":
+        if spec["steps"] is not None:
+            return step_bounded_probability(mdp, spec["goal"], spec["steps"], maximize=spec["maximize"],
+                                            avoid=spec["avoid"], labels=labs)
+        return reach_probability(mdp, spec["goal"], maximize=spec["maximize"], avoid=spec["avoid"], labels=labs,
+                                 epsilon=epsilon, **kw)
+    return reach_reward(mdp, spec["goal"], maximize=spec["maximize"], labels=labs, epsilon=epsilon, **kw)
+
+
+def format_values(res: ReachabilityResult, states=None) -> str:
+    """Lines ``state  value  [lower, upper]`` (``inf`` where infinite) for ``states`` (default all,
+    at most 20 shown), for printing by the command line."""
+    S = res.v.shape[0]
+    ids = np.arange(S) if states is None else np.asarray(states, dtype=np.int64)
+    out = [f"{'state':>8}  {'value':>22}  bracket"]
+    for s in ids[:20].tolist():
+        out.append(f"{s:>8}  {res.v[s]!r:>22}  [{res.v_lower[s]!r}, {res.v_upper[s]!r}]")
+    if ids.size > 20:
+        out.append(f"... ({ids.size - 20} more states)")
+    return "\n".join(out)
+
+
+# ============================================================================ registry
+register_solver(SolverSpec(
+    key="reach_probability", function=reach_probability, family="reachability",
+    summary="max/min probability of reaching a goal set (optionally avoiding a set), certified bracket",
+    theorem="Haddad & Monmege 2018, Thm 1; Hartmanns & Kaminski 2020 (numbers not checked against the text)",
+    required=("goal",),
+))
+register_solver(SolverSpec(
+    key="reach_reward", function=reach_reward, family="reachability",
+    summary="max/min expected total reward until a goal set, inf where infinite, certified bracket",
+    theorem="Hartmanns & Kaminski 2020; Bertsekas & Tsitsiklis 1991 (numbers not checked against the text)",
+    required=("goal",),
+))

@@ -476,7 +476,11 @@ def _return_lattice(mdp, H):
     h = reward_lattice_step(mdp)
     r = transition_entries(mdp)[4]
     lo, hi = H * min(float(r.min()), 0.0), H * max(float(r.max()), 0.0)
-    return lo + h * np.arange(int(round((hi - lo) / h)) + 1)
+    n = int(round((hi - lo) / h)) + 1
+    # n candidates, and the stock DP over (H + 1, S, >= n) that evaluates them
+    check_memory(8.0 * n + 17.0 * (H + 1) * mdp.S * n,
+                 f"the exact CVaR/VaR search with horizon={H} ({n:,} return values of step {h:g}, S={mdp.S})")
+    return lo + h * np.arange(n)
 
 
 def _maximin(mdp, horizon, state, tol, name, fn):

@@ -129,7 +129,7 @@ def _call(fn, seed):
 
 
 def run_sweep(cells: Mapping[str, Callable[[int], LearningResult]], seeds, out_dir=None, *, client=None,
-              address: str | None = None, n_jobs: int = 1, progress: bool = True,
+              address: str | None = None, n_jobs: int = 1, backend: str | None = None, progress: bool = True,
               description: str = "sweep") -> dict[str, LearningResult]:
     """Run every cell on every seed; save each pair as it finishes; return the merged result per cell.
 
@@ -147,7 +147,9 @@ def run_sweep(cells: Mapping[str, Callable[[int], LearningResult]], seeds, out_d
     address : str, optional
         Scheduler address (``"tcp://host:8786"``): a client is opened for the sweep and closed after.
     n_jobs : int
-        joblib processes when no cluster is given (1: in this process).
+        joblib workers when no cluster is given (1: in this process).
+    backend : str, optional
+        joblib backend (default joblib's: ``"loky"`` processes); ``"threading"`` runs in this process.
     progress : bool
         Show a tqdm bar.
 
@@ -212,7 +214,7 @@ def run_sweep(cells: Mapping[str, Callable[[int], LearningResult]], seeds, out_d
         elif todo and n_jobs != 1:
             from joblib import Parallel, delayed
 
-            par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+            par = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
             for (k, s), res in par(delayed(lambda k, s: ((k, s), _call(cells[k], s)))(k, s) for k, s in todo):
                 finish(k, s, res)
         else:
@@ -252,7 +254,8 @@ def bandit_cell(algorithm, instance, horizon: int, seed: int) -> LearningResult:
 
 
 def bandit_sweep(algorithms, instances, horizon: int, n_runs: int, seed=0, out_dir=None, *, client=None,
-                 address: str | None = None, n_jobs: int = 1, progress: bool = True) -> dict[tuple[str, str], LearningResult]:
+                 address: str | None = None, n_jobs: int = 1, backend: str | None = None,
+                 progress: bool = True) -> dict[tuple[str, str], LearningResult]:
     """Sweep algorithms x instances x ``n_runs`` seeds (spawned from ``seed``) with :func:`run_sweep`.
 
     Instances are named by their ``name`` (or ``repr``); each cell's merged result equals
@@ -275,6 +278,6 @@ def bandit_sweep(algorithms, instances, horizon: int, n_runs: int, seed=0, out_d
             key = f"{a.label}@{iname}"
             cells[key] = functools.partial(bandit_cell, a, inst, int(horizon))
             names[key] = (a.label, iname)
-    out = run_sweep(cells, seeds, out_dir, client=client, address=address, n_jobs=n_jobs, progress=progress,
-                    description="bandit sweep")
+    out = run_sweep(cells, seeds, out_dir, client=client, address=address, n_jobs=n_jobs, backend=backend,
+                    progress=progress, description="bandit sweep")
     return {names[k]: v for k, v in out.items()}

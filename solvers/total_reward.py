@@ -148,8 +148,10 @@ def ssp_policy_iteration(
 
     The certificate is :math:`0 \le v^* - v_\pi \le \max(Tv_\pi - v_\pi)^+ \cdot N`
     state-wise (:func:`mdpkit.bounds.ssp_greedy_bound`), where :math:`N` bounds the optimal
-    policy's expected number of steps: :math:`\max_\mu E_\mu[\tau]` computed exactly by the same
-    policy iteration on the unit-reward problem when every policy is proper
+    policy's expected number of steps: :math:`\max_\mu E_\mu[\tau]` when every policy is proper,
+    computed by :func:`mdpkit.solvers.reachability.max_expected_steps_bound` (optimistic value
+    iteration to 1% with a verified upper bound, polished to the exact value by policy iteration
+    warm-started from its greedy policy, usually one evaluation)
     (:func:`mdpkit.structure.all_policies_proper`), or :math:`\max_s(-v_\pi(s))/c` when every
     non-terminal reward is at most :math:`-c < 0`.  If neither applies the certificate is
     ``inf`` (the policy is still optimal by the convergence theorem; no numeric certificate is
@@ -223,8 +225,8 @@ def ssp_policy_iteration(
     pi, v, q, residuals, converged = _pi_loop(mdp, R, term, gamma, pi, max_iter, tie_rtol)
     n_max, route = np.inf, "no finite certificate"
     if all_policies_proper(mdp, term):
-        # a verified inductive upper bound on max_mu E_mu[steps] (optimistic value iteration at 1%
-        # relative precision), not a second policy iteration on the unit-reward problem
+        # max_mu E_mu[steps]: optimistic value iteration to 1% (a verified upper bound), then polished
+        # by a warm-started policy iteration; not a second policy iteration from scratch
         n_bound, _ = max_expected_steps_bound(mdp, term, epsilon=1e-2)
         if np.isfinite(n_bound):
             n_max, route = float(n_bound), "all policies proper"

@@ -675,22 +675,12 @@ def test_max_bytes_is_checked_before_reading(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="named pipes")
 def test_max_bytes_on_a_stream(tmp_path):
+    # issue 13 item 5: a FIFO is refused before it is opened for reading (it used to be read up
+    # to max_bytes, and hung forever when no writer came); the writer here is never served
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
-    import threading
-
-    def feed():
-        with open(fifo, "wb") as f:
-            try:
-                f.write(RIVERSWIM.read_bytes())
-            except BrokenPipeError:
-                pass
-
-    th = threading.Thread(target=feed)
-    th.start()
-    with pytest.raises(ModelFileError, match="more than max_bytes=100 bytes"):
+    with pytest.raises(ModelFileError, match="FIFO"):
         mio.load_csv(fifo, 0.9, max_bytes=100)
-    th.join(timeout=5)
 
 
 def test_npz_decompression_bomb_is_refused(tmp_path):

@@ -255,6 +255,28 @@ RISK_OBJECTIVES = {
 }
 
 
+def stochastic_value(mdp: TabularMDP, pi, R=None):
+    """Exact value of a stochastic (S, A) policy by a dense numpy solve (policy-optimization, constrained)."""
+    P = mdp.P_dense()
+    RR = mdp.R if R is None else R
+    return np.linalg.solve(np.eye(mdp.S) - mdp.gamma * np.einsum("sa,sat->st", pi, P),
+                           np.sum(np.asarray(pi) * np.where(mdp.action_mask, RR, 0.0), axis=1))
+
+
+def cmdp_optimum(mdp: TabularMDP, C, b: float) -> float:
+    """One-constraint CMDP optimum by strong Lagrangian duality: min over lam >= 0 of the upper
+    envelope of the lines V_R - lam (V_C - b), one per deterministic policy (numpy solves)."""
+    P, S = mdp.P_dense(), mdp.S
+    lines = []
+    for pi in deterministic_policies(mdp):
+        M = np.eye(S) - mdp.gamma * P[np.arange(S), pi]
+        lines.append((mdp.mu0 @ np.linalg.solve(M, mdp.R[np.arange(S), pi]), mdp.mu0 @ np.linalg.solve(M, C[np.arange(S), pi])))
+    lines = np.array(lines)
+    cands = [0.0] + [(r1 - r2) / (c1 - c2) for (r1, c1), (r2, c2) in itertools.combinations(lines, 2)
+                     if abs(c1 - c2) > 1e-14 and (r1 - r2) / (c1 - c2) > 0]
+    return min(float(np.max(lines[:, 0] - lam * (lines[:, 1] - b))) for lam in cands)
+
+
 # ----------------------------------------------------------------------------- cases per family
 class Case:
     """How to run one family's solvers and what the oracle says."""
@@ -345,6 +367,35 @@ def _cases_for(key: str, fam: str) -> list[Case]:
     if fam == "risk" and key == "nested_risk":
         mdp = random_mdp(9, 3, 2, 0.8, zeros=False)
         return [Case("rand-S3A2-cvar0.3", mdp, {"risk": "cvar", "level": 0.3}, nested_cvar_optimum(mdp, 0.3))]
+    if fam == "policy-optimization":
+        # res.v is the exact value of the final stochastic iterate: compare it with a numpy solve of
+        # res.policy; the certificate bounds v* - v^pi against brute-force v*
+        insts = discounted_instances()[:4] if key == "softmax_pg" else discounted_instances()
+        opts = {"softmax_pg": {"eta": 10.0, "epsilon": 1e-3, "max_iter": 20000},
+                "cpi": {"alpha": 0.5, "epsilon": 1e-6}}.get(key, {"epsilon": 1e-6})
+        out = []
+        for name, mdp in insts:
+            vs = brute_force_optimum(mdp)
+            out.append(Case(name, mdp, opts, np.zeros(mdp.S),
+                            (lambda m, v: (lambda res: float(np.max(v - stochastic_value(m, res.policy)))))(mdp, vs),
+                            v_index=(lambda m: (lambda res: np.asarray(res.v) - stochastic_value(m, res.policy)))(mdp)))
+        return out
+    if fam == "constrained":
+        out = []
+        for seed, slack in ((21, 0.3), (22, 0.7)):
+            mdp = random_mdp(seed, 3, 2, 0.8)
+            C = np.random.default_rng(seed + 100).uniform(0.0, 1.0, (3, 2))
+            lines_c = [stochastic_value(mdp, np.eye(2)[pi], C) @ mdp.mu0 for pi in deterministic_policies(mdp)]
+            b = float(min(lines_c) + slack * (max(lines_c) - min(lines_c)))
+            opt = cmdp_optimum(mdp, C, b)
+
+            def gap(res, m=mdp, C=C, b=b, opt=opt):
+                feasible = stochastic_value(m, res.policy, C) @ m.mu0 <= b + 1e-9
+                return float(opt - stochastic_value(m, res.policy) @ m.mu0) if feasible else np.inf
+
+            out.append(Case(f"cmdp-S3A2-seed{seed}", mdp, {"costs": C, "budgets": b}, np.zeros(mdp.S), gap,
+                            v_index=(lambda m: (lambda res: np.asarray(res.v) - stochastic_value(m, res.policy)))(mdp)))
+        return out
     return []
 
 

@@ -51,9 +51,11 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "AO_UCB", "EPS_GREEDY", "ETC", "EXP3", "IMED", "KL_UCB", "MOSS", "N_PARAMS", "N_ROWS", "TSALLIS",
+    "AO_UCB", "EPS_GREEDY", "ETC", "EXP3", "IMED", "KL_UCB", "LINTS", "MOSS", "N_PARAMS", "N_ROWS", "OFUL",
+    "TSALLIS",
     "TS_BETA", "TS_GAUSS", "UCB1", "UCB_DELTA", "UNIFORM", "bernoulli_kl", "gamma_draw",
-    "kl_ucb_index", "reference_run", "run_runs", "select_arm", "seed_stream", "tsallis_weights",
+    "kl_ucb_index", "reference_linear_run", "reference_run", "run_linear_runs", "run_runs", "select_arm",
+    "seed_stream", "tsallis_weights",
     "update_state",
 ]
 
@@ -550,3 +552,137 @@ def reference_run(code, params, fam, p1, p2, seed, T):
         acts[t - 1] = a
         rews[t - 1] = r
     return acts, rews
+
+
+# ----------------------------------------------------------------------------- linear bandits
+OFUL, LINTS = 0, 1
+
+
+@njit(cache=True)
+def run_linear_runs(code, params, X, theta, sigma, seeds, actions, rewards, ratio):
+    """Linear bandit runs over a finite arm set ``X (n_arms, d)``; reward <x, theta> + sigma N(0, 1).
+
+    ``params = (lam, R, S, delta, width, v)``: ridge ``lam``; the radius
+    sqrt(beta_t) = R sqrt(2 log(det(V_t)^(1/2) lam^(-d/2) / delta)) + sqrt(lam) S (Abbasi-Yadkori
+    et al. 2011, Thm 2) when ``width <= 0``, else the fixed ``width``; ``v`` the scale of the LinTS
+    perturbation theta ~ N(theta_hat, v^2 V^-1).  V^-1 follows Sherman-Morrison updates and
+    log det V the matrix determinant lemma.  ``ratio[run]`` receives
+    max_t ||theta_hat_t - theta||_{V_t} / sqrt(beta_t) over the run (t = 0..T-1, before each choice).
+    """
+    R_, T = actions.shape
+    n, d = X.shape
+    lam, Rn, S, delta, width, v = params[0], params[1], params[2], params[3], params[4], params[5]
+    Vinv = np.zeros((d, d))
+    b = np.zeros(d)
+    th = np.zeros(d)
+    u = np.zeros(d)
+    z = np.zeros(d)
+    Vmat = np.zeros((d, d))
+    for run in range(R_):
+        np.random.seed(np.uint32(seeds[run]))
+        Vinv[:, :] = 0.0
+        Vmat[:, :] = 0.0
+        for i in range(d):
+            Vinv[i, i] = 1.0 / lam
+            Vmat[i, i] = lam
+        b[:] = 0.0
+        logdet = d * math.log(lam)
+        worst = 0.0
+        for t in range(T):
+            for i in range(d):
+                s = 0.0
+                for j in range(d):
+                    s += Vinv[i, j] * b[j]
+                th[i] = s
+            if width > 0.0:
+                rad = width
+            else:
+                rad = Rn * math.sqrt(2.0 * math.log(1.0 / delta) + (logdet - d * math.log(lam))) + math.sqrt(lam) * S
+            # ||th - theta||_V^2 with V = lam I + sum x x' kept explicitly (Vmat)
+            e2 = 0.0
+            for i in range(d):
+                s = 0.0
+                for j in range(d):
+                    s += Vmat[i, j] * (th[j] - theta[j])
+                e2 += (th[i] - theta[i]) * s
+            r_ = math.sqrt(max(e2, 0.0)) / rad
+            if r_ > worst:
+                worst = r_
+            if code == LINTS:
+                # theta_tilde = th + v L z with L L' = Vinv
+                Lc = np.linalg.cholesky(Vinv)
+                for i in range(d):
+                    z[i] = np.random.standard_normal()
+                for i in range(d):
+                    s = 0.0
+                    for j in range(i + 1):
+                        s += Lc[i, j] * z[j]
+                    u[i] = th[i] + v * s
+            best = -np.inf
+            a = 0
+            for k in range(n):
+                m = 0.0
+                for i in range(d):
+                    m += X[k, i] * (u[i] if code == LINTS else th[i])
+                if code == OFUL:
+                    q = 0.0
+                    for i in range(d):
+                        s = 0.0
+                        for j in range(d):
+                            s += Vinv[i, j] * X[k, j]
+                        q += X[k, i] * s
+                    m += rad * math.sqrt(max(q, 0.0))
+                if m > best:
+                    best = m
+                    a = k
+            mean = 0.0
+            for i in range(d):
+                mean += X[a, i] * theta[i]
+            r = mean + sigma * np.random.standard_normal()
+            actions[run, t] = a
+            rewards[run, t] = r
+            # Sherman-Morrison: Vinv <- Vinv - (Vinv x)(Vinv x)' / (1 + x' Vinv x)
+            for i in range(d):
+                s = 0.0
+                for j in range(d):
+                    s += Vinv[i, j] * X[a, j]
+                z[i] = s
+            q = 0.0
+            for i in range(d):
+                q += X[a, i] * z[i]
+            for i in range(d):
+                for j in range(d):
+                    Vinv[i, j] -= z[i] * z[j] / (1.0 + q)
+                    Vmat[i, j] += X[a, i] * X[a, j]
+                b[i] += r * X[a, i]
+            logdet += math.log(1.0 + q)
+        ratio[run] = worst
+
+
+def reference_linear_run(code, params, X, theta, sigma, seed, T):
+    """Plain NumPy twin of one run of :func:`run_linear_runs` (test oracle): V and its inverse by
+    ``numpy.linalg`` from the design at every round; returns ``(actions, rewards, worst ratio)``."""
+    rs = np.random.RandomState(np.uint32(seed))
+    n, d = X.shape
+    lam, Rn, S, delta, width, v = params[:6]
+    V = lam * np.eye(d)
+    b = np.zeros(d)
+    acts, rews, worst = np.zeros(T, np.int64), np.zeros(T), 0.0
+    for t in range(T):
+        Vinv = np.linalg.inv(V)
+        th = Vinv @ b
+        sign, logdet = np.linalg.slogdet(V)
+        rad = width if width > 0 else Rn * math.sqrt(2 * math.log(1 / delta) + logdet - d * math.log(lam)) + math.sqrt(lam) * S
+        worst = max(worst, math.sqrt(max((th - theta) @ V @ (th - theta), 0.0)) / rad)
+        if code == LINTS:
+            Lc = np.linalg.cholesky(Vinv)
+            zz = np.array([rs.standard_normal() for _ in range(d)])
+            score = X @ (th + v * (Lc @ zz))
+        else:
+            score = X @ th + rad * np.sqrt(np.maximum(np.einsum("ki,ij,kj->k", X, Vinv, X), 0.0))
+        a = int(np.argmax(score))
+        r = float(X[a] @ theta) + sigma * rs.standard_normal()
+        V += np.outer(X[a], X[a])
+        b += r * X[a]
+        acts[t], rews[t] = a, r
+    return acts, rews, worst

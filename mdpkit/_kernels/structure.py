@@ -6,6 +6,7 @@
   independent of the thread count).
 * :func:`det_backup` -- one finite-horizon backup pass of a deterministic next-state table
   (the k-QVI iteration of :mod:`mdpkit.effective_horizon`).
+* :func:`det_carry_max` -- the GORP variance bound carried one step back.
 * :func:`det_backward` -- backward induction of a deterministic next-state table for the
   uniform-random, optimal and worst values at once.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["det_backup", "det_backward", "hitting_times"]
+__all__ = ["det_backup", "det_backward", "det_carry_max", "hitting_times"]
 
 
 @njit(cache=True, parallel=True)
@@ -147,3 +148,25 @@ def det_backward(ns, R, Qrand, Qopt, Qworst):
                     Qrand[t, s, a] = r + sr / A
                     Qopt[t, s, a] = r + mx
                     Qworst[t, s, a] = r + mn
+
+
+@njit(cache=True)
+def det_carry_max(ns, V, t_stop):
+    """In place: ``V[t, s, a] <- max_b V[t+1, ns[s, a], b]`` (0 if the episode ends) for ``t < t_stop``.
+
+    Carries the GORP variance bound one step back (increasing ``t``, like :func:`det_backup`).
+    ``ns`` int64 (S, A); ``V`` float64 (H, S, A); ``t_stop`` int64.
+    """
+    S, A = ns.shape
+    for t in range(t_stop):
+        for s in range(S):
+            for a in range(A):
+                j = ns[s, a]
+                if j < 0:
+                    V[t, s, a] = 0.0
+                else:
+                    m = V[t + 1, j, 0]
+                    for b in range(1, A):
+                        if V[t + 1, j, b] > m:
+                            m = V[t + 1, j, b]
+                    V[t, s, a] = m

@@ -31,6 +31,9 @@ puterman_two_state   Puterman (1994) Sec. 3.1 two-state MDP with analytic v* (ga
 inventory            Single-item inventory with lost sales, Puterman Sec. 3.2 / Ex. 4.6.1.
 forest               pymdptoolbox's forest management example, entry for entry (gamma 0.95).
 machine_replacement  Delage & Mannor (2010) machine replacement, craam2's CSV (gamma 0.8).
+fisheries            Harvest MDP of a stock with a tipping point (Allen model) or Ricker growth,
+                     the setting of Gaussian-process dynamic programming (Boettiger et al. 2015).
+harvest_mdp          The harvest MDP of any next-stock law on a grid (e.g. a GP's predictive law).
 
 Risk-sensitive (finite horizon, integer rewards: exact stock augmentation)
 ---------------------------------------------------------------------------
@@ -47,6 +50,7 @@ list_models          The names ``make`` accepts, with one-line descriptions.
 from ._car_rental import jacks_car_rental
 from ._classic import forest, inventory, machine_replacement, puterman_two_state
 from ._exploration import chain, riverswim
+from ._fisheries import allen_growth, fisheries, harvest_mdp, ricker_growth
 from ._gambler import gambler
 from ._gridworlds import gridworld_4x4, gridworld_5x5
 from ._random import garnet
@@ -55,21 +59,25 @@ from ._registry import list_models, make
 from ._toy_text import cliff_walking, frozenlake, taxi
 
 __all__ = [
+    "allen_growth",
     "chain",
     "cliff_walking",
     "cvar_counterexample",
+    "fisheries",
     "forest",
     "frozenlake",
     "gambler",
     "garnet",
     "gridworld_4x4",
     "gridworld_5x5",
+    "harvest_mdp",
     "inventory",
     "jacks_car_rental",
     "list_models",
     "machine_replacement",
     "make",
     "puterman_two_state",
+    "ricker_growth",
     "risky_investment",
     "riverswim",
     "taxi",

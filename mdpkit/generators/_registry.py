@@ -15,6 +15,7 @@ from ..model import TabularMDP
 from ._car_rental import jacks_car_rental
 from ._classic import forest, inventory, machine_replacement, puterman_two_state
 from ._exploration import chain, riverswim
+from ._fisheries import fisheries
 from ._gambler import gambler
 from ._gridworlds import gridworld_4x4, gridworld_5x5
 from ._random import garnet
@@ -70,6 +71,9 @@ _MODELS: dict[str, _Entry] = {
     ),
     "risky_investment": _Entry(
         risky_investment, "two market regimes, cash/bonds/stocks, integer rewards (CVaR vs mean); gamma 1"
+    ),
+    "fisheries": _Entry(
+        fisheries, "harvest MDP, Allen growth with a tipping point (Boettiger et al. 2015 setting); gamma 0.95"
     ),
 }
 

@@ -40,7 +40,7 @@ __all__ = ["Theorem", "Observation", "CheckResult", "register", "get", "list_the
 
 #: the mutation control scales every bound by this factor (and squares every claimed rate)
 MUTATION_BOUND_SCALE = 0.5
-#: the negative controls run on the tight instances plus this many drawn instances
+#: the negative controls run on the tight instances plus this many others (more, one by one, until they fail)
 N_CONTROL_INSTANCES = 8
 #: extra hypothesis examples steered (``hypothesis.target``) toward large ratios, per check
 N_STEER = 4
@@ -238,7 +238,7 @@ def register(th: Theorem) -> Theorem:
 
 
 def _ensure_loaded() -> None:
-    from . import _distributional, _dp, _risk, _robust  # noqa: F401  (register the theorem checks)
+    from . import _classics, _distributional, _dp, _risk, _robust  # noqa: F401  (register the theorem checks)
 
 
 def get(name: str) -> Theorem:
@@ -541,7 +541,8 @@ def check(
         Also run the theorem's zoo models.
     negative_control : bool
         Also run the deliberately wrong subjects (on the tight instances and the first
-        :data:`N_CONTROL_INSTANCES` others), each of which must fail.
+        :data:`N_CONTROL_INSTANCES` others, then on further instances only until they fail), each
+        of which must fail on at least one instance.
     extras : bool
         Also run the theorem's tight and edge instances (when drawing from the family).
 
@@ -615,12 +616,15 @@ def check(
     _mutation(th, res)
     if negative_control:
         tight = [r for r in runs if r[2] == "tight"]
-        others = [r for r in runs if r[2] not in ("tight", "edge")][:N_CONTROL_INSTANCES]
+        others = [r for r in runs if r[2] not in ("tight", "edge")]
         subset = tight + others
+        n_first = len(tight) + N_CONTROL_INSTANCES
         verdicts, cobs_all, ratios = [], [], []
         for doc, neg in ((th.negative_doc, th.negative),) + tuple(th.controls):
             cobs, failed_on = [], 0
-            for inst, s_, origin in subset:
+            for i, (inst, s_, origin) in enumerate(subset):
+                if i >= n_first and failed_on:  # past the first ones, run only until the control has failed
+                    break
                 try:
                     o = _run_one(th, inst, s_, neg, origin)
                 except Exception as e:

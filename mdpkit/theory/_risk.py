@@ -127,10 +127,10 @@ def decomposition_cvar_value(mdp, alpha, horizon, *, state):
 
 # ----------------------------------------------------------------------------- the check
 def finite_horizon_integer_mdps():
-    """Hypothesis strategy: S <= 3, A <= 2 (masked), gamma = 1, integer rewards in [-3, 3] on transitions."""
+    """Hypothesis strategy: 2 <= S <= 3, A <= 2 (masked), gamma = 1, integer rewards in [-3, 3] on transitions."""
     from mdpkit.testing.strategies import mdps
 
-    return mdps(n_states=(1, 3), n_actions=(1, 2), gamma=1.0, sparse=False, reward="sas", masked=True, max_weight=3)
+    return mdps(n_states=(2, 3), n_actions=(1, 2), gamma=1.0, sparse=False, reward="sas", masked=True, max_weight=3)
 
 
 def _horizon(mdp, rng) -> int:

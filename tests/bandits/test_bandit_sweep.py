@@ -116,6 +116,13 @@ def test_killed_subprocess_sweep_resumes(tmp_path):
     _same(res, run_bandit("uniform", BernoulliBandit([0.6, 0.4]), 50, 40, seed=2))
 
 
+def test_joblib_threads_same_results(tmp_path):
+    """The joblib path (worker processes are exercised by the dask and subprocess tests)."""
+    out = bandit_sweep(ALGOS, INSTS, 60, 4, seed=8, n_jobs=2, backend="threading", out_dir=tmp_path, progress=False)
+    _check_against_run_bandit(out, 60, 4, 8)
+
+
+@pytest.mark.slow
 def test_joblib_two_processes_same_results(tmp_path, monkeypatch):
     monkeypatch.setenv("NUMBA_CACHE_DIR", _own_cache(tmp_path, "numba_joblib"))
     from joblib.externals.loky import get_reusable_executor

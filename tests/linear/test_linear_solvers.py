@@ -300,3 +300,31 @@ def test_adp_bound_tight_instance_fails_when_halved():
         bound = finite_horizon_adp_bound([eps]).value
         assert loss <= bound
     assert loss > 0.5 * bound  # a halved constant would be violated
+
+
+# ----------------------------------------------------------------------------- LMC-LSVI
+def test_lmc_lsvi_runs_replays_and_refuses_practical_bound():
+    from mdpkit.solvers.linear import lmc_lsvi
+
+    m = simplex_linear_mdp(4, 2, 3, horizon=3, rng=0)
+    a = lmc_lsvi(m, 25, n_runs=2, seed=3, n_steps=10)
+    b = lmc_lsvi(m, 25, n_runs=2, seed=3, n_steps=10)
+    np.testing.assert_array_equal(a.episode_regret, b.episode_regret)
+    np.testing.assert_allclose(a.pseudo_regret, np.cumsum(a.episode_regret, axis=1))
+    assert np.all(a.episode_regret >= -1e-12)
+    with pytest.raises(InvalidArgumentError, match="variant='paper'"):
+        a.regret_bound()
+    p = lmc_lsvi(m, 5, seed=0)
+    assert p.variant == "paper" and p.regret_bound().kind is BoundKind.RATE_ONLY
+
+
+def test_lmc_lsvi_cold_limit_is_greedy_ridge():
+    """Near-zero temperature: the Langevin chain is gradient descent on the ridge loss, a greedy learner
+    that never finds the lock's far reward; with noise it explores."""
+    from mdpkit.solvers.linear import lmc_lsvi
+
+    m = _lock()
+    cold = lmc_lsvi(m, 30, seed=0, n_steps=400, inv_temperature=1e16)
+    assert cold.episode_regret[0, -10:].min() >= 0.5 - 1e-9  # never reaches the far reward
+    hot = lmc_lsvi(m, 150, n_runs=3, seed=0, n_steps=30, inv_temperature=1.0)
+    assert hot.episode_regret[:, -20:].mean() < 0.75 * cold.episode_regret[0, -10:].mean()

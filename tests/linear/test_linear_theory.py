@@ -35,3 +35,8 @@ def test_q_pi_control_is_misspecification():
     bad = tl._run_q_pi_linear(m, np.random.default_rng(0), tl.q_pi_misspecified).evaluate()
     good = tl._run_q_pi_linear(m, np.random.default_rng(0), tl.q_pi_true).evaluate()
     assert good.passed and not bad.passed and bad.observed.max() > 1e-3
+
+
+def test_r2pvi_check_small():
+    res = check("r2pvi-onehot-tabular", n_examples=4, seed=0, steer=False)
+    assert res.verdict == "PASS" and res.control_failed is True

@@ -139,3 +139,20 @@ def test_rewards_outside_unit_interval_are_refused():
     m = make("riverswim")  # Strehl & Littman rewards (5, 10000)
     with pytest.raises(InvalidArgumentError, match=r"rewards in \[0, 1\]"):
         run_episodes("ucbvi-ch", m, horizon=3, n_episodes=2)
+
+
+def test_sweep_runner_merges_and_resumes(river, tmp_path):
+    import functools
+
+    from mdpkit.solvers.online import episodes_cell
+    from mdpkit.solvers.sweep import run_sweep
+
+    cells = {"psrl": functools.partial(episodes_cell, "psrl", river, 5, 30),
+             "ucbvi-bf": functools.partial(episodes_cell, "ucbvi-bf", river, 5, 30, variant="practical",
+                                           bonus_scale=0.05)}
+    out = run_sweep(cells, [3, 4], tmp_path, n_jobs=1, progress=False)
+    for name, fn in cells.items():
+        direct = np.concatenate([fn(3).pseudo_regret, fn(4).pseudo_regret])
+        np.testing.assert_array_equal(out[name].pseudo_regret, direct)
+    again = run_sweep(cells, [3, 4], tmp_path, n_jobs=1, progress=False)  # every cell file exists: reloaded
+    np.testing.assert_array_equal(again["psrl"].pseudo_regret, out["psrl"].pseudo_regret)

@@ -121,7 +121,9 @@ def test_evi_with_zero_radius_finds_an_optimal_gain_policy():
     m = TabularMDP(P, R, 1.0)
     pol = np.zeros(S, np.int64)
     u = np.zeros(S)
-    it = K.evi_average(P.reshape(S * A, S).copy(), R.reshape(-1).copy(), np.zeros(S * A), np.ones(S * A, bool),
+    mask = np.ones(S * A, bool)
+    mask.flags.writeable = False  # as in the kernels' model tuple (one signature per kernel)
+    it = K.evi_average(P.reshape(S * A, S).copy(), R.reshape(-1).copy(), np.zeros(S * A), mask,
                        S, A, 1e-10, np.int64(10000), u, pol)
     assert it <= 10000
     g = stationary_gain(P[np.arange(S), pol], R[np.arange(S), pol])

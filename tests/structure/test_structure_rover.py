@@ -1,16 +1,17 @@
 """ROVER (He et al. 2025): greedy on the uniform policy's Q is optimal in deterministic, tree-structured
 MDPs with binary terminal rewards; hypothesis finds counterexamples once any assumption is dropped.
 
-The explicit instances below were found by ``hypothesis.find`` with the strategies of this file
-(``test_hypothesis_finds_a_counterexample_*`` repeats the search) and are committed as they came out
-(shrunk), with the values checked by hand in each docstring.
+The explicit ``test_counterexample_*`` instances were found by ``hypothesis.find`` with the strategies
+of this file (``test_hypothesis_finds_a_counterexample_*`` repeats the searches) and are committed as
+they came out (shrunk), with the values checked by hand in each docstring; one hand-made variant
+without ties is added.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from mdpkit import InvalidArgumentError
@@ -75,7 +76,8 @@ def _counterexample(inst):
     return r is not None and not r.greedy_optimal
 
 
-SEARCH = settings(database=None, max_examples=3000, derandomize=True, deadline=None,
+# generate only: the committed instances below are the shrunk ones; the tests re-find *a* counterexample
+SEARCH = settings(database=None, max_examples=3000, derandomize=True, deadline=None, phases=(Phase.generate,),
                   suppress_health_check=list(HealthCheck))
 
 
@@ -111,14 +113,13 @@ def test_with_a_fixed_time_indexed_horizon_the_tree_is_not_needed(tab):
 
 # ---------------------------------------------------------------------------- committed counterexamples
 def test_counterexample_stochastic_transitions():
-    """Root action 0 ends with 0 or 1 w.p. 1/4, 3/4 (through leaves 1 and 2); action 1 leads to node 3,
-    where one of two actions ends with 1: Q^u(0, 0) = 3/4 > Q^u(0, 1) = 1/2, but action 1 is sure."""
+    """Found by hypothesis (``trees(stochastic=True)``).  Root action 0 moves to leaf 1 (ends with 0) w.p.
+    1/4 or leaf 3 (ends with 1) w.p. 3/4; action 1 moves to node 2, where action 1 ends with 1.
+    Q^u(0, .) = (3/4, 1/2): greedy gambles (3/4) where action 1 is sure (1)."""
     P = np.zeros((4, 2, 4))
-    R = np.zeros((4, 2))
-    P[0, 0, 1], P[0, 0, 2] = 0.25, 0.75
-    P[0, 1, 3] = 1.0
-    R[2] = 1.0  # leaf 2 ends with reward 1 whatever it plays; leaf 1 ends with 0
-    R[3, 0] = 1.0
+    P[0, 0, 1], P[0, 0, 3] = 0.25, 0.75
+    P[0, 1, 2] = 1.0
+    R = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     r = rover_check(P, R)
     assert not r.deterministic and r.tree and r.binary_terminal
     np.testing.assert_allclose(r.q_uniform[0], [0.75, 0.5])
@@ -126,22 +127,34 @@ def test_counterexample_stochastic_transitions():
 
 
 def test_counterexample_non_binary_rewards():
-    """Root action 0 reaches a node whose two ends pay 1 and 1 (Q^u = 1); action 1 reaches a node whose
-    ends pay 0 and 1.5 (Q^u = 0.75, Q* = 1.5): greedy takes 1 < 1.5."""
+    """Found by hypothesis (``trees(rewards=(0, 1, 2))``).  0 -a0-> 1 (a1 ends with 0); 1: a0 ends with 1,
+    a1 -> 2; 2: a0 ends with 2, a1 with 0.  Q^u(1, .) = (1, (2 + 0)/2) = (1, 1): the tie goes to a0 and
+    collects 1 where 2 was available."""
+    ns = np.array([[1, END], [END, 2], [END, END]], dtype=np.int64)
+    R = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    r = rover_check(ns, R)
+    assert r.deterministic and r.tree and not r.binary_terminal
+    np.testing.assert_allclose(r.q_uniform, [[1.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    assert r.v_star == 2.0 and r.v_greedy == 1.0 and not r.greedy_optimal
+
+
+def test_counterexample_non_binary_rewards_without_a_tie():
+    """Hand-made variant without ties: a0 reaches two ends paying 1 and 1 (Q^u = 1), a1 reaches ends
+    paying 0 and 1.5 (Q^u = 0.75, Q* = 1.5)."""
     ns = np.array([[1, 2], [END, END], [END, END]], dtype=np.int64)
     R = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.5]])
     r = rover_check(ns, R)
-    assert r.deterministic and r.tree and not r.binary_terminal
     assert r.v_star == 1.5 and r.v_greedy == 1.0 and not r.greedy_optimal
 
 
 def test_counterexample_graph_with_a_cycle():
-    """States 0 and 1 each move to the other (action 0) or end with reward 1 (action 1).  Q^u = 1
-    everywhere, so greedy breaks the tie towards action 0 and cycles forever: return 0 < 1.  (Without
-    ties greedy strictly increases the harmonic V^u and cannot cycle, so every such counterexample
-    rests on a tie.)"""
-    ns = np.array([[1, END], [0, END]], dtype=np.int64)
-    R = np.array([[0.0, 1.0], [0.0, 1.0]])
+    """Found by hypothesis (``graphs()``).  0: a0 loops on 0, a1 -> 1; 1: a0 -> 0, a1 -> 3; 3: a0 ends with
+    1, a1 -> 0 (state 2 is unreachable).  The only end pays 1 and the uniform policy reaches it w.p. 1
+    from everywhere, so Q^u = 1 everywhere; greedy breaks the tie to a0 and loops on 0 forever: return 0.
+    (Without ties greedy strictly increases the harmonic V^u and cannot cycle, so every such
+    counterexample rests on a tie.)"""
+    ns = np.array([[0, 1], [0, 3], [0, 0], [END, 0]], dtype=np.int64)
+    R = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
     r = rover_check(ns, R)
     assert r.deterministic and not r.tree and r.binary_terminal
     np.testing.assert_allclose(r.q_uniform, 1.0)

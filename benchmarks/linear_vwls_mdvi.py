@@ -1,0 +1,52 @@
+"""VWLS-MDVI generative-model samples per second (issue 15).
+
+    python benchmarks/linear_vwls_mdvi.py
+
+Times :func:`mdpkit.solvers.vwls_mdvi` (weighted and unweighted) on random soft-aggregation linear
+MDPs and writes ``benchmarks/results/linear_vwls_mdvi.md`` / ``.json``.  No peer implements
+VWLS-MDVI, so there is no side-by-side column.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    from mdpkit.linear import simplex_linear_mdp
+    from mdpkit.solvers.linear import vwls_mdvi
+
+    rows = []
+    for S, A, d in ((20, 4, 8), (100, 4, 16), (400, 8, 32)):
+        m = simplex_linear_mdp(S, A, d, gamma=0.9, rng=0)
+        for weighted in (True, False):
+            t = time.perf_counter()
+            r = vwls_mdvi(m, n_iter=50, samples_per_iter=2000, kl=0.5, weighted=weighted, rng=0)
+            dt = time.perf_counter() - t
+            rows.append({"S": S, "A": A, "d": d, "weighted": weighted, "samples": r.n_samples, "seconds": dt,
+                         "samples_per_second": r.n_samples / dt})
+            print(rows[-1], flush=True)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    load = os.getloadavg()[0]
+    (out / "linear_vwls_mdvi.json").write_text(json.dumps({"rows": rows, "load_average_1min": load}, indent=2))
+    lines = ["# VWLS-MDVI: generative-model samples per second", "",
+             f"50 iterations, 2000 samples per iteration (design-weighted), kl = 0.5, gamma = 0.9; the whole call "
+             f"(G-optimal design included). Load average {load:.2f}.", "",
+             "| S | A | d | weighted | samples | seconds | samples/s |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['S']} | {r['A']} | {r['d']} | {r['weighted']} | {r['samples']} | {r['seconds']:.3f} | "
+                     f"{r['samples_per_second']:.3g} |")
+    (out / "linear_vwls_mdvi.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""Registered theorem checks for stochastic K-armed bandits.
+
+Instances are :class:`mdpkit.bandits.BernoulliBandit` / :class:`~mdpkit.bandits.GaussianBandit`
+records drawn by hypothesis (K in [2, 5], gaps bounded away from 0); every run is seeded from the
+check's ``rng`` (derandomised).  Subjects are *runners* ``subject(instance, horizon, n_runs, seed)
+-> LearningResult`` (or a confidence radius), so a user can check their own implementation.
+
+Regret bounds are compared with the mean pseudo-regret over runs at a few checkpoints (or with the
+exact expected regret where it is known: ETC).  The mean has Monte Carlo error; the finite-time
+bounds are loose enough (ratios well below 1) that a fixed seed never sits at the edge, and the
+negative controls (uniform play, greedy play, the [0, 1] Hoeffding radius on unit-variance
+Gaussian rewards, UCB1 against the Lai-Robbins constant) exceed them by large factors.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mdpkit.bandits import BernoulliBandit, GaussianBandit
+from mdpkit.bounds import bandits as bb
+
+from ._core import Observation, Theorem, register
+
+LS = "Lattimore & Szepesvari 2020"
+CHECKPOINTS = (0.1, 0.3, 1.0)
+
+
+# ----------------------------------------------------------------------------- families
+def bernoulli_bandits(K=(2, 5)):
+    """Bernoulli instances: mu* in [0.3, 0.95], gaps in [0.1, 0.6] (steps of 0.05), means in [0, 1]."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def draw(d):
+        k = d(st.integers(*K))
+        top = d(st.integers(6, 19)) * 0.05
+        gaps = [d(st.integers(2, 12)) * 0.05 for _ in range(k - 1)]
+        means = np.clip(np.array([top] + [top - g for g in gaps]), 0.0, 1.0)
+        if np.sum(means == means.max()) > 1 or len(set(means.tolist())) < 2:
+            means[0] = min(1.0, means.max() + 0.05)
+        return BernoulliBandit(np.round(means, 10), name="bernoulli")
+
+    return draw()
+
+
+def gaussian_bandits(K=(2, 5), gap=(6, 30)):
+    """Unit-variance Gaussian instances: mu* = 0, gaps in [0.3, 1.5] (steps of 0.05)."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def draw(d):
+        k = d(st.integers(*K))
+        gaps = [d(st.integers(*gap)) * 0.05 for _ in range(k - 1)]
+        return GaussianBandit(np.round(np.array([0.0] + [-g for g in gaps]), 10), sigma=1.0, name="gaussian")
+
+    return draw()
+
+
+# ----------------------------------------------------------------------------- subjects
+def _runner(name, **kw):
+    def subject(instance, horizon, n_runs, seed):
+        from mdpkit.solvers.bandits import run_bandit
+
+        return run_bandit(name, instance, horizon, n_runs, seed, **kw)
+
+    subject.__name__ = f"run_{name}"
+    subject.__doc__ = f"run_bandit({name!r}, instance, horizon, n_runs, seed{', ' + str(kw) if kw else ''})"
+    return subject
+
+
+ucb1 = _runner("ucb1")
+ucb_delta = _runner("ucb_delta")
+uniform = _runner("uniform")
+greedy = _runner("greedy")
+ts_beta = _runner("ts_beta")
+ucb1_control = _runner("ucb1")
+
+
+def etc(instance, horizon, n_runs, seed, m):
+    """Default subject of the ETC check: explore-then-commit with ``m`` pulls per arm."""
+    from mdpkit.solvers.bandits import run_bandit
+
+    return run_bandit("etc", instance, horizon, n_runs, seed, m=m)
+
+
+def greedy_etc(instance, horizon, n_runs, seed, m):
+    """Negative control: greedy play (one pull each, then the best mean so far), ``m`` ignored."""
+    return greedy(instance, horizon, n_runs, seed)
+
+
+def uniform_etc(instance, horizon, n_runs, seed, m):
+    """Negative control: uniformly random arms, ``m`` ignored."""
+    return uniform(instance, horizon, n_runs, seed)
+
+
+def _seed(rng) -> int:
+    return int(rng.integers(0, 2 ** 31))
+
+
+def _checkpoints(T):
+    return np.unique(np.maximum(1, (np.array(CHECKPOINTS) * T).astype(int)))
+
+
+def _mean_regret_obs(res, bound_fn, T, label):
+    ts = _checkpoints(T)
+    mean = res.expected_regret[ts - 1]
+    bnd = np.array([bound_fn(int(t)).value for t in ts])
+    return Observation(mean, bnd, x=ts, rtol=1e-9, atol=1e-9, label=label,
+                       info={"T": T, "n_runs": res.n_runs, "exact": bool(res.expected_regret_exact)})
+
+
+# ----------------------------------------------------------------------------- UCB1
+def _run_ucb1(inst, rng, subject):
+    T = 800
+    res = subject(inst, T, 20, _seed(rng))
+    return _mean_regret_obs(res, lambda t: bb.ucb1_regret_bound(inst, t), T, f"bernoulli K={inst.K} "
+                            f"mu={np.round(inst.means, 2).tolist()}")
+
+
+register(Theorem(
+    name="bandit-ucb1-regret",
+    statement="UCB1: E[R_t] <= 8 sum_{D_i>0} ln(t)/D_i + (1 + pi^2/3) sum_j D_j (rewards in [0, 1])",
+    source="Auer, Cesa-Bianchi & Fischer 2002, Thm 1",
+    compare="bound", subject=ucb1, subject_doc="subject(instance, horizon, n_runs, seed) -> LearningResult",
+    run=_run_ucb1, family=bernoulli_bandits,
+    negative=uniform, negative_doc="uniformly random arms (no exploitation: linear regret)",
+    ylabel="mean pseudo-regret", plot="ratio",
+    power_note="UCB1's constant 8 is about 10x the regret UCB1 shows on these instances; halving it still holds",
+))
+
+
+# ----------------------------------------------------------------------------- UCB(delta)
+def _run_ucb_delta(inst, rng, subject):
+    T = 600
+    res = subject(inst, T, 20, _seed(rng))
+    return _mean_regret_obs(res, lambda t: bb.ucb_delta_regret_bound(inst, t), T,
+                            f"gaussian K={inst.K} gaps={np.round(inst.gaps[1:], 2).tolist()}")
+
+
+register(Theorem(
+    name="bandit-ucb-delta-regret",
+    statement="UCB(delta), delta = 1/n^2: R_n <= 3 sum_i D_i + sum_{D_i>0} 16 log(n)/D_i (1-subgaussian)",
+    source=f"{LS}, Thm 7.1",
+    compare="bound", subject=ucb_delta, subject_doc="subject(instance, horizon, n_runs, seed) -> LearningResult",
+    run=_run_ucb_delta, family=gaussian_bandits,
+    negative=greedy, negative_doc="greedy play (follow the best empirical mean; linear regret)",
+    controls=(("uniformly random arms", uniform),),
+    ylabel="mean pseudo-regret", plot="ratio", source_checked=True,
+    power_note="the bound's constant 16 is loose (the proof's union bounds); UCB's regret is ~5x below it",
+))
+
+
+# ----------------------------------------------------------------------------- ETC (exact)
+def _run_etc(inst, rng, subject):
+    c = float(rng.choice([2.0, 8.0, 16.0]))
+    m = int(math.ceil(c / inst.min_gap ** 2))
+    T = m * inst.K + int(rng.integers(20, 300))
+    res = subject(inst, T, 100, _seed(rng), m)
+    o = _mean_regret_obs(res, lambda t: bb.etc_regret_bound(inst, T, m) if t == T else _etc_bound_t(inst, t, m), T,
+                         f"gaussian K={inst.K} m={m} T={T}")
+    o.info["m"] = m
+    return o
+
+
+def _etc_bound_t(inst, t, m):
+    """Thm 6.1 at a time t < T: the regret up to t of an ETC run with m pulls per arm is that of
+    ETC with horizon t (the rule does not depend on the horizon), when m K <= t."""
+    if m * inst.K > t:
+        # pure exploration so far: the exact round-robin regret, a deterministic bound
+        g = inst.gaps
+        from mdpkit.bounds import Bound, BoundKind
+
+        return Bound(float(sum(g[i % inst.K] for i in range(t))), BoundKind.DETERMINISTIC, "round robin")
+    return bb.etc_regret_bound(inst, t, m)
+
+
+def _etc_tight():
+    return [(GaussianBandit([0.0, -1.0], name="etc-tight"), 1), (GaussianBandit([0.0, -0.5, -0.5], name="etc-tight3"), 2)]
+
+
+register(Theorem(
+    name="bandit-etc-regret",
+    statement="ETC with m pulls per arm: R_n <= m sum_i D_i + (n - m k) sum_i D_i exp(-m D_i^2/4) (1-subgaussian)",
+    source=f"{LS}, Thm 6.1",
+    compare="bound", subject=etc, subject_doc="subject(instance, horizon, n_runs, seed, m) -> LearningResult",
+    run=_run_etc, family=lambda: gaussian_bandits(gap=(8, 30)), tight=_etc_tight,
+    negative=greedy_etc, negative_doc="greedy play instead of exploring m times (linear regret)",
+    controls=(("uniformly random arms", uniform_etc),),
+    ylabel="expected regret (exact)", plot="ratio", source_checked=True,
+))
+
+
+# ----------------------------------------------------------------------------- UCB confidence event
+def radius(s, delta):
+    """Default subject: the UCB(delta) radius sqrt(2 log(1/delta)/s) for 1-subgaussian rewards."""
+    return np.sqrt(2.0 * math.log(1.0 / delta) / s)
+
+
+def hoeffding01_radius(s, delta):
+    """Negative control: the Hoeffding radius sqrt(log(1/delta)/(2 s)) of rewards in [0, 1],
+    used on unit-variance Gaussian rewards (2x too narrow)."""
+    return np.sqrt(math.log(1.0 / delta) / (2.0 * s))
+
+
+def _run_confidence(inst, rng, subject):
+    n, runs = 100, 2000
+    delta = 0.05 / n  # so the union bound n delta is 0.05
+    mu = inst.mu_star
+    x = mu + rng.standard_normal((runs, n))  # the optimal arm's reward stream (sigma = 1)
+    s = np.arange(1, n + 1)
+    mean = np.cumsum(x, axis=1) / s
+    fail = np.any(mean + subject(s, delta) <= mu, axis=1)
+    p = bb.ucb_confidence_failure_bound(n, delta).value
+    # binomial slack: allow the count to exceed n*delta*runs by 4 standard deviations (+1)
+    allowed = p + (4.0 * math.sqrt(p * (1 - p) * runs) + 1.0) / runs
+    return Observation(np.array([fail.mean()]), np.array([allowed]), label=f"gaussian mu*={mu:g} n={n}",
+                       info={"failures": int(fail.sum()), "runs": runs, "n_delta": p})
+
+
+register(Theorem(
+    name="bandit-ucb-confidence",
+    statement="P(exists s <= n: mu_hat_s + sqrt(2 log(1/delta)/s) <= mu) <= n delta; observed frequency "
+              "<= n delta + 4 binomial standard deviations",
+    source=f"{LS}, Eq. (7.7) (proof of Thm 7.1)",
+    compare="bound", subject=radius, subject_doc="radius(s: int array, delta) -> array, the confidence width",
+    run=_run_confidence, family=gaussian_bandits,
+    negative=hoeffding01_radius, negative_doc="[0, 1] Hoeffding radius on unit-variance Gaussian rewards",
+    ylabel="failure frequency", plot="ratio", source_checked=True,
+    power_note="the union bound over s is loose: the observed frequency is far below n delta",
+))
+
+
+# ----------------------------------------------------------------------------- Lai-Robbins
+def _run_lai_robbins(inst, rng, subject):
+    T = 4000
+    res = subject(inst, T, 40, _seed(rng))
+    t = np.unique(np.geomspace(T / 20, T, 12).astype(int))
+    R = res.expected_regret[t - 1]
+    slope = float(np.polyfit(np.log(t), R, 1)[0])  # R(t) ~ a + b log t
+    C = inst.lai_robbins_constant()
+    return Observation(np.array([slope]), np.array([1.5 * C]), atol=0.5, label=f"bernoulli K={inst.K} "
+                       f"mu={np.round(inst.means, 2).tolist()}", info={"C": C, "slope": slope})
+
+
+def _easy_bernoulli():
+    from hypothesis import strategies as st
+
+    @st.composite
+    def draw(d):
+        k = d(st.integers(2, 3))
+        top = d(st.integers(14, 19)) * 0.05
+        gaps = [d(st.integers(4, 10)) * 0.05 for _ in range(k - 1)]
+        return BernoulliBandit(np.round(np.array([top] + [top - g for g in gaps]), 10), name="bernoulli-easy")
+
+    return draw()
+
+
+register(Theorem(
+    name="bandit-ts-lai-robbins",
+    statement="Thompson sampling (Beta prior): the regret's slope in log t approaches the Lai-Robbins "
+              "constant C = sum D_i / kl(mu_i, mu*); checked: fitted slope over t in [T/20, T] <= 1.5 C + 0.5",
+    source="Kaufmann, Korda & Munos 2012, Thm 1; Lai & Robbins 1985",
+    compare="bound", subject=ts_beta, subject_doc="subject(instance, horizon, n_runs, seed) -> LearningResult",
+    run=_run_lai_robbins, family=_easy_bernoulli,
+    negative=ucb1_control, negative_doc="UCB1 (its slope is sum 2/D_i-ish, far above C when means are near 1)",
+    ylabel="slope of R(t) in log t / C", plot="ratio", default=False,
+    power_note="an asymptotic statement checked at a finite horizon with a declared 1.5x tolerance",
+))
+
+
+# ----------------------------------------------------------------------------- OFUL ellipsoid
+def linear_bandits():
+    """Linear instances: d in [2, 5], 5 to 20 arms and theta on the unit sphere, noise sigma in {0.25, 0.5, 1}."""
+    from hypothesis import strategies as st
+
+    from mdpkit.bandits import LinearBandit
+
+    @st.composite
+    def draw(d_):
+        d = d_(st.integers(2, 5))
+        n = d_(st.integers(5, 20))
+        sig = d_(st.sampled_from([0.25, 0.5, 1.0]))
+        seed = d_(st.integers(0, 2 ** 31))
+        return LinearBandit.random(np.random.default_rng(seed), n, d, sigma=sig, name="linear")
+
+    return draw()
+
+
+def oful(instance, horizon, n_runs, seed, delta):
+    """Default subject: OFUL with the self-normalised radius of Abbasi-Yadkori et al. 2011, Thm 2."""
+    from mdpkit.solvers.bandits import run_linear_bandit
+
+    return run_linear_bandit("oful", instance, horizon, n_runs, seed, delta=delta)
+
+
+def oful_fixed_width(instance, horizon, n_runs, seed, delta):
+    """Negative control: LinUCB with a fixed confidence width 1 (as common libraries run it)."""
+    from mdpkit.solvers.bandits import run_linear_bandit
+
+    return run_linear_bandit("oful", instance, horizon, n_runs, seed, variant="practical", width=1.0)
+
+
+def _run_oful(inst, rng, subject):
+    delta, runs = 0.1, 60
+    res = subject(inst, 150, runs, _seed(rng), delta)
+    freq = float(np.mean(res.ellipsoid_ratio > 1.0))
+    allowed = delta + (4.0 * math.sqrt(delta * (1 - delta) * runs) + 1.0) / runs
+    return Observation(np.array([freq]), np.array([allowed]), label=f"linear d={inst.d} K={inst.K} sigma={inst.sigma:g}",
+                       info={"max_ratio": float(res.ellipsoid_ratio.max()), "runs": runs})
+
+
+register(Theorem(
+    name="bandit-oful-ellipsoid",
+    statement="P(exists t: ||theta_hat_t - theta*||_{V_t} > R sqrt(2 log(det(V_t)^1/2 det(lam I)^-1/2/delta)) + lam^1/2 S) "
+              "<= delta; observed frequency over OFUL runs <= delta + 4 binomial standard deviations",
+    source="Abbasi-Yadkori, Pal & Szepesvari 2011, Thm 2",
+    compare="bound", subject=oful, subject_doc="subject(instance, horizon, n_runs, seed, delta) -> LinearLearningResult",
+    run=_run_oful, family=linear_bandits,
+    negative=oful_fixed_width, negative_doc="fixed-width LinUCB (radius 1 instead of the self-normalised radius)",
+    ylabel="ellipsoid failure frequency", plot="ratio",
+    power_note="the self-normalised bound is conservative: failures are rare, far below delta",
+))

@@ -1,0 +1,107 @@
+"""stormpy (Storm 2.0) as a test-only oracle.
+
+On PRISM case-study models exported by Storm and on random models written by mdpkit's DRN writer
+(and read by Storm's own parser), mdpkit's values lie inside Storm's sound brackets (widened by
+mdpkit's own certified half-width) and match Storm's policy-iteration values; the infinite states
+agree exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+stormpy = pytest.importorskip("stormpy")
+
+from mdpkit import io as mio  # noqa: E402
+from mdpkit.solvers.reachability import reach_probability, reach_reward  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "modelcheck"
+
+
+def storm_values(model, prop, method=None):
+    env = stormpy.environments.sound() if method is None else stormpy.Environment()
+    if method is not None:
+        env.solver().min_max().method = getattr(stormpy.environments.MinMaxMethod, method)
+        env.solver().min_max().precision = stormpy.Rational("1/10000000000")
+    res = stormpy.model_checking(model, stormpy.parse_properties(prop)[0], environment=env)
+    v = np.array(res.get_value_vector(), dtype=float)
+    if method is None:
+        lo = np.array([res[s].lower for s in range(model.nr_states)], dtype=float)
+        hi = np.array([res[s].upper for s in range(model.nr_states)], dtype=float)
+        # where Storm reports no bound (e.g. the lower side of some reward queries), use its value
+        # with its default relative precision 1e-6
+        lo = np.where(np.isnan(lo), v - 1e-6 * np.abs(v), lo)
+        hi = np.where(np.isnan(hi), v + 1e-6 * np.abs(v), hi)
+        return v, lo, hi
+    return v
+
+
+def ours(rec, obj, goal, avoid=None, method="ovi"):
+    kw = dict(labels=rec.labels, method=method, epsilon=1e-9)
+    if obj[0] == "P":
+        return reach_probability(rec.mdp, goal, maximize=obj == "Pmax", avoid=avoid, **kw)
+    return reach_reward(rec.mdp, goal, maximize=obj == "Rmax", **kw)
+
+
+def check_against_storm(path, rec, goal, reward, avoid=None):
+    sm = stormpy.build_model_from_drn(str(path))
+    assert sm.nr_states == rec.mdp.S and sm.nr_choices == int(rec.mdp.action_mask.sum())
+    for obj in ["Pmax", "Pmin"] + (["Rmax", "Rmin"] if reward else []):
+        target = f'"{goal}"' if avoid is None or obj[0] == "R" else f'!"{avoid}" U "{goal}"'
+        path_f = f"F {target}" if avoid is None or obj[0] == "R" else target
+        prop = f"{obj}=? [{path_f}]" if obj[0] == "P" else f'R{{"{reward}"}}{obj[1:]}=? [{path_f}]'
+        sv, slo, shi = storm_values(sm, prop)
+        spi = storm_values(sm, prop, "POLICY_ITERATION")
+        for method in ("ovi", "pi") + (("ii",) if obj[0] == "P" else ()):
+            res = ours(rec, obj, goal, avoid if obj[0] == "P" else None, method)
+            fin = np.isfinite(sv)
+            np.testing.assert_array_equal(np.isinf(res.v), ~fin, err_msg=f"{prop} {method}")
+            hw = res.v_error_bound + 1e-12 * np.maximum(1.0, np.abs(sv[fin]))
+            assert np.all(res.v[fin] >= slo[fin] - hw), (prop, method)
+            assert np.all(res.v[fin] <= shi[fin] + hw), (prop, method)
+            np.testing.assert_allclose(res.v[fin], spi[fin], rtol=1e-7, atol=1e-9, err_msg=f"{prop} {method}")
+
+
+@pytest.mark.parametrize("name, goal, reward", [
+    ("die_selection", "done", "coin_flips"),
+    ("coin2-2", "finished", "steps"),
+    ("leader3", "elected", None),
+])
+def test_case_study_models_inside_storm_brackets(name, goal, reward):
+    path = DATA / f"{name}.drn"
+    check_against_storm(path, mio.load_drn(path), goal, reward)
+
+
+def random_labelled(seed, S=60, A=3):
+    rng = np.random.default_rng(seed)
+    from mdpkit import TabularMDP
+
+    P = np.zeros((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            t = rng.choice(S, 3, replace=False)
+            P[s, a, t] = rng.integers(1, 5, 3)
+    loops = rng.random((S, A)) < 0.1  # end components
+    P[loops] = 0
+    P[loops, :] = 0
+    for s, a in zip(*np.nonzero(loops)):
+        P[s, a, s] = 1
+    P /= P.sum(axis=2, keepdims=True)
+    P[:2] = 0
+    P[0, :, 0] = P[1, :, 1] = 1
+    R = np.round(rng.uniform(0, 3, (S, A)), 2)
+    R[rng.random((S, A)) < 0.3] = 0
+    R[:2] = 0
+    return mio.LabelledMDP(mdp=TabularMDP(P, R, 1.0), labels={"goal": np.array([0]), "bad": np.array([1])})
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_models_written_by_mdpkit_read_by_storm(seed, tmp_path):
+    rec = random_labelled(seed)
+    path = tmp_path / "r.drn"
+    mio.save_drn(rec, path)
+    rec = mio.load_drn(path)  # the record with Storm's view of the rewards ("default")
+    check_against_storm(path, rec, "goal", "default", avoid="bad")
