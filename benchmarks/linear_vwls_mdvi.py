@@ -23,7 +23,7 @@ def main() -> int:
     from mdpkit.solvers.linear import vwls_mdvi
 
     rows = []
-    for S, A, d in ((20, 4, 8), (100, 4, 16), (400, 8, 32)):
+    for S, A, d in ((20, 4, 8), (100, 4, 16), (200, 8, 24)):
         m = simplex_linear_mdp(S, A, d, gamma=0.9, rng=0)
         for weighted in (True, False):
             t = time.perf_counter()

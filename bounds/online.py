@@ -172,7 +172,8 @@ def ucb_b_regret_rate(S: int, A: int, H: int, K: int, delta: float, *, variant: 
 
     :math:`\mathrm{Regret}(K) = O(\sqrt{H^3 SAT\iota^2} + \sqrt{H^9 S^3 A^3}\,\iota^2)` with
     probability at least :math:`1-p` (Jin et al. 2018, Theorem 2; number not checked against the
-    text).  ``value`` is the expression inside the O.
+    text, and a secondary summary prints :math:`\iota` instead of :math:`\iota^2` in the first term:
+    the larger power is used).  ``value`` is the expression inside the O.
 
     Raises
     ------

@@ -95,7 +95,10 @@ def run(args) -> int:
 
         os.makedirs(args.out, exist_ok=True)
         C = inst.lai_robbins_constant()
-        ub = {} if bd is None else {f"bound ({bd.citation})": (lambda t: bb.regret_bound(algo, inst, max(t, 1)))}
+        from mdpkit.bounds import BoundKind
+
+        what = "asymptotic leading term C log t" if bd is not None and bd.kind is BoundKind.ASYMPTOTIC else "bound"
+        ub = {} if bd is None else {f"{what} ({bd.citation})": (lambda t: bb.regret_bound(algo, inst, max(t, 1)))}
         fig = plot_regret({algo.label: res}, bounds=ub, lower={f"Lai-Robbins C log t (C={C:.3g})": lambda t: C * np.log(t)},
                           scale="logx", title=f"{algo.label} on {args.instance}")
         path = os.path.join(args.out, "regret.png")

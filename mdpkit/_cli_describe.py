@@ -26,6 +26,7 @@ __all__ = ["add_parser", "describe", "run"]
 DIAMETER_MAX_WORK = 2e9  # S * nnz(P)
 DENSE_MAX_STATES = 300  # mixing time, Dobrushin, concentrability (dense S x S work)
 GRAPH_MAX_STATES = 120
+BIG_NNZ = 2_000_000  # bias span (relative value iteration) and exact Q* (policy iteration)
 
 
 def add_parser(subparsers) -> None:
@@ -93,6 +94,8 @@ def describe(mdp, *, horizon: int | None = None, epsilon: float = 0.25) -> dict:
     entry = {"definition": structure.BIAS_SPAN_DEFINITION}
     if not c.weakly_communicating:
         entry.update(value=None, reason="the model is not weakly communicating: the optimal gain may depend on the state")
+    elif mdp.nnz > BIG_NNZ:
+        entry.update(value=None, reason=f"skipped: nnz(P) = {mdp.nnz} > {BIG_NNZ:.0e}")
     else:
         b = structure.optimal_bias(mdp, tol=1e-9, max_iter=200_000)
         rr = float(np.ptp(np.asarray(mdp.R)[mdp.action_mask]))
@@ -123,7 +126,11 @@ def describe(mdp, *, horizon: int | None = None, epsilon: float = 0.25) -> dict:
             entry.update(value=None, reason=str(e))
     out["mixing_time"] = _num(entry)
     # discounted quantities
-    if mdp.gamma < 1:
+    if mdp.gamma < 1 and mdp.nnz > BIG_NNZ:
+        why = f"skipped: nnz(P) = {mdp.nnz} > {BIG_NNZ:.0e}"
+        out["action_gaps"] = {"value": None, "reason": why, "definition": structure.GAPS_DEFINITION}
+        out["concentrability"] = {"value": None, "reason": why, "definition": structure.CONCENTRABILITY_DEFINITION}
+    elif mdp.gamma < 1:
         g = structure.action_gaps(mdp)
         out["action_gaps"] = _num({"value": g.min_gap, "argmin": g.argmin, "n_optimal_actions": g.n_optimal,
                                    "states_with_ties": int((g.n_optimal > 1).sum()), "definition": g.definition})

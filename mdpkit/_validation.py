@@ -13,7 +13,9 @@ import os
 
 import numpy as np
 
-from ._exceptions import InvalidArgumentError, InvalidMDPError
+import stat
+
+from ._exceptions import InvalidArgumentError, InvalidMDPError, ModelFileError
 
 #: Default absolute tolerance on probability row sums (documented in ``TabularMDP``).
 ROW_SUM_ATOL = 1e-8
@@ -60,7 +62,12 @@ def check_positive(x, name: str, *, allow_zero: bool = False) -> float:
     return float(x)
 
 
-def check_int(x, name: str, *, minimum: int, maximum: int | None = None, exc=InvalidArgumentError) -> int:
+#: Largest integer accepted by :func:`check_int` by default: sizes, counts and horizons beyond it
+#: cannot describe anything that fits in memory, and stay exactly representable as float64 products.
+INT_LIMIT = 2**62
+
+
+def check_int(x, name: str, *, minimum: int, maximum: int | None = INT_LIMIT, exc=InvalidArgumentError) -> int:
     """Return ``x`` as int after checking it is an integer (not bool, not float) in ``[minimum, maximum]``."""
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
         raise exc(f"{name} must be an integer, got {type(x).__name__} {x!r:.60}")
@@ -314,3 +321,42 @@ def check_distribution(p: np.ndarray, name: str, atol: float, exc=InvalidMDPErro
 def readonly(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
     return a
+
+
+# ---------------------------------------------------------------------------- files
+def file_kind(mode: int) -> str:
+    """A phrase naming the kind of a non-regular file ('a FIFO (named pipe)', 'a directory', ...)."""
+    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return word
+    return "not a regular file"  # pragma: no cover
+
+
+def open_regular_file(path):
+    """Open a regular file for reading without ever blocking.
+
+    ``os.stat`` (which follows symbolic links) must report a regular file before the file is
+    opened, and the file is opened with ``O_NONBLOCK`` so that a FIFO swapped in between the two
+    calls cannot block the open; ``fstat`` on the open descriptor then confirms a regular file.
+    FIFOs, devices, directories and sockets are refused with :class:`ModelFileError`.  Returns
+    ``(binary file object, os.stat_result)``; the caller closes the file.  Every model-file reader
+    should open its files through this function.
+    """
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)) or os.fspath(path) in ("", b""):
+        raise InvalidArgumentError(f"path must be a non-empty str or os.PathLike, got {path!r:.60}")
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelFileError(f"{os.fspath(path)}: is {file_kind(st.st_mode)}; model files must be regular files")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st2 = os.fstat(fd)
+        if not stat.S_ISREG(st2.st_mode):
+            raise ModelFileError(f"{os.fspath(path)}: is {file_kind(st2.st_mode)}; model files must be regular files")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # regular files never block; plain reads from here on
+        return os.fdopen(fd, "rb"), st2
+    except BaseException:
+        os.close(fd)
+        raise

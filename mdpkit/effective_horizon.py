@@ -96,7 +96,9 @@ class FiniteHorizonModel:
     __slots__ = ("S", "A", "H", "R", "next_state", "P", "initial", "deterministic", "sticky")
 
     def __init__(self, R, H, *, next_state=None, P=None, initial=None, sticky: float = 0.0):
-        R = np.ascontiguousarray(R, dtype=np.float64)
+        # own read-only copies: one kernel signature whatever the caller passed (dtype, layout, flags)
+        R = np.array(R, dtype=np.float64, order="C", copy=True)
+        R.flags.writeable = False
         if R.ndim != 2 or R.size == 0:
             raise InvalidMDPError(f"rewards must have shape (S, A) with S, A >= 1, got {R.shape}")
         if not np.all(np.isfinite(R)):
@@ -119,7 +121,9 @@ class FiniteHorizonModel:
             if bad.any():
                 s, a = np.argwhere(bad)[0]
                 raise InvalidMDPError(f"next_state[{s}, {a}] = {ns[s, a]} is not in [-1, S) with S={S}")
-            self.next_state = np.ascontiguousarray(ns, dtype=np.int64)
+            ns = np.array(ns, dtype=np.int64, order="C", copy=True)
+            ns.flags.writeable = False
+            self.next_state = ns
             self.P = None
             self.deterministic = True
         else:
@@ -176,12 +180,38 @@ class FiniteHorizonModel:
         return cls(R, horizon, next_state=next_state, initial=mu if S else None)
 
     @classmethod
-    def from_npz(cls, path, horizon: int) -> "FiniteHorizonModel":
-        """Read a BRIDGE ``consolidated.npz`` (arrays ``transitions``, ``rewards``; no pickle)."""
-        with np.load(path, allow_pickle=False) as f:
-            if "transitions" not in f or "rewards" not in f:
-                raise InvalidMDPError(f"{path}: expected arrays 'transitions' and 'rewards', got {sorted(f.files)}")
-            return cls.from_next_state(f["transitions"], f["rewards"], horizon)
+    def from_npz(cls, path, horizon: int, *, max_bytes: int = 2**31) -> "FiniteHorizonModel":
+        """Read a BRIDGE ``consolidated.npz``: arrays ``transitions`` (S, A) int and ``rewards`` (S, A).
+
+        Parsed with ``numpy.load(allow_pickle=False)`` (no code runs); files above ``max_bytes``
+        are refused.  The initial state is 0, as in BRIDGE.
+
+        Raises
+        ------
+        ModelFileError
+            The file is too large, not an npz archive, or lacks either array.
+        InvalidMDPError
+            The arrays are malformed (see :meth:`from_next_state`).
+        """
+        import os
+        import zipfile
+
+        from ._exceptions import ModelFileError
+
+        size = os.path.getsize(path)
+        if size > int(max_bytes):
+            raise ModelFileError(f"{path}: {size} bytes exceeds max_bytes={int(max_bytes)}")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                files = sorted(getattr(f, "files", []))
+                if "transitions" not in files or "rewards" not in files:
+                    raise ModelFileError(f"{path}: expected arrays 'transitions' and 'rewards', got {files}")
+                ns, rw = f["transitions"], f["rewards"]
+        except (ValueError, zipfile.BadZipFile, OSError) as e:
+            if isinstance(e, ModelFileError):
+                raise
+            raise ModelFileError(f"{path}: not a readable npz archive without pickled objects ({e})") from None
+        return cls.from_next_state(ns, rw, horizon)
 
     @classmethod
     def from_mdp(cls, mdp: TabularMDP, horizon: int) -> "FiniteHorizonModel":

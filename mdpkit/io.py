@@ -15,6 +15,20 @@ Files are treated as untrusted input.  Nothing is unpickled or evaluated (``.npz
 with :mod:`json`; CSV with :mod:`csv`), every file is refused above ``max_bytes`` before it is
 read, and a file may not make the loader allocate arrays larger than ``max_bytes`` either
 (``MIN_ALLOC_BYTES`` = 64 MiB is always allowed), so a short file cannot declare a huge model.
+Only regular files are read: FIFOs, devices, sockets and directories (or symbolic links to them)
+are refused before anything is opened for reading, so a model path can never block the process.
+
+Peak memory.  The limit ``max_bytes`` (default 1 GiB; never below ``MIN_ALLOC_BYTES`` = 64 MiB for
+the arrays) bounds both the file size and the arrays the file's declared sizes imply, checked
+before those arrays are allocated.  The peak memory of a load is then about
+
+- ``.npz``: the file, plus twice the declared arrays (the arrays read, and the model's own
+  copy): at most ``max_bytes + 2 * max(max_bytes, 64 MiB)``, i.e. about 3 GiB by default;
+- JSON: the file, its parsed document (about 10 times the file size in Python objects), plus
+  twice the dense ``P`` (and ``R_sas``) that ``S`` and ``A`` declare;
+- CSV: the file and its decoded text (once or twice the file size), about 100 bytes per row for
+  the parsed columns, plus the model (``16 S A S`` bytes when dense).
+
 Every error is a :class:`~mdpkit.ModelFileError` whose message starts with the file name and,
 for CSV, the 1-based line number (as an editor counts lines, the header being line 1), followed
 by what was wrong.  Nothing is repaired: a row of
@@ -47,7 +61,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._exceptions import InvalidArgumentError, InvalidMDPError, ModelFileError
-from ._validation import ROW_SUM_ATOL, check_atol, check_gamma, check_int
+from ._validation import ROW_SUM_ATOL, check_atol, check_gamma, check_int, file_kind, open_regular_file
 from .model import DENSE_LIMIT, TabularMDP
 # model-checker formats (PRISM explicit, Storm DRN, Cassandra .mdp): readers return a LabelledMDP
 from ._io_cassandra import load_cassandra, save_cassandra
@@ -143,38 +157,8 @@ def _check_path(path) -> None:
         raise InvalidArgumentError("path must not contain a NUL character")
 
 
-def _kind(mode: int) -> str:
-    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return word
-    return "not a regular file"  # pragma: no cover
-
-
-def _open_regular(path: PathLike):
-    """Open a regular file for reading without ever blocking.
-
-    ``os.stat`` (which follows symbolic links) must report a regular file before the file is
-    opened, and the file is opened with ``O_NONBLOCK`` so that a FIFO swapped in between the two
-    calls cannot block the open; ``fstat`` on the open descriptor then confirms a regular file.
-    FIFOs, devices, directories and sockets are refused with :class:`ModelFileError`.
-    """
-    _check_path(path)
-    st = os.stat(path)
-    if not stat.S_ISREG(st.st_mode):
-        raise _fail(path, f"is {_kind(st.st_mode)}; model files must be regular files")
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        st2 = os.fstat(fd)
-        if not stat.S_ISREG(st2.st_mode):
-            raise _fail(path, f"is {_kind(st2.st_mode)}; model files must be regular files")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)  # regular files never block; plain reads from here on
-        return os.fdopen(fd, "rb"), st2
-    except BaseException:
-        os.close(fd)
-        raise
+_kind = file_kind
+_open_regular = open_regular_file
 
 
 def _check_alloc(path: PathLike, nbytes: int, what: str, max_bytes: int | None) -> None:
@@ -202,7 +186,19 @@ def _read_bytes(path: PathLike, max_bytes: int | None) -> bytes:
                     f"file is {st.st_size:,} bytes, more than max_bytes={max_bytes:,}; "
                     "pass a larger max_bytes= (or None) if the file is trusted",
                 )
-            data = f.read(max_bytes + 1)  # a file growing while read: stop one byte past the limit
+            # read the size fstat reported, plus one byte to notice a file growing past the limit
+            # (f.read(n) allocates n bytes up front: never ask for max_bytes itself)
+            data = f.read(st.st_size + 1)
+            if len(data) > st.st_size:  # the file grew since fstat: read on in 1 MiB steps
+                parts = [data]
+                n = len(data)
+                while n <= max_bytes:
+                    chunk = f.read(1 << 20)
+                    if not chunk:
+                        break
+                    parts.append(chunk)
+                    n += len(chunk)
+                data = b"".join(parts)
             if len(data) > max_bytes:
                 raise _fail(
                     path,
@@ -679,9 +675,10 @@ def _npz_check_keys(path: PathLike, keys: set[str]) -> None:
 
 
 def _npz_csr(path: PathLike, z: dict, prefix: str, S: int, A: int):
-    data = z[f"{prefix}_data"].astype(np.float64)
-    indices = z[f"{prefix}_indices"].astype(np.int64)
-    indptr = z[f"{prefix}_indptr"].astype(np.int64)
+    # no copies of arrays already of the right dtype: TabularMDP makes the one copy it keeps
+    data = np.asarray(z[f"{prefix}_data"], dtype=np.float64)
+    indices = np.asarray(z[f"{prefix}_indices"], dtype=np.int64)
+    indptr = np.asarray(z[f"{prefix}_indptr"], dtype=np.int64)
     n = S * A
     if indptr.shape != (n + 1,):
         raise _fail(path, f"key '{prefix}_indptr' must have length S*A + 1 = {n + 1}, got {indptr.shape[0]}")
@@ -792,13 +789,13 @@ def load_npz(
         for k in keys:
             get(k)
 
-        R = z["R"].astype(np.float64)
+        R = np.asarray(z["R"], dtype=np.float64)
         S, A = R.shape
         if S < 1 or A < 1:
             raise _fail(path, f"key 'R' must have shape (S, A) with S, A >= 1, got {R.shape}")
         if layout == "dense":
-            P = z["P"].astype(np.float64)
-            R_sas = z["R_sas"].astype(np.float64) if "R_sas" in z else None
+            P = np.asarray(z["P"], dtype=np.float64)
+            R_sas = np.asarray(z["R_sas"], dtype=np.float64) if "R_sas" in z else None
         else:
             shape = tuple(int(x) for x in z["P_shape"])
             if shape != (S * A, S):
@@ -816,7 +813,7 @@ def load_npz(
                 gamma=float(z["gamma"].item()),
                 R_sas=R_sas,
                 action_mask=np.asarray(z["action_mask"], dtype=bool),
-                mu0=z["mu0"].astype(np.float64),
+                mu0=np.asarray(z["mu0"], dtype=np.float64),
                 name=z["name"].item(),
                 grid_shape=grid,
                 atol=atol,
@@ -1339,8 +1336,13 @@ def _csv_id(text: str) -> int:
 _CSV_CHUNK = 1 << 15
 
 
-def _read_csv_rows(path: PathLike, text: str):
-    """Parse the header and the transition rows; return column arrays and 1-based line numbers."""
+def _read_csv_rows(path: PathLike, text: str, on_chunk: Callable | None = None):
+    """Parse the header and the transition rows; return column arrays and 1-based line numbers.
+
+    ``on_chunk(columns)`` is called with the columns of every chunk of rows as soon as it is
+    parsed, so that ids implying a model above the size limit are refused before the rest of the
+    file is converted.
+    """
     reader = csv.reader(_stdio.StringIO(text, newline=""), strict=True, skipinitialspace=True)
     parts: list[tuple[np.ndarray, ...]] = []
     buf: list[list[str]] = []
@@ -1365,6 +1367,8 @@ def _read_csv_rows(path: PathLike, text: str):
             buf_lines.append(line)
             if len(buf) == _CSV_CHUNK:
                 parts.append(_csv_chunk(path, buf, buf_lines))
+                if on_chunk is not None:
+                    on_chunk(parts[-1])
                 buf, buf_lines = [], array("q")
     except csv.Error as e:
         raise _fail(path, f"malformed CSV: {e}", reader.line_num) from None
@@ -1534,7 +1538,21 @@ def load_csv(
     max_bytes = _check_max_bytes(max_bytes)
 
     text = _decode_utf8(path, _read_bytes(path, max_bytes))
-    s, a, t, p, r, lines = _read_csv_rows(path, text)
+    seen = {"S": 0, "A": 0}
+
+    def early_size_check(cols) -> None:
+        # the sizes the ids seen so far imply: refuse as soon as they exceed the limit
+        cs, ca, ct, _, _, cl = cols
+        seen["S"] = max(seen["S"], int(cs.max()) + 1, int(ct.max()) + 1)
+        seen["A"] = max(seen["A"], int(ca.max()) + 1)
+        n_s = seen["S"] if S_arg is None else S_arg
+        n_a = seen["A"] if A_arg is None else A_arg
+        dense_ = (n_s * n_a * n_s <= DENSE_LIMIT) if sparse is None else not bool(sparse)
+        k_ = int(np.argmax(np.maximum(cs, ct)))
+        _check_alloc(path, 33 * n_s * n_a + (16 * n_s * n_a * n_s if dense_ else 0),
+                     f"a model with S={n_s} and A={n_a} (ids up to line {int(cl[k_])})", max_bytes)
+
+    s, a, t, p, r, lines = _read_csv_rows(path, text, early_size_check)
     names = ("idstatefrom", "idaction", "idstateto")
 
     # sizes: given S/A must cover every id; implied S must have a row for every state

@@ -541,7 +541,8 @@ def one_hot_linear_mdp(mdp, horizon: int | None = None) -> LinearMDP:
     InvalidArgumentError
         Masked actions, or mismatched stage models.
     """
-    models = [mdp] if isinstance(mdp, TabularMDP) else list(mdp)
+    single = isinstance(mdp, TabularMDP)
+    models = [mdp] if single else list(mdp)
     if not models or not all(isinstance(m, TabularMDP) for m in models):
         raise InvalidArgumentError("mdp must be a TabularMDP or a non-empty sequence of TabularMDP")
     S, A = models[0].S, models[0].A
@@ -556,7 +557,7 @@ def one_hot_linear_mdp(mdp, horizon: int | None = None) -> LinearMDP:
     mus = [m.P_dense().reshape(S * A, S) for m in models]
     ths = [np.asarray(m.R).reshape(S * A) for m in models]
     mu0 = np.array(models[0].mu0)
-    if len(models) == 1:
+    if single:
         if horizon is None:
             return LinearMDP(phi, mus[0], ths[0], gamma=models[0].gamma, mu0=mu0, name=models[0].name)
         return LinearMDP(phi, mus[0], ths[0], horizon=horizon, mu0=mu0, name=models[0].name)

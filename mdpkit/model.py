@@ -699,9 +699,12 @@ class TabularMDP:
             rows += [(S, a_, S, 1.0, 0.0) for a_ in range(A)]
             for key in ("state_labels",):
                 if kwargs.get(key) is not None:
-                    kwargs[key] = list(kwargs[key]) + [terminal_label]
+                    lab = kwargs[key]
+                    if isinstance(lab, (str, bytes)) or not isinstance(lab, Iterable):
+                        raise InvalidMDPError(f"{key} must be a sequence of {S} strings, got {type(lab).__name__}")
+                    kwargs[key] = list(lab) + [terminal_label]
             if kwargs.get("mu0") is not None:
-                kwargs["mu0"] = np.append(np.asarray(kwargs["mu0"], dtype=float), 0.0)
+                kwargs["mu0"] = np.append(as_float_array(kwargs["mu0"], "mu0", 1), 0.0)
         return cls.from_transitions(rows, gamma, S=n, A=A, **kwargs)
 
     @classmethod

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._exceptions import InvalidArgumentError, InvalidPolicyError
+from ._exceptions import InvalidArgumentError
 from ._validation import as_float_array, check_gamma, check_int
 from .model import TabularMDP
 from .policies import check_policy, policy_evaluation, policy_matrices, q_from_v, solve_policy_system

@@ -53,6 +53,7 @@ from .model import TabularMDP
 __all__ = [
     "SupportGraph",
     "attractor",
+    "kernel_array",
     "maximal_end_components",
     "prob0a",
     "prob0a_reference",
@@ -87,7 +88,7 @@ class SupportGraph:
         keep = P.data > 0
         succ = sp.csr_matrix((keep.astype(np.float64), P.indices.copy(), P.indptr.copy()), shape=P.shape)
         succ.eliminate_zeros()
-        mask1 = np.ascontiguousarray(mdp.action_mask.reshape(-1), dtype=np.bool_)
+        mask1 = np.array(mdp.action_mask.reshape(-1), dtype=np.bool_)  # a writable copy
         # masked pairs carry no edges
         succ = sp.csr_matrix(sp.diags(mask1.astype(np.float64)) @ succ)
         succ.eliminate_zeros()
@@ -97,8 +98,8 @@ class SupportGraph:
         self.S, self.A = S, A
         self.succ = succ
         self.mask1 = mask1
-        self.pt_indptr = np.ascontiguousarray(pt.indptr, dtype=np.int64)
-        self.pt_pairs = np.ascontiguousarray(pt.indices, dtype=np.int64)
+        self.pt_indptr = kernel_array(pt.indptr, np.int64)
+        self.pt_pairs = kernel_array(pt.indices, np.int64)
         self.pair_state = np.repeat(np.arange(S, dtype=np.int64), A)
 
     def pairs_inside(self, region: np.ndarray) -> np.ndarray:
@@ -155,6 +156,12 @@ def state_set(mdp: TabularMDP, states, name: str, labels=None) -> np.ndarray:
     return m
 
 
+def kernel_array(x, dtype) -> np.ndarray:
+    """``x`` as a C-contiguous *writable* array of ``dtype`` (a copy when it is not one), so that
+    every call of a kernel has one Numba type signature (read-only arrays are another type)."""
+    return np.require(x, dtype=dtype, requirements=("C", "W"))
+
+
 def _sets(mdp, goal, avoid):
     g = support_graph(mdp)
     G = state_set(mdp, goal, "goal")
@@ -171,20 +178,19 @@ def attractor(g: SupportGraph, target, allowed, pair_ok):
 
     out = np.empty(g.S, dtype=np.bool_)
     choice = np.empty(g.S, dtype=np.int64)
-    attractor_exists(g.pt_indptr, g.pt_pairs, np.ascontiguousarray(pair_ok, dtype=np.bool_), g.pair_state,
-                     np.ascontiguousarray(target, dtype=np.bool_), np.ascontiguousarray(allowed, dtype=np.bool_),
-                     out, choice)
+    attractor_exists(g.pt_indptr, g.pt_pairs, kernel_array(pair_ok, np.bool_), g.pair_state,
+                     kernel_array(target, np.bool_), kernel_array(allowed, np.bool_), out, choice)
     return out, choice
 
 
 def _attractor_all(g: SupportGraph, target, allowed, pair_ok):
     from ._kernels.reachability import attractor_forall
 
-    pair_ok = np.ascontiguousarray(pair_ok, dtype=np.bool_)
-    n_ok = np.ascontiguousarray(pair_ok.reshape(g.S, g.A).sum(axis=1), dtype=np.int64)
+    pair_ok = kernel_array(pair_ok, np.bool_)
+    n_ok = kernel_array(pair_ok.reshape(g.S, g.A).sum(axis=1), np.int64)
     out = np.empty(g.S, dtype=np.bool_)
     attractor_forall(g.pt_indptr, g.pt_pairs, pair_ok, g.pair_state, n_ok,
-                     np.ascontiguousarray(target, dtype=np.bool_), np.ascontiguousarray(allowed, dtype=np.bool_), out)
+                     kernel_array(target, np.bool_), kernel_array(allowed, np.bool_), out)
     return out
 
 

@@ -744,10 +744,8 @@ def classify(mdp: TabularMDP, policy=None, *, max_policies: int = 4096) -> Class
     Puterman's model classes (Sec. 8.3.1): *recurrent* (every deterministic policy irreducible)
     implies *unichain* (every deterministic policy has one recurrent class) and *communicating*;
     *communicating* implies *weakly communicating*; a model that is not unichain is
-    *multichain*.  Stochastic policies need no separate enumeration: the support of a
-    stochastic policy contains a deterministic one's, and adding edges cannot split a
-    recurrent class of that policy in two... it can merge, so "every deterministic policy
-    unichain" is the definition used, as in Puterman.
+    *multichain*.  The model classes quantify over deterministic stationary policies, as in
+    Puterman; stochastic policies are classified one at a time with ``policy=``.
     """
     _check_mdp(mdp)
     if int(max_policies) < 0:
@@ -874,7 +872,7 @@ def diameter(mdp: TabularMDP, *, rtol: float = 1e-9, max_iter: int = 1_000_000) 
     state by at most ``c < 1`` the greedy policy is proper with expected hitting times at most
     ``h_k / (1 - c)`` (a Lyapunov argument, derived in
     :func:`mdpkit._kernels.structure.hitting_times`), an upper bound.  Each target stops when
-    its bracket is narrower than ``rtol * max(1, max_s h)``.  Targets run in parallel (Numba).
+    its bracket is narrower than ``rtol * max(1, max_s h)``.  One compiled loop over targets.
 
     Parameters
     ----------
@@ -941,7 +939,7 @@ def diameter(mdp: TabularMDP, *, rtol: float = 1e-9, max_iter: int = 1_000_000) 
                                       hitting_times_upper=None, n_iter=np.zeros(S, dtype=np.int64), converged=True,
                                       definition=DIAMETER_DEFINITION)
     indptr, indices, data = _support_csr(mdp)
-    mask1 = np.ascontiguousarray(mdp.action_mask.reshape(-1), dtype=np.bool_)
+    mask1 = np.array(mdp.action_mask.reshape(-1), dtype=np.bool_, copy=True)  # writable: one kernel signature
     targets = np.arange(S, dtype=np.int64)
     low = np.empty((S, S))
     up = np.empty((S, S))
@@ -1036,8 +1034,6 @@ def optimal_bias(mdp: TabularMDP, *, tol: float = 1e-10, tau: float = 0.5, ref_s
     if not is_weakly_communicating(mdp):
         raise InvalidArgumentError("optimal_bias needs a weakly communicating model (the optimal gain must be "
                                    "constant); see mdpkit.structure.classify")
-    import dataclasses
-
     import scipy.sparse as sp
 
     S, A = mdp.S, mdp.A
@@ -1062,7 +1058,7 @@ def optimal_bias(mdp: TabularMDP, *, tol: float = 1e-10, tau: float = 0.5, ref_s
             converged = True
             break
     h = tau * w
-    th = bellman_operator(dataclasses.replace(mdp, gamma=1.0) if mdp.gamma != 1.0 else mdp, h)[0] - h
+    th = bellman_operator(mdp.with_gamma(1.0) if mdp.gamma != 1.0 else mdp, h)[0] - h
     return BiasSpanResult(h=h, span=float(h.max() - h.min()), gain_lower=lo, gain_upper=hi,
                           residual=float(th.max() - th.min()), n_iter=k, converged=converged,
                           definition=BIAS_SPAN_DEFINITION)
@@ -1386,7 +1382,7 @@ def concentrability(mdp: TabularMDP, rho, mu, *, policies=None, m_max: int = 200
         raise InvalidArgumentError("concentrability needs gamma < 1")
     if int(m_max) < 1:
         raise InvalidArgumentError(f"m_max must be >= 1, got {m_max}")
-    S, A, g, M = mdp.S, mdp.A, float(mdp.gamma), int(m_max)
+    S, g, M = mdp.S, float(mdp.gamma), int(m_max)
     rho, mu = _dist(rho, S, "rho"), _dist(mu, S, "mu")
     c = np.empty(M)
     if policies is None:

@@ -9,6 +9,9 @@ Finite horizon
     backward_induction
 Total reward / stochastic shortest path
     ssp_policy_iteration, ssp_policy_evaluation, terminal_states, all_policies_proper
+Model checking (mdpkit.solvers.reachability): reachability, reward to a goal, long-run average
+    reach_probability, reach_reward, step_bounded_probability, long_run_average,
+    check_objective, ReachabilityResult
 Average reward
     relative_value_iteration, closed_classes
 Robust (sa- and s-rectangular)
@@ -91,6 +94,14 @@ from .policy_optimization import (
     softmax_policy_gradient,
 )
 from .total_reward import ssp_policy_evaluation, ssp_policy_iteration
+from .reachability import (
+    ReachabilityResult,
+    check_objective,
+    long_run_average,
+    reach_probability,
+    reach_reward,
+    step_bounded_probability,
+)
 from .distributional import (
     DistributionalControlResult,
     DistributionalResult,
@@ -151,6 +162,7 @@ __all__ = [
     "PolicyOptimizationResult",
     "PrimalDualResult",
     "R2PVIResult",
+    "ReachabilityResult",
     "RegularizedVIResult",
     "RidgeRegressor",
     "RiskResult",
@@ -167,6 +179,7 @@ __all__ = [
     "categorical_bellman_operator",
     "categorical_policy_evaluation",
     "categorical_value_iteration",
+    "check_objective",
     "cmdp_linear_programming",
     "cmdp_primal_dual",
     "conservative_policy_iteration",
@@ -183,6 +196,7 @@ __all__ = [
     "linear_exact_solution",
     "linear_programming",
     "lmc_lsvi",
+    "long_run_average",
     "lsvi",
     "lsvi_ucb",
     "mdvi",
@@ -205,6 +219,8 @@ __all__ = [
     "quantile_policy_evaluation",
     "quantile_value_iteration",
     "r2pvi",
+    "reach_probability",
+    "reach_reward",
     "register_solver",
     "regularized_bellman_operator",
     "regularized_expectation",
@@ -224,6 +240,7 @@ __all__ = [
     "ssp_policy_evaluation",
     "ssp_policy_iteration",
     "static_robust_policy",
+    "step_bounded_probability",
     "to_fractions",
     "ucrl2",
     "value_iteration",

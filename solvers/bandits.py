@@ -38,6 +38,12 @@ name               index / rule (``variant="paper"``)                          o
 ``uniform``        uniformly random arm (control)                              --
 =================  ==========================================================  =====================
 
+Linear bandits on finite arm sets (:func:`run_linear_bandit`): ``oful`` (Abbasi-Yadkori, Pal &
+Szepesvari 2011, self-normalised radius of Thm 2; ``practical``: fixed width) and ``lin_ts``
+(Agrawal & Goyal 2013).  The Gittins index of a Beta-Bernoulli arm (:func:`gittins_index`) by
+exact DP on the restart-in-state MDP (Katehakis & Veinott 1987), solved with mdpkit's value
+iteration.
+
 Divergences: KL-UCB, KL-UCB++ and IMED use the Bernoulli kl on Bernoulli and Beta (bounded)
 instances and the Gaussian divergence :math:`(p-q)^2/(2\sigma^2)` on Gaussian ones.
 
@@ -230,15 +236,17 @@ def select(state: BanditState, rng: np.random.Generator) -> int:
 def update(state: BanditState, arm: int, reward: float, rng: np.random.Generator | None = None) -> BanditState:
     """The state after observing ``reward`` from ``arm`` (pure: the input is not modified).
 
-    EXP3 and Tsallis-INF need the round's sampling law, which is recomputed from ``state``
-    (deterministic); Beta-Thompson sampling binarises a fractional reward with a draw from ``rng``.
+    EXP3 and Tsallis-INF need the round's sampling law and ETC its committed arm, which are
+    recomputed from ``state`` (deterministic); Beta-Thompson sampling binarises a fractional reward
+    with a draw from ``rng`` (pass one for Beta rewards).
     """
     K = state.stats.shape[1]
     if not 0 <= int(arm) < K:
         raise InvalidArgumentError(f"arm must lie in [0, {K}), got {arm}")
     s = state.stats.copy()
-    if state.code in (_kb.EXP3, _kb.TSALLIS):
-        # recompute the sampling law of this round (deterministic given the state)
+    if state.code in (_kb.EXP3, _kb.TSALLIS, _kb.ETC):
+        # recompute what select records in the state (EXP3 / Tsallis-INF: this round's sampling law;
+        # ETC: the committed arm), deterministic given the state
         _kb.select_arm(np.int64(state.code), state.params, s, np.int64(state.t), np.int64(state.T))
     if rng is not None:
         _kb.seed_stream(np.int64(rng.integers(0, 2 ** 32)))

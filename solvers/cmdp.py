@@ -263,6 +263,13 @@ class PrimalDualResult(SolveResult):
     lp_multipliers : ndarray (m,)
     variant : str
         ``"gda"`` or ``"reload"``.
+    average_policy : ndarray (S, A)
+        The policy whose occupancy is the average of the iterates' occupancies (the averaged
+        iterate of the primal-dual analysis; mixtures of occupancies are occupancies).
+    average_reward_value : float
+        :math:`V_R(\mu)` of ``average_policy`` (exact).
+    average_cost_values : ndarray (m,)
+        :math:`V_C(\mu)` of ``average_policy`` (exact).
     """
 
     reward_values: np.ndarray | None = None
@@ -273,6 +280,9 @@ class PrimalDualResult(SolveResult):
     lp_objective: float = math.nan
     lp_multipliers: np.ndarray | None = None
     variant: str = ""
+    average_policy: np.ndarray | None = None
+    average_reward_value: float = math.nan
+    average_cost_values: np.ndarray | None = None
 
 
 def cmdp_primal_dual(mdp, *, costs, budgets, variant: str = "reload", eta: float = 0.1, eta_lambda: float | None = None,
@@ -292,7 +302,9 @@ def cmdp_primal_dual(mdp, *, costs, budgets, variant: str = "reload", eta: float
       number not checked against the text).  The paper's last-iterate theorem is stated for its
       own setting; here last-iterate convergence is *observed* exactly (traces), not certified.
 
-    ``violation`` and ``optimality_gap`` are exact per iteration (OPT from the LP).  ``converged``
+    ``violation`` and ``optimality_gap`` are exact per iteration (OPT from the LP).  The averaged
+    iterate (``average_policy``, the mixture of the iterates' occupancies) is what no-regret
+    primal-dual analyses certify; with constant steps it is only accurate to O(step size).  ``converged``
     when the last iterate has violation and gap both at most ``epsilon``.
 
     Raises
@@ -320,8 +332,10 @@ def cmdp_primal_dual(mdp, *, costs, budgets, variant: str = "reload", eta: float
     lam = np.zeros(len(b))
     prev_adv, prev_glam = None, None
     rv, cvs, lams = [], [], []
+    occ_sum = np.zeros((mdp.S, mdp.A))
     for k in range(K + 1):
         pq = policy_quantities(dm, pi, m)
+        occ_sum += pq.d[:, None] * pi
         vr = float(m @ pq.v)
         # V_C(mu) = <d, C pi>/(1-gamma): the occupancy identity, no extra solve
         cv = np.einsum("s,isa,sa->i", pq.d, C, pi) / (1.0 - g)
@@ -346,6 +360,12 @@ def cmdp_primal_dual(mdp, *, costs, budgets, variant: str = "reload", eta: float
     cvs = np.array(cvs)
     viol = np.maximum(cvs - b[None, :], 0.0).max(axis=1)
     gap = np.abs(opt - rv)
+    occ = occ_sum / (K + 1)
+    rows = occ.sum(axis=1, keepdims=True)
+    avg_pi = np.where(rows > 0, occ / np.where(rows > 0, rows, 1.0), mdp.action_mask / mdp.action_mask.sum(axis=1, keepdims=True))
+    avg_q = policy_quantities(dm, avg_pi, m)
+    avg_r = float(m @ avg_q.v)
+    avg_c = np.einsum("s,isa,sa->i", avg_q.d, C, avg_pi) / (1.0 - g)
     v = policy_evaluation(mdp, pi)
     P_pi, r_pi = policy_matrices(mdp, pi)
     v_err = float(np.max(np.abs(r_pi + g * (P_pi @ v) - v))) / (1.0 - g) + 8 * np.finfo(float).eps * max(1.0, float(np.max(np.abs(v))))
@@ -361,7 +381,8 @@ def cmdp_primal_dual(mdp, *, costs, budgets, variant: str = "reload", eta: float
                      mu_given=mu is not None, epsilon=epsilon), t0=t0, v_policy=v.copy(),
         message=(f"{variant}: last iterate violation {viol[-1]:.3g}, |gap| {gap[-1]:.3g} after {K} iterations"),
         status=None, reward_values=rv, cost_values=cvs, violation=viol, optimality_gap=gap,
-        multipliers=np.array(lams), lp_objective=opt, lp_multipliers=lp.multipliers, variant=variant)
+        multipliers=np.array(lams), lp_objective=opt, lp_multipliers=lp.multipliers, variant=variant,
+        average_policy=avg_pi, average_reward_value=avg_r, average_cost_values=avg_c)
 
 
 register_solver(SolverSpec("cmdp_lp", cmdp_linear_programming, "constrained",

@@ -366,7 +366,6 @@ def natural_policy_gradient(mdp, *, eta: float = 1.0, rho=None, theta0=None, eps
     theta = _check_theta0(mdp, theta0)
     pi0 = masked_softmax(theta, mdp.action_mask)
     v_star = _optimal_value(mdp)
-    _dm = _dense(mdp)
     pi, values, steps, conv = _pmd_core(mdp, steps_fn=lambda k: e / (1.0 - mdp.gamma), mirror="kl", rho=r,
                                         policy0=pi0, epsilon=epsilon, max_iter=max_iter, v_star=v_star)
     subopt = float(r @ v_star) - values
@@ -429,7 +428,6 @@ def policy_mirror_descent(mdp, *, eta0: float = 1.0, growth: float | str = 1.0, 
     r = validate_distribution(mdp, rho, "rho")
     pi0 = _check_policy0(mdp, policy0)
     v_star = _optimal_value(mdp)
-    _dm = _dense(mdp)
     pi, values, steps, conv = _pmd_core(mdp, steps_fn=lambda k: e0 * gr ** k, mirror=mirror, rho=r, policy0=pi0,
                                         epsilon=epsilon, max_iter=max_iter, v_star=v_star)
     Vs = float(r @ v_star)
@@ -621,7 +619,6 @@ def conservative_policy_iteration(mdp, *, alpha: float | None = None, rho=None, 
         onehot[np.arange(mdp.S), greedy] = 1.0
         pi = (1.0 - a_k) * pi + a_k * onehot
     values = np.array(values)
-    n = len(values) - 1
     imp = np.append(np.diff(values), np.nan)
     rb = np.append(np.array(lower, dtype=float), np.nan)
     return _finish(mdp, pi=pi, theta=None, rho=r, values=values, subopt=float(r @ v_star) - values, rate_bound=rb,

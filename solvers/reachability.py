@@ -86,6 +86,8 @@ __all__ = [
     "policy_value",
     "reach_probability",
     "reach_reward",
+    "save_scheduler_json",
+    "solve_file",
     "step_bounded_probability",
 ]
 
@@ -223,9 +225,9 @@ def _reduce(mdp: TabularMDP, maybe, pair_ok, reward1, fixed, group, allow_empty=
         raise RuntimeError(f"internal error: reduced state {int(np.argmin(counts))} has no action")
     state_ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=state_ptr[1:])
-    return _Reduced(n, state_ptr, np.ascontiguousarray(M.indptr, dtype=np.int64),
-                    np.ascontiguousarray(M.indices, dtype=np.int64), np.ascontiguousarray(M.data, dtype=np.float64),
-                    np.ascontiguousarray(c), rows, red, exit_mass)
+    return _Reduced(n, state_ptr, qual.kernel_array(M.indptr, np.int64),
+                    qual.kernel_array(M.indices, np.int64), qual.kernel_array(M.data, np.float64),
+                    qual.kernel_array(c, np.float64), rows, red, exit_mass)
 
 
 def _sccs(rm: _Reduced):
@@ -247,7 +249,7 @@ def _sccs(rm: _Reduced):
     from mdpkit._kernels.reachability import bottom_up_order
 
     comp_order = np.empty(k, dtype=np.int64)
-    bottom_up_order(np.ascontiguousarray(dag.indptr, dtype=np.int64), np.ascontiguousarray(dag.indices, dtype=np.int64), comp_order)
+    bottom_up_order(qual.kernel_array(dag.indptr, np.int64), qual.kernel_array(dag.indices, np.int64), comp_order)
     rank = np.empty(k, dtype=np.int64)
     rank[comp_order] = np.arange(k)
     states = np.argsort(rank[lab], kind="stable").astype(np.int64)
@@ -262,7 +264,7 @@ def _backup(rm: _Reduced, v, maximize):
 
     pair = np.empty(rm.n, dtype=np.int64)
     val = np.empty(rm.n, dtype=np.float64)
-    greedy_pairs(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, np.ascontiguousarray(v, dtype=np.float64),
+    greedy_pairs(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, qual.kernel_array(v, np.float64),
                  np.bool_(maximize), pair, val)
     return pair, val
 
@@ -296,7 +298,7 @@ def _proper_pairs(rm: _Reduced) -> np.ndarray:
     MT = M.T.tocsr()
     out = np.empty(n, dtype=np.bool_)
     choice = np.empty(n, dtype=np.int64)
-    attractor_exists(np.ascontiguousarray(MT.indptr, dtype=np.int64), np.ascontiguousarray(MT.indices, dtype=np.int64),
+    attractor_exists(qual.kernel_array(MT.indptr, np.int64), qual.kernel_array(MT.indices, np.int64),
                      np.ones(pstate.size, dtype=np.bool_), pstate, target, np.ones(n, dtype=np.bool_), out, choice)
     pair = np.where(target, first_exit, choice)
     if (pair < 0).any():  # pragma: no cover - excluded by the graph precomputation
@@ -318,7 +320,7 @@ def _leaves_surely(rm: _Reduced, pair) -> bool:
     MT = M.T.tocsr()
     out = np.empty(n, dtype=np.bool_)
     choice = np.empty(n, dtype=np.int64)
-    attractor_exists(np.ascontiguousarray(MT.indptr, dtype=np.int64), np.ascontiguousarray(MT.indices, dtype=np.int64),
+    attractor_exists(qual.kernel_array(MT.indptr, np.int64), qual.kernel_array(MT.indices, np.int64),
                      ok, pstate, target, np.ones(n, dtype=np.bool_), out, choice)
     return bool(out.all())
 
@@ -460,9 +462,10 @@ def max_expected_steps_bound(mdp: TabularMDP, terminal, *, epsilon: float = 1e-2
         :func:`mdpkit.structure.all_policies_proper`).
     epsilon : float, default 1e-2
     exact : bool, default True
-        Then polish: policy iteration warm-started from the greedy policy of ``w`` (typically one
-        evaluation), returning the exact maximal expected steps (to linear-solve precision) when
-        it converges; otherwise the certified upper bound.
+        Solve by policy iteration instead (started from the greedy policy of a few value-iteration
+        sweeps, typically two evaluations): the exact maximal expected steps (to linear-solve
+        precision), verified by one backup (:math:`Tw \le w` up to rounding); optimistic value
+        iteration if the verification fails.
 
     Returns
     -------
@@ -477,20 +480,21 @@ def max_expected_steps_bound(mdp: TabularMDP, terminal, *, epsilon: float = 1e-2
     w = np.zeros(S)
     if rm.n == 0:
         return 0.0, w
+    if exact:
+        # policy iteration from the greedy policy of a few value-iteration sweeps, certified by the
+        # inductive bracket around its value (optimistic value iteration if that fails)
+        x, y, _, _, _, ok, _, _, vpi = _solve_reduced(rm, True, method="pi", eps_abs=0.0, eps_rel=float(epsilon),
+                                                        max_sweeps=100_000, lo0=0.0, hi0=np.inf, max_iter=1000)
+        w[~term] = (vpi if vpi is not None else y)[rm.red[~term]]
+        if vpi is None and not ok:
+            return math.inf, np.where(term, 0.0, np.inf)
+        return float(w.max()), w
     x = np.zeros(rm.n)
     y = np.zeros(rm.n)
-    scc = _sccs(rm)
-    stats = _bracket(rm, True, x, y, 0.0, float(epsilon), 100_000, True, scc)
+    stats = _bracket(rm, True, x, y, 0.0, float(epsilon), 100_000, True, _sccs(rm))
     if stats[2]:
         return math.inf, np.where(term, 0.0, np.inf)
     w[~term] = y[rm.red[~term]]
-    if exact:
-        # policy iteration warm-started from the greedy policy of the certified upper bound: usually
-        # one evaluation confirms it optimal, and then the values are exact
-        pair, _ = _backup(rm, y, True)
-        lo, hi, pair, it, res, ok, v = _policy_iteration(rm, True, 0.0, 1e-9, 50, scc, pair)
-        if ok and res[-1] <= 1e-9 * max(1.0, float(np.max(np.abs(v)))):
-            w[~term] = v[rm.red[~term]]
     return float(w.max()), w
 
 
@@ -674,7 +678,8 @@ def reach_probability(
     return _finish(mdp, t0=t0, objective="pmax" if maximize else "pmin", goal=G, avoid=B, v_lo=lo, v_hi=hi,
                    policy=policy, infinite=np.zeros(S, bool), decided=~maybe, n_iter=n_iter, residuals=res,
                    method="reach_probability", options=dict(maximize=maximize, method=method, epsilon=eps, relative=rel,
-                                                            max_sweeps=max_sweeps, max_iter=max_iter),
+                                                            max_sweeps=max_sweeps, max_iter=max_iter, goal_given=True,
+                                                            avoid_given=avoid is not None, labels_given=labels is not None),
                    rm=rm, ncomp=ncomp, converged=conv, cert_method=cm, v_policy=None if (vpi is None or group.max() >= 0) else v_pi)
 
 
@@ -765,7 +770,8 @@ def reach_reward(
     return _finish(mdp, t0=t0, objective="rmax" if maximize else "rmin", goal=G, avoid=None, v_lo=lo, v_hi=hi,
                    policy=policy, infinite=infinite, decided=~maybe, n_iter=n_iter, residuals=res,
                    method="reach_reward", options=dict(maximize=maximize, method=method, epsilon=eps, relative=rel,
-                                                       max_sweeps=max_sweeps, max_iter=max_iter),
+                                                       max_sweeps=max_sweeps, max_iter=max_iter, goal_given=True,
+                                                       labels_given=labels is not None),
                    rm=rm, ncomp=ncomp, converged=conv, cert_method=cm, v_policy=v_pi)
 
 
@@ -910,8 +916,8 @@ def long_run_average(mdp: TabularMDP, *, maximize: bool = True, method: str = "p
     exit_mass = np.concatenate([rm.exit_mass, np.ones(k)])[order]
     state_ptr = np.zeros(rm.n + 1, dtype=np.int64)
     np.cumsum(np.bincount(new_state, minlength=rm.n), out=state_ptr[1:])
-    q = _Reduced(rm.n, state_ptr, np.ascontiguousarray(M.indptr, np.int64), np.ascontiguousarray(M.indices, np.int64),
-                 np.ascontiguousarray(M.data, np.float64), np.ascontiguousarray(c), rows, rm.red, exit_mass)
+    q = _Reduced(rm.n, state_ptr, qual.kernel_array(M.indptr, np.int64), qual.kernel_array(M.indices, np.int64),
+                 qual.kernel_array(M.data, np.float64), qual.kernel_array(c, np.float64), rows, rm.red, exit_mass)
     lo0 = float(gains.min()) if k else 0.0
     x, y, pair, n_iter, res, conv, cm, ncomp, vpi = _solve_reduced(
         q, maximize, method=method, eps_abs=0.0, eps_rel=eps, max_sweeps=1_000_000,
@@ -1029,6 +1035,75 @@ def format_values(res: ReachabilityResult, states=None) -> str:
     if ids.size > 20:
         out.append(f"... ({ids.size - 20} more states)")
     return "\n".join(out)
+
+
+def save_scheduler_json(res: ReachabilityResult, path, *, action_names=None) -> None:
+    """Write the policy (scheduler) of a result as JSON, atomically.
+
+    Format: ``{"format": "mdpkit-scheduler", "version": 1, "objective": ..., "memoryless": bool,
+    "deterministic": true, "choices": [...]}`` where ``choices`` is one action index per state
+    (stationary policies) or one list per time step (step-bounded, ``policy[t]`` with ``k - t``
+    steps left); with ``action_names`` ((S, A) array of names, e.g. ``LabelledMDP.action_names``)
+    the choices are written as names.  Values and brackets go along (``inf`` written as the
+    string ``"inf"``).
+    """
+    import json
+
+    from mdpkit.io import atomic_write
+
+    pol = np.asarray(res.policy)
+
+    def name(s, a):
+        if action_names is None:
+            return int(a)
+        nm = action_names[s, a]
+        return str(nm) if nm is not None else int(a)
+
+    if pol.ndim == 1:
+        choices = [name(s, a) for s, a in enumerate(pol.tolist())]
+    else:
+        choices = [[name(s, a) for s, a in enumerate(row)] for row in pol.tolist()]
+
+    def num(x):
+        return [float(v) if np.isfinite(v) else ("inf" if v > 0 else "-inf") for v in np.asarray(x, float).tolist()]
+
+    doc = {"format": "mdpkit-scheduler", "version": 1, "objective": res.objective, "memoryless": pol.ndim == 1,
+           "deterministic": True, "choices": choices, "value": num(res.v), "value_lower": num(res.v_lower),
+           "value_upper": num(res.v_upper)}
+    atomic_write(path, json.dumps(doc, indent=1) + "\n")
+
+
+def solve_file(path, objective: str, *, method: str | None = None, epsilon: float = 1e-6,
+               max_bytes: int | None = 2**30):
+    """For the command line: read a model-checker file (``.drn``, ``.tra``, ``.mdp`` by extension,
+    :mod:`mdpkit.io`) and solve ``objective`` (:func:`parse_objective`).
+
+    Returns
+    -------
+    (ReachabilityResult, str)
+        The result and a printable summary: the objective, the value with its bracket for the
+        initial states (all states when there is no ``init`` label; at most 20 shown), ``inf``
+        where infinite, and the certificate.
+
+    Raises
+    ------
+    ModelFileError, InvalidArgumentError
+        As the readers and :func:`check_objective`.
+    """
+    import os
+
+    from mdpkit import io as mio
+
+    ext = os.fspath(path).rsplit(".", 1)[-1].lower()
+    readers = {"drn": mio.load_drn, "tra": mio.load_prism, "mdp": mio.load_cassandra}
+    if ext not in readers:
+        raise InvalidArgumentError(f"{os.fspath(path)!r}: expected a .drn, .tra or .mdp file for --objective")
+    rec = readers[ext](path, max_bytes=max_bytes)
+    res = check_objective(rec, objective, method=method, epsilon=epsilon)
+    states = rec.initial if rec.initial.size else None
+    head = (f"{objective}: {res.message}\ncertified: v_lower <= value <= v_upper per state "
+            f"({res.certificate.citation})")
+    return res, head + "\n" + format_values(res, states)
 
 
 # ============================================================================ registry

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -128,8 +129,13 @@ def _call(fn, seed):
     return fn(int(seed))
 
 
+def _call_chunk(fns, pairs):
+    return [fns[k](int(s)) for k, s in pairs]
+
+
 def run_sweep(cells: Mapping[str, Callable[[int], LearningResult]], seeds, out_dir=None, *, client=None,
-              address: str | None = None, n_jobs: int = 1, backend: str | None = None, progress: bool = True,
+              address: str | None = None, n_jobs: int = 1, backend: str | None = None,
+              chunk_size: int | None = None, progress: bool = True,
               description: str = "sweep") -> dict[str, LearningResult]:
     """Run every cell on every seed; save each pair as it finishes; return the merged result per cell.
 
@@ -150,6 +156,10 @@ def run_sweep(cells: Mapping[str, Callable[[int], LearningResult]], seeds, out_d
         joblib workers when no cluster is given (1: in this process).
     backend : str, optional
         joblib backend (default joblib's: ``"loky"`` processes); ``"threading"`` runs in this process.
+    chunk_size : int, optional
+        (cell, seed) pairs per task on the parallel backends (each pair is still saved on its own
+        as soon as its task returns).  Default: enough pairs that there are about 16 tasks per
+        worker, which keeps the scheduler's per-task overhead small.
     progress : bool
         Show a tqdm bar.
 
@@ -197,6 +207,12 @@ def run_sweep(cells: Mapping[str, Callable[[int], LearningResult]], seeds, out_d
         done[(key, s)] = res
         bar.update(1)
 
+    def chunks(n_workers):
+        c = chunk_size or max(1, len(todo) // (16 * max(1, n_workers)))
+        if int(c) < 1:
+            raise InvalidArgumentError(f"chunk_size must be >= 1, got {chunk_size}")
+        return [todo[i:i + int(c)] for i in range(0, len(todo), int(c))]
+
     try:
         if todo and (client is not None or address is not None):
             from dask.distributed import Client, as_completed
@@ -204,10 +220,12 @@ def run_sweep(cells: Mapping[str, Callable[[int], LearningResult]], seeds, out_d
             own = client is None
             cl = Client(address) if own else client
             try:
-                futs = {cl.submit(_call, cells[k], s, pure=False): (k, s) for k, s in todo}
+                fns = dict(cells)
+                parts = chunks(len(cl.scheduler_info().get("workers", {})) or 1)
+                futs = {cl.submit(_call_chunk, fns, part, pure=False): part for part in parts}
                 for fut in as_completed(list(futs)):
-                    k, s = futs[fut]
-                    finish(k, s, fut.result())
+                    for (k, s), res in zip(futs[fut], fut.result()):
+                        finish(k, s, res)
             finally:
                 if own:
                     cl.close()
@@ -215,8 +233,10 @@ def run_sweep(cells: Mapping[str, Callable[[int], LearningResult]], seeds, out_d
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
-            for (k, s), res in par(delayed(lambda k, s: ((k, s), _call(cells[k], s)))(k, s) for k, s in todo):
-                finish(k, s, res)
+            workers = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
+            for part, out in par(delayed(lambda p: (p, _call_chunk(cells, p)))(p) for p in chunks(workers)):
+                for (k, s), res in zip(part, out):
+                    finish(k, s, res)
         else:
             for k, s in todo:
                 finish(k, s, _call(cells[k], s))

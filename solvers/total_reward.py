@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mdpkit import bounds
+from mdpkit import qualitative as qual
 from mdpkit._exceptions import ImproperPolicyError, InvalidArgumentError
 from mdpkit._validation import check_gamma, check_int
 from mdpkit.model import TabularMDP
@@ -30,11 +31,20 @@ from .reachability import max_expected_steps_bound, one_blas_thread
 __all__ = ["ssp_policy_evaluation", "ssp_policy_iteration"]
 
 
+def _reaches_terminal(mdp: TabularMDP, pi: np.ndarray, term: np.ndarray) -> np.ndarray:
+    """Bool (S,): states from which the policy's chain reaches ``term`` with positive probability
+    (backward attractor through the policy's pairs: a compiled worklist on the cached support graph)."""
+    g = qual.support_graph(mdp)
+    ok = np.zeros(mdp.S * mdp.A, dtype=bool)
+    ok[np.arange(mdp.S) * mdp.A + pi] = True
+    return qual.attractor(g, term, np.ones(mdp.S, dtype=bool), ok & g.mask1)[0]
+
+
 def _evaluate(mdp: TabularMDP, R: np.ndarray, pi: np.ndarray, term: np.ndarray, gamma: float) -> np.ndarray:
     S, A = mdp.S, mdp.A
-    dist = steps_to(mdp, term, policy=pi)
-    if np.isinf(dist).any():
-        s = int(np.flatnonzero(np.isinf(dist))[0])
+    reach = _reaches_terminal(mdp, pi, term)
+    if not reach.all():
+        s = int(np.flatnonzero(~reach)[0])
         raise ImproperPolicyError(
             f"the policy is improper: from state {s} it never reaches a terminal state "
             "(the total-reward value is undefined or infinite)"

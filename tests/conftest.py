@@ -1,4 +1,7 @@
-"""Test configuration: hypothesis profiles and numba warm-up.
+"""Test configuration: hypothesis profiles, the ``long`` marker and numba warm-up.
+
+Tests marked ``@pytest.mark.long`` (the 10^4-case fuzz runs) are skipped unless ``pytest --long``
+is given, so the default ``python -m pytest -q`` never runs them.
 
 Profiles (numpy/SciPy style), chosen by the environment variable ``MDPKIT_HYPOTHESIS_PROFILE``:
 ``ci`` (default when ``CI`` is set: derandomized, no example database, no deadline) and ``dev``
@@ -21,6 +24,24 @@ settings.register_profile(
 )
 _default = "ci" if os.environ.get("CI") else "dev"
 settings.load_profile(os.environ.get("MDPKIT_HYPOTHESIS_PROFILE", _default))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", default=False,
+                     help="also run the tests marked 'long' (e.g. the 10^4-case fuzz runs of issue 13)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "long: long-running test (fuzz runs); skipped unless pytest --long is given")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--long"):
+        return
+    skip = pytest.mark.skip(reason="long run: pass --long to run it")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session", autouse=True)

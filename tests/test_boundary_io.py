@@ -238,3 +238,50 @@ def test_loaders_validate_atol(tmp_path, atol):
     mio.save(_tiny(), p)
     with pytest.raises(InvalidArgumentError, match="atol"):
         mio.load(p, atol=atol)
+
+
+# ----------------------------------------------------------------------------- item 7: peak memory
+def _peak(fn):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        out = fn()
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_small_file_load_does_not_allocate_max_bytes(tmp_path):
+    # f.read(max_bytes + 1) used to allocate a 1 GiB buffer for every file, whatever its size
+    for fmt in ("json", "csv", "npz"):
+        p = tmp_path / f"m.{fmt}"
+        mio.save(_tiny(), p)
+        _, peak = _peak(lambda: mio.load(p, gamma=0.9) if fmt == "csv" else mio.load(p))
+        assert peak < 8 * 2**20, (fmt, peak)
+
+
+def test_peak_memory_of_dense_loads_is_about_twice_the_arrays(tmp_path):
+    # a dense model with 16 MB of P: .npz and JSON peak at about 2x the declared arrays
+    S, A = 500, 8
+    P = np.zeros((S, A, S))
+    P[np.arange(S), :, np.arange(S)] = 1.0
+    m = TabularMDP(P, np.zeros((S, A)), 0.9)
+    for fmt in ("npz", "json"):
+        p = tmp_path / f"d.{fmt}"
+        mio.save(m, p)
+        out, peak = _peak(lambda: mio.load(p))
+        assert out.S == S and not out.is_sparse
+        assert peak <= 2.5 * P.nbytes + 12 * p.stat().st_size, (fmt, peak / P.nbytes)
+
+
+def test_csv_huge_ids_refused_after_the_first_chunk(tmp_path):
+    # a huge id on line 3 and a malformed row near the end: the size error comes first, i.e. the
+    # file is refused after its first chunk of rows instead of after parsing everything
+    rows = ["0,0,0,1,0"] * 40_000
+    rows[1] = "1000000000000,0,0,1,0"
+    rows[-1] = "x,y"
+    p = tmp_path / "huge_ids.csv"
+    p.write_text("idstatefrom,idaction,idstateto,probability,reward\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ModelFileError, match="S=1000000000001.*would need about"):
+        mio.load_csv(p, 0.9)

@@ -277,6 +277,34 @@ def cmdp_optimum(mdp: TabularMDP, C, b: float) -> float:
     return min(float(np.max(lines[:, 0] - lam * (lines[:, 1] - b))) for lam in cands)
 
 
+def reach_instance():
+    """Absorbing goal 0; from every other state each action reaches the goal with positive
+    probability (every policy is proper, values finite); rewards in [0, 2]."""
+    rng = np.random.default_rng(77)
+    S, A = 5, 2
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    P[:, :, 0] += 0.1
+    P /= P.sum(axis=2, keepdims=True)
+    P[0] = 0.0
+    P[0, :, 0] = 1.0
+    R = rng.uniform(0.0, 2.0, (S, A))
+    R[0] = 0.0
+    return TabularMDP(P, R, 1.0), np.arange(S) == 0
+
+
+def reach_value(mdp: TabularMDP, goal, pi, key):
+    """Probability of reaching the goal (reach_probability) or expected reward until it
+    (reach_reward) under the deterministic policy pi, by a dense solve (every policy is proper)."""
+    S = mdp.S
+    pi = np.asarray(pi)
+    Pp = mdp.P_dense()[np.arange(S), pi]
+    n = ~goal
+    b = Pp[np.ix_(n, goal)].sum(axis=1) if key == "reach_probability" else mdp.R[np.arange(S), pi][n]
+    v = np.where(goal, 1.0 if key == "reach_probability" else 0.0, 0.0)
+    v[n] = np.linalg.solve(np.eye(int(n.sum())) - Pp[np.ix_(n, n)], b)
+    return v
+
+
 # ----------------------------------------------------------------------------- cases per family
 class Case:
     """How to run one family's solvers and what the oracle says."""
@@ -324,6 +352,14 @@ def _cases_for(key: str, fam: str) -> list[Case]:
         P = mdp.P_dense()
         return [Case("ssp-S4A2", mdp, {}, vs,
                      lambda res: float(np.max(vs - value_of(P, mdp.R, 1.0, np.asarray(res.policy), term))))]
+    if fam == "reachability":  # model-checking objectives (solvers/reachability.py): enumeration oracle
+        mdp, goal = reach_instance()
+        maximize = key == "reach_probability"
+        vals = [reach_value(mdp, goal, pi, key) for pi in deterministic_policies(mdp)]
+        opt = np.max(vals, axis=0) if maximize else np.min(vals, axis=0)
+        sign = 1.0 if maximize else -1.0
+        return [Case("reach-S5A2", mdp, {"goal": goal}, opt,
+                     lambda res: float(np.max(sign * (opt - reach_value(mdp, goal, np.asarray(res.policy), key)))))]
     if fam == "average-reward":
         mdp = unichain_instance()
         P = mdp.P_dense()

@@ -24,8 +24,6 @@ Runs on the Agg backend; writes ``riverswim_regret.png``.
 import argparse
 import os
 
-import numpy as np
-
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
@@ -65,7 +63,7 @@ def main(argv=None):
                 band="bootstrap", ax=a1, n_points=120,
                 title=f"as published (delta = 0.1): RiverSwim, H = {H}; 95% bootstrap band")
     plot_regret(practical, scale="linear", band="both", ax=a2, n_points=120,
-                title=f"practical bonus scale vs PSRL; bootstrap (shaded) and simultaneous (dotted) 95% bands")
+                title="practical bonus scale vs PSRL; bootstrap (shaded) and simultaneous (dotted) 95% bands")
     a1.set_ylim(0.1, None)
     a1.legend(fontsize=7, loc="center left")
     a2.legend(fontsize=7, loc="upper left")

@@ -11,9 +11,9 @@ seeded explicitly at the start of the run with the 32-bit seed that the caller d
 ``numpy.random.Generator`` (:func:`run_runs`).  Only two primitives are used, ``np.random.random()``
 and ``np.random.standard_normal()``; Numba implements both with the same algorithm as NumPy's legacy
 ``RandomState`` (bitwise), so :func:`reference_run` (plain NumPy/Python, the test oracle) replays a
-run exactly from ``RandomState(seed)``.  Gamma and Beta variates use :func:`gamma_draw`
-(Marsaglia & Tsang 2000, "A simple method for generating gamma variables", ACM TOMS 26(3)),
-built on those two primitives for that reason.
+run exactly from ``RandomState(seed)``.  Beta variates use :func:`beta_draw` (Cheng 1978, two
+uniforms per try) and Gamma variates :func:`gamma_draw` (Marsaglia & Tsang 2000, "A simple method
+for generating gamma variables", ACM TOMS 26(3)), built on those primitives for that reason.
 
 State rows (``state[row, arm]``)
     0 ``N``  pulls of each arm;  1 ``S``  sum of its rewards;  2 ``X``  algorithm-specific
@@ -53,7 +53,7 @@ from numba import njit
 __all__ = [
     "AO_UCB", "EPS_GREEDY", "ETC", "EXP3", "IMED", "KL_UCB", "LINTS", "MOSS", "N_PARAMS", "N_ROWS", "OFUL",
     "TSALLIS",
-    "TS_BETA", "TS_GAUSS", "UCB1", "UCB_DELTA", "UNIFORM", "bernoulli_kl", "gamma_draw",
+    "TS_BETA", "TS_GAUSS", "UCB1", "UCB_DELTA", "UNIFORM", "bernoulli_kl", "beta_draw", "gamma_draw",
     "kl_ucb_index", "reference_linear_run", "reference_run", "run_linear_runs", "run_runs", "select_arm",
     "seed_stream", "tsallis_weights",
     "update_state",
@@ -159,10 +159,56 @@ def gamma_draw(a):
 
 
 @njit(cache=True)
-def _beta_draw(a, b):
-    x = gamma_draw(a)
-    y = gamma_draw(b)
-    return x / (x + y)
+def beta_draw(aa, bb):
+    """A Beta(aa, bb) variate by Cheng's algorithms BB (min > 1) and BC (min <= 1) (Cheng 1978,
+    "Generating beta variates with nonintegral shape parameters", CACM 21(4)), two uniforms per try."""
+    a = min(aa, bb)
+    b = max(aa, bb)
+    alpha = a + b
+    if a <= 1.0:  # algorithm BC
+        beta = 1.0 / a
+        delta = 1.0 + b - a
+        k1 = delta * (0.0138889 + 0.0416667 * a) / (b * beta - 0.777778)
+        k2 = 0.25 + (0.5 + 0.25 / delta) * a
+        while True:
+            u1 = np.random.random()
+            u2 = np.random.random()
+            if u1 < 0.5:
+                y = u1 * u2
+                z = u1 * y
+                if 0.25 * u2 + z - y >= k1:
+                    continue
+            else:
+                z = u1 * u1 * u2
+                if z <= 0.25:
+                    v = beta * math.log(u1 / (1.0 - u1))
+                    w = b * math.exp(v) if v <= 709.0 else 1.7976931348623157e308
+                    break
+                if z >= k2:
+                    continue
+            v = beta * math.log(u1 / (1.0 - u1))
+            w = b * math.exp(v) if v <= 709.0 else 1.7976931348623157e308
+            if alpha * (math.log(alpha / (a + w)) + v) - 1.3862944 >= math.log(z):
+                break
+        return a / (a + w) if aa == a else w / (a + w)
+    beta = math.sqrt((alpha - 2.0) / (2.0 * a * b - alpha))  # algorithm BB
+    gam = a + 1.0 / beta
+    while True:
+        u1 = np.random.random()
+        u2 = np.random.random()
+        v = beta * math.log(u1 / (1.0 - u1))
+        w = a * math.exp(v) if v <= 709.0 else 1.7976931348623157e308
+        z = u1 * u1 * u2
+        r = gam * v - 1.3862944
+        s = a + r - w
+        if s + 2.609438 >= 5.0 * z:
+            break
+        t = math.log(z)
+        if s > t:
+            break
+        if r + alpha * math.log(alpha / (b + w)) >= t:
+            break
+    return b / (b + w) if aa != a else w / (b + w)
 
 
 @njit(cache=True)
@@ -279,7 +325,7 @@ def select_arm(code, params, state, t, T):
         return _sample(P)
     if code == TS_BETA:
         for i in range(K):
-            idx[i] = _beta_draw(X[i] + 1.0, N[i] - X[i] + 1.0)
+            idx[i] = beta_draw(X[i] + 1.0, N[i] - X[i] + 1.0)
         return _argmax(idx)
     if code == TS_GAUSS:
         for i in range(K):
@@ -379,7 +425,7 @@ def run_runs(code, params, fam, p1, p2, seeds, actions, rewards):
             elif fam == GAUSSIAN:
                 r = p1[a] + p2[a] * np.random.standard_normal()
             else:
-                r = _beta_draw(p1[a], p2[a])
+                r = beta_draw(p1[a], p2[a])
             update_state(code, params, state, a, r, t)
             actions[run, t - 1] = a
             rewards[run, t - 1] = r
@@ -432,10 +478,50 @@ def _ref_gamma(rs, a):
             return d * v * boost
 
 
-def _ref_beta(rs, a, b):
-    x = _ref_gamma(rs, a)
-    y = _ref_gamma(rs, b)
-    return x / (x + y)
+def _ref_beta(rs, aa, bb):
+    """Cheng's BB / BC, written from the same description with NumPy's RandomState draws."""
+    a, b = min(aa, bb), max(aa, bb)
+    alpha = a + b
+    big = 1.7976931348623157e308
+
+    def vw(beta, u1, scale):
+        v = beta * math.log(u1 / (1.0 - u1))
+        return v, (scale * math.exp(v) if v <= 709.0 else big)
+
+    if a <= 1.0:
+        beta = 1.0 / a
+        delta = 1.0 + b - a
+        k1 = delta * (0.0138889 + 0.0416667 * a) / (b * beta - 0.777778)
+        k2 = 0.25 + (0.5 + 0.25 / delta) * a
+        while True:
+            u1, u2 = rs.random_sample(), rs.random_sample()
+            if u1 < 0.5:
+                y = u1 * u2
+                z = u1 * y
+                if 0.25 * u2 + z - y >= k1:
+                    continue
+            else:
+                z = u1 * u1 * u2
+                if z <= 0.25:
+                    v, w = vw(beta, u1, b)
+                    break
+                if z >= k2:
+                    continue
+            v, w = vw(beta, u1, b)
+            if alpha * (math.log(alpha / (a + w)) + v) - 1.3862944 >= math.log(z):
+                break
+        return a / (a + w) if aa == a else w / (a + w)
+    beta = math.sqrt((alpha - 2.0) / (2.0 * a * b - alpha))
+    gam = a + 1.0 / beta
+    while True:
+        u1, u2 = rs.random_sample(), rs.random_sample()
+        v, w = vw(beta, u1, a)
+        z = u1 * u1 * u2
+        r = gam * v - 1.3862944
+        s = a + r - w
+        if s + 2.609438 >= 5.0 * z or s > math.log(z) or r + alpha * math.log(alpha / (b + w)) >= math.log(z):
+            break
+    return b / (b + w) if aa != a else w / (b + w)
 
 
 def _ref_sample(rs, p):

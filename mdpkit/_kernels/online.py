@@ -164,10 +164,22 @@ def ucbvi_run(om, ref, u0, u, ip, fp, out_f, out_i):
     vpi = np.zeros((H + 1, S))
     pol = np.zeros((H, S), np.int64)
     c3 = 100.0 ** 2 * Hf ** 3 * float(S) ** 2 * float(A) * L * L
+    phat = np.zeros((SA, S))
+    cap = np.zeros(S)
     for k in range(K):
+        # the empirical kernel is fixed within an episode: build it once, not once per step
+        for i in range(SA):
+            if nsa[i] > 0:
+                nf = float(nsa[i])
+                for y in range(S):
+                    phat[i, y] = nsas[i, y] / nf
         for s in range(S):
             v[H, s] = 0.0
         for h in range(H - 1, -1, -1):
+            if kind == BERNSTEIN:
+                for y in range(S):
+                    m = nh[h + 1, y]
+                    cap[y] = Hf * Hf if m == 0 else min(c3 / float(m), Hf * Hf)
             for s in range(S):
                 for a in range(A):
                     i = s * A + a
@@ -182,20 +194,16 @@ def ucbvi_run(om, ref, u0, u, ip, fp, out_f, out_i):
                     pv = 0.0
                     pv2 = 0.0
                     for y in range(S):
-                        if nsas[i, y] > 0:
-                            p = nsas[i, y] / nf
-                            pv += p * v[h + 1, y]
-                            pv2 += p * v[h + 1, y] * v[h + 1, y]
+                        p = phat[i, y]
+                        pv += p * v[h + 1, y]
+                        pv2 += p * v[h + 1, y] * v[h + 1, y]
                     if kind == HOEFFDING:
                         b = 7.0 * Hf * L * math.sqrt(1.0 / nf)
                     else:
                         var = max(pv2 - pv * pv, 0.0)
                         extra = 0.0
                         for y in range(S):
-                            if nsas[i, y] > 0:
-                                m = nh[h + 1, y]
-                                cap = Hf * Hf if m == 0 else min(c3 / float(m), Hf * Hf)
-                                extra += (nsas[i, y] / nf) * cap
+                            extra += phat[i, y] * cap[y]
                         b = (math.sqrt(8.0 * L * var / nf) + 14.0 * Hf * L / (3.0 * nf)
                              + math.sqrt(8.0 * extra / nf))
                     val = R1[i] + pv + scale * b

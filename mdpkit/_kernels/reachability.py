@@ -2,8 +2,9 @@
 
 Conventions as in :mod:`mdpkit._kernels.bellman`: raw C-contiguous arrays in, preallocated
 outputs, no validation, exactly one type signature per kernel (int64 index arrays, float64 values,
-bool masks; scalars float64 / int64 / bool, never Python literals).  Each kernel has a plain-numpy
-twin in :mod:`mdpkit.qualitative` (the ``*_reference`` functions) used as a test oracle.
+bool masks; scalars float64 / int64 / bool, never Python literals).  Plain-numpy twins (test oracles): the attractors' in :mod:`mdpkit.qualitative` (the
+``*_reference`` fixpoints), and :func:`greedy_pairs_reference`, :func:`bottom_up_order_reference`,
+:func:`interval_iteration_reference` here.
 
 Graph layout: ``pt_indptr`` (S+1,) int64 and ``pt_pairs`` (nnz,) int64 hold, for every state
 ``t``, the state-action pairs ``r = s*A + a`` with ``P[r, t] > 0`` (the transposed support);
@@ -244,32 +245,6 @@ def greedy_pairs(state_ptr, indptr, indices, data, c, v, maximize, out_pair, out
 
 
 @njit(cache=True)
-def policy_gauss_seidel(order, pol_indptr, pol_indices, pol_data, pol_c, v, rtol, max_sweeps):
-    """Evaluate a proper policy of the reduced model by Gauss-Seidel sweeps in ``order`` until the
-    largest change is at most ``rtol * max|v|``; returns the number of sweeps (no BLAS)."""
-    sweeps = 0
-    n = v.size
-    while sweeps < max_sweeps:
-        change = 0.0
-        scale = 0.0
-        for i in range(n):
-            s = order[i]
-            acc = pol_c[s]
-            for j in range(pol_indptr[s], pol_indptr[s + 1]):
-                acc += pol_data[j] * v[pol_indices[j]]
-            d = abs(acc - v[s])
-            if d > change:
-                change = d
-            v[s] = acc
-            if abs(acc) > scale:
-                scale = abs(acc)
-        sweeps += 1
-        if change <= rtol * max(scale, 1e-300):
-            break
-    return sweeps
-
-
-@njit(cache=True)
 def bottom_up_order(indptr, indices, out):
     """Order the nodes of a DAG (CSR edges ``u -> indices[indptr[u]:indptr[u+1]]``) so that every
     node comes after all of its successors (Kahn's algorithm on the reversed graph)."""
@@ -305,3 +280,46 @@ def bottom_up_order(indptr, indices, out):
                 out[tail] = u
                 tail += 1
     return tail
+
+
+# ----------------------------------------------------------------------------- numpy twins (oracles)
+def greedy_pairs_reference(state_ptr, indptr, indices, data, c, v, maximize):
+    """Twin of :func:`greedy_pairs`: (best pair, best value) per reduced state."""
+    m = c.size
+    rows = np.repeat(np.arange(m), np.diff(indptr))
+    val = c + np.bincount(rows, weights=data * v[indices], minlength=m)
+    n = state_ptr.size - 1
+    pair = np.empty(n, dtype=np.int64)
+    best = np.empty(n)
+    for s in range(n):
+        seg = val[state_ptr[s]:state_ptr[s + 1]]
+        k = int(np.argmax(seg) if maximize else np.argmin(seg))
+        pair[s], best[s] = state_ptr[s] + k, seg[k]
+    return pair, best
+
+
+def bottom_up_order_reference(indptr, indices):
+    """Twin of :func:`bottom_up_order`: repeatedly take every node whose successors are all taken."""
+    k = indptr.size - 1
+    done = np.zeros(k, dtype=bool)
+    out = []
+    while not done.all():
+        ready = [u for u in range(k) if not done[u] and all(done[indices[indptr[u]:indptr[u + 1]]])]
+        if not ready:
+            raise ValueError("not a DAG")
+        for u in ready:
+            done[u] = True
+        out.extend(ready)
+    return np.array(out, dtype=np.int64)
+
+
+def interval_iteration_reference(state_ptr, indptr, indices, data, c, lo, hi, maximize, eps, max_sweeps=10**6):
+    """Twin of :func:`bracket_iterate` (interval mode): Jacobi sweeps of both bounds on the whole
+    reduced model until ``hi - lo <= 2 eps``."""
+    x, y = lo.copy(), hi.copy()
+    for _ in range(max_sweeps):
+        x = np.maximum(x, greedy_pairs_reference(state_ptr, indptr, indices, data, c, x, maximize)[1])
+        y = np.minimum(y, greedy_pairs_reference(state_ptr, indptr, indices, data, c, y, maximize)[1])
+        if np.all(y - x <= 2 * eps):
+            break
+    return x, y

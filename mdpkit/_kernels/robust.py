@@ -284,6 +284,63 @@ def inner_ellipsoid(qb, cb, zb, r2, n, pb, bb, idx, act):
 
 
 @njit(cache=True)
+def _ellipsoid_active_set(qb, cb, zb, r2, n, pb, act):
+    """Closed-form solve on a shrinking active set (Michelot-style: drop every negative entry).
+
+    For an active set ``K`` the KKT point is ``p_k = q_k + c_k (alpha + t (zbar - z_k))`` on ``K``
+    (0 elsewhere) with ``alpha = (1 - q(K)) / c(K)``, ``zbar`` the ``c``-weighted mean of z on K and
+    ``t >= 0`` fixed by the distance equation (a quadratic).  Starting from every entry, negative
+    entries are dropped until none is left; the point is returned only if it satisfies every KKT
+    condition (positive on K, a non-positive candidate value off K, the distance equal to ``r2``),
+    else False and the caller falls back to the bisection of ``_ellipsoid_core``.
+    """
+    for k in range(n):
+        act[k] = 1
+    for _ in range(n):
+        QK = 0.0
+        CK = 0.0
+        CZ = 0.0
+        restK = 0.0
+        for k in range(n):
+            if act[k]:
+                QK += qb[k]
+                CK += cb[k]
+                CZ += cb[k] * zb[k]
+            else:
+                restK += qb[k] * qb[k] / cb[k]
+        if CK <= 0.0:
+            return False
+        zbar = CZ / CK
+        alpha = (1.0 - QK) / CK
+        B = 0.0
+        for k in range(n):
+            if act[k]:
+                beta = zbar - zb[k]
+                B += cb[k] * beta * beta
+        const = alpha * alpha * CK + restK
+        if B <= 0.0 or r2 < const:
+            return False
+        t = np.sqrt((r2 - const) / B)
+        dropped = False
+        for k in range(n):
+            if act[k]:
+                val = qb[k] + cb[k] * (alpha + t * (zbar - zb[k]))
+                if val <= 0.0:
+                    act[k] = 0
+                    dropped = True
+                pb[k] = val
+        if not dropped:
+            for k in range(n):
+                if act[k]:
+                    continue
+                if qb[k] + cb[k] * (alpha + t * (zbar - zb[k])) > 0.0:
+                    return False  # an inactive entry wants mass: not the KKT point
+                pb[k] = 0.0
+            return True
+    return False
+
+
+@njit(cache=True)
 def _ellipsoid_core(qb, cb, zb, r2, n, pb, bb, idx, act):
     """min p.z s.t. sum_i (p_i - q_i)^2 / c_i <= r2, p in the simplex (c > 0).
 
@@ -317,6 +374,8 @@ def _ellipsoid_core(qb, cb, zb, r2, n, pb, bb, idx, act):
     if dinf <= r2:
         for k in range(n):
             pb[k] = qb[k] + cb[k] * (1.0 - QM) / CM if zb[k] == zmin else 0.0
+        return _dot(pb, zb, n)
+    if _ellipsoid_active_set(qb, cb, zb, r2, n, pb, act):
         return _dot(pb, zb, n)
     lo = 0.0
     hi = 1.0 / (zmax - zmin)
@@ -392,20 +451,29 @@ def _kl_tilt(qb, zb, zmin, u, n, pb):
 def inner_kl(qb, zb, kappa, n, pb):
     """min p.z s.t. KL(p || q) <= kappa (p << q), Nilim & El Ghaoui (2005) 1-D dual.
 
-    The minimiser is the exponential tilt ``p ∝ q exp(-z/lambda)`` with ``KL(p||q) = kappa``; if
-    ``kappa >= -log q(argmin z)`` the minimum ``min z`` is attained on the boundary (lambda -> 0):
-    p is q restricted to argmin z, renormalised.
+    The minimiser is the exponential tilt ``p ∝ q exp(-u (z - min z))`` with ``KL(p||q) = kappa``;
+    if ``kappa >= -log q(argmin z)`` the minimum ``min z`` is attained on the boundary (u -> inf):
+    p is q restricted to argmin z, renormalised.  The root of ``KL(u) = kappa`` is found by Newton's
+    method (``KL'(u) = u Var_p(z)``, one pass over the row per step gives value and derivative)
+    from the small-``kappa`` guess ``u0 = sqrt(2 kappa / Var_q(z))`` (``KL(u) = u^2 Var_q(z)/2 +
+    O(u^3)``), safeguarded by the bracket of evaluated points (doubling until the root is
+    bracketed, bisection when a step leaves it), to a relative width of a few ulps in ``u``.
     """
     if n == 0:
         return 0.0
     zmin = _zmin(zb, n)
     QM = 0.0
     zmax = -np.inf
+    m1q = 0.0
+    m2q = 0.0
     for k in range(n):
-        if zb[k] == zmin:
+        d = zb[k] - zmin
+        if d == 0.0:
             QM += qb[k]
         if zb[k] > zmax:
             zmax = zb[k]
+        m1q += qb[k] * d
+        m2q += qb[k] * d * d
     if zmax - zmin <= 0.0 or kappa <= 0.0:
         for k in range(n):
             pb[k] = qb[k]
@@ -414,36 +482,42 @@ def inner_kl(qb, zb, kappa, n, pb):
         for k in range(n):
             pb[k] = qb[k] / QM if zb[k] == zmin else 0.0
         return zmin
+    var_q = m2q - m1q * m1q
+    u = np.sqrt(2.0 * kappa / var_q) if var_q > 0.0 else 1.0 / (zmax - zmin)
     lo = 0.0
-    hi = 1.0 / (zmax - zmin)
-    for _ in range(2000):
-        if _kl_tilt(qb, zb, zmin, hi, n, pb) >= kappa:
-            break
-        lo = hi
-        hi *= 2.0
-    u = 0.5 * (lo + hi)
-    for _ in range(200):
-        f = _kl_tilt(qb, zb, zmin, u, n, pb) - kappa
+    hi = np.inf
+    m1 = 0.0
+    for _ in range(300):
+        Z = 0.0
+        S1 = 0.0
+        S2 = 0.0
+        for k in range(n):
+            d = zb[k] - zmin
+            w = qb[k] * np.exp(-u * d)
+            pb[k] = w
+            Z += w
+            S1 += w * d
+            S2 += w * d * d
+        m1 = S1 / Z
+        lz = np.log(Z)
+        f = -u * m1 - lz - kappa
         if f < 0.0:
             lo = u
         else:
             hi = u
-        if f == 0.0 or hi - lo <= 4e-16 * hi:
+        # stop at the round-off level of f, or when the bracket is a few ulps wide
+        if abs(f) <= 8e-16 * (kappa + u * m1 + abs(lz)) or (hi < np.inf and hi - lo <= 4e-16 * hi):
             break
-        # Newton step d KL / du = u Var_p(z), safeguarded by the bracket
-        m1 = 0.0
-        m2 = 0.0
-        for k in range(n):
-            d = zb[k] - zmin
-            m1 += pb[k] * d
-            m2 += pb[k] * d * d
-        deriv = u * (m2 - m1 * m1)
-        un = u - f / deriv if deriv > 0.0 else 0.5 * (lo + hi)
+        deriv = u * (S2 / Z - m1 * m1)
+        un = u - f / deriv if deriv > 0.0 else -1.0
         if not (lo < un < hi):
-            un = 0.5 * (lo + hi)
+            un = 0.5 * (lo + hi) if hi < np.inf else 2.0 * u
+        if abs(un - u) <= 8e-16 * u:
+            break
         u = un
-    _kl_tilt(qb, zb, zmin, u, n, pb)
-    return _dot(pb, zb, n)
+    for k in range(n):
+        pb[k] /= Z
+    return zmin + m1
 
 
 @njit(cache=True)

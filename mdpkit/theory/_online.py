@@ -8,8 +8,6 @@ fixed seeds, so it is derandomized.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from mdpkit.bounds import online as bounds_online
@@ -99,7 +97,6 @@ def _run_optimism(algorithm, episodes):
         K = episodes
         res = subject(mdp, algorithm=algorithm, horizon=H, n_episodes=K, seed=int(rng.integers(2**31)))
         gap = np.asarray(res.optimism_gap[0])
-        below = float(np.mean(gap < H)) if gap.size else 0.0
         return Observation(-gap, np.zeros_like(gap), x=np.arange(1, K + 1), atol=1e-9 * H, rtol=0.0,
                            info={"H": H, "K": K, "regret": float(res.pseudo_regret[0, -1]),
                                  "min_gap": float(gap.min())})

@@ -79,6 +79,12 @@ def test_one_signature_per_kernel():
     for inst in INSTANCES:
         for name, variant in VARIANTS:
             sb.run_bandit(name, inst, 30, 2, seed=1, variant=variant)
+    from mdpkit.bandits import LinearBandit
+
+    lin = LinearBandit.random(np.random.default_rng(0), 5, 3)
+    for alg in ("oful", "lin_ts"):
+        for var in ("paper", "practical"):
+            sb.run_linear_bandit(alg, lin, 20, 2, variant=var)
     state = sb.bandit_algorithm("exp3").init(INSTANCES[0], 10)
     rng = np.random.default_rng(0)
     a = sb.select(state, rng)
@@ -86,3 +92,13 @@ def test_one_signature_per_kernel():
     for nm, d in vars(kb).items():
         if isinstance(d, CPUDispatcher):
             assert len(d.signatures) <= 1, (nm, d.signatures)
+
+
+def test_beta_sampler_law_against_scipy():
+    """Cheng's BB / BC against scipy.stats.beta (KS test, fixed seed), both branches and a <-> b."""
+    kb.seed_stream(np.int64(11))
+    ps = []
+    for a, b in [(1.0, 1.0), (0.5, 3.0), (3.0, 0.4), (1.0, 7.0), (2.5, 2.5), (40.0, 3.0), (2.0, 90.0)]:
+        xs = np.array([kb.beta_draw(a, b) for _ in range(4000)])
+        ps.append(stats.kstest(xs, stats.beta(a, b).cdf).pvalue)
+    assert min(ps) > 1e-3, ps

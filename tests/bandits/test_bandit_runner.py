@@ -72,13 +72,14 @@ def test_etc_expected_regret_against_exact_enumeration_and_monte_carlo():
     assert abs(final.mean() - res.expected_regret[-1]) < 4 * final.std(ddof=1) / np.sqrt(final.size)
 
 
-@pytest.mark.parametrize("name", ["ucb1", "kl_ucb", "moss", "ao_ucb", "imed"])
+@pytest.mark.parametrize("name", ["ucb1", "kl_ucb", "moss", "ao_ucb", "imed", "etc"])
 def test_pure_step_api_reproduces_the_kernel_run(name):
     """Deterministic index rules: fed the rewards of a kernel run, the pure API picks the same arms."""
     inst = BernoulliBandit([0.4, 0.6, 0.5])
     T = 150
-    res = run_bandit(name, inst, T, 1, seed=9)
-    algo = bandit_algorithm(name)
+    opts = {"m": 5} if name == "etc" else {}
+    res = run_bandit(name, inst, T, 1, seed=9, **opts)
+    algo = bandit_algorithm(name, **opts)
     st = algo.init(inst, T)
     rng = np.random.default_rng(0)
     for t in range(T):

@@ -119,6 +119,7 @@ def test_killed_subprocess_sweep_resumes(tmp_path):
 def test_joblib_threads_same_results(tmp_path):
     """The joblib path (worker processes are exercised by the dask and subprocess tests)."""
     out = bandit_sweep(ALGOS, INSTS, 60, 4, seed=8, n_jobs=2, backend="threading", out_dir=tmp_path, progress=False)
+    assert len(list(tmp_path.rglob("*.npz"))) == 16  # one file per (cell, seed) even in chunks
     _check_against_run_bandit(out, 60, 4, 8)
 
 

@@ -12,7 +12,6 @@ from mdpkit.solvers.linear import linear_exact_solution, lsvi_ucb
 def ucb_plan_np(phi2, Linv, bM, br, beta, cap, S):
     H = Linv.shape[0]
     SA = phi2.shape[0]
-    A = SA // S
     V = np.zeros((H + 1, S))
     Q = np.empty((H, SA))
     pi = np.empty((H, S), np.int64)
@@ -21,15 +20,15 @@ def ucb_plan_np(phi2, Linv, bM, br, beta, cap, S):
         w = Linv[h] @ (br[h] + bM[h] @ V[h + 1])
         bonus = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", phi2, Linv[h], phi2), 0.0))
         Q[h] = np.minimum(phi2 @ w + beta * bonus, cap)
-        pi[h] = Q[h].reshape(S, A).argmax(axis=1)
-        V[h] = Q[h].reshape(S, A).max(axis=1)
+        pi[h] = Q[h].reshape(S, SA // S).argmax(axis=1)
+        V[h] = Q[h].reshape(S, SA // S).max(axis=1)
         W[h] = w
     return Q, V, pi, W
 
 
 def lsvi_ucb_np(lmdp, U, beta, cap, lam=1.0):
     """The whole algorithm, re-fitting every episode from the raw history (no sufficient statistics)."""
-    H, S, A, d = lmdp.horizon, lmdp.S, lmdp.A, lmdp.d
+    H, S, d = lmdp.horizon, lmdp.S, lmdp.d
     phi = np.asarray(lmdp.phi)
     Vstar = linear_exact_solution(lmdp).v
     hist = [[] for _ in range(H)]

@@ -5,7 +5,7 @@ import pytest
 
 from mdpkit import InvalidArgumentError, TabularMDP
 from mdpkit.linear import TransitionData, generative_samples, one_hot_linear_mdp, random_linear_mdp, simplex_linear_mdp
-from mdpkit.solvers.linear import linear_exact_solution, lsvi, r2pvi, regularized_expectation
+from mdpkit.solvers.linear import linear_exact_solution, r2pvi, regularized_expectation
 
 cp = pytest.importorskip("cvxpy")
 

@@ -17,7 +17,6 @@ from mdpkit.linear import (
     misspecified_linear_mdp,
     one_hot_features,
     one_hot_linear_mdp,
-    policy_q_values,
     random_linear_mdp,
     simplex_linear_mdp,
 )

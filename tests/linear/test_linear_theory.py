@@ -6,7 +6,7 @@ import pytest
 import mdpkit.theory._linear as tl  # registers the checks
 from mdpkit.theory import check
 
-NAMES = ["lsvi-onehot-tabular", "linear-q-pi", "lsvi-ucb-optimism", "mdvi-softmax-identity"]
+NAMES = ["lsvi-onehot-tabular", "linear-q-pi", "lsvi-ucb-optimism", "mdvi-softmax-identity", "lsvi-adp-loss"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -40,3 +40,19 @@ def test_q_pi_control_is_misspecification():
 def test_r2pvi_check_small():
     res = check("r2pvi-onehot-tabular", n_examples=4, seed=0, steer=False)
     assert res.verdict == "PASS" and res.control_failed is True
+
+
+def test_adp_loss_check_has_power():
+    """The tight instance reaches ratio 1, so the check fails if the constant 2 is halved."""
+    res = check("lsvi-adp-loss", n_examples=20, seed=0)
+    assert res.verdict == "PASS" and res.control_failed is True and res.n_instances >= 20
+    assert res.worst_ratio > 0.99
+    from mdpkit import TabularMDP
+    from mdpkit.linear import one_hot_linear_mdp
+
+    tight = (one_hot_linear_mdp(TabularMDP(np.ones((1, 2, 1)), np.array([[0.0, 0.3]]), 1.0), horizon=1),
+             np.ones((1, 2, 1)))
+    obs = tl._run_adp(tight, np.random.default_rng(0), tl.adp_greedy)
+    assert obs.observed[0] == pytest.approx(obs.bound[0])  # loss = 2 * eps exactly
+    obs.bound = obs.bound / 2
+    assert not obs.evaluate().passed

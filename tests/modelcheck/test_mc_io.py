@@ -259,7 +259,7 @@ def _mutate(text: str, data) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=150, derandomize=True, deadline=None, database=None,
+@settings(max_examples=120, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_fuzz_malformed_files_raise_named_errors(tmp_path, data):

@@ -128,7 +128,7 @@ def assert_bracket(res, truth, tol=TOL):
     assert np.max(np.abs(res.v[fin] - truth[fin]), initial=0.0) <= res.v_error_bound + tol * scale
 
 
-SEEDS = range(40)
+SEEDS = range(30)
 
 
 # ----------------------------------------------------------------------------- probabilities

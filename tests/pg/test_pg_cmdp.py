@@ -125,6 +125,10 @@ def test_reload_last_iterate_converges_where_gda_cycles(seed):
     vr = mdp.mu0 @ np.linalg.solve(np.eye(mdp.S) - mdp.gamma * np.einsum("sa,sat->st", rel.policy, mdp.P_dense()),
                                    np.sum(rel.policy * mdp.R, axis=1))
     assert rel.reward_values[-1] == pytest.approx(vr, abs=1e-12)
+    # the averaged iterate (mixture of the iterates' occupancies) is evaluated exactly too
+    M = np.eye(mdp.S) - mdp.gamma * np.einsum("sa,sat->st", gda.average_policy, mdp.P_dense())
+    assert gda.average_reward_value == pytest.approx(mdp.mu0 @ np.linalg.solve(M, np.sum(gda.average_policy * mdp.R, axis=1)), abs=1e-12)
+    assert gda.average_cost_values[0] == pytest.approx(mdp.mu0 @ np.linalg.solve(M, np.sum(gda.average_policy * C, axis=1)), abs=1e-12)
 
 
 def test_bad_cost_shapes():

@@ -7,7 +7,6 @@ best responses by enumerating the opponent's deterministic policies.
 """
 
 import itertools
-import warnings
 
 import numpy as np
 import pytest

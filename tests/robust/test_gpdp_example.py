@@ -54,7 +54,7 @@ def test_gpdp_example_runs_and_every_policy_is_evaluated_on_the_true_model(tmp_p
     for name in ("gpdp_models.png", "gpdp_policies.png", "gpdp_values.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads((tmp_path / "gpdp_summary.json").read_text())
-    assert summary["seconds"] < 120
+    assert set(summary["value_on_true_model_from_x0"]) == {"true", "parametric", "GP", "robust GP"}
     true = fisheries(41)
     v_star = out["true_v"]
     for name, pol in out["policies"].items():

@@ -186,3 +186,12 @@ def test_diameter_errors():
         structure.diameter(m, max_iter=0)
     with pytest.raises(InvalidArgumentError, match="TabularMDP"):
         structure.diameter("chain")
+
+
+@pytest.mark.parametrize("spec", ["riverswim", "chain", "chain:n_states=7,slip=0.4"])
+def test_zoo_hitting_times_match_the_lp(spec):
+    m = generators.make(spec)
+    r = structure.diameter(m, rtol=1e-11)
+    H = np.column_stack([lp_hitting_times(m, t) for t in range(m.S)])
+    tol = 1e-7 * H.max()
+    assert np.all(r.hitting_times <= H + tol) and np.all(H <= r.hitting_times_upper + tol)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mdpkit import InvalidArgumentError, InvalidMDPError, generators
+from mdpkit import InvalidArgumentError, InvalidMDPError, ModelFileError, generators
 from mdpkit.effective_horizon import (
     FiniteHorizonModel,
     effective_horizon,
@@ -51,7 +51,6 @@ def brute_q(ns, R, H, t, s, k):
 
 
 def brute_min_k(ns, R, H, s0=0, atol=1e-9):
-    A = ns.shape[1]
     for k in range(1, H + 1):
         ok = True
         vis = {s0}
@@ -298,3 +297,24 @@ def test_errors():
         effective_horizon(m.with_sticky_actions(0.1))
     with pytest.raises(InvalidArgumentError, match="sticky-action probability"):
         m.with_sticky_actions(1.0)
+
+
+def test_bridge_npz_round_trip_and_errors(tmp_path):
+    """The BRIDGE file layout: ``transitions`` and ``rewards`` arrays of shape (S, A), -1 = episode end."""
+    ns = np.array([[1, -1, 2], [2, 2, -1], [-1, 0, 1]], dtype=np.int64)
+    R = np.array([[0.0, 1.0, 0.0], [0.5, 0.0, 2.0], [0.0, 0.0, 1.0]])
+    np.savez(tmp_path / "consolidated.npz", transitions=ns, rewards=R)
+    m = FiniteHorizonModel.from_npz(tmp_path / "consolidated.npz", 4)
+    assert m.deterministic and np.array_equal(m.next_state, ns) and np.array_equal(m.R, R) and m.initial[0] == 1.0
+    assert minimal_k(m) == brute_min_k(ns, R, 4)
+    np.savez(tmp_path / "bad.npz", transitions=ns)
+    with pytest.raises(ModelFileError, match="expected arrays 'transitions' and 'rewards'"):
+        FiniteHorizonModel.from_npz(tmp_path / "bad.npz", 4)
+    np.savez(tmp_path / "obj.npz", transitions=np.array([object()], dtype=object), rewards=R)
+    with pytest.raises(ModelFileError, match="not a readable npz"):
+        FiniteHorizonModel.from_npz(tmp_path / "obj.npz", 4)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError):
+        FiniteHorizonModel.from_npz(tmp_path / "junk.npz", 4)
+    with pytest.raises(ModelFileError, match="exceeds max_bytes"):
+        FiniteHorizonModel.from_npz(tmp_path / "consolidated.npz", 4, max_bytes=10)

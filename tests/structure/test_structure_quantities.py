@@ -293,3 +293,13 @@ def test_optimal_bias_matches_relative_value_iteration_and_solves_the_equation()
 def test_optimal_bias_refuses_two_closed_classes():
     with pytest.raises(InvalidArgumentError, match="weakly communicating"):
         structure.optimal_bias(generators.gridworld_4x4())
+
+
+@pytest.mark.parametrize("spec", ["riverswim", "chain", "riverswim:n_states=4"])
+def test_zoo_classification_matches_policy_enumeration(spec):
+    m = generators.make(spec)
+    c = structure.classify(m)
+    ks = [n_closed_and_transient(adjacency(m, pol)) for pol in itertools.product(range(m.A), repeat=m.S)]
+    assert c.unichain is all(k == 1 for k, _ in ks)
+    assert c.recurrent is all(k == 1 and tr == 0 for k, tr in ks)
+    assert c.n_policies_checked == len(ks) or not c.unichain

@@ -21,7 +21,7 @@ def test_stock_cvar_exact_holds_and_decomposition_fails__bauerle_ott_2011():
     res = theory.check("stock-cvar-exact", n_examples=15, seed=2)
     assert not res.errors, res.errors
     assert res.passed, [(o.label, o.info) for o in res.failures()[:3]]
-    assert res.n_instances == 16 and res.verdict == "PASS" and res.ok
+    assert res.n_effective >= 15 and res.verdict == "PASS" and res.ok
     assert res.control_failed is True
     # the decomposition's failures are over-estimates, never under-estimates beyond round-off
     bad = [o for o in res.control_observations if not o.passed]
