@@ -22,9 +22,10 @@ Carlo estimator with its sample variance.
 
 Functions
 ---------
-state_occupancy, state_action_occupancy, policy_value, q_values, advantage, softmax_policy,
-softmax_gradient, direct_gradient, loglinear_policy, loglinear_gradient, entropy_regularized_values,
-sampled_gradient, mismatch_coefficient, validate_distribution
+state_occupancy, state_action_occupancy, policy_value, q_values, advantage, masked_softmax,
+softmax_policy, softmax_gradient, direct_gradient, loglinear_policy, loglinear_gradient,
+entropy_regularized_values, policy_quantities (the solvers' inner loop), sampled_gradient,
+mismatch_coefficient, validate_distribution
 """
 
 from __future__ import annotations

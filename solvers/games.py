@@ -44,7 +44,8 @@ __all__ = [
 
 class MatrixGameSolution(NamedTuple):
     r"""``value`` of :math:`\max_x\min_y x^\top M y`; optimal mixed strategies ``x (A1,)`` and
-    ``y (A2,)``; ``duality_gap`` :math:`\max_b (x^\top M)_b`-side check: :math:`\max_a(My)_a-\min_b(x^\top M)_b\ge0`."""
+    ``y (A2,)``; ``duality_gap`` the exact exploitability :math:`\max_a(My)_a-\min_b(x^\top M)_b\ge0`
+    of the pair (0 at a saddle point, up to the LP tolerance)."""
 
     value: float
     x: np.ndarray

@@ -31,14 +31,18 @@ zero-reward end components are collapsed (any other end component costs :math:`+
 (3) The reduced model is split into strongly connected components solved bottom-up (topological
 order), with
 
-* ``method="ovi"`` (default): optimistic value iteration (Hartmanns & Kaminski 2020), Gauss-Seidel
-  from below, an upper bound guessed and verified by one backup (:math:`Tu \le u`);
+* ``method="ovi"``: optimistic value iteration (Hartmanns & Kaminski 2020), Gauss-Seidel
+  from below, an upper bound guessed and verified by Gauss-Seidel sweeps that do not increase it
+  (:math:`Tu \le u`);
 * ``method="ii"``: interval iteration (Haddad & Monmege 2018), lower and upper iterates from 0
   and 1 (probabilities only);
-* ``method="pi"``: policy iteration (exact evaluation by a sparse Krylov solve with BLAS limited
-  to one thread), the certificate being the verified inductive bracket around the final
-  policy's value (one backup each side; no second policy iteration), with optimistic value
-  iteration as the fallback when verification fails.
+* ``method="pi"`` (default): policy iteration started from the greedy policy of eight
+  value-iteration sweeps (exact evaluation by a sparse Krylov solve with BLAS limited to one
+  thread), the certificate being the verified inductive bracket
+  :math:`[v_\pi - w, v_\pi + w]`, :math:`w = 10^{-3}\,\epsilon \max|v_\pi|`, around the final
+  policy's value (one backup each side, :math:`Tl \ge l`, :math:`Tu \le u`, up to a few ulps of
+  rounding; no second policy iteration), with optimistic value iteration as the fallback when
+  the verification fails.
 
 The result's ``v_lower`` / ``v_upper`` is the certified per-state bracket
 (:func:`mdpkit.bounds.reachability.bracket_bound`), ``v`` its midpoint (``inf`` where infinite).
@@ -106,6 +110,9 @@ class ReachabilityResult(SolveResult):
     finite value; ``policy`` (S,) int64 a policy attaining the bracket's side (step-bounded:
     ``(k, S)``, row ``t`` used with ``k - t`` steps left).
 
+    ``n_iter`` counts policy-iteration rounds (``method="pi"``), single-state backups
+    (``"ovi"``, ``"ii"``) or steps (step-bounded).
+
     Attributes
     ----------
     objective : str
@@ -118,7 +125,8 @@ class ReachabilityResult(SolveResult):
     n_reduced : int
         Number of states of the reduced model after end-component collapse.
     n_components : int
-        Number of strongly connected components of the reduced model.
+        Number of strongly connected components of the reduced model (0 when policy iteration
+        did not need them).
     step_bound : int or None
     """
 
@@ -583,7 +591,7 @@ def reach_probability(
     maximize: bool = True,
     avoid=None,
     labels=None,
-    method: str = "ovi",
+    method: str = "pi",
     epsilon: float = 1e-6,
     relative: bool = True,
     max_sweeps: int = 1_000_000,
@@ -610,8 +618,10 @@ def reach_probability(
         States that end a path unsuccessfully (goal states are never avoided).
     labels : dict of str -> int array, optional
         Named state sets (as returned by :func:`mdpkit.io.load_prism` / :func:`mdpkit.io.load_drn`).
-    method : {"ovi", "ii", "pi"}, default "ovi"
-        Optimistic value iteration, interval iteration, or policy iteration (see module docstring).
+    method : {"pi", "ovi", "ii"}, default "pi"
+        Policy iteration (certified by the verified bracket around its final value; optimistic
+        value iteration when the verification fails), optimistic value iteration, or interval
+        iteration (see the module docstring).
     epsilon : float, default 1e-6
         Target half-width of the bracket: ``v_upper - v_lower <= 2 epsilon |v|`` (``relative``) or
         ``<= 2 epsilon`` (absolute).  For ``method="pi"`` the bracket is much narrower.
@@ -689,7 +699,7 @@ def reach_reward(
     *,
     maximize: bool = False,
     labels=None,
-    method: str = "ovi",
+    method: str = "pi",
     epsilon: float = 1e-6,
     relative: bool = True,
     max_sweeps: int = 1_000_000,
@@ -1031,7 +1041,7 @@ def format_values(res: ReachabilityResult, states=None) -> str:
     ids = np.arange(S) if states is None else np.asarray(states, dtype=np.int64)
     out = [f"{'state':>8}  {'value':>22}  bracket"]
     for s in ids[:20].tolist():
-        out.append(f"{s:>8}  {res.v[s]!r:>22}  [{res.v_lower[s]!r}, {res.v_upper[s]!r}]")
+        out.append(f"{s:>8}  {float(res.v[s])!r:>22}  [{float(res.v_lower[s])!r}, {float(res.v_upper[s])!r}]")
     if ids.size > 20:
         out.append(f"... ({ids.size - 20} more states)")
     return "\n".join(out)

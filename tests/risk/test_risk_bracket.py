@@ -165,3 +165,14 @@ def test_cli_prints_the_certified_interval(capsys):
     res = solve_objective(generators.make("gridworld"), "cvar:0.25", state=0)
     assert lo == pytest.approx(float(res.v_lower), rel=1e-9) and hi == pytest.approx(float(res.v_upper), rel=1e-9)
     assert "truncated at H=" in out and "stocks" in out and "nan" not in out
+
+
+def test_theorem_check_passes_and_its_controls_fail():
+    import mdpkit.theory._risk_bracket  # noqa: F401  (registers the check)
+    from mdpkit import theory
+
+    r = theory.check("risk-bracket-contains-optimum", n_examples=20)
+    d = r.to_dict()
+    assert r.verdict == "PASS" and d["n_effective"] >= 20
+    assert r.control_failed is True  # nearest rounding misses the optimum somewhere
+    assert d["mutation"]["bound"] is True  # a half-width bracket is too narrow on some instance
