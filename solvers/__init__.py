@@ -29,6 +29,8 @@ Risk-sensitive (stock augmentation, finite horizon; mdpkit.solvers.risk)
     solve_objective, optimize_cvar, optimize_var, optimize_threshold, optimize_band,
     optimize_expected_utility, optimize_mean, optimize_erm, optimize_evar, nested_risk_dp,
     cvar_decomposition, RiskResult, CVaRDecompositionResult
+Discounted risk objectives with a certified interval (mdpkit.solvers.risk_bracket)
+    optimize_discounted_risk, RiskBracketResult
 Structure queries moved to :mod:`mdpkit.structure` (``closed_classes``, ``terminal_states``,
 ``all_policies_proper``); the old names here forward there with a ``DeprecationWarning``.
 Exact policy optimization (mdpkit.solvers.policy_optimization)
@@ -113,6 +115,7 @@ from .distributional import (
     quantile_policy_evaluation,
     quantile_value_iteration,
 )
+from .risk_bracket import RiskBracketResult, optimize_discounted_risk
 from .risk import (
     CVaRDecompositionResult,
     RiskResult,
@@ -165,6 +168,7 @@ __all__ = [
     "ReachabilityResult",
     "RegularizedVIResult",
     "RidgeRegressor",
+    "RiskBracketResult",
     "RiskResult",
     "RobustResult",
     "SOLVERS",
@@ -205,6 +209,7 @@ __all__ = [
     "nested_risk_dp",
     "optimize_band",
     "optimize_cvar",
+    "optimize_discounted_risk",
     "optimize_erm",
     "optimize_evar",
     "optimize_expected_utility",

@@ -36,11 +36,18 @@ two exact-arithmetic-free but *certified* steps:
 
 A rounding allowance of ``16 (H + 2)`` ulps of the return scale (times ``1/alpha`` for CVaR) is added
 to both ends, so float round-off cannot break the guarantee.  The construction (steps 2-3) is this
-library's; its ingredients are monotonicity of the stock value (Bauerle & Ott 2011, Sec. 3; Avila
-Pires et al. 2025, Sec. 3: their stock-augmented theory covers expected utilities of the stock-augmented
-return and, through the outer optimisation, CVaR and VaR; ERM and EVaR need no stock) and the
-truncation bound (:func:`mdpkit.bounds.distributional.truncation_bound`).  Section numbers of
-Avila Pires et al. 2025 were not checked against the text.
+library's; its ingredients are monotonicity of the stock value (Bauerle & Ott 2011, Sec. 3) and the
+truncation bound (:func:`mdpkit.bounds.distributional.truncation_bound`).
+
+Relation to Avila Pires et al. (2025): their stock-augmented return distribution optimisation
+covers objectives of the stock-augmented return, with CVaR (through the outer optimisation over the
+initial stock) and homeostatic regulation (a band) as applications, and their distributional value
+and policy iteration come with bounds and a characterisation of which objectives they can or cannot
+optimise (abstract; the conditions and section numbers could not be checked against the text here).
+Their guarantees are for exact (or projected) distributional iterates with the stock
+:math:`(c + r)/\gamma`; they do not give a computable interval on a finite grid.  Here: CVaR, VaR,
+thresholds and increasing utilities use the stock with certified rounding; ERM, EVaR and the mean
+need no stock (exact recursions); the band is not monotone in the return and is refused.
 
 References
 ----------

@@ -46,7 +46,7 @@ _PUBLIC_MODULES = ["mdpkit", "mdpkit.solvers", "mdpkit.bounds", "mdpkit.structur
                    "mdpkit.generators", "mdpkit.io", "mdpkit.uncertainty", "mdpkit.distributions", "mdpkit.theory",
                    "mdpkit.plotting", "mdpkit.results", "mdpkit.model", "mdpkit.stock", "mdpkit.testing.strategies",
                    "mdpkit.solvers.robust", "mdpkit.solvers.risk", "mdpkit.solvers.distributional",
-                   "mdpkit.solvers.robust_static"]
+                   "mdpkit.solvers.robust_static", "mdpkit.solvers.risk_bracket"]
 
 
 @pytest.mark.parametrize("name", _PUBLIC_MODULES)

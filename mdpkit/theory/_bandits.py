@@ -85,11 +85,6 @@ def etc(instance, horizon, n_runs, seed, m):
     return run_bandit("etc", instance, horizon, n_runs, seed, m=m)
 
 
-def greedy_etc(instance, horizon, n_runs, seed, m):
-    """Negative control: greedy play (one pull each, then the best mean so far), ``m`` ignored."""
-    return greedy(instance, horizon, n_runs, seed)
-
-
 def uniform_etc(instance, horizon, n_runs, seed, m):
     """Negative control: uniformly random arms, ``m`` ignored."""
     return uniform(instance, horizon, n_runs, seed)

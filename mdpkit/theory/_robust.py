@@ -284,7 +284,14 @@ def robust_reference_value(mdp, uncertainty):
     return np.asarray(res.v, dtype=float), float(res.v_error_bound)
 
 
-def vertex_robust_values(mdp, kappa, policy=None, tol=1e-13, max_iter=20_000):
+def l1_vertex_sets(mdp, kappa):
+    """``{(s, a): vertices (m, S)}`` of every available row's L1 ball (HiGHS LPs, :func:`l1_ball_vertices`)."""
+    P = mdp.P_dense()
+    return {(s, a): l1_ball_vertices(P[s, a], kappa) for s in range(mdp.S) for a in range(mdp.A)
+            if mdp.action_mask[s, a]}
+
+
+def vertex_robust_values(mdp, kappa, policy=None, tol=1e-13, max_iter=20_000, verts=None):
     """Robust optimal value (or robust value of a deterministic ``policy``) for sa-rectangular L1 balls.
 
     An independent route: the vertices of every ball are enumerated by HiGHS LPs
@@ -294,8 +301,8 @@ def vertex_robust_values(mdp, kappa, policy=None, tol=1e-13, max_iter=20_000):
     Returns ``(v, error_bound)``.
     """
     S, A = mdp.S, mdp.A
-    P = mdp.P_dense()
-    verts = {(s, a): l1_ball_vertices(P[s, a], kappa) for s in range(S) for a in range(A) if mdp.action_mask[s, a]}
+    if verts is None:
+        verts = l1_vertex_sets(mdp, kappa)
     v = np.zeros(S)
     g = mdp.gamma
     for _ in range(max_iter):
@@ -316,8 +323,9 @@ def _run_certified(mdp, rng, solver):
     eps = float(rng.choice([1e-1, 1e-2, 1e-3])) * value_scale(mdp) * (1 - mdp.gamma)
     max_iter = int(rng.choice([3, 10, 10_000]))  # early stops give loose brackets, where the certificate matters
     res = solver(mdp, f"l1:{kappa}", epsilon=eps, max_iter=max_iter)
-    v_star, e1 = vertex_robust_values(mdp, kappa)
-    v_pol, e2 = vertex_robust_values(mdp, kappa, policy=np.asarray(res.policy))
+    verts = l1_vertex_sets(mdp, kappa)
+    v_star, e1 = vertex_robust_values(mdp, kappa, verts=verts)
+    v_pol, e2 = vertex_robust_values(mdp, kappa, policy=np.asarray(res.policy), verts=verts)
     # value: |v - v*_U| <= v_error_bound;  policy: v*_U - v^pi_U <= certificate
     obs = np.concatenate([np.abs(np.asarray(res.v) - v_star), v_star - v_pol])
     bnd = np.concatenate([np.full(mdp.S, float(res.v_error_bound)), np.full(mdp.S, float(res.certificate.value))])
@@ -540,8 +548,9 @@ def _run_s_rect(mdp, rng, solver):
     res = solver(mdp, f"l1:{kappa},rect=s", epsilon=1e-9 * value_scale(mdp))
     v = np.asarray(res.v, dtype=float)
     best_det, err = np.full(mdp.S, -np.inf), 0.0
+    verts = l1_vertex_sets(mdp, kappa)
     for pol in itertools.product(*[np.flatnonzero(mdp.action_mask[s]) for s in range(mdp.S)]):
-        vd, e = vertex_robust_values(mdp, kappa, policy=np.array(pol))
+        vd, e = vertex_robust_values(mdp, kappa, policy=np.array(pol), verts=verts)
         best_det = np.maximum(best_det, vd)
         err = max(err, e)
     v_pol = np.asarray(res.v_policy_robust, dtype=float)

@@ -240,3 +240,20 @@ def test_citations_say_whether_the_number_was_checked():
 def test_default_set_has_enough_distinct_results():
     names = [t.name for t in theory.list_theorems(default_only=True)]
     assert len(set(names)) == len(names) >= 45
+
+
+def test_s_rectangular_sets_reward_randomization__wiesemann_kuhn_rustem_2013():
+    """The two-identical-actions example (kappa = 0.4, gamma = 0.9): nominal v(0) = 0.9 * 0.5 * 10 = 4.5;
+    a deterministic policy loses 0.9 * 0.2 * 10 = 1.8 (nature moves 0.2 of its row's mass), the uniform
+    randomized one only 0.9 (nature's budget is split): 2.7 against 3.6."""
+    from mdpkit.solvers.robust import robust_value_iteration
+    from mdpkit.theory._robust import s_rect_randomization_example, vertex_robust_values
+
+    m = s_rect_randomization_example(0.9)
+    res = robust_value_iteration(m, "l1:0.4,rect=s", epsilon=1e-10)
+    assert res.v[0] == pytest.approx(3.6, abs=1e-8)
+    assert np.asarray(res.policy)[0] == pytest.approx([0.5, 0.5], abs=1e-8)
+    for a in (0, 1):
+        assert vertex_robust_values(m, 0.4, policy=np.array([a, 0, 0]))[0][0] == pytest.approx(2.7, abs=1e-9)
+    chk = theory.check("s-rect-randomized", n_examples=0, negative_control=False)
+    assert chk.passed and chk.observations[0].info["gain_from_randomizing"] == pytest.approx(0.9, abs=1e-7)
