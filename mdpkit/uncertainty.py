@@ -92,6 +92,8 @@ _ALIASES = {"box": "linf", "w1": "wasserstein", "weighted_l1": "wl1", "chisq": "
 SUPPORT_ONLY = frozenset({"chi2", "kl", "kl_penalty", "cvar"})
 #: penalty forms: the parameter is a penalty weight beta > 0, and beta -> inf is the nominal model
 PENALTIES = frozenset({"kl_penalty", "tv_penalty"})
+#: kinds with an s-rectangular form {(p_a)_a : sum_a d(p_a, q_a) <= kappa_s} (Numba and cvxpy engines)
+S_RECT_KINDS = frozenset({"l1", "linf", "l2", "kl"})
 
 #: absolute tolerance on sum(q) == 1 in the inner-problem functions
 Q_ATOL = 1e-8
@@ -114,8 +116,12 @@ class UncertaintySet:
     support : {"nominal", "simplex"}
         See the module docstring.
     rectangularity : {"sa", "s"}
-        s-rectangular sets are :math:`\{(p_a)_a : \sum_a \|p_a - q_a\|_1 \le \kappa_s\}`; the
-        Numba engine implements them for ``kind="l1"`` (Ho, Petrik & Wiesemann 2018, Sec. 4).
+        s-rectangular sets are :math:`\{(p_a)_a : \sum_a d(p_a, q_a) \le \kappa_s\}` for
+        ``kind`` in :data:`S_RECT_KINDS` (``"l1"``, ``"linf"``, ``"l2"``, ``"kl"``; d the L1,
+        L-infinity, L2 distance or KL(p_a || q_a)); other kinds raise
+        :class:`InvalidArgumentError`.  The Numba engine solves L1 exactly over breakpoints (Ho,
+        Petrik & Wiesemann 2018, Sec. 4) and Linf / L2 / KL by a level search on the per-action
+        value curves (:func:`mdpkit._kernels.robust.s_rect_state`).
     weights : ndarray of shape (S,), optional
         State weights :math:`w \ge 0` for ``"wl1"``.
     metric : ndarray of shape (S, S), optional
@@ -143,6 +149,9 @@ class UncertaintySet:
             raise InvalidArgumentError(f"support must be 'nominal' or 'simplex', got {self.support!r}")
         if self.rectangularity not in ("sa", "s"):
             raise InvalidArgumentError(f"rectangularity must be 'sa' or 's', got {self.rectangularity!r}")
+        if self.rectangularity == "s" and kind not in S_RECT_KINDS:
+            raise InvalidArgumentError(f"s-rectangular sets (rect='s') are defined for kinds {sorted(S_RECT_KINDS)}; "
+                                       f"got kind {kind!r}")
         if kind == "cvxpy" and self.constraints is None:
             raise InvalidArgumentError("kind='cvxpy' needs constraints=callable(p, q) -> list of constraints")
         r = np.asarray(self.radius, dtype=float)

@@ -70,6 +70,7 @@ from mdpkit.policies import solve_policy_system, check_policy
 from mdpkit.results import SolveResult, ResultRecord, format_value
 from mdpkit.uncertainty import (
     PENALTIES,
+    S_RECT_KINDS,
     set_auxiliary_arrays,
     make_workspace,
     parse_uncertainty,
@@ -280,10 +281,9 @@ class RobustContext:
                                            f"({S}, {A}), got {r.shape}")
             self.kappa = np.array(r.reshape(S * A), dtype=np.float64, order="C", copy=True)
         else:
-            if us.kind != "l1":
-                raise NotImplementedError(f"s-rectangular sets are implemented for kind='l1' (Ho et al. 2018); got "
-                                          f"{us.kind!r}. mdpkit.uncertainty.s_rect_bellman_cvxpy solves one state "
-                                          "for l1, linf, l2 and kl")
+            if us.kind not in S_RECT_KINDS:
+                raise NotImplementedError(f"s-rectangular sets are implemented for kinds {sorted(S_RECT_KINDS)}; got "
+                                          f"{us.kind!r}")
             if r.ndim == 0:
                 r = np.full(S, float(r))
             if r.shape != (S,):
@@ -302,9 +302,14 @@ class RobustContext:
         chunks = rk.N_CHUNKS if work_entries >= rk.PAR_MIN_WORK else 1
         self.work = make_workspace(n_max, us.code, chunks)
         self.n_max = n_max
-        if us.rectangularity == "s":
+        if us.rectangularity == "s" and us.kind == "l1":
             self.swork = (np.zeros((A, n_max + 1)), np.zeros((A, n_max + 1)), np.zeros(A, dtype=np.int64),
                           np.zeros(A), np.zeros(A, dtype=np.bool_))
+        elif us.rectangularity == "s":
+            # the work tuple of the Linf / L2 / KL kernels (mdpkit._kernels.robust, s-rectangular section)
+            self.swork = ((np.zeros((A, n_max)), np.zeros((A, n_max)), np.zeros((A, n_max), dtype=np.int64),
+                           np.zeros(A, dtype=np.int64)) + tuple(np.zeros(A) for _ in range(4))
+                          + (np.zeros(A, dtype=np.bool_),) + tuple(np.zeros(A) for _ in range(7)))
 
     @property
     def s_rect(self) -> bool:
@@ -352,8 +357,9 @@ class RobustContext:
     def s_backup(self, v, pw=None):
         S, A = self.S, self.A
         out = (np.empty(S), np.zeros(S * A), np.zeros(S * A))
-        rk.s_rect_l1_backup(self.args, self.uset, self.gamma, _wv(v), pw is not None, out,
-                            _DUMMY_PW if pw is None else pw, self.work, self.swork)
+        backup = rk.s_rect_l1_backup if self.us.kind == "l1" else rk.s_rect_backup
+        backup(self.args, self.uset, self.gamma, _wv(v), pw is not None, out, _DUMMY_PW if pw is None else pw,
+               self.work, self.swork)
         return out[0], out[1].reshape(S, A), out[2].reshape(S, A)
 
     def greedy(self, v):
@@ -379,8 +385,9 @@ class RobustContext:
             else:
                 pis[:] = pi
             out = (np.empty(S), np.zeros(S * A))
-            rk.s_rect_l1_policy_backup(self.args, self.uset, self.gamma, _wv(v), pis.reshape(S * A), store, out,
-                                       pwt, self.work, self.swork)
+            backup = rk.s_rect_l1_policy_backup if self.us.kind == "l1" else rk.s_rect_policy_backup
+            backup(self.args, self.uset, self.gamma, _wv(v), pis.reshape(S * A), store, out, pwt, self.work,
+                   self.swork)
             return out[0], out[1].reshape(S, A)
         if pi.ndim == 1 and not store:
             v_out = np.empty(S)
@@ -661,7 +668,7 @@ def robust_value_iteration(
     mdp : TabularMDP
         Nominal model (dense ``(S, A, S)`` or CSR ``(S*A, S)``); requires ``gamma < 1``.
     uncertainty : UncertaintySet or str
-        The set, e.g. ``"l1:0.1"``, ``"kl:0.05"``, ``"l1:0.2,rect=s"`` (s-rectangular, L1 only).
+        The set, e.g. ``"l1:0.1"``, ``"kl:0.05"``, ``"l1:0.2,rect=s"`` (s-rectangular: l1, linf, l2, kl).
         A radius array has shape (S, A) (sa) or (S,) (s).
     epsilon : float, default 1e-6
         Target robust suboptimality of the returned policy, in reward units.
@@ -731,8 +738,9 @@ def robust_value_iteration(
     if ctx.s_rect:
         pi = np.zeros(S * A)
         xi = np.zeros(S * A)
-        n, converged = rk.s_rect_l1_vi_loop(ctx.args, ctx.uset, gamma, v, ctrl, (v_new, pi, xi, residuals, spans, dmm),
-                                            pw, ctx.work, ctx.swork)
+        loop = rk.s_rect_l1_vi_loop if ctx.us.kind == "l1" else rk.s_rect_vi_loop
+        n, converged = loop(ctx.args, ctx.uset, gamma, v, ctrl, (v_new, pi, xi, residuals, spans, dmm), pw, ctx.work,
+                            ctx.swork)
         return _finish(ctx, v_iterate=v, v_next=v, pi=pi.reshape(S, A), q=None, dmin=dmm[0], dmax=dmm[1], n=n,
                        converged=converged, residuals=residuals[:n].copy(), spans=spans[:n].copy(),
                        method="robust_value_iteration", options=options, t0=t0, budget=xi.reshape(S, A))

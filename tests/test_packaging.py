@@ -46,7 +46,10 @@ _PUBLIC_MODULES = ["mdpkit", "mdpkit.solvers", "mdpkit.bounds", "mdpkit.structur
                    "mdpkit.generators", "mdpkit.io", "mdpkit.uncertainty", "mdpkit.distributions", "mdpkit.theory",
                    "mdpkit.plotting", "mdpkit.results", "mdpkit.model", "mdpkit.stock", "mdpkit.testing.strategies",
                    "mdpkit.solvers.robust", "mdpkit.solvers.risk", "mdpkit.solvers.distributional",
-                   "mdpkit.solvers.robust_static", "mdpkit.solvers.risk_bracket"]
+                   "mdpkit.solvers.robust_static", "mdpkit.solvers.risk_bracket", "mdpkit.effective_horizon",
+                   "mdpkit.linear", "mdpkit.solvers.linear", "mdpkit.bounds.linear", "mdpkit.bounds.structure",
+                   "mdpkit.occupancy", "mdpkit.games", "mdpkit.solvers.policy_optimization", "mdpkit.solvers.cmdp",
+                   "mdpkit.solvers.games", "mdpkit.bounds.pg"]
 
 
 @pytest.mark.parametrize("name", _PUBLIC_MODULES)

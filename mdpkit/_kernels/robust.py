@@ -1529,3 +1529,523 @@ def s_rect_l1_vi_loop(model, uset, gamma, v, ctrl, out, pw, work, swork):
             converged = True
             break
     return n, converged
+
+
+# --------------------------------------------------------------------------------------------
+# s-rectangular L-infinity, L2 and KL: a level search over convex per-action value curves
+# --------------------------------------------------------------------------------------------
+#
+# At state s action a has the convex non-increasing curve g_a(xi) = R[s, a] + gamma f_a(xi),
+# f_a(xi) = min {p.v : d(p, q_a) <= xi}, evaluated by the sa-inner kernels above together with a
+# subgradient f_a'(xi) read off their KKT point (:func:`srect_eval`).  The s-rectangular update
+# min_{xi >= 0, sum xi <= kappa} max_a g_a(xi_a) is solved through the level u: the budget
+# T(u) = sum_a g_a^{-1}(u) is convex and non-increasing in u, so Newton's method from the left
+# (safeguarded by bisection) finds T(u*) = kappa; an optimal randomized policy is
+# pi_a ∝ 1 / |g_a'(xi_a)| on the active actions (the epigraph multipliers).  For a fixed
+# policy nature's split solves min sum_a pi_a g_a(xi_a): bisection on the budget multiplier.
+#
+# ``sw`` = (QB (A, n), ZB (A, n), PS (A, n) int64, NA (A,) int64, RA (A,), G0 (A,), FL (A,),
+#           XM (A,), avail (A,) bool, XL (A,), FXL (A,), SXL (A,), XR (A,), XC (A,), FC (A,), SC (A,))
+# holds the gathered rows of one state, g_a(0), the floor g_a(inf), the radius reaching it, the
+# left bracket (radius, f, slope), the right bracket and the current point.
+
+
+@njit(cache=True)
+def srect_eval(kind, x, q, z, n, work):
+    """f(x) = min {p.z : d(p, q) <= x, p in the simplex} and a subgradient f'(x) <= 0.
+
+    ``kind`` is LINF, L2 or KL; ``q, z`` hold the ``n`` gathered entries; the minimiser is written
+    to ``work[2][:n]``.  The subgradient is minus the KKT multiplier of the distance constraint:
+    L-infinity, with the LP dual ``nu`` (z of the marginal entry of the greedy fill),
+    ``f' = -sum_{q_i > x} (z_i - nu)^+ - sum_{q_i + x < 1} (nu - z_i)^+``; L2, with
+    ``p = Pi_simplex(q - t z)``, ``f' = -x / t`` (t by least squares on the active set; 0 at
+    x = 0, where the point does not show the right derivative); KL, with ``p ∝ q exp(-u z)``,
+    ``f' = -1 / u`` (u by least squares of log(p/q) on z; ``-inf`` at x = 0).  Returns ``(f, f')``.
+    """
+    qb, zb, pb = work[0], work[1], work[2]
+    idx, bb, cb, act = work[5], work[6], work[7], work[8]
+    for k in range(n):
+        qb[k] = q[k]
+        zb[k] = z[k]
+    if kind == LINF:
+        rem = 1.0
+        for k in range(n):
+            lo = q[k] - x
+            bb[k] = lo if lo > 0.0 else 0.0
+            hi = q[k] + x
+            cb[k] = hi if hi < 1.0 else 1.0
+            rem -= bb[k]
+        f = inner_box(bb, cb, zb, n, pb, idx)
+        nu = z[idx[0]]
+        for k in range(n):
+            j = idx[k]
+            nu = z[j]
+            add = cb[j] - bb[j]
+            if add >= rem:
+                break
+            rem -= add
+        sl = 0.0
+        for k in range(n):
+            d = z[k] - nu
+            if d > 0.0 and q[k] > x:
+                sl -= d
+            elif d < 0.0 and q[k] + x < 1.0:
+                sl += d
+        return f, sl
+    if kind == L2:
+        for k in range(n):
+            cb[k] = 1.0
+        f = inner_ellipsoid(qb, cb, zb, x * x, n, pb, bb, idx, act)
+        c = 0
+        mz = 0.0
+        md = 0.0
+        for k in range(n):
+            if pb[k] > 0.0:
+                c += 1
+                mz += z[k]
+                md += pb[k] - q[k]
+        if c < 2 or x <= 0.0:
+            return f, 0.0
+        mz /= c
+        md /= c
+        szz = 0.0
+        szd = 0.0
+        for k in range(n):
+            if pb[k] > 0.0:
+                szz += (z[k] - mz) * (z[k] - mz)
+                szd += (z[k] - mz) * (pb[k] - q[k] - md)
+        if szz <= 0.0 or szd >= 0.0:
+            return f, 0.0
+        return f, x * szz / szd
+    f = inner_kl(qb, zb, x, n, pb)
+    if x <= 0.0:
+        return f, -np.inf
+    c = 0
+    mz = 0.0
+    ml = 0.0
+    for k in range(n):
+        if pb[k] > 1e-250:
+            c += 1
+            mz += z[k]
+            ml += np.log(pb[k] / q[k])
+    if c < 2:
+        return f, 0.0
+    mz /= c
+    ml /= c
+    szz = 0.0
+    szl = 0.0
+    for k in range(n):
+        if pb[k] > 1e-250:
+            szz += (z[k] - mz) * (z[k] - mz)
+            szl += (z[k] - mz) * (np.log(pb[k] / q[k]) - ml)
+    if szz <= 0.0 or szl >= 0.0:
+        return f, 0.0
+    return f, szz / szl
+
+
+@njit(cache=True)
+def srect_reach(kind, q, z, n):
+    """Smallest radius at which f reaches its floor min z (all mass on argmin z); 0 if z is flat."""
+    zmin = _zmin(z, n)
+    QM = 0.0
+    CM = 0.0
+    rest = 0.0
+    qmax = 0.0
+    for k in range(n):
+        if z[k] == zmin:
+            QM += q[k]
+            CM += 1.0
+        else:
+            rest += q[k] * q[k]
+            if q[k] > qmax:
+                qmax = q[k]
+    if CM == float(n):
+        return 0.0
+    if kind == LINF:
+        spread = (1.0 - QM) / CM
+        return qmax if qmax > spread else spread
+    if kind == L2:
+        return np.sqrt((1.0 - QM) * (1.0 - QM) / CM + rest)
+    return -np.log(QM)
+
+
+@njit(cache=True)
+def _srect_prepare(kind, model, v, full, s, gamma, work, sw):
+    """Gather state s into ``sw`` and set g_a(0), floors, reach radii and brackets; returns ftol."""
+    R1, mask1, A = model[5], model[6], model[8]
+    qb, zb, pos, cols = work[0], work[1], work[3], work[4]
+    QB, ZB, PS, NA, RA, G0, FL, XM, avail = sw[0], sw[1], sw[2], sw[3], sw[4], sw[5], sw[6], sw[7], sw[8]
+    XL, FXL, SXL, XR = sw[9], sw[10], sw[11], sw[12]
+    zscale = 0.0
+    for a in range(A):
+        i = s * A + a
+        avail[a] = mask1[i]
+        NA[a] = 0
+        RA[a] = R1[i]
+        G0[a] = R1[i]
+        FL[a] = R1[i]
+        XM[a] = 0.0
+        XL[a] = 0.0
+        FXL[a] = 0.0
+        SXL[a] = 0.0
+        XR[a] = 0.0
+        if not mask1[i]:
+            continue
+        n = _gather(model, i, v, full, qb, zb, pos, cols)
+        NA[a] = n
+        m = 0.0
+        for k in range(n):
+            QB[a, k] = qb[k]
+            ZB[a, k] = zb[k]
+            PS[a, k] = pos[k]
+            m += qb[k] * zb[k]
+            if abs(zb[k]) > zscale:
+                zscale = abs(zb[k])
+        FXL[a] = m
+        if gamma > 0.0 and n > 0:
+            zmin = _zmin(zb, n)
+            G0[a] = R1[i] + gamma * m
+            FL[a] = R1[i] + gamma * zmin
+            if FL[a] >= G0[a]:
+                FL[a] = G0[a]
+            else:
+                XM[a] = srect_reach(kind, QB[a], ZB[a], n)
+                XR[a] = XM[a]
+                f, sl = srect_eval(kind, 0.0, QB[a], ZB[a], n, work)
+                SXL[a] = sl
+    return 1e-13 * (1.0 + zscale)
+
+
+@njit(cache=True)
+def _srect_inverse(kind, c, q, z, n, xl, fl, sl, xr, ftol, work):
+    """Radius x in [xl, xr] with f(x) = c (within ``ftol``); f convex non-increasing, f(xl) = fl > c.
+
+    Newton from the left (it never overshoots for a convex f) with the subgradient ``sl`` at xl,
+    safeguarded by bisection (every fourth step, or when a step leaves the bracket).  Returns
+    ``(x, f(x), f'(x))``; when the bracket shrinks to round-off, its right end (f <= c).
+    """
+    if fl <= c + ftol:
+        return xl, fl, sl
+    xrr = xr
+    fr = np.nan
+    sr = 0.0
+    for it in range(200):
+        if sl < 0.0 and sl > -np.inf and it % 4 != 3:
+            cand = xl + (fl - c) / (-sl)
+        else:
+            cand = 0.5 * (xl + xrr)
+        if not (cand > xl and cand < xrr):
+            cand = 0.5 * (xl + xrr)
+        f, s = srect_eval(kind, cand, q, z, n, work)
+        if abs(f - c) <= ftol:
+            return cand, f, s
+        if f > c:
+            xl, fl, sl = cand, f, s
+        else:
+            xrr, fr, sr = cand, f, s
+        if xrr - xl <= 4e-16 * xrr:
+            break
+    if fr != fr:
+        fr, sr = srect_eval(kind, xrr, q, z, n, work)
+    return xrr, fr, sr
+
+
+@njit(cache=True)
+def _srect_level_total(kind, u, gamma, A, ftol, work, sw):
+    """T(u) = sum_a g_a^{-1}(u) and dT/du; the radii, f-values and slopes go to XC, FC, SC."""
+    QB, ZB, NA, RA, G0, FL, XM, avail = sw[0], sw[1], sw[3], sw[4], sw[5], sw[6], sw[7], sw[8]
+    XL, FXL, SXL, XR, XC, FC, SC = sw[9], sw[10], sw[11], sw[12], sw[13], sw[14], sw[15]
+    tot = 0.0
+    dT = 0.0
+    for a in range(A):
+        XC[a] = 0.0
+        FC[a] = 0.0
+        SC[a] = 0.0
+        if not avail[a] or G0[a] <= u:
+            continue
+        if u < FL[a]:
+            return np.inf, 0.0
+        if u == FL[a]:
+            XC[a] = XM[a]
+            FC[a] = (FL[a] - RA[a]) / gamma
+            tot += XM[a]
+            dT = -np.inf
+            continue
+        x, f, s = _srect_inverse(kind, (u - RA[a]) / gamma, QB[a], ZB[a], NA[a], XL[a], FXL[a], SXL[a], XR[a],
+                                 ftol, work)
+        XC[a] = x
+        FC[a] = f
+        SC[a] = s
+        tot += x
+        if s < 0.0:
+            dT += 1.0 / (gamma * s)
+        else:
+            dT = -np.inf
+    return tot, dT
+
+
+@njit(cache=True)
+def _first_argmax(x, avail, A):
+    best = -1
+    for a in range(A):
+        if avail[a] and (best < 0 or x[a] > x[best]):
+            best = a
+    return best
+
+
+@njit(cache=True)
+def s_rect_state(kind, A, kappa, gamma, ftol, pi_out, xi_out, work, sw):
+    """min_{xi >= 0, sum xi <= kappa} max_a g_a(xi_a) at one prepared state (see the section notes).
+
+    Writes the budget split to ``xi_out`` and an optimal randomized policy (pi_a ∝ 1/|g_a'(xi_a)|
+    on the active actions) to ``pi_out``; returns the value.  ``sw`` as prepared by
+    :func:`_srect_prepare` for this state.
+    """
+    G0, FL, avail = sw[5], sw[6], sw[8]
+    XL, FXL, SXL, XR, XC, FC, SC = sw[9], sw[10], sw[11], sw[12], sw[13], sw[14], sw[15]
+    ulo = -np.inf
+    uhi = -np.inf
+    for a in range(A):
+        pi_out[a] = 0.0
+        xi_out[a] = 0.0
+        if avail[a]:
+            if FL[a] > ulo:
+                ulo = FL[a]
+            if G0[a] > uhi:
+                uhi = G0[a]
+    if kappa <= 0.0 or ulo >= uhi:
+        pi_out[_first_argmax(G0, avail, A)] = 1.0
+        return uhi
+    T, dT = _srect_level_total(kind, ulo, gamma, A, ftol, work, sw)
+    if T <= kappa:
+        pi_out[_first_argmax(FL, avail, A)] = 1.0
+        for a in range(A):
+            xi_out[a] = XC[a]
+        return ulo
+    lo, Tlo, dTlo = ulo, T, dT
+    for a in range(A):
+        if avail[a] and G0[a] > ulo:
+            XR[a] = XC[a]
+    hi = uhi
+    moved = False
+    for it in range(300):
+        if dTlo < 0.0 and dTlo > -np.inf and it % 4 != 3:
+            cand = lo + (Tlo - kappa) / (-dTlo)
+        else:
+            cand = 0.5 * (lo + hi)
+        if not (cand > lo and cand < hi):
+            cand = 0.5 * (lo + hi)
+        T, dT = _srect_level_total(kind, cand, gamma, A, ftol, work, sw)
+        if T <= kappa * (1.0 + 1e-13):
+            hi = cand
+            moved = True
+            for a in range(A):
+                if avail[a] and G0[a] > cand:
+                    XL[a] = XC[a]
+                    FXL[a] = FC[a]
+                    SXL[a] = SC[a]
+            if T >= kappa * (1.0 - 1e-12):
+                break
+        else:
+            lo, Tlo, dTlo = cand, T, dT
+            for a in range(A):
+                if avail[a] and G0[a] > cand:
+                    XR[a] = XC[a]
+        if hi - lo <= 4e-16 * max(abs(lo), abs(hi)):
+            break
+    if not moved:
+        pi_out[_first_argmax(G0, avail, A)] = 1.0
+        return uhi
+    tot = 0.0
+    for a in range(A):
+        if avail[a] and G0[a] > hi:
+            xi_out[a] = XL[a]
+            if SXL[a] < 0.0 and SXL[a] > -np.inf:
+                pi_out[a] = -1.0 / SXL[a]
+                tot += pi_out[a]
+    if tot > 0.0:
+        for a in range(A):
+            pi_out[a] /= tot
+    else:
+        pi_out[_first_argmax(G0, avail, A)] = 1.0
+    return hi
+
+
+@njit(cache=True)
+def _srect_store_rows(kind, model, s, xi, pw, work, sw):
+    """Store the minimisers of the rows (s, a) at the radii ``xi (A,)`` into ``pw``."""
+    A = model[8]
+    QB, ZB, PS, NA, avail = sw[0], sw[1], sw[2], sw[3], sw[8]
+    for a in range(A):
+        if not avail[a]:
+            continue
+        n = NA[a]
+        srect_eval(kind, xi[a], QB[a], ZB[a], n, work)
+        _store_row(model, s * A + a, n, PS[a], work[2], pw)
+
+
+@njit(cache=True)
+def s_rect_backup(model, uset, gamma, v, store, out, pw, work, sw):
+    """(T v)(s) for the s-rectangular sets {(p_a): sum_a d(p_a, q_a) <= kappa_s[s]}, d = Linf, L2 or KL.
+
+    Same contract as :func:`s_rect_l1_backup`: ``uset = (kind, kappa_s (S,), full, W, metric)``;
+    ``out = (v_out (S,), pi_out (S*A,), xi_out (S*A,))``; with ``store`` the worst-case rows (p_a
+    at radius xi_a) go to ``pw``; ``sw`` the s-rectangular work tuple (section notes).
+    """
+    kind, kappa_s, full = uset[0], uset[1], uset[2]
+    S, A = model[7], model[8]
+    v_out, pi_out, xi_out = out
+    for s in range(S):
+        ftol = _srect_prepare(kind, model, v, full, s, gamma, work, sw)
+        v_out[s] = s_rect_state(kind, A, kappa_s[s], gamma, ftol, pi_out[s * A:(s + 1) * A],
+                                xi_out[s * A:(s + 1) * A], work, sw)
+        if store:
+            _srect_store_rows(kind, model, s, xi_out[s * A:(s + 1) * A], pw, work, sw)
+
+
+@njit(cache=True)
+def _srect_radius_at_slope(kind, sig, q, z, n, xm, work):
+    """The radius in [0, xm] where the non-decreasing f' crosses ``sig < 0`` (bisection)."""
+    lo = 0.0
+    hi = xm
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        f, s = srect_eval(kind, mid, q, z, n, work)
+        if s <= sig:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 4e-16 * hi:
+            break
+    return lo
+
+
+@njit(cache=True)
+def _srect_split(kind, lam, pis, gamma, A, work, sw, x_out):
+    """Nature's radii at the budget multiplier lam: x_a = argmin pi_a g_a(x) + lam x; returns sum x."""
+    QB, ZB, NA, G0, FL, XM, avail = sw[0], sw[1], sw[3], sw[5], sw[6], sw[7], sw[8]
+    tot = 0.0
+    for a in range(A):
+        x_out[a] = 0.0
+        if avail[a] and pis[a] > 0.0 and G0[a] > FL[a]:
+            x_out[a] = _srect_radius_at_slope(kind, -lam / (pis[a] * gamma), QB[a], ZB[a], NA[a], XM[a], work)
+            tot += x_out[a]
+    return tot
+
+
+@njit(cache=True)
+def s_rect_policy_state(kind, A, pis, kappa, gamma, xi_out, work, sw):
+    """min over budget splits of sum_a pi_a g_a(xi_a) (nature's response to a randomized policy).
+
+    Convex separable with one budget: bisection (geometric) on the multiplier lam of the budget,
+    x_a(lam) from f_a'(x_a) = -lam / (pi_a gamma); the two splits bracketing kappa are
+    interpolated so the budget is used exactly (exact where f_a is piecewise linear, as for
+    L-infinity).  Writes the split to ``xi_out``; returns the value.
+    """
+    QB, ZB, NA, RA, G0, FL, XM, avail = sw[0], sw[1], sw[3], sw[4], sw[5], sw[6], sw[7], sw[8]
+    XL, XR = sw[9], sw[12]
+    reach = 0.0
+    zspread = 0.0
+    for a in range(A):
+        xi_out[a] = 0.0
+        if avail[a] and pis[a] > 0.0 and G0[a] > FL[a]:
+            reach += XM[a]
+            if G0[a] - FL[a] > zspread:
+                zspread = G0[a] - FL[a]
+    if kappa > 0.0 and reach > 0.0:
+        if reach <= kappa:
+            for a in range(A):
+                if avail[a] and pis[a] > 0.0 and G0[a] > FL[a]:
+                    xi_out[a] = XM[a]
+        else:
+            lam_lo = zspread
+            X = _srect_split(kind, lam_lo, pis, gamma, A, work, sw, XR)
+            for _ in range(2000):
+                if X > kappa:
+                    break
+                lam_lo *= 0.5
+                X = _srect_split(kind, lam_lo, pis, gamma, A, work, sw, XR)
+            X_lo = X
+            lam_hi = 2.0 * lam_lo
+            X = _srect_split(kind, lam_hi, pis, gamma, A, work, sw, XL)
+            for _ in range(2000):
+                if X <= kappa:
+                    break
+                lam_lo = lam_hi
+                X_lo = X
+                for a in range(A):
+                    XR[a] = XL[a]
+                lam_hi *= 2.0
+                X = _srect_split(kind, lam_hi, pis, gamma, A, work, sw, XL)
+            X_hi = X
+            for _ in range(200):
+                if lam_hi - lam_lo <= 1e-13 * lam_hi or X_lo - X_hi <= 1e-14 * kappa:
+                    break
+                lam = np.sqrt(lam_lo * lam_hi) if lam_hi < 4.0 * lam_lo else 0.5 * (lam_lo + lam_hi)
+                X = _srect_split(kind, lam, pis, gamma, A, work, sw, xi_out)
+                if X > kappa:
+                    lam_lo = lam
+                    X_lo = X
+                    for a in range(A):
+                        XR[a] = xi_out[a]
+                else:
+                    lam_hi = lam
+                    X_hi = X
+                    for a in range(A):
+                        XL[a] = xi_out[a]
+            th = (kappa - X_hi) / (X_lo - X_hi) if X_lo > X_hi else 0.0
+            for a in range(A):
+                xi_out[a] = XL[a] + th * (XR[a] - XL[a])
+    val = 0.0
+    for a in range(A):
+        if avail[a] and pis[a] > 0.0:
+            if xi_out[a] > 0.0:
+                f, s = srect_eval(kind, xi_out[a], QB[a], ZB[a], NA[a], work)
+                val += pis[a] * (RA[a] + gamma * f)
+            else:
+                val += pis[a] * G0[a]
+    return val
+
+
+@njit(cache=True)
+def s_rect_policy_backup(model, uset, gamma, v, pis, store, out, pw, work, sw):
+    """(T_pi v)(s) = min_{(p_a) in U_s} sum_a pi[s, a] (R[s, a] + gamma p_a . v), s-rectangular Linf/L2/KL.
+
+    Same contract as :func:`s_rect_l1_policy_backup`: ``pis (S*A,)``, ``out = (v_out (S,),
+    xi_out (S*A,))``; ``sw`` the s-rectangular work tuple (section notes).
+    """
+    kind, kappa_s, full = uset[0], uset[1], uset[2]
+    S, A = model[7], model[8]
+    v_out, xi_out = out
+    for s in range(S):
+        _srect_prepare(kind, model, v, full, s, gamma, work, sw)
+        v_out[s] = s_rect_policy_state(kind, A, pis[s * A:(s + 1) * A], kappa_s[s], gamma,
+                                       xi_out[s * A:(s + 1) * A], work, sw)
+        if store:
+            _srect_store_rows(kind, model, s, xi_out[s * A:(s + 1) * A], pw, work, sw)
+
+
+@njit(cache=True)
+def s_rect_vi_loop(model, uset, gamma, v, ctrl, out, pw, work, sw):
+    """s-rectangular Linf / L2 / KL robust value iteration, in place on ``v``.
+
+    Same contract as :func:`s_rect_l1_vi_loop` (``sw`` the s-rectangular work tuple).
+    """
+    tol, use_span, max_iter = ctrl
+    v_new, pi_out, xi_out, residuals, spans, dminmax = out
+    S = model[7]
+    n = 0
+    converged = False
+    while n < max_iter:
+        s_rect_backup(model, uset, gamma, v, np.bool_(False), (v_new, pi_out, xi_out), pw, work, sw)
+        res, dmin, dmax = _diff_update(v, v_new, S)
+        residuals[n] = res
+        spans[n] = dmax - dmin
+        dminmax[0] = dmin
+        dminmax[1] = dmax
+        n += 1
+        crit = dmax - dmin if use_span else res
+        if crit < tol:
+            converged = True
+            break
+    return n, converged

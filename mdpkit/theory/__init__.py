@@ -2,8 +2,14 @@
 
 Each registered :class:`Theorem` pairs a subject (an mdpkit solver or operator, or your own with
 the same signature) with a bound from :mod:`mdpkit.bounds`, over a family of random instances
-(hypothesis, steered toward near-tight ones) and zoo models, and carries a negative control that
-must fail.
+(hypothesis: distinct, non-degenerate draws from :func:`mdpkit.testing.theory_mdps`, plus a few
+steered toward near-tight ones), the theorem's tight instances (literature or constructed, e.g.
+Singh & Yee's two-state example), explicit edge cases (gamma = 0, S = 1) and zoo models.  Every
+check carries negative controls that break the claimed property itself (damped operators for
+rates and contractions, widened brackets for containment claims, non-covering supports, a
+non-monotone operator) and must fail; bound and rate checks also run a *mutation control* (bound
+halved, claimed rate squared) and are reported ``low power`` when it still passes.  The report
+gives per check the number of distinct effective instances and their gamma and S ranges.
 
     >>> from mdpkit import theory
     >>> res = theory.check("vi-contraction", n_examples=5)

@@ -108,8 +108,8 @@ def _mean_regret_obs(res, bound_fn, T, label):
 
 # ----------------------------------------------------------------------------- UCB1
 def _run_ucb1(inst, rng, subject):
-    T = 800
-    res = subject(inst, T, 20, _seed(rng))
+    T = 3000
+    res = subject(inst, T, 10, _seed(rng))
     return _mean_regret_obs(res, lambda t: bb.ucb1_regret_bound(inst, t), T, f"bernoulli K={inst.K} "
                             f"mu={np.round(inst.means, 2).tolist()}")
 
@@ -128,8 +128,8 @@ register(Theorem(
 
 # ----------------------------------------------------------------------------- UCB(delta)
 def _run_ucb_delta(inst, rng, subject):
-    T = 1000
-    res = subject(inst, T, 20, _seed(rng))
+    T = 3000
+    res = subject(inst, T, 15, _seed(rng))
     return _mean_regret_obs(res, lambda t: bb.ucb_delta_regret_bound(inst, t), T,
                             f"gaussian K={inst.K} gaps={np.round(inst.gaps[1:], 2).tolist()}")
 

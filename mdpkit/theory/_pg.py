@@ -98,6 +98,55 @@ def _label(mdp):
     return f"{mdp.name or 'random'} S={mdp.S} A={mdp.A} gamma={mdp.gamma:.3g}"
 
 
+# ----------------------------------------------------------------------------- policy-gradient theorem
+def gradient_start_state_weighting(mdp, theta, mu):
+    """Negative control: the PG formula with the start law mu(s) in place of the occupancy d^pi_mu(s)."""
+    pi = masked_softmax(np.asarray(theta, dtype=float), mdp.action_mask)
+    return np.asarray(mu)[:, None] * pi * advantage(mdp, pi) / (1 - mdp.gamma)
+
+
+def _value_of_logits(mdp, theta, mu):
+    pi = masked_softmax(theta, mdp.action_mask)
+    P = mdp.P_dense()
+    M = np.eye(mdp.S) - mdp.gamma * np.einsum("sa,sat->st", pi, P)
+    return float(mu @ np.linalg.solve(M, np.sum(pi * np.where(mdp.action_mask, mdp.R, 0.0), axis=1)))
+
+
+def _run_pg_theorem(mdp, rng, grad):
+    theta = np.where(mdp.action_mask, rng.normal(size=(mdp.S, mdp.A)), 0.0)
+    mu = rng.dirichlet(np.ones(mdp.S))
+    g = np.asarray(grad(mdp, theta, mu), dtype=float)
+    fd = np.zeros_like(theta)
+    h = 1e-3
+    for idx in np.ndindex(theta.shape):
+        def cd(hh):
+            e = np.zeros_like(theta)
+            e[idx] = hh
+            return (_value_of_logits(mdp, theta + e, mu) - _value_of_logits(mdp, theta - e, mu)) / (2 * hh)
+        fd[idx] = (4 * cd(h / 2) - cd(h)) / 3  # Richardson: O(h^4)
+    err = np.abs(g - fd).ravel()
+    return Observation(err, np.zeros_like(err), atol=1e-8 * value_scale(mdp), label=_label(mdp))
+
+
+def _softmax_gradient(mdp, theta, mu):
+    from mdpkit.occupancy import softmax_gradient
+
+    return softmax_gradient(mdp, theta, mu)
+
+
+register(Theorem(
+    name="policy-gradient-theorem",
+    statement="grad_theta V^{pi_theta}(mu) = sum_{s,a} d^pi_mu(s) pi(a|s) A^pi(s,a) e_{s,a} / (1-gamma) for the (masked) softmax, "
+              "equal to Richardson-extrapolated central differences of the exact value",
+    source="Sutton, McAllester, Singh & Mansour (2000), NeurIPS, Thm 1; AKLM (2021), Lemma 7 (numbers not checked against the text)",
+    compare="identity",
+    subject=_softmax_gradient, subject_doc="grad(mdp, theta (S, A), mu (S,)) -> (S, A) exact gradient of V^{pi_theta}(mu)",
+    run=_run_pg_theorem, family=lambda: pg_mdps(("chain",)),
+    negative=gradient_start_state_weighting, negative_doc="the start law mu(s) in place of the occupancy d^pi_mu(s)",
+    plot="ratio", ylabel="|exact - finite difference|",
+))
+
+
 # ----------------------------------------------------------------------------- NPG (AKLM Thm 16)
 def npg_myopic(mdp, *, eta, max_iter, epsilon):
     """Negative control: 'NPG' that uses the immediate reward R(s, a) instead of the advantage."""

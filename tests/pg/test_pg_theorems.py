@@ -7,7 +7,7 @@ import pytest
 import mdpkit.theory._pg as pg
 from mdpkit import theory
 
-DEFAULT = ["npg-rate", "softmax-pg-rate", "pmd-geometric-linear", "gradient-domination", "trpo-improvement",
+DEFAULT = ["policy-gradient-theorem", "npg-rate", "softmax-pg-rate", "pmd-geometric-linear", "gradient-domination", "trpo-improvement",
            "shapley-contraction", "cmdp-lp-duality"]
 
 

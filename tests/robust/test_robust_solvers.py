@@ -267,8 +267,8 @@ def test_s_rect_vi_and_ppi_agree(mdp):
 
 def test_errors():
     m = _fork()
-    with pytest.raises(NotImplementedError):
-        robust_value_iteration(m, "kl:0.1,rect=s")
+    with pytest.raises(InvalidArgumentError, match="s-rectangular"):
+        robust_value_iteration(m, "chi2:0.1,rect=s")
     with pytest.raises(NotImplementedError):
         robust_policy_iteration(m, "l1:0.1,rect=s")
     with pytest.raises(InvalidArgumentError, match="shape"):
