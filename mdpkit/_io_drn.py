@@ -36,7 +36,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _io_prism as _px
-from .model import TabularMDP
 
 __all__ = ["load_drn", "save_drn"]
 

@@ -637,7 +637,7 @@ def as_record(model) -> LabelledMDP:
                                action_names=model.action_names)
         return model
     if isinstance(model, TabularMDP):
-        S, A = model.S, model.A
+        S = model.S
         R = np.where(model.action_mask, model.R, 0.0)
         rew = {} if not np.any(R) else {"default": RewardStructure(np.zeros(S), R.copy(), None)}
         return LabelledMDP(mdp=model, rewards=rew, reward_model=next(iter(rew), None))

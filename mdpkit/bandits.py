@@ -34,6 +34,7 @@ import numpy as np
 from ._exceptions import InvalidArgumentError
 
 __all__ = [
+    "AdversarialBandit",
     "BernoulliBandit",
     "BetaBandit",
     "GaussianBandit",
@@ -349,6 +350,87 @@ class BetaBandit(StochasticBandit):
     def sample(self, rng, arm, size=None):
         a = self._check_arm(arm)
         return rng.beta(self.alpha[a], self.beta[a], size)
+
+
+@dataclass(frozen=True, eq=False)
+class AdversarialBandit:
+    r"""Oblivious adversarial bandit: a reward table ``x (T, K)`` in [0, 1] fixed before play;
+    pulling arm ``k`` in round ``t`` pays ``x[t, k]``.
+
+    The regret against the best fixed arm in hindsight after ``t`` rounds is
+    :math:`\max_i \sum_{s\le t} x_{si} - \sum_{s\le t} x_{s A_s}` (:func:`mdpkit.solvers.bandits.run_adversarial`).
+
+    Raises
+    ------
+    InvalidBanditError
+        Not a 2-D table with K >= 2 columns and T >= 1 rows, or an entry outside [0, 1].
+    """
+
+    table: np.ndarray
+    name: str = ""
+    family: str = field(default="adversarial", init=False)
+    reward_range: tuple = field(default=(0.0, 1.0), init=False)
+
+    def __post_init__(self):
+        x = np.array(self.table, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] < 1:
+            raise InvalidBanditError(f"table must have shape (T, K), got {x.shape}")
+        if x.shape[1] < 2:
+            raise InvalidBanditError(f"a bandit needs K >= 2 arms, got K = {x.shape[1]}")
+        bad = np.argwhere(~((x >= 0) & (x <= 1)))
+        if bad.size:
+            t, k = bad[0]
+            raise InvalidBanditError(f"rewards must lie in [0, 1]; table[{t}, {k}] = {x[t, k]}")
+        x.flags.writeable = False
+        object.__setattr__(self, "table", x)
+
+    @property
+    def K(self) -> int:
+        return int(self.table.shape[1])
+
+    @property
+    def horizon(self) -> int:
+        return int(self.table.shape[0])
+
+    @property
+    def means(self) -> np.ndarray:
+        """Average reward of each arm over the table."""
+        return self.table.mean(axis=0)
+
+    @property
+    def mu_star(self) -> float:
+        return float(self.means.max())
+
+    @property
+    def gaps(self) -> np.ndarray:
+        return self.mu_star - self.means
+
+    @property
+    def min_gap(self) -> float:
+        g = self.gaps[self.gaps > 0]
+        return float(g.min()) if g.size else math.inf
+
+    @property
+    def subgaussian_sigma(self) -> float:
+        return 0.5
+
+    def kernel_spec(self):
+        return 3, self.table.ravel().copy(), np.zeros(self.K)
+
+    @classmethod
+    def switching(cls, T: int, K: int = 2, switch_at: float = 0.25, name: str = "") -> "AdversarialBandit":
+        """The classic trap for index and posterior-sampling policies: arm 0 pays 1 for the first
+        ``switch_at * T`` rounds and 0 after; arm 1 pays the opposite; other arms pay 1/4.  The best
+        fixed arm is arm 1; a policy that trusts its early averages keeps pulling arm 0."""
+        if T < 2 or K < 2 or not 0.0 < switch_at < 1.0:
+            raise InvalidBanditError(f"switching needs T >= 2, K >= 2, switch_at in (0, 1); got {T}, {K}, {switch_at}")
+        x = np.full((T, K), 0.25)
+        n = int(switch_at * T)
+        x[:, 0] = 0.0
+        x[:n, 0] = 1.0
+        x[:, 1] = 1.0
+        x[:n, 1] = 0.0
+        return cls(x, name or f"switching(T={T}, K={K}, at={switch_at:g})")
 
 
 @dataclass(frozen=True, eq=False)

@@ -101,16 +101,24 @@ class TabularMDP:
         ``(rows, cols)`` when the first ``rows*cols`` states form a grid in row-major order
         (used only for printing and plotting).
     atol : float, default 1e-8
-        Absolute tolerance on the row sums of ``P`` and on ``sum(mu0)``.
+        Absolute tolerance on the row sums of ``P`` and on ``sum(mu0)``; a finite number in
+        ``[0, 0.5)``.
     normalize : bool, default False
         If True, divide every non-zero row of ``P`` (and ``mu0``) by its sum instead of checking
-        it; rows that sum to zero are still an error.
+        it; rows of available actions that sum to zero are still an error, all-zero rows of
+        masked actions are kept (dense and sparse alike).
 
     Raises
     ------
     InvalidMDPError
         Wrong shapes, non-finite entries, negative probabilities, rows not summing to 1,
-        an empty action set, ``gamma`` outside ``[0, 1]``, ``R`` inconsistent with ``R_sas``.
+        an empty action set, ``gamma`` outside ``[0, 1]``, ``R`` inconsistent with ``R_sas``;
+        a sparse matrix whose raw structure is corrupt (``indptr`` not starting at 0, decreasing
+        or pointing past the data; a column index outside ``[0, S)``, negative ones included),
+        checked in O(nnz) before SciPy touches it; an expected reward folded from ``R_sas``
+        that overflows float64; entries that are not real numbers (complex, strings, objects:
+        refused, never cast); ``grid_shape`` entries that are not integers; labels that are not a
+        sequence of strings; ``atol`` not a finite number in ``[0, 0.5)``.
 
     Notes
     -----

@@ -262,7 +262,6 @@ def prob1a(mdp: TabularMDP, goal, avoid=None) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- plain-numpy twins
 def _succ_dense(mdp):
-    S, A = mdp.S, mdp.A
     P = mdp.P_dense() > 0
     return P & mdp.action_mask[:, :, None]
 

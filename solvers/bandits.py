@@ -65,7 +65,7 @@ import numpy as np
 
 from mdpkit._exceptions import InvalidArgumentError
 from mdpkit._kernels import bandits as _kb
-from mdpkit.bandits import LinearBandit, StochasticBandit
+from mdpkit.bandits import AdversarialBandit, LinearBandit, StochasticBandit
 from mdpkit.results import LearningResult, learning_result
 
 __all__ = [
@@ -76,7 +76,9 @@ __all__ = [
     "LinearLearningResult",
     "bandit_algorithm",
     "etc_expected_regret",
+    "exact_expected_regret",
     "gittins_index",
+    "run_adversarial",
     "run_bandit",
     "run_linear_bandit",
     "run_seeds",
@@ -334,8 +336,9 @@ def run_seeds(algorithm, instance: StochasticBandit, horizon: int, seeds) -> tup
     R = seeds.shape[0]
     actions = np.zeros((R, T), np.int64)
     rewards = np.zeros((R, T), np.float64)
-    _kb.run_runs(np.int64(code), np.ascontiguousarray(p, np.float64), np.int64(fam),
-                 np.ascontiguousarray(p1, np.float64), np.ascontiguousarray(p2, np.float64), s32, actions, rewards)
+    # writable C-contiguous float64 copies: one kernel signature whatever the instance hands over
+    _kb.run_runs(np.int64(code), np.array(p, np.float64), np.int64(fam),
+                 np.array(p1, np.float64), np.array(p2, np.float64), s32, actions, rewards)
     return actions, rewards
 
 
@@ -364,8 +367,8 @@ def run_bandit(algorithm, instance: StochasticBandit, horizon: int, n_runs: int 
     LearningResult
         ``actions``, ``rewards`` (n_runs, T); ``pseudo_regret`` (n_runs, T) the cumulative
         :math:`\\sum_{s\\le t} \\Delta_{A_s}` computed from the means of the pulled arms (exact, no
-        reward noise); ``expected_regret`` (T,) exact for ETC on Bernoulli and Gaussian arms
-        (:func:`etc_expected_regret`), else the mean over runs; ``seeds`` (n_runs,);
+        reward noise); ``expected_regret`` (T,) exact where a closed form is known (ETC on Bernoulli
+        and Gaussian arms, uniform play: :func:`exact_expected_regret`), else the mean over runs; ``seeds`` (n_runs,);
         ``certificate`` the paper's regret bound at T when it applies (else None).
 
     Raises
@@ -389,9 +392,7 @@ def run_bandit(algorithm, instance: StochasticBandit, horizon: int, n_runs: int 
         raise InvalidArgumentError(f"n_runs must be an integer >= 1, got {n_runs!r}")
     seeds = spawn_seeds(seed, int(n_runs))
     actions, rewards = run_seeds(algo, instance, T, seeds)
-    exact = None
-    if algo.name == "etc" and instance.family in ("bernoulli", "gaussian"):
-        exact = etc_expected_regret(instance, int(algo.resolve(instance, T)[1][0]), T)
+    exact = exact_expected_regret(algo, instance, T)
     cert = None
     from mdpkit.bounds import bandits as _bb
 
@@ -404,6 +405,20 @@ def run_bandit(algorithm, instance: StochasticBandit, horizon: int, n_runs: int 
     return learning_result(actions=actions, rewards=rewards, means=instance.means, seeds=seeds,
                            method=algo.label, options=opts, wall_time=time.perf_counter() - t0,
                            expected_regret=exact, certificate=cert)
+
+
+def exact_expected_regret(algorithm, instance: StochasticBandit, T: int) -> np.ndarray | None:
+    r"""The exact expected cumulative regret (T,) where a closed form is known, else None.
+
+    ETC on Bernoulli or Gaussian arms (:func:`etc_expected_regret`); uniform play
+    (:math:`t \cdot \bar\Delta`, the mean gap per round).
+    """
+    algo = bandit_algorithm(algorithm)
+    if algo.name == "etc" and instance.family in ("bernoulli", "gaussian"):
+        return etc_expected_regret(instance, int(algo.resolve(instance, T)[1][0]), T)
+    if algo.name == "uniform":
+        return np.cumsum(np.full(T, float(instance.gaps.mean())))
+    return None
 
 
 def etc_expected_regret(instance: StochasticBandit, m: int, T: int) -> np.ndarray:
@@ -541,7 +556,7 @@ def run_linear_bandit(algorithm: str, instance: LinearBandit, horizon: int, n_ru
     rewards = np.zeros((n_runs, T))
     ratio = np.zeros(n_runs)
     _kb.run_linear_runs(np.int64(_kb.OFUL if algorithm == "oful" else _kb.LINTS), params,
-                        np.ascontiguousarray(instance.arms), np.ascontiguousarray(instance.theta), float(R), s32,
+                        np.array(instance.arms, np.float64), np.array(instance.theta, np.float64), float(R), s32,
                         actions, rewards, ratio)
     cert = None
     if algorithm == "oful" and variant == "paper":
@@ -644,3 +659,45 @@ def gittins_index(a: float, b: float, gamma: float, *, depth: int = 80, epsilon:
     idx = (1.0 - gamma) * float(res.v[0])
     err = gamma ** D + (1.0 - gamma) * float(res.v_error_bound)
     return GittinsIndex(idx, err, S, res)
+
+
+def run_adversarial(algorithm, instance: AdversarialBandit, n_runs: int = 1, seed=0, *, variant: str = "paper",
+                    **options) -> LearningResult:
+    r"""Run a K-armed algorithm on an oblivious reward table for ``instance.horizon`` rounds.
+
+    ``pseudo_regret[i, t]`` holds the regret of run ``i`` against the best fixed arm in hindsight
+    after ``t + 1`` rounds, :math:`\max_k \sum_{s\le t} x_{sk} - \sum_{s \le t} x_{s A_s}`
+    (exact: the table is known); ``expected_regret`` its mean over runs.  ``certificate`` is the
+    algorithm's adversarial bound when it has one (EXP3: L&S Thm 11.2; Tsallis-INF: Zimmert &
+    Seldin 2021, Thm 1).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Not an AdversarialBandit, unknown algorithm, n_runs < 1.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(instance, AdversarialBandit):
+        raise InvalidArgumentError(f"instance must be a mdpkit.bandits.AdversarialBandit, got {type(instance).__name__}")
+    algo = bandit_algorithm(algorithm, variant=variant, **options)
+    if isinstance(n_runs, bool) or not isinstance(n_runs, (int, np.integer)) or n_runs < 1:
+        raise InvalidArgumentError(f"n_runs must be an integer >= 1, got {n_runs!r}")
+    T = instance.horizon
+    seeds = spawn_seeds(seed, int(n_runs))
+    actions, rewards = run_seeds(algo, instance, T, seeds)
+    best = np.max(np.cumsum(instance.table, axis=0), axis=1)  # (T,)
+    regret = best[None, :] - np.cumsum(rewards, axis=1)
+    n_pulls = np.stack([np.bincount(a, minlength=instance.K) for a in actions]).astype(np.int64)
+    cert = None
+    if algo.variant == "paper" and algo.name in ("exp3", "tsallis_inf"):
+        from mdpkit.bounds import bandits as _bb
+
+        cert = (_bb.exp3_regret_bound if algo.name == "exp3" else _bb.tsallis_inf_regret_bound)(instance, T)
+    er = regret.mean(axis=0)
+    for a_ in (actions, rewards, regret, er, n_pulls, seeds):
+        a_.flags.writeable = False
+    return LearningResult(actions=actions, rewards=rewards, pseudo_regret=regret, expected_regret=er,
+                          expected_regret_exact=False, n_pulls=n_pulls, seeds=seeds, method=algo.label,
+                          options={"algorithm": algo.name, "variant": algo.variant, **algo.options, "horizon": T,
+                                   "n_runs": int(n_runs), "instance": instance.name},
+                          wall_time=time.perf_counter() - t0, certificate=cert)

@@ -37,16 +37,19 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from mdpkit._exceptions import InvalidArgumentError
+from mdpkit._exceptions import ConvergenceWarning, InvalidArgumentError
 from mdpkit._kernels import online as K_
 from mdpkit._validation import check_int
 from mdpkit.bounds import online as B_
 from mdpkit.model import TabularMDP
 from mdpkit.results import LearningResult, ResultRecord
+
+from ._common import user_stacklevel
 
 __all__ = [
     "ALGORITHMS",
@@ -131,6 +134,9 @@ class AverageRewardLearningResult(LearningResult):
     n_episodes : ndarray of int64, shape (n_runs,)
     episode_starts : ndarray of int64, shape (n_runs, max episodes)
         Step at which each episode started (``-1`` padding).
+    evi_iterations : ndarray of int64, shape (n_runs, max episodes)
+        Extended value iteration sweeps per episode (``max_evi_iter + 1``: did not converge, and a
+        ``ConvergenceWarning`` was issued; 0 padding).
     gain : float
         :math:`g^*` (relative value iteration, certified to ``gain_tolerance``).
     """
@@ -139,6 +145,7 @@ class AverageRewardLearningResult(LearningResult):
     states: np.ndarray | None = None
     n_episodes: np.ndarray | None = None
     episode_starts: np.ndarray | None = None
+    evi_iterations: np.ndarray | None = None
     gain: float = float("nan")
 
 
@@ -493,6 +500,7 @@ def ucrl2(
     states = np.zeros((n_runs, T), np.int64)
     max_m = T + 1
     starts = np.full((n_runs, max_m), -1, np.int64)
+    evi = np.zeros((n_runs, max_m), np.int64)
     n_ep = np.zeros(n_runs, np.int64)
     fp = np.array([delta, sc, float(stop_ratio)])
     ip = np.array([max_evi_iter], np.int64)
@@ -501,8 +509,14 @@ def ucrl2(
         u0 = rng.random()
         u = rng.random(T)
         states[r, 0] = int(np.searchsorted(om[6], u0, side="right")) if u0 < om[6][-1] else S - 1
-        n_ep[r] = K_.ucrl2_run(om, u, fp, ip, acts[r], rews[r], states[r], starts[r])
+        n_ep[r] = K_.ucrl2_run(om, u, fp, ip, acts[r], rews[r], states[r], starts[r], evi[r])
     starts = starts[:, : int(n_ep.max())].copy()
+    evi = evi[:, : int(n_ep.max())].copy()
+    n_bad = int(np.sum(evi > max_evi_iter))
+    if n_bad:
+        warnings.warn(f"ucrl2: extended value iteration hit max_evi_iter={max_evi_iter} before its span rule held "
+                      f"in {n_bad} episode(s); those episodes ran the last EVI policy", ConvergenceWarning,
+                      stacklevel=user_stacklevel())
     R1 = om[3]
     inst = gain - R1[states * A + acts]
     pseudo = np.cumsum(inst, axis=1)
@@ -515,14 +529,14 @@ def ucrl2(
             cert = None  # no diameter available: the run carries no bound
     n_pulls = np.stack([np.bincount(a, minlength=A) for a in acts]).astype(np.int64)
     er = pseudo.mean(axis=0)
-    _freeze(acts, rews, pseudo, er, n_pulls, seeds, regret, states, n_ep, starts)
+    _freeze(acts, rews, pseudo, er, n_pulls, seeds, regret, states, n_ep, starts, evi)
     return AverageRewardLearningResult(
         actions=acts, rewards=rews, pseudo_regret=pseudo, expected_regret=er, expected_regret_exact=False,
         n_pulls=n_pulls, seeds=seeds, method="ucrl2",
         options=dict(n_steps=T, n_runs=n_runs, seed=seed, delta=delta, variant=variant, scale=sc,
                      max_evi_iter=max_evi_iter, stop_ratio=float(stop_ratio), gain_tolerance=float(rvi.gain_upper - rvi.gain_lower)),
         wall_time=time.perf_counter() - t0, certificate=cert, regret=regret, states=states, n_episodes=n_ep,
-        episode_starts=starts, gain=gain)
+        episode_starts=starts, evi_iterations=evi, gain=gain)
 
 
 # ----------------------------------------------------------------------------- discounted Q-learning

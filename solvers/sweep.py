@@ -260,9 +260,7 @@ def bandit_cell(algorithm, instance, horizon: int, seed: int) -> LearningResult:
     t0 = time.perf_counter()
     algo = sb.bandit_algorithm(algorithm)
     actions, rewards = sb.run_seeds(algo, instance, horizon, [seed])
-    exact = None
-    if algo.name == "etc" and instance.family in ("bernoulli", "gaussian"):
-        exact = sb.etc_expected_regret(instance, int(algo.resolve(instance, horizon)[1][0]), horizon)
+    exact = sb.exact_expected_regret(algo, instance, horizon)
     try:
         cert = bb.regret_bound(algo, instance, horizon)
     except bb.BoundNotApplicableError:

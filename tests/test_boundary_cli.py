@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 
-import numpy as np
 import pytest
 
 from mdpkit.cli import main
@@ -151,12 +150,13 @@ def test_oversized_requests_exit_2_with_the_estimate(capsys, argv):
 
 
 def test_max_memory_option_raises_and_lowers_the_limit(capsys, monkeypatch):
-    monkeypatch.delenv("MDPKIT_MAX_MEMORY", raising=False)
+    # setenv first, so that monkeypatch restores the original environment whatever main() set
+    monkeypatch.setenv("MDPKIT_MAX_MEMORY", "8G")
+    monkeypatch.delenv("MDPKIT_MAX_MEMORY")
     _one_line_error(capsys, ["solve", "garnet:S=2000,A=4,b=8", "--max-memory", "1K"], "needs about")
     _one_line_error(capsys, ["solve", "gridworld", "--max-memory", "lots"], "MDPKIT_MAX_MEMORY")
     monkeypatch.delenv("MDPKIT_MAX_MEMORY", raising=False)
     assert main(["solve", "garnet:S=200,A=2,b=3", "--max-memory", "64M"]) == 0
-    monkeypatch.delenv("MDPKIT_MAX_MEMORY", raising=False)
 
 
 # ----------------------------------------------------------------------------- item 10: nan options

@@ -18,7 +18,6 @@ import scipy.sparse as sp
 
 from mdpkit import InvalidMDPError, TabularMDP
 from mdpkit._exceptions import MDPKitError
-from mdpkit.solvers import solve
 
 
 def _raw_csr(data, indices, indptr, shape):

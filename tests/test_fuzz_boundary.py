@@ -17,7 +17,6 @@ printed by the ``long`` tests themselves.
 
 from __future__ import annotations
 
-import io as _stdio
 import math
 import os
 import tempfile

@@ -49,7 +49,9 @@ _PUBLIC_MODULES = ["mdpkit", "mdpkit.solvers", "mdpkit.bounds", "mdpkit.structur
                    "mdpkit.solvers.robust_static", "mdpkit.solvers.risk_bracket", "mdpkit.effective_horizon",
                    "mdpkit.linear", "mdpkit.solvers.linear", "mdpkit.bounds.linear", "mdpkit.bounds.structure",
                    "mdpkit.occupancy", "mdpkit.games", "mdpkit.solvers.policy_optimization", "mdpkit.solvers.cmdp",
-                   "mdpkit.solvers.games", "mdpkit.bounds.pg"]
+                   "mdpkit.solvers.games", "mdpkit.bounds.pg", "mdpkit.solvers.online", "mdpkit.bounds.online",
+                   "mdpkit.bandits", "mdpkit.solvers.bandits", "mdpkit.solvers.sweep", "mdpkit.bounds.bandits",
+                   "mdpkit.qualitative", "mdpkit.solvers.reachability", "mdpkit.bounds.reachability"]
 
 
 @pytest.mark.parametrize("name", _PUBLIC_MODULES)

@@ -51,18 +51,41 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "AO_UCB", "EPS_GREEDY", "ETC", "EXP3", "IMED", "KL_UCB", "LINTS", "MOSS", "N_PARAMS", "N_ROWS", "OFUL",
+    "AO_UCB",
+    "EPS_GREEDY",
+    "ETC",
+    "EXP3",
+    "IMED",
+    "KL_UCB",
+    "LINTS",
+    "MOSS",
+    "N_PARAMS",
+    "N_ROWS",
+    "OFUL",
     "TSALLIS",
-    "TS_BETA", "TS_GAUSS", "UCB1", "UCB_DELTA", "UNIFORM", "bernoulli_kl", "beta_draw", "gamma_draw",
-    "kl_ucb_index", "reference_linear_run", "reference_run", "run_linear_runs", "run_runs", "select_arm",
-    "seed_stream", "tsallis_weights",
+    "TS_BETA",
+    "TS_GAUSS",
+    "UCB1",
+    "UCB_DELTA",
+    "UNIFORM",
+    "bernoulli_kl",
+    "beta_draw",
+    "gamma_draw",
+    "kl_ucb_index",
+    "reference_linear_run",
+    "reference_run",
+    "run_linear_runs",
+    "run_runs",
+    "seed_stream",
+    "select_arm",
+    "tsallis_weights",
     "update_state",
 ]
 
 UCB1, UCB_DELTA, AO_UCB, KL_UCB, TS_BETA, TS_GAUSS, MOSS, IMED, EXP3, ETC, EPS_GREEDY, TSALLIS, UNIFORM = range(13)
 N_ROWS = 5
 N_PARAMS = 4
-BERNOULLI, GAUSSIAN, BETA = 0, 1, 2  # reward families (``fam``)
+BERNOULLI, GAUSSIAN, BETA, TABLE = 0, 1, 2, 3  # reward families (``fam``)
 _EPS = 1e-15
 
 
@@ -406,14 +429,15 @@ def run_runs(code, params, fam, p1, p2, seeds, actions, rewards):
     code : int64; params : float64 (N_PARAMS,)
         Algorithm (module docstring).
     fam : int64; p1, p2 : float64 (K,)
-        Reward law: 0 Bernoulli(p1), 1 Normal(p1, p2^2), 2 Beta(p1, p2).
+        Reward law: 0 Bernoulli(p1), 1 Normal(p1, p2^2), 2 Beta(p1, p2); 3 an oblivious reward
+        table: p1 (T * K,) row-major holds x[t, k], p2 (K,) only gives K.
     seeds : int64 (R,)
         32-bit seed of each run's Numba stream.
     actions : int64 (R, T); rewards : float64 (R, T)
         Outputs.
     """
     R, T = actions.shape
-    K = p1.shape[0]
+    K = p2.shape[0] if fam == TABLE else p1.shape[0]
     state = np.zeros((N_ROWS, K))
     for run in range(R):
         np.random.seed(np.uint32(seeds[run]))
@@ -424,6 +448,8 @@ def run_runs(code, params, fam, p1, p2, seeds, actions, rewards):
                 r = 1.0 if np.random.random() < p1[a] else 0.0
             elif fam == GAUSSIAN:
                 r = p1[a] + p2[a] * np.random.standard_normal()
+            elif fam == TABLE:
+                r = p1[(t - 1) * K + a]
             else:
                 r = beta_draw(p1[a], p2[a])
             update_state(code, params, state, a, r, t)
@@ -549,7 +575,7 @@ def reference_run(code, params, fam, p1, p2, seed, T):
     bisection, Tsallis-INF weights by ``scipy.optimize.brentq``).  Returns ``(actions, rewards)``.
     """
     rs = np.random.RandomState(np.uint32(seed))
-    K = len(p1)
+    K = len(p2) if fam == TABLE else len(p1)
     N = np.zeros(K)
     S = np.zeros(K)
     X = np.zeros(K)
@@ -623,6 +649,8 @@ def reference_run(code, params, fam, p1, p2, seed, T):
             r = 1.0 if rs.random_sample() < p1[a] else 0.0
         elif fam == GAUSSIAN:
             r = p1[a] + p2[a] * rs.standard_normal()
+        elif fam == TABLE:
+            r = p1[(t - 1) * K + a]
         else:
             r = _ref_beta(rs, p1[a], p2[a])
         N[a] += 1

@@ -409,7 +409,7 @@ def evi_average(phat, rtil, dist, mask1, S, A, eps, max_iter, u, pol):
 
 
 @njit(cache=True)
-def ucrl2_run(om, u, fp, ip, acts, rews, states, ep_start):
+def ucrl2_run(om, u, fp, ip, acts, rews, states, ep_start, evi_iters):
     """UCRL2 (Jaksch, Ortner & Auer 2010, Fig. 1) for ``T = u.shape[0]`` steps from ``states[0]``.
 
     ``fp = (delta, scale, stop_ratio)``, ``ip = (max_evi_iter,)``.  Episode ``k`` starts at ``t_k``; radii
@@ -418,7 +418,9 @@ def ucrl2_run(om, u, fp, ip, acts, rews, states, ep_start):
     accuracy ``1/sqrt(t_k)``; the episode ends when some ``v_k(s, a)`` reaches
     ``max(1, stop_ratio * N_k(s, a))`` (the paper: ``stop_ratio = 1``).
     Writes actions, realised rewards, states (``states[t]`` before step ``t``) and the start
-    step of each episode (``ep_start``, -1 after the last); returns the number of episodes.
+    step of each episode (``ep_start``, -1 after the last) and the sweeps extended value iteration
+    took in it (``evi_iters``; ``max_evi_iter + 1`` when its stopping rule never held); returns the
+    number of episodes.
     """
     P2, cdf, last, R1, Rsas2, mask1, mu_cdf, S, A = om
     delta, scale, ratio = fp[0], fp[1], fp[2]
@@ -454,7 +456,7 @@ def ucrl2_run(om, u, fp, ip, acts, rews, states, ep_start):
             vk[i] = 0.0
         for y in range(S):
             uu[y] = 0.0
-        evi_average(phat, rtil, dist, mask1, S, A, 1.0 / math.sqrt(tk), max_iter, uu, pol)
+        evi_iters[m - 1] = evi_average(phat, rtil, dist, mask1, S, A, 1.0 / math.sqrt(tk), max_iter, uu, pol)
         while t < T:
             a = pol[s]
             i = s * A + a

@@ -128,8 +128,6 @@ def bracket_iterate(scc_ptr, scc_states, state_ptr, indptr, indices, data, c, x,
     eps_abs = tol[0]
     eps_rel = tol[1]
     max_sweeps = np.int64(tol[2])
-    n = x.size
-    ty = np.empty(n, dtype=np.float64)
     total = 0
     fails = 0
     hit_max = 0

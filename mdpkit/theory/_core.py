@@ -238,7 +238,10 @@ def register(th: Theorem) -> Theorem:
 
 
 def _ensure_loaded() -> None:
-    from . import _classics, _distributional, _dp, _risk, _robust  # noqa: F401  (register the theorem checks)
+    from . import (  # noqa: F401  (register the theorem checks)
+        _bandits, _classics, _distributional, _dp, _linear, _online, _pg, _reachability, _risk, _risk_bracket, _robust,
+        _structure,
+    )
 
 
 def get(name: str) -> Theorem:

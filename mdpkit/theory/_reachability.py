@@ -94,7 +94,7 @@ def pmax_lp(mdp: TabularMDP, goal: int = GOAL) -> np.ndarray:
     text).  scipy HiGHS."""
     from scipy.optimize import linprog
 
-    S, A = mdp.S, mdp.A
+    S = mdp.S
     P = mdp.P_dense()
     E = ((P > 0) & mdp.action_mask[:, :, None]).any(axis=1)
     E[goal] = False

@@ -13,7 +13,6 @@ def _retirement_index(a, b, gamma, H=200):
     over H pulls (leaves frozen at max(lambda, mean)/(1-gamma)), bisection on lambda to 1e-12."""
 
     def value(lam):
-        n = np.arange(H + 1)
         s = np.arange(H + 1)
         mean = (a + s) / (a + b + H)
         W = np.maximum(lam, mean) / (1 - gamma)

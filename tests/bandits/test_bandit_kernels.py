@@ -8,18 +8,19 @@ from numba.core.registry import CPUDispatcher
 from scipy import optimize, stats
 
 from mdpkit._kernels import bandits as kb
-from mdpkit.bandits import BernoulliBandit, BetaBandit, GaussianBandit
+from mdpkit.bandits import AdversarialBandit, BernoulliBandit, BetaBandit, GaussianBandit
 from mdpkit.solvers.bandits import ALGORITHMS, bandit_algorithm
 
 INSTANCES = [BernoulliBandit([0.7, 0.4, 0.55]), GaussianBandit([0.3, 0.0, 0.2], sigma=0.5),
              BetaBandit.from_params([2.0, 1.0, 1.5], [1.0, 1.0, 2.0])]
+TABLE = AdversarialBandit.switching(40, 3, 0.3)
 VARIANTS = [(n, v) for n, (_, vs, _) in ALGORITHMS.items() for v in vs]
 
 
 @pytest.mark.parametrize("name, variant", VARIANTS)
 def test_kernel_matches_plain_twin_bitwise(name, variant):
     T = 40
-    for inst in INSTANCES:
+    for inst in [*INSTANCES, TABLE]:
         algo = bandit_algorithm(name, variant=variant)
         code, p = algo.resolve(inst, T)
         fam, p1, p2 = inst.kernel_spec()

@@ -21,7 +21,7 @@ def test_linear_kernel_matches_twin(code, width, v):
     A = np.zeros((2, 80), np.int64)
     X = np.zeros((2, 80))
     W = np.zeros(2)
-    kb.run_linear_runs(np.int64(code), p, inst.arms, inst.theta, 0.5, seeds, A, X, W)
+    kb.run_linear_runs(np.int64(code), p, inst.arms.copy(), inst.theta.copy(), 0.5, seeds, A, X, W)
     for r in range(2):
         a, x, w = kb.reference_linear_run(code, p, inst.arms, inst.theta, 0.5, seeds[r], 80)
         np.testing.assert_array_equal(A[r], a)

@@ -72,6 +72,14 @@ def test_etc_expected_regret_against_exact_enumeration_and_monte_carlo():
     assert abs(final.mean() - res.expected_regret[-1]) < 4 * final.std(ddof=1) / np.sqrt(final.size)
 
 
+def test_uniform_exact_expected_regret_matches_monte_carlo():
+    inst = BernoulliBandit([0.9, 0.5, 0.2])
+    r = run_bandit("uniform", inst, 200, 3000, seed=3)
+    assert r.expected_regret_exact and r.expected_regret[-1] == pytest.approx(200 * (0.0 + 0.4 + 0.7) / 3)
+    f = r.pseudo_regret[:, -1]
+    assert abs(f.mean() - r.expected_regret[-1]) < 4 * f.std(ddof=1) / np.sqrt(f.size)
+
+
 @pytest.mark.parametrize("name", ["ucb1", "kl_ucb", "moss", "ao_ucb", "imed", "etc"])
 def test_pure_step_api_reproduces_the_kernel_run(name):
     """Deterministic index rules: fed the rewards of a kernel run, the pure API picks the same arms."""
@@ -102,3 +110,31 @@ def test_pure_step_api_reproduces_the_kernel_run(name):
 def test_bad_input(call, msg):
     with pytest.raises(InvalidArgumentError, match=msg):
         call(BernoulliBandit([0.5, 0.4]))
+
+
+def test_adversarial_table_regret_against_direct_computation():
+    from mdpkit.bandits import AdversarialBandit, InvalidBanditError
+    from mdpkit.solvers.bandits import run_adversarial
+
+    inst = AdversarialBandit.switching(400, 3, 0.3)
+    r = run_adversarial("exp3", inst, 5, seed=4)
+    x = inst.table
+    for i in range(5):
+        np.testing.assert_array_equal(r.rewards[i], x[np.arange(400), r.actions[i]])
+        t = 250
+        want = max(x[:t, k].sum() for k in range(3)) - x[np.arange(t), r.actions[i, :t]].sum()
+        assert r.pseudo_regret[i, t - 1] == pytest.approx(want, abs=1e-9)
+    assert r.certificate is not None and r.certificate.value == pytest.approx(np.sqrt(2 * 400 * 3 * np.log(3)))
+    with pytest.raises(InvalidBanditError, match="table"):
+        AdversarialBandit(np.array([[0.5, 1.5]]))
+
+
+def test_exp3_adversarial_bound_in_expectation_on_the_switching_table():
+    """L&S Thm 11.2 in expectation: the mean over 400 runs is below sqrt(2 T K log K) (plus 3 standard
+    errors of Monte Carlo slack; the regret of a single run is heavy-tailed)."""
+    from mdpkit.bandits import AdversarialBandit
+    from mdpkit.solvers.bandits import run_adversarial
+
+    r = run_adversarial("exp3", AdversarialBandit.switching(2000, 2), 400, seed=1)
+    f = r.pseudo_regret[:, -1]
+    assert f.mean() <= r.certificate.value + 3 * f.std(ddof=1) / np.sqrt(f.size)

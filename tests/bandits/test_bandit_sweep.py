@@ -137,6 +137,7 @@ def test_joblib_two_processes_same_results(tmp_path, monkeypatch):
     _check_against_run_bandit(out, 60, 4, 8)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_same_results(tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     cluster = distributed.LocalCluster(n_workers=0, processes=True, threads_per_worker=1, dashboard_address=None)

@@ -19,6 +19,7 @@ def test_default_checks_pass_and_controls_fail(name, n):
         assert r.tight_ratio is not None and r.tight_ratio > 0.5
 
 
+@pytest.mark.slow
 def test_lai_robbins_check_not_default_but_passes_small():
     from mdpkit.theory._core import get
 

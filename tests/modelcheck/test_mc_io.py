@@ -8,7 +8,6 @@ the file (and the line where one exists), never another exception.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mdpkit import TabularMDP
-from mdpkit._exceptions import InvalidArgumentError
+from mdpkit._exceptions import ConvergenceWarning, InvalidArgumentError
 from mdpkit.bounds import online as B
 from mdpkit.generators import make
 from mdpkit.solvers.online import orchestrated_q_learning, q_learning, ucrl2
@@ -69,6 +69,10 @@ def test_ucrl2_certificate_uses_the_diameter(river):
         B.ucrl2_regret_bound(6, 2, 100, 0.1, D=D, variant="practical")
     with pytest.raises(InvalidArgumentError, match="stop_ratio"):
         ucrl2(river, n_steps=100, stop_ratio=0.5)
+    with pytest.warns(ConvergenceWarning, match="max_evi_iter=1"):
+        res = ucrl2(river, n_steps=50, max_evi_iter=1)
+    assert res.evi_iterations.max() == 2
+    assert ucrl2(river, n_steps=50).evi_iterations[0, : res.n_episodes[0]].min() >= 1
     with pytest.raises(InvalidArgumentError, match="T must be >= 12"):
         B.ucrl2_episode_bound(6, 2, 5)
 

@@ -16,3 +16,15 @@ def test_riverswim_regret_example_writes_png(tmp_path, monkeypatch):
     runpy.run_path(str(EX), run_name="__main__")
     png = tmp_path / "riverswim_regret.png"
     assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_online_benchmark_smoke(tmp_path):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "online.py"
+    spec = importlib.util.spec_from_file_location("bench_online", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod.main(["--episodes", "20", "--horizon", "4", "--rounds", "1", "--out", str(tmp_path / "online")])
+    assert all(r["same_regret"] for r in res["rows"]) and len(res["rows"]) == 8
+    assert (tmp_path / "online.md").read_text().startswith("# Online tabular RL")
