@@ -105,10 +105,14 @@ def policy_matrices(mdp: TabularMDP, policy: ArrayLike):
     return (sp.csr_matrix(P) if mdp.is_sparse else np.asarray(P)), r
 
 
+#: Sparse policy systems up to this many states are solved directly (sparse LU), not by Krylov.
+DIRECT_SOLVE_MAX_S = 2000
+
+
 def solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12, x0=None) -> NDArray[np.float64]:
     """Solve (I - gamma P_pi) v = r_pi.
 
-    Dense: LU.  CSR: when every row of ``P_pi`` has exactly one stored entry (a deterministic
+    Dense: LU.  CSR with at most ``DIRECT_SOLVE_MAX_S`` states: sparse LU.  CSR: when every row of ``P_pi`` has exactly one stored entry (a deterministic
     policy graph, e.g. a grid world) the system is solved exactly in O(S) along the graph
     (:func:`mdpkit._kernels.bellman.single_entry_policy_value`); with at most one off-diagonal
     entry per row the matrix is a permuted triangular matrix plus cycles and a direct sparse LU
@@ -132,7 +136,9 @@ def solve_policy_system(P_pi, r_pi, gamma: float, *, rtol: float = 1e-12, x0=Non
         if ok:
             return v
     M = (sp.identity(S, format="csr") - gamma * P_pi).tocsr()
-    if np.diff(M.indptr).max() <= 2:  # at most one off-diagonal entry per row: LU barely fills in
+    # small systems, or at most one off-diagonal entry per row (LU barely fills in): the direct
+    # solve, exact up to round-off (a Krylov answer is only accurate to its residual tolerance)
+    if S <= DIRECT_SOLVE_MAX_S or np.diff(M.indptr).max() <= 2:
         return np.asarray(spla.spsolve(M.tocsc(), r_pi), dtype=np.float64)
     scale = max(float(np.abs(r_pi).max()), 1e-300)
     if x0 is None:

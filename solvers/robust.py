@@ -358,10 +358,22 @@ class RobustContext:
     def s_backup(self, v, pw=None):
         S, A = self.S, self.A
         out = (np.empty(S), np.zeros(S * A), np.zeros(S * A))
-        backup = rk.s_rect_l1_backup if self.us.kind == "l1" else rk.s_rect_backup
-        backup(self.args, self.uset, self.gamma, _wv(v), pw is not None, out, _DUMMY_PW if pw is None else pw,
-               self.work, self.swork)
+        if self.us.kind == "l1":
+            rk.s_rect_l1_backup(self.args, self.uset, self.gamma, _wv(v), pw is not None, out,
+                                _DUMMY_PW if pw is None else pw, self.work, self.swork)
+        else:
+            self.s_run(0, v, np.zeros(S * A), pw, out)
         return out[0], out[1].reshape(S, A), out[2].reshape(S, A)
+
+    def s_run(self, mode, v, pis, pw, out, ctrl=(1e-300, False, 1)):
+        """:func:`mdpkit._kernels.robust.s_rect_run` (Linf / L2 / KL): mode 0 backup, 1 policy
+        backup, 2 value iteration (``ctrl = (tol, use_span, max_iter)``, ``out`` all six arrays)."""
+        tol, use_span, max_iter = ctrl
+        if len(out) == 3:
+            out = out + (np.zeros(1), np.zeros(1), np.zeros(2))
+        return rk.s_rect_run(self.args, self.uset, self.gamma, _wv(v), np.ascontiguousarray(pis, dtype=np.float64),
+                             (int(mode), pw is not None, float(tol), bool(use_span), int(max_iter)), out,
+                             _DUMMY_PW if pw is None else pw, self.work, self.swork)
 
     def greedy(self, v):
         """One robust Bellman backup: ``(T v, policy, q (S, A) or None, budget (S, A) or None)``."""
@@ -386,9 +398,11 @@ class RobustContext:
             else:
                 pis[:] = pi
             out = (np.empty(S), np.zeros(S * A))
-            backup = rk.s_rect_l1_policy_backup if self.us.kind == "l1" else rk.s_rect_policy_backup
-            backup(self.args, self.uset, self.gamma, _wv(v), pis.reshape(S * A), store, out, pwt, self.work,
-                   self.swork)
+            if self.us.kind == "l1":
+                rk.s_rect_l1_policy_backup(self.args, self.uset, self.gamma, _wv(v), pis.reshape(S * A), store, out,
+                                           pwt, self.work, self.swork)
+            else:
+                self.s_run(1, v, pis.reshape(S * A), pw, (out[0], np.zeros(S * A), out[1]))
             return out[0], out[1].reshape(S, A)
         if pi.ndim == 1 and not store:
             v_out = np.empty(S)
@@ -752,9 +766,11 @@ def robust_value_iteration(
     if ctx.s_rect:
         pi = np.zeros(S * A)
         xi = np.zeros(S * A)
-        loop = rk.s_rect_l1_vi_loop if ctx.us.kind == "l1" else rk.s_rect_vi_loop
-        n, converged = loop(ctx.args, ctx.uset, gamma, v, ctrl, (v_new, pi, xi, residuals, spans, dmm), pw, ctx.work,
-                            ctx.swork)
+        if ctx.us.kind == "l1":
+            n, converged = rk.s_rect_l1_vi_loop(ctx.args, ctx.uset, gamma, v, ctrl,
+                                                (v_new, pi, xi, residuals, spans, dmm), pw, ctx.work, ctx.swork)
+        else:
+            n, converged = ctx.s_run(2, v, np.zeros(S * A), None, (v_new, pi, xi, residuals, spans, dmm), ctrl)
         return _finish(ctx, v_iterate=v, v_next=v, pi=pi.reshape(S, A), q=None, dmin=dmm[0], dmax=dmm[1], n=n,
                        converged=converged, residuals=residuals[:n].copy(), spans=spans[:n].copy(),
                        method="robust_value_iteration", options=options, t0=t0, budget=xi.reshape(S, A))

@@ -1550,20 +1550,28 @@ def s_rect_l1_vi_loop(model, uset, gamma, v, ctrl, out, pw, work, swork):
 # left bracket (radius, f, slope), the right bracket and the current point.
 
 
+@njit(cache=True, inline="always")
+def _row_bufs(work):
+    """The row buffers ``(qb, zb, pb, idx, bb, cb, act)`` of a workspace (a short tuple to pass down)."""
+    return (work[0], work[1], work[2], work[5], work[6], work[7], work[8])
+
+
 @njit(cache=True)
-def srect_eval(kind, x, q, z, n, work):
+def srect_eval(kind, x, q, z, n, rw):
     """f(x) = min {p.z : d(p, q) <= x, p in the simplex} and a subgradient f'(x) <= 0.
 
     ``kind`` is LINF, L2 or KL; ``q, z`` hold the ``n`` gathered entries; the minimiser is written
-    to ``work[2][:n]``.  The subgradient is minus the KKT multiplier of the distance constraint:
+    to ``rw[2][:n]``; ``rw = (qb, zb, pb, idx, bb, cb, act)`` are the row buffers of
+    :func:`mdpkit.uncertainty.make_workspace` (``work[0], work[1], work[2], work[5:9]``).  The
+    subgradient is minus the KKT multiplier of the distance constraint:
     L-infinity, with the LP dual ``nu`` (z of the marginal entry of the greedy fill),
     ``f' = -sum_{q_i > x} (z_i - nu)^+ - sum_{q_i + x < 1} (nu - z_i)^+``; L2, with
     ``p = Pi_simplex(q - t z)``, ``f' = -x / t`` (t by least squares on the active set; 0 at
     x = 0, where the point does not show the right derivative); KL, with ``p ∝ q exp(-u z)``,
     ``f' = -1 / u`` (u by least squares of log(p/q) on z; ``-inf`` at x = 0).  Returns ``(f, f')``.
     """
-    qb, zb, pb = work[0], work[1], work[2]
-    idx, bb, cb, act = work[5], work[6], work[7], work[8]
+    qb, zb, pb = rw[0], rw[1], rw[2]
+    idx, bb, cb, act = rw[3], rw[4], rw[5], rw[6]
     for k in range(n):
         qb[k] = q[k]
         zb[k] = z[k]
@@ -1711,13 +1719,13 @@ def _srect_prepare(kind, model, v, full, s, gamma, work, sw):
             else:
                 XM[a] = srect_reach(kind, QB[a], ZB[a], n)
                 XR[a] = XM[a]
-                f, sl = srect_eval(kind, 0.0, QB[a], ZB[a], n, work)
+                f, sl = srect_eval(kind, 0.0, QB[a], ZB[a], n, _row_bufs(work))
                 SXL[a] = sl
     return 1e-13 * (1.0 + zscale)
 
 
 @njit(cache=True)
-def _srect_inverse(kind, c, q, z, n, xl, fl, sl, xr, ftol, work):
+def _srect_inverse(kind, c, q, z, n, xl, fl, sl, xr, ftol, rw):
     """Radius x in [xl, xr] with f(x) = c (within ``ftol``); f convex non-increasing, f(xl) = fl > c.
 
     Newton from the left (it never overshoots for a convex f) with the subgradient ``sl`` at xl,
@@ -1736,7 +1744,7 @@ def _srect_inverse(kind, c, q, z, n, xl, fl, sl, xr, ftol, work):
             cand = 0.5 * (xl + xrr)
         if not (cand > xl and cand < xrr):
             cand = 0.5 * (xl + xrr)
-        f, s = srect_eval(kind, cand, q, z, n, work)
+        f, s = srect_eval(kind, cand, q, z, n, rw)
         if abs(f - c) <= ftol:
             return cand, f, s
         if f > c:
@@ -1746,12 +1754,12 @@ def _srect_inverse(kind, c, q, z, n, xl, fl, sl, xr, ftol, work):
         if xrr - xl <= 4e-16 * xrr:
             break
     if fr != fr:
-        fr, sr = srect_eval(kind, xrr, q, z, n, work)
+        fr, sr = srect_eval(kind, xrr, q, z, n, rw)
     return xrr, fr, sr
 
 
 @njit(cache=True)
-def _srect_level_total(kind, u, gamma, A, ftol, work, sw):
+def _srect_level_total(kind, u, gamma, A, ftol, rw, sw):
     """T(u) = sum_a g_a^{-1}(u) and dT/du; the radii, f-values and slopes go to XC, FC, SC."""
     QB, ZB, NA, RA, G0, FL, XM, avail = sw[0], sw[1], sw[3], sw[4], sw[5], sw[6], sw[7], sw[8]
     XL, FXL, SXL, XR, XC, FC, SC = sw[9], sw[10], sw[11], sw[12], sw[13], sw[14], sw[15]
@@ -1772,7 +1780,7 @@ def _srect_level_total(kind, u, gamma, A, ftol, work, sw):
             dT = -np.inf
             continue
         x, f, s = _srect_inverse(kind, (u - RA[a]) / gamma, QB[a], ZB[a], NA[a], XL[a], FXL[a], SXL[a], XR[a],
-                                 ftol, work)
+                                 ftol, rw)
         XC[a] = x
         FC[a] = f
         SC[a] = s
@@ -1794,7 +1802,7 @@ def _first_argmax(x, avail, A):
 
 
 @njit(cache=True)
-def s_rect_state(kind, A, kappa, gamma, ftol, pi_out, xi_out, work, sw):
+def s_rect_state(kind, A, kappa, gamma, ftol, pi_out, xi_out, rw, sw):
     """min_{xi >= 0, sum xi <= kappa} max_a g_a(xi_a) at one prepared state (see the section notes).
 
     Writes the budget split to ``xi_out`` and an optimal randomized policy (pi_a ∝ 1/|g_a'(xi_a)|
@@ -1816,7 +1824,7 @@ def s_rect_state(kind, A, kappa, gamma, ftol, pi_out, xi_out, work, sw):
     if kappa <= 0.0 or ulo >= uhi:
         pi_out[_first_argmax(G0, avail, A)] = 1.0
         return uhi
-    T, dT = _srect_level_total(kind, ulo, gamma, A, ftol, work, sw)
+    T, dT = _srect_level_total(kind, ulo, gamma, A, ftol, rw, sw)
     if T <= kappa:
         pi_out[_first_argmax(FL, avail, A)] = 1.0
         for a in range(A):
@@ -1835,7 +1843,7 @@ def s_rect_state(kind, A, kappa, gamma, ftol, pi_out, xi_out, work, sw):
             cand = 0.5 * (lo + hi)
         if not (cand > lo and cand < hi):
             cand = 0.5 * (lo + hi)
-        T, dT = _srect_level_total(kind, cand, gamma, A, ftol, work, sw)
+        T, dT = _srect_level_total(kind, cand, gamma, A, ftol, rw, sw)
         if T <= kappa * (1.0 + 1e-13):
             hi = cand
             moved = True
@@ -1872,7 +1880,7 @@ def s_rect_state(kind, A, kappa, gamma, ftol, pi_out, xi_out, work, sw):
 
 
 @njit(cache=True)
-def _srect_store_rows(kind, model, s, xi, pw, work, sw):
+def _srect_store_rows(kind, model, s, xi, pw, rw, sw):
     """Store the minimisers of the rows (s, a) at the radii ``xi (A,)`` into ``pw``."""
     A = model[8]
     QB, ZB, PS, NA, avail = sw[0], sw[1], sw[2], sw[3], sw[8]
@@ -1880,8 +1888,8 @@ def _srect_store_rows(kind, model, s, xi, pw, work, sw):
         if not avail[a]:
             continue
         n = NA[a]
-        srect_eval(kind, xi[a], QB[a], ZB[a], n, work)
-        _store_row(model, s * A + a, n, PS[a], work[2], pw)
+        srect_eval(kind, xi[a], QB[a], ZB[a], n, rw)
+        _store_row(model, s * A + a, n, PS[a], rw[2], pw)
 
 
 @njit(cache=True)
@@ -1895,22 +1903,23 @@ def s_rect_backup(model, uset, gamma, v, store, out, pw, work, sw):
     kind, kappa_s, full = uset[0], uset[1], uset[2]
     S, A = model[7], model[8]
     v_out, pi_out, xi_out = out
+    rw = _row_bufs(work)
     for s in range(S):
         ftol = _srect_prepare(kind, model, v, full, s, gamma, work, sw)
         v_out[s] = s_rect_state(kind, A, kappa_s[s], gamma, ftol, pi_out[s * A:(s + 1) * A],
-                                xi_out[s * A:(s + 1) * A], work, sw)
+                                xi_out[s * A:(s + 1) * A], rw, sw)
         if store:
-            _srect_store_rows(kind, model, s, xi_out[s * A:(s + 1) * A], pw, work, sw)
+            _srect_store_rows(kind, model, s, xi_out[s * A:(s + 1) * A], pw, rw, sw)
 
 
 @njit(cache=True)
-def _srect_radius_at_slope(kind, sig, q, z, n, xm, work):
+def _srect_radius_at_slope(kind, sig, q, z, n, xm, rw):
     """The radius in [0, xm] where the non-decreasing f' crosses ``sig < 0`` (bisection)."""
     lo = 0.0
     hi = xm
     for _ in range(80):
         mid = 0.5 * (lo + hi)
-        f, s = srect_eval(kind, mid, q, z, n, work)
+        f, s = srect_eval(kind, mid, q, z, n, rw)
         if s <= sig:
             lo = mid
         else:
@@ -1921,20 +1930,20 @@ def _srect_radius_at_slope(kind, sig, q, z, n, xm, work):
 
 
 @njit(cache=True)
-def _srect_split(kind, lam, pis, gamma, A, work, sw, x_out):
+def _srect_split(kind, lam, pis, gamma, A, rw, sw, x_out):
     """Nature's radii at the budget multiplier lam: x_a = argmin pi_a g_a(x) + lam x; returns sum x."""
     QB, ZB, NA, G0, FL, XM, avail = sw[0], sw[1], sw[3], sw[5], sw[6], sw[7], sw[8]
     tot = 0.0
     for a in range(A):
         x_out[a] = 0.0
         if avail[a] and pis[a] > 0.0 and G0[a] > FL[a]:
-            x_out[a] = _srect_radius_at_slope(kind, -lam / (pis[a] * gamma), QB[a], ZB[a], NA[a], XM[a], work)
+            x_out[a] = _srect_radius_at_slope(kind, -lam / (pis[a] * gamma), QB[a], ZB[a], NA[a], XM[a], rw)
             tot += x_out[a]
     return tot
 
 
 @njit(cache=True)
-def s_rect_policy_state(kind, A, pis, kappa, gamma, xi_out, work, sw):
+def s_rect_policy_state(kind, A, pis, kappa, gamma, xi_out, rw, sw):
     """min over budget splits of sum_a pi_a g_a(xi_a) (nature's response to a randomized policy).
 
     Convex separable with one budget: bisection (geometric) on the multiplier lam of the budget,
@@ -1959,15 +1968,15 @@ def s_rect_policy_state(kind, A, pis, kappa, gamma, xi_out, work, sw):
                     xi_out[a] = XM[a]
         else:
             lam_lo = zspread
-            X = _srect_split(kind, lam_lo, pis, gamma, A, work, sw, XR)
+            X = _srect_split(kind, lam_lo, pis, gamma, A, rw, sw, XR)
             for _ in range(2000):
                 if X > kappa:
                     break
                 lam_lo *= 0.5
-                X = _srect_split(kind, lam_lo, pis, gamma, A, work, sw, XR)
+                X = _srect_split(kind, lam_lo, pis, gamma, A, rw, sw, XR)
             X_lo = X
             lam_hi = 2.0 * lam_lo
-            X = _srect_split(kind, lam_hi, pis, gamma, A, work, sw, XL)
+            X = _srect_split(kind, lam_hi, pis, gamma, A, rw, sw, XL)
             for _ in range(2000):
                 if X <= kappa:
                     break
@@ -1976,13 +1985,13 @@ def s_rect_policy_state(kind, A, pis, kappa, gamma, xi_out, work, sw):
                 for a in range(A):
                     XR[a] = XL[a]
                 lam_hi *= 2.0
-                X = _srect_split(kind, lam_hi, pis, gamma, A, work, sw, XL)
+                X = _srect_split(kind, lam_hi, pis, gamma, A, rw, sw, XL)
             X_hi = X
             for _ in range(200):
                 if lam_hi - lam_lo <= 1e-13 * lam_hi or X_lo - X_hi <= 1e-14 * kappa:
                     break
                 lam = np.sqrt(lam_lo * lam_hi) if lam_hi < 4.0 * lam_lo else 0.5 * (lam_lo + lam_hi)
-                X = _srect_split(kind, lam, pis, gamma, A, work, sw, xi_out)
+                X = _srect_split(kind, lam, pis, gamma, A, rw, sw, xi_out)
                 if X > kappa:
                     lam_lo = lam
                     X_lo = X
@@ -2000,7 +2009,7 @@ def s_rect_policy_state(kind, A, pis, kappa, gamma, xi_out, work, sw):
     for a in range(A):
         if avail[a] and pis[a] > 0.0:
             if xi_out[a] > 0.0:
-                f, s = srect_eval(kind, xi_out[a], QB[a], ZB[a], NA[a], work)
+                f, s = srect_eval(kind, xi_out[a], QB[a], ZB[a], NA[a], rw)
                 val += pis[a] * (RA[a] + gamma * f)
             else:
                 val += pis[a] * G0[a]
@@ -2017,12 +2026,13 @@ def s_rect_policy_backup(model, uset, gamma, v, pis, store, out, pw, work, sw):
     kind, kappa_s, full = uset[0], uset[1], uset[2]
     S, A = model[7], model[8]
     v_out, xi_out = out
+    rw = _row_bufs(work)
     for s in range(S):
         _srect_prepare(kind, model, v, full, s, gamma, work, sw)
         v_out[s] = s_rect_policy_state(kind, A, pis[s * A:(s + 1) * A], kappa_s[s], gamma,
-                                       xi_out[s * A:(s + 1) * A], work, sw)
+                                       xi_out[s * A:(s + 1) * A], rw, sw)
         if store:
-            _srect_store_rows(kind, model, s, xi_out[s * A:(s + 1) * A], pw, work, sw)
+            _srect_store_rows(kind, model, s, xi_out[s * A:(s + 1) * A], pw, rw, sw)
 
 
 @njit(cache=True)
@@ -2049,3 +2059,25 @@ def s_rect_vi_loop(model, uset, gamma, v, ctrl, out, pw, work, sw):
             converged = True
             break
     return n, converged
+
+
+@njit(cache=True)
+def s_rect_run(model, uset, gamma, v, pis, ctrl, out, pw, work, sw):
+    """The one entry point of the s-rectangular Linf / L2 / KL kernels (one compilation of the tree).
+
+    ``ctrl = (mode, store, tol, use_span, max_iter)``; ``out = (v_out (S,), pi_out (S*A,),
+    xi_out (S*A,), residuals (max_iter,), spans (max_iter,), dminmax (2,))``.  ``mode`` 0:
+    :func:`s_rect_backup` of ``v`` (``pis`` unused); 1: :func:`s_rect_policy_backup` for the
+    randomized policy ``pis (S*A,)`` (``pi_out`` unused); 2: :func:`s_rect_vi_loop` in place on
+    ``v`` (``store`` unused).  Returns ``(n_iter, converged)`` (``(1, True)`` for modes 0 and 1).
+    """
+    mode, store, tol, use_span, max_iter = ctrl
+    v_out, pi_out, xi_out, residuals, spans, dminmax = out
+    if mode == 0:
+        s_rect_backup(model, uset, gamma, v, store, (v_out, pi_out, xi_out), pw, work, sw)
+        return 1, True
+    if mode == 1:
+        s_rect_policy_backup(model, uset, gamma, v, pis, store, (v_out, xi_out), pw, work, sw)
+        return 1, True
+    return s_rect_vi_loop(model, uset, gamma, v, (tol, use_span, max_iter), (v_out, pi_out, xi_out, residuals, spans,
+                                                                             dminmax), pw, work, sw)
