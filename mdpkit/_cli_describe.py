@@ -193,7 +193,7 @@ def run(args) -> int:
     from . import cli
     from ._exceptions import InvalidArgumentError
 
-    mdp = cli._load_model(args.model, args.gamma)
+    mdp = cli.load_model(args.model, args.gamma)
     if args.gamma is not None and mdp.gamma != args.gamma:
         mdp = mdp.with_gamma(args.gamma)
     if args.horizon is not None and args.horizon < 1:

@@ -40,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._exceptions import InvalidMDPError, ModelFileError
+from ._validation import open_regular_file
 from .model import TabularMDP
 
 __all__ = [
@@ -140,13 +141,16 @@ def fail(path, msg: str, line: int | None = None) -> ModelFileError:
 
 def read_text(path, max_bytes) -> str:
     """Whole file as UTF-8 text, refused above ``max_bytes`` (None: no limit)."""
-    with open(path, "rb") as f:
+    f, st = open_regular_file(path)  # FIFOs, devices and directories refused: nothing can block
+    with f:
         if max_bytes is not None:
-            size = os.fstat(f.fileno()).st_size
+            size = st.st_size
             if size > max_bytes:
                 raise fail(path, f"file is {size:,} bytes, more than max_bytes={max_bytes:,}; pass a larger "
                                  "max_bytes= (or None) if the file is trusted")
-            data = f.read(max_bytes + 1)
+            data = f.read(size + 1)  # never f.read(max_bytes): that allocates max_bytes up front
+            if len(data) > size:  # the file grew since fstat
+                data += f.read(max_bytes + 1 - len(data))
             if len(data) > max_bytes:
                 raise fail(path, f"file is more than max_bytes={max_bytes:,} bytes")
         else:

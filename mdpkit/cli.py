@@ -86,7 +86,7 @@ def _refuse_nan(res) -> None:
                               "as an answer: rescale the rewards or check the model")
 
 
-def _load_model(spec: str, gamma: float | None):
+def load_model(spec: str, gamma: float | None):
     from . import generators, io
 
     if os.path.exists(spec):
@@ -148,7 +148,11 @@ def _summary(mdp, res, method: str, elapsed: float) -> str:
     if v.ndim == 2:  # finite horizon: report the value at t = 0
         v = v[0]
     pol = np.asarray(res.policy)
-    if pol.ndim == 2:
+    prob = None
+    if pol.ndim == 2 and pol.dtype.kind == "f" and pol.shape == (mdp.S, mdp.A):  # randomized (S, A)
+        prob = pol.max(axis=1)
+        pol = np.argmax(pol, axis=1)  # shown: the most likely action and its probability
+    elif pol.ndim == 2:  # finite horizon (H, S): the decision at t = 0
         pol = pol[0]
     if isinstance(res, AverageRewardResult):
         lines.append(f"gain       g* in [{res.gain_lower:.10g}, {res.gain_upper:.10g}]  (reward per step)")
@@ -169,10 +173,12 @@ def _summary(mdp, res, method: str, elapsed: float) -> str:
         lines.append("values (grid):")
         lines += _fmt_grid(v, r, c, lambda x: f"{x:.3f}")
     elif mdp.S <= 40:
-        lines.append("state  action            value")
+        lines.append("state  action            value" + ("   (randomized: most likely action, probability)"
+                                                        if prob is not None else ""))
         for s in range(mdp.S):
             sl = mdp.state_labels[s] if mdp.state_labels else str(s)
-            lines.append(f"  {sl:>6}  {alabels[pol[s]]:<12} {v[s]: .10g}")
+            pr = f"  p={prob[s]:.3f}" if prob is not None else ""
+            lines.append(f"  {sl:>6}  {alabels[pol[s]]:<12} {v[s]: .10g}{pr}")
     else:
         lines.append(f"policy     (S={mdp.S} states; use --out FILE for the full arrays)")
     return "\n".join(lines)
@@ -228,7 +234,8 @@ def _write_result(path: str, mdp, res) -> None:
         return str(x)
 
     d = _result_fields(res)
-    d["model"] = {"name": mdp.name, "S": mdp.S, "A": mdp.A, "gamma": mdp.gamma}
+    if mdp is not None:
+        d["model"] = {"name": mdp.name, "S": mdp.S, "A": mdp.A, "gamma": mdp.gamma}
     atomic_write(path, (json.dumps(enc(d), indent=1) + "\n").encode())
 
 
@@ -238,7 +245,9 @@ def _cmd_solve(args) -> int:
     t0 = time.perf_counter()
     _set_max_memory(args.max_memory)
     _check_out(args.out)
-    mdp = _load_model(args.model, args.gamma)
+    if args.objective and args.objective.split(":", 1)[0].strip().lower() in _MC_OBJECTIVES:
+        return _solve_model_checking(args)
+    mdp = load_model(args.model, args.gamma)
     if args.gamma is not None and mdp.gamma != args.gamma:
         mdp = mdp.with_gamma(args.gamma)
     if args.objective:
@@ -271,6 +280,29 @@ def _cmd_solve(args) -> int:
     if args.out:
         _write_result(args.out, mdp, res)
         print(f"wrote      {args.out}")
+    return 0
+
+
+_MC_OBJECTIVES = ("pmax", "pmin", "rmax", "rmin", "lra", "lramax", "lramin")
+
+
+def _solve_model_checking(args) -> int:
+    """``--objective pmax:GOAL`` etc. on a PRISM explicit (.tra), Storm DRN or Cassandra (.mdp) file."""
+    from .solvers.reachability import save_scheduler_json, solve_file
+
+    if args.robust or args.horizon is not None or args.gamma is not None or args.state is not None:
+        raise MDPKitError("--objective pmax/pmin/rmax/rmin/lra takes no --robust, --horizon, --gamma or --state "
+                          "(step bounds go in the objective: pmax:GOAL:K)")
+    _check_out(args.scheduler)
+    res, text = solve_file(args.model, args.objective, method=args.method,
+                           epsilon=1e-6 if args.epsilon is None else args.epsilon)
+    print(text)
+    if args.out:
+        _write_result(args.out, None, res)
+        print(f"wrote      {args.out}")
+    if args.scheduler:
+        save_scheduler_json(res, args.scheduler)
+        print(f"wrote      {args.scheduler} (scheduler)")
     return 0
 
 
@@ -417,7 +449,7 @@ def _cmd_verify(args) -> int:
         raise MDPKitError("--out needs a directory name, got an empty string")
     names = args.theorems or None
     if args.model:
-        mdp = _load_model(args.model, args.gamma)
+        mdp = load_model(args.model, args.gamma)
         if args.gamma is not None and mdp.gamma != args.gamma:
             mdp = mdp.with_gamma(args.gamma)
         chosen = [theory.get(n) for n in names] if names else theory.list_theorems(default_only=True)
@@ -491,8 +523,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="optimise a static risk objective of the return instead of its mean: mean, cvar:ALPHA, "
                         "var:ALPHA, evar:ALPHA, erm:BETA, threshold:T (max P(G >= T)), band:LO:HI, "
                         "utility:exp:A or utility:power:P; lower-tail alpha convention of mdpkit.distributions; "
-                        "needs --horizon H when gamma = 1 (exact stock augmentation on integer rewards)")
+                        "needs --horizon H when gamma = 1 (exact stock augmentation on integer rewards), certified "
+                        "interval when gamma < 1; on .tra/.drn/.mdp files: pmax:GOAL, pmin:GOAL, rmax:GOAL, "
+                        "rmin:GOAL, pmax:GOAL:K, pmax:GOAL:avoid=LABEL, lra (labels are goal sets)")
     s.add_argument("--state", type=int, help="with --objective: start state (default: the model's mu0)")
+    s.add_argument("--scheduler", metavar="FILE.json",
+                   help="with a model-checking --objective: write the scheduler (policy) as JSON")
     s.add_argument("--out", help="write the result (.json or .npz), atomically; an existing target must be a regular file")
     s.add_argument("--max-memory", dest="max_memory", metavar="BYTES",
                    help="memory limit for up-front size checks, e.g. 32G or none (default 8G, or the environment "
@@ -522,6 +558,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-memory", dest="max_memory", metavar="BYTES",
                    help="memory limit for up-front size checks, e.g. 32G or none (default 8G, or MDPKIT_MAX_MEMORY)")
     v.set_defaults(func=_cmd_verify)
+    from . import _cli_bandit, _cli_describe
+
+    _cli_describe.add_parser(sub)
+    _cli_bandit.add_parser(sub)
     ls = sub.add_parser("list", help="list built-in models, solvers or theorems")
     ls.add_argument("what", choices=["models", "solvers", "theorems"])
     ls.set_defaults(func=_cmd_list)
