@@ -58,6 +58,7 @@ import numpy as np
 
 from ._exceptions import InvalidArgumentError, InvalidMDPError
 from .model import TabularMDP
+from ._record import SlotsRecord
 
 __all__ = [
     "EffectiveHorizonResult",
@@ -401,7 +402,7 @@ def _check_greedy(model, Q, Qo, atol, follow="greedy"):
     return None, visited
 
 
-class KQVIResult:
+class KQVIResult(SlotsRecord):
     r"""Outcome of :func:`k_qvi`.
 
     Attributes
@@ -419,9 +420,6 @@ class KQVIResult:
 
     __slots__ = ("k", "q", "solvable", "counterexample", "greedy")
 
-    def __init__(self, **kw):
-        for key in self.__slots__:
-            setattr(self, key, kw[key])
 
     def __repr__(self) -> str:
         return f"KQVIResult(k={self.k}, solvable={self.solvable}, counterexample={self.counterexample})"
@@ -483,7 +481,7 @@ def minimal_k(model: FiniteHorizonModel, *, atol: float | None = None) -> int:
     raise AssertionError("unreachable: Q^H = Q* is always solvable")  # pragma: no cover
 
 
-class EffectiveHorizonResult:
+class EffectiveHorizonResult(SlotsRecord):
     r"""Effective-horizon analysis of a deterministic finite-horizon model (see :func:`effective_horizon`).
 
     Attributes
@@ -508,9 +506,6 @@ class EffectiveHorizonResult:
 
     __slots__ = ("min_k", "H_bar", "ks", "works", "m", "gap", "var", "H_k", "definition")
 
-    def __init__(self, **kw):
-        for key in self.__slots__:
-            setattr(self, key, kw[key])
 
     def to_dict(self) -> dict:
         return {key: getattr(self, key) for key in self.__slots__}
@@ -612,7 +607,7 @@ def effective_horizon(model: FiniteHorizonModel, *, k_max: int | None = None, at
 
 
 # ============================================================================= ROVER
-class RoverCheck:
+class RoverCheck(SlotsRecord):
     r"""Outcome of :func:`rover_check`.
 
     Attributes
@@ -635,9 +630,6 @@ class RoverCheck:
     __slots__ = ("deterministic", "tree", "binary_terminal", "assumptions_hold", "q_uniform", "greedy", "v_star",
                  "v_greedy", "greedy_optimal", "claim_violated")
 
-    def __init__(self, **kw):
-        for key in self.__slots__:
-            setattr(self, key, kw[key])
 
     def __repr__(self) -> str:
         return (f"RoverCheck(deterministic={self.deterministic}, tree={self.tree}, binary_terminal="

@@ -18,7 +18,7 @@ import scipy.sparse.linalg as spla
 from numpy.typing import ArrayLike, NDArray
 
 from ._exceptions import InvalidArgumentError, InvalidPolicyError
-from ._kernels import bellman, model_args, one_entry_per_row
+from ._kernels import bellman, greedy_backup, model_args, one_entry_per_row
 from ._validation import as_float_array, check_gamma, first_index
 from .model import TabularMDP
 
@@ -225,13 +225,7 @@ def bellman_operator(mdp: TabularMDP, v: ArrayLike):
     lowest action index.  Puterman 1994, Eq. (6.2.3).
     """
     vv = check_value(mdp, v)
-    km = model_args(mdp)
-    S, A = km[7], km[8]
-    q = np.empty(S * A)
-    out = np.empty(S)
-    pi = np.empty(S, dtype=np.int64)
-    bellman.bellman_q(km, mdp.gamma, vv, q)
-    bellman.greedy_max(km, q, out, pi)
+    _, out, pi = greedy_backup(model_args(mdp), mdp.gamma, vv)
     return out, pi
 
 

@@ -73,6 +73,7 @@ import numpy as np
 
 from ._exceptions import InvalidArgumentError
 from .model import TabularMDP
+from ._record import SlotsRecord
 
 __all__ = [
     "ActionGaps",
@@ -660,7 +661,7 @@ def periods(mdp: TabularMDP, policy=None) -> list[int]:
     return out
 
 
-class Classification:
+class Classification(SlotsRecord):
     r"""The chain structure of a model (``policy=None``) or of one policy's chain.
 
     Attributes
@@ -694,9 +695,6 @@ class Classification:
     __slots__ = ("communicating_classes", "closed_classes", "transient", "periods", "policy_given",
                  "communicating", "weakly_communicating", "unichain", "recurrent", "n_policies_checked", "label")
 
-    def __init__(self, **kw):
-        for k in self.__slots__:
-            setattr(self, k, kw[k])
 
     @property
     def aperiodic(self) -> bool:
@@ -810,7 +808,7 @@ def classify(mdp: TabularMDP, policy=None, *, max_policies: int = 4096) -> Class
 
 
 # ============================================================================= diameter
-class DiameterResult:
+class DiameterResult(SlotsRecord):
     r"""The diameter of a communicating MDP with a certified bracket (see :func:`diameter`).
 
     Attributes
@@ -834,9 +832,6 @@ class DiameterResult:
     __slots__ = ("D", "D_lower", "D_upper", "pair", "hitting_times", "hitting_times_upper", "n_iter", "converged",
                  "definition")
 
-    def __init__(self, **kw):
-        for k in self.__slots__:
-            setattr(self, k, kw[k])
 
     def __float__(self) -> float:
         return float(self.D)
@@ -957,7 +952,7 @@ def diameter(mdp: TabularMDP, *, rtol: float = 1e-9, max_iter: int = 1_000_000) 
 
 
 # ============================================================================= optimal bias span
-class BiasSpanResult:
+class BiasSpanResult(SlotsRecord):
     r"""Span of a solution of the average-reward optimality equation (see :func:`optimal_bias`).
 
     Attributes
@@ -977,9 +972,6 @@ class BiasSpanResult:
 
     __slots__ = ("h", "span", "gain_lower", "gain_upper", "residual", "n_iter", "converged", "definition")
 
-    def __init__(self, **kw):
-        for k in self.__slots__:
-            setattr(self, k, kw[k])
 
     def __repr__(self) -> str:
         return f"BiasSpanResult(span={self.span!r}, gain in [{self.gain_lower!r}, {self.gain_upper!r}])"
@@ -1126,7 +1118,7 @@ def dobrushin_coefficient(mdp_or_P, policy=None) -> float:
     return float(min(max(worst, 0.0), 1.0))
 
 
-class MixingResult:
+class MixingResult(SlotsRecord):
     r"""Mixing time of an ergodic chain (see :func:`mixing_time`).
 
     Attributes
@@ -1151,9 +1143,6 @@ class MixingResult:
     __slots__ = ("t_mix", "epsilon", "d", "stationary", "reversible", "relaxation_time", "spectral_lower",
                  "spectral_upper", "definition")
 
-    def __init__(self, **kw):
-        for k in self.__slots__:
-            setattr(self, k, kw[k])
 
     def __repr__(self) -> str:
         return (f"MixingResult(t_mix={self.t_mix!r}, epsilon={self.epsilon!r}, reversible={self.reversible}, "
@@ -1315,7 +1304,7 @@ def distribution_mismatch(mdp: TabularMDP, policy, rho, mu) -> float:
     return _ratio_max(np.maximum(d, 0.0), mu)
 
 
-class ConcentrabilityResult:
+class ConcentrabilityResult(SlotsRecord):
     r"""Concentrability coefficients (see :func:`concentrability`).
 
     Attributes
@@ -1333,9 +1322,6 @@ class ConcentrabilityResult:
 
     __slots__ = ("c", "C", "C_lower", "C_upper", "policy_class", "definition")
 
-    def __init__(self, **kw):
-        for k in self.__slots__:
-            setattr(self, k, kw[k])
 
     def __repr__(self) -> str:
         return f"ConcentrabilityResult(C={self.C!r}, bracket=[{self.C_lower!r}, {self.C_upper!r}], class={self.policy_class!r})"
@@ -1418,7 +1404,7 @@ def concentrability(mdp: TabularMDP, rho, mu, *, policies=None, m_max: int = 200
 
 
 # ============================================================================= action gaps
-class ActionGaps:
+class ActionGaps(SlotsRecord):
     r"""Action gaps of a discounted MDP (see :func:`action_gaps`).
 
     Attributes
@@ -1440,9 +1426,6 @@ class ActionGaps:
 
     __slots__ = ("gaps", "optimal", "n_optimal", "min_gap", "argmin", "v", "q", "tol", "definition")
 
-    def __init__(self, **kw):
-        for k in self.__slots__:
-            setattr(self, k, kw[k])
 
     def __repr__(self) -> str:
         return f"ActionGaps(min_gap={self.min_gap!r}, argmin={self.argmin}, n_optimal={self.n_optimal.tolist()})"

@@ -16,7 +16,7 @@ import numpy as np
 
 from mdpkit import bounds
 from mdpkit._exceptions import InvalidArgumentError, MultichainError
-from mdpkit._kernels import bellman, model_args
+from mdpkit._kernels import backup_buffers, bellman, model_args
 from mdpkit._validation import check_int, check_memory, check_positive, check_value_scale
 from mdpkit.model import TabularMDP
 from mdpkit.results import AverageRewardResult
@@ -223,10 +223,7 @@ def relative_value_iteration(
         )
     v = initial_v(mdp, v0)
     km = model_args(mdp)
-    S, A = km[7], km[8]
-    q = np.empty(S * A)
-    v_new = np.empty(S)
-    pi = np.empty(S, dtype=np.int64)
+    q, v_new, pi = backup_buffers(km)
     spans = np.empty(max_iter)
     dmm = np.empty(2)
     n, converged = bellman.relative_value_iteration_loop(km, tau, ref, v, epsilon, max_iter, q, v_new, pi, spans, dmm)
@@ -237,7 +234,7 @@ def relative_value_iteration(
     v_err = bounds.rvi_relative_value_bound(tau, dmm[1] - dmm[0], delta).value
     if np.isfinite(v_err):  # rounding in the backups that produced w and d
         scale = tau * float(np.abs(w).max()) + float(np.abs(mdp.R).max()) + float(np.abs(h).max())
-        v_err += (S + 8) * float(np.finfo(float).eps) * scale / (1.0 - delta)
+        v_err += (mdp.S + 8) * float(np.finfo(float).eps) * scale / (1.0 - delta)
     res = build_result(
         mdp,
         cls=AverageRewardResult,

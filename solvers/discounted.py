@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from mdpkit import bounds
-from mdpkit._kernels import CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT, bellman, model_args
+from mdpkit._kernels import CSR_ONE_ENTRY, CSR_ONE_ENTRY_UNIT, backup_buffers, bellman, greedy_backup, model_args
 from mdpkit._validation import check_gamma, check_int, check_memory, check_positive, check_real_option, check_value_scale
 from mdpkit.policies import policy_evaluation, q_from_v
 from mdpkit.model import TabularMDP
@@ -174,10 +174,7 @@ def value_iteration(
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma) if stopping == "norm" else bounds.span_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
     km = model_args(mdp)
-    S, A = km[7], km[8]
-    q = np.empty(S * A)
-    v_new = np.empty(S)
-    pi = np.empty(S, dtype=np.int64)
+    q, v_new, pi = backup_buffers(km)
     residuals = np.empty(max_iter)
     spans = np.empty(max_iter)
     dmm = np.empty(2)
@@ -251,14 +248,9 @@ def gauss_seidel_value_iteration(
     tol = bounds.vi_norm_stopping_tol(epsilon, gamma)
     v = initial_v(mdp, v0)
     km = model_args(mdp)
-    S, A = km[7], km[8]
     residuals = np.empty(max_iter)
     n, converged = bellman.gauss_seidel_loop(km, gamma, v, tol, max_iter, residuals)
-    q = np.empty(S * A)
-    Tv = np.empty(S)
-    pi = np.empty(S, dtype=np.int64)
-    bellman.bellman_q(km, gamma, v, q)
-    bellman.greedy_max(km, q, Tv, pi)
+    q, Tv, pi = greedy_backup(km, gamma, v)
     d = Tv - v
     return _certified_result(
         mdp, gamma, v_iterate=v, v_next=Tv, pi=pi, q1=q, dmin=d.min(), dmax=d.max(), n=n, converged=converged,
@@ -480,10 +472,7 @@ def modified_policy_iteration(
     else:
         v = initial_v(mdp, v0)
     km = model_args(mdp)
-    S, A = km[7], km[8]
-    q = np.empty(S * A)
-    v_new = np.empty(S)
-    pi = np.empty(S, dtype=np.int64)
+    q, v_new, pi = backup_buffers(km)
     residuals = np.empty(max_iter)
     spans = np.empty(max_iter)
     dmm = np.empty(2)

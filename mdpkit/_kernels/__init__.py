@@ -104,7 +104,25 @@ def model_args(mdp):
     return get() if get is not None else prepare(mdp)
 
 
+def backup_buffers(km) -> tuple:
+    """Fresh work arrays ``(q (S*A,) float64, v (S,) float64, pi (S,) int64)`` for one Bellman sweep of ``km``."""
+    S, A = km[7], km[8]
+    return np.empty(S * A), np.empty(S), np.empty(S, dtype=np.int64)
+
+
+def greedy_backup(km, gamma: float, v: np.ndarray) -> tuple:
+    """One Bellman optimality backup of ``v``: ``(q (S*A,), Tv (S,), greedy pi (S,) int64)``.
+
+    ``q`` holds ``R + gamma P v`` per flat state-action (masked rows unspecified); ties go to the
+    lowest action (Puterman 1994, Eq. 6.2.3).
+    """
+    q, out, pi = backup_buffers(km)
+    bellman.bellman_q(km, float(gamma), v, q)
+    bellman.greedy_max(km, q, out, pi)
+    return q, out, pi
+
+
 __all__ = [
-    "CSR", "CSR_ONE_ENTRY", "CSR_ONE_ENTRY_UNIT", "DENSE", "MAX_CSR_STATES", "bellman", "model_args",
-    "one_entry_per_row", "prepare",
+    "CSR", "CSR_ONE_ENTRY", "CSR_ONE_ENTRY_UNIT", "DENSE", "MAX_CSR_STATES", "backup_buffers", "bellman",
+    "greedy_backup", "model_args", "one_entry_per_row", "prepare",
 ]
