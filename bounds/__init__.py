@@ -17,7 +17,8 @@ Distributional evaluation (:mod:`mdpkit.bounds.distributional`)
     truncated_policy_bound
 Policy optimization (:mod:`mdpkit.bounds.pg`)
     npg_bound, mei_softmax_step, softmax_pg_bound, entropy_npg_bound, pmd_geometric_bound,
-    gradient_domination_bound, trpo_improvement_bound, cpi_improvement_bound
+    gradient_domination_bound, trpo_improvement_bound, cpi_improvement_bound, bobw_po_regret_rate,
+    dapo_regret_rate
 Identities (:mod:`mdpkit.bounds.identities`)
     performance_difference, simulation_identity
 Linear MDPs (:mod:`mdpkit.bounds.linear`)
@@ -82,7 +83,9 @@ from .distributional import (
 )
 from .identities import performance_difference, simulation_identity
 from .pg import (
+    bobw_po_regret_rate,
     cpi_improvement_bound,
+    dapo_regret_rate,
     entropy_npg_bound,
     gradient_domination_bound,
     mei_softmax_step,
@@ -131,11 +134,13 @@ __all__ = [
     "approximate_vi_bound",
     "assert_bound",
     "bias_span_bound",
+    "bobw_po_regret_rate",
     "bound_ratio",
     "categorical_evaluation_bound",
     "categorical_fixed_point_bound",
     "categorical_stopping_tol",
     "cpi_improvement_bound",
+    "dapo_regret_rate",
     "diameter_lower_bound",
     "dobrushin_tv_bound",
     "effective_horizon_bound",

@@ -29,6 +29,7 @@ __all__ = [
     "BoundNotApplicableError",
     "ao_ucb_regret_bound",
     "asymptotic_regret_bound",
+    "dynlin_ucb_regret_rate",
     "elliptical_potential_bound",
     "etc_regret_bound",
     "exp3_regret_bound",
@@ -327,7 +328,10 @@ def oful_regret_bound(instance, T, *, lam: float = 1.0, delta: float = 0.05) -> 
     :math:`\langle x, \theta^*\rangle \in [-1, 1]` for every arm, :math:`\|x\| \le L`, ``lam >= max(1, L^2)``.
     """
     T = _T(T)
-    if np.any(np.abs(instance.means) > 1.0 + 1e-12):
+    # finite arm sets expose their means; the unit ball its largest |<x, theta*>| = ||theta*||
+    top = getattr(instance, "max_abs_mean", None)
+    top = float(np.max(np.abs(instance.means))) if top is None else float(top)
+    if top > 1.0 + 1e-12:
         raise BoundNotApplicableError("OFUL Thm 3 assumes <x, theta*> in [-1, 1] for every arm")
     L, S, R, d = instance.arm_norm, instance.theta_norm, instance.sigma, instance.d
     if lam < max(1.0, L * L):
@@ -337,6 +341,27 @@ def oful_regret_bound(instance, T, *, lam: float = 1.0, delta: float = 0.05) -> 
     return Bound(v, BoundKind.HIGH_PROBABILITY, "Abbasi-Yadkori, Pal & Szepesvari 2011, Thm 3",
                  ("<x, theta*> in [-1, 1]", "R-subgaussian noise", "lam >= max(1, L^2)"), delta=delta,
                  statement="R_T <= 4 sqrt(T d log(lam + T L/d)) (lam^1/2 S + R sqrt(2 log(1/delta) + d log(1 + T L/(lam d))))")
+
+
+def dynlin_ucb_regret_rate(instance, T, rho_bar: float | None = None) -> Bound:
+    r"""DynLin-UCB's regret rate, kind RATE_ONLY: :math:`\mathbb{E}[R_T] = \tilde O\big(d\sqrt{T}/(1-\bar\rho)^{3/2}\big)`.
+
+    Mussi, Metelli & Restelli 2023, "Dynamical Linear Bandits", ICML, main regret theorem (number
+    and constants not checked against the text: only the abstract's rate was read).  ``value`` is
+    :math:`d\sqrt{T}/(1-\bar\rho)^{3/2}` without constants or logarithmic factors, so it is not a
+    numeric guarantee.  ``rho_bar`` (default the spectral radius of A) must satisfy
+    :math:`\rho(A) \le \bar\rho < 1`.
+    """
+    T = _T(T)
+    rho = instance.spectral_radius
+    rb = rho if rho_bar is None else float(rho_bar)
+    if not rho <= rb < 1.0:
+        raise BoundNotApplicableError(f"DynLin-UCB's analysis needs rho(A) <= rho_bar < 1; rho(A) = {rho:.6g}, rho_bar = {rb}")
+    v = instance.d * math.sqrt(T) / (1.0 - rb) ** 1.5
+    return Bound(v, BoundKind.RATE_ONLY, "Mussi, Metelli & Restelli 2023 (ICML), regret theorem (number not checked)",
+                 ("stable A: rho(A) <= rho_bar < 1", "subgaussian noise", "bounded actions and parameters"),
+                 statement="E[R_T] = O~(d sqrt(T) / (1 - rho_bar)^(3/2)); constants and log factors omitted",
+                 extra={"rho_bar": rb})
 
 
 def regret_bound(algorithm, instance, T) -> Bound:

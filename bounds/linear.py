@@ -26,6 +26,9 @@ __all__ = [
     "lsvi_ucb_beta",
     "lsvi_ucb_iota",
     "lsvi_ucb_regret_bound",
+    "reward_free_parameters",
+    "reward_free_sample_complexity",
+    "reward_free_suboptimality_bound",
 ]
 
 JIN2020 = ("C. Jin, Z. Yang, Z. Wang, M. I. Jordan, Provably efficient reinforcement learning with linear "
@@ -141,3 +144,122 @@ def lmc_lsvi_regret_bound(d: int, H: int, K: int, delta: float) -> Bound:
                               "uses log(2dT/delta) once)"),
                  delta=float(delta), statement="Regret(K) = O~(d^{3/2} H^{3/2} sqrt(T)), T = K H",
                  extra={"T": T})
+
+
+ZHANG2023 = ("J. Zhang, W. Zhang, Q. Gu, Optimal horizon-free reward-free exploration for linear mixture MDPs, ICML 2023 "
+             "(arXiv:2303.10165), HF-UCRL-RFE++; encoded from the restatement in the authors' thesis chapter "
+             "(Algorithms 4-5, Thm 2.6.3, Cor. 2.6.4, Lemmas 2.8.6-2.8.9, Eq. (2.8.60) there); the ICML paper's own "
+             "theorem numbers were not checked against its text")
+
+
+def reward_free_parameters(d: int, H: int, K: int, delta: float, B: float) -> dict:
+    r"""The parameters HF-UCRL-RFE++ is run with (Zhang, Zhang & Gu 2023; thesis Thm 2.6.3).
+
+    :math:`M = \lceil\log(7KH)/\log 2\rceil` moment levels, :math:`\alpha = H^{-1/2}`,
+    :math:`\gamma = d^{-1/4}`, :math:`\lambda = d/B^2` and the confidence radius (thesis Eq. (2.8.68))
+
+    .. math::
+
+        \beta_k = 12\sqrt{d\,\eta_k\,\tau_k} + 30\,\tau_k/\gamma^2 + \sqrt\lambda B,\quad
+        \eta_k = \log\big(1 + kH/(\alpha^2 d\lambda)\big),\quad
+        \tau_k = \log\big(32(\log(\gamma^2/\alpha) + 1)k^2H^2/\delta\big).
+
+    :math:`\log(\gamma^2/\alpha) = \tfrac12\log(H/d)` is negative when ``d > H``; it is clamped at 0
+    there (the source does not treat that case).  Also returned: :math:`\iota = \log(1 + KH/(d\lambda\alpha^2))`
+    and :math:`\zeta = 4\log(4\log(KH)/\delta)` (Lemmas 2.8.25-2.8.27 there).
+
+    Returns
+    -------
+    dict
+        ``M, alpha, gamma, lam, iota, zeta`` and ``beta`` (a function ``k -> beta_k``), ``beta_K``.
+    """
+    d, H, K = _pos_int(d, "d"), _pos_int(H, "H"), _pos_int(K, "K")
+    if K * H < 3:
+        raise InvalidArgumentError(f"K * H must be >= 3 (zeta = 4 log(4 log(KH)/delta) needs log(KH) > 1), got {K * H}")
+    if not (0.0 < float(delta) < 1.0):
+        raise InvalidArgumentError(f"delta must lie in (0, 1), got {delta!r}")
+    if not (float(B) > 0.0 and math.isfinite(float(B))):
+        raise InvalidArgumentError(f"B (bound on ||theta*||_2) must be positive and finite, got {B!r}")
+    delta, B = float(delta), float(B)
+    M = int(math.ceil(math.log(7.0 * K * H) / math.log(2.0)))
+    alpha, gamma, lam = H ** -0.5, d ** -0.25, d / B**2
+    lg = max(0.0, math.log(gamma**2 / alpha))
+
+    def beta(k: int) -> float:
+        eta = math.log(1.0 + k * H / (alpha**2 * d * lam))
+        tau = math.log(32.0 * (lg + 1.0) * k**2 * H**2 / delta)
+        return 12.0 * math.sqrt(d * eta * tau) + 30.0 * tau / gamma**2 + math.sqrt(lam) * B
+
+    iota = math.log(1.0 + K * H / (d * lam * alpha**2))
+    zeta = 4.0 * math.log(4.0 * math.log(K * H) / delta)
+    return dict(M=M, alpha=alpha, gamma=gamma, lam=lam, iota=iota, zeta=zeta, beta=beta, beta_K=beta(K))
+
+
+def reward_free_suboptimality_bound(d: int, H: int, K: int, delta: float, B: float) -> Bound:
+    r"""Suboptimality of HF-UCRL-RFE++'s planned policy after ``K`` exploration episodes, for any reward.
+
+    From the thesis restatement of Zhang, Zhang & Gu (2023): Lemma 2.8.7 gives
+    :math:`V^*_1(s_1; r) - V^{\hat\pi_r}_1(s_1; r) \le 4\hat V_{K,1}`, Lemma 2.8.8 gives
+    :math:`K\hat V_{K,1} \le \sum_k \hat V_{k,1}`, and Eq. (2.8.60) bounds the sum, so
+
+    .. math::
+
+        \mathrm{SubOpt} \le \frac4K\Big[896\max\{64\beta^2 d\iota, 2\zeta\} + 24\zeta + 240 d\iota
+        + 240\beta\gamma^2 d\iota + 120\beta d\iota\sqrt M + 24\sqrt{\zeta M d\iota} + M d\iota
+        + \big(64\max\{8\beta\sqrt{d\iota}, \sqrt{2\zeta}\} + 120\beta\sqrt{d\iota H}\alpha\big)\sqrt K\Big]
+
+    with :math:`\beta = \beta_K` and the constants of :func:`reward_free_parameters`
+    (:math:`\tilde O(d^2/K + d/\sqrt K)`, Thm 2.6.3 there).  The last term is printed as
+    :math:`120\beta\sqrt{d\iota}H\alpha^2\sqrt K` in the source; the line above it gives
+    :math:`120\beta\sqrt{d\iota}\sqrt{KH\alpha^2}`, used here (equal to :math:`120\beta\sqrt{d\iota K}`
+    at :math:`\alpha = H^{-1/2}`).  Holds with probability at least :math:`1 - 4M\delta` (events of
+    Lemmas 2.8.6 and 2.8.27, each :math:`1 - 2M\delta`).  With these constants the value exceeds 1 (the
+    largest possible suboptimality under total reward <= 1) until ``K`` is astronomically large: it is
+    vacuous at any ``K`` a test can run, and is reported as the theorem states it.
+    """
+    p = reward_free_parameters(d, H, K, delta, B)
+    b, M, io, ze, g, al = p["beta_K"], p["M"], p["iota"], p["zeta"], p["gamma"], p["alpha"]
+    const = (896.0 * max(64.0 * b * b * d * io, 2.0 * ze) + 24.0 * ze + 240.0 * d * io + 240.0 * b * g * g * d * io
+             + 120.0 * b * d * io * math.sqrt(M) + 24.0 * math.sqrt(ze * M * d * io) + M * d * io)
+    slope = 64.0 * max(8.0 * b * math.sqrt(d * io), math.sqrt(2.0 * ze)) + 120.0 * b * math.sqrt(d * io * H) * al
+    value = 4.0 / K * (const + slope * math.sqrt(K))
+    return Bound(value=value, kind=BoundKind.HIGH_PROBABILITY, citation=ZHANG2023,
+                 assumptions=("linear mixture MDP P = sum_i theta*_i P_i, ||theta*||_2 <= B, ||psi_V(s,a)||_2 <= 1 "
+                              "for every V: S -> [0, 1]", "total reward of every trajectory in [0, 1]",
+                              "the paper's M, alpha, gamma, lambda, beta_k", "the exact argmax oracle of "
+                              "Algorithm 4 line 5 (over theta in the confidence set, policies and rewards)"),
+                 delta=min(1.0, 4.0 * M * float(delta)),
+                 statement="V*_1(s1; r) - V^{pi_r}_1(s1; r) <= 4/K [const + slope sqrt(K)] for every reward r with "
+                           "total reward <= 1, simultaneously",
+                 extra={"const": const, "slope": slope, **{k: v for k, v in p.items() if k != "beta"}})
+
+
+def reward_free_sample_complexity(d: int, H: int, epsilon: float, delta: float, B: float) -> Bound:
+    r"""Episodes HF-UCRL-RFE++ needs for an ``epsilon``-optimal policy for every reward: the smallest ``K``
+    with :func:`reward_free_suboptimality_bound` ``<= epsilon`` (found by doubling then bisection; the
+    bound is decreasing in ``K`` beyond the first few episodes, checked at both ends of the bracket).
+
+    :math:`\tilde O(d^2\epsilon^{-2})` (Zhang, Zhang & Gu 2023, Cor. 2.6.4 of the thesis restatement, whose
+    closed form (2.6.7) prints the constant 2752 where Eq. (2.8.60) has 896; this function inverts the
+    suboptimality bound itself, so it inherits (2.8.60)).
+    """
+    eps = float(epsilon)
+    if not (0.0 < eps <= 1.0):
+        raise InvalidArgumentError(f"epsilon must lie in (0, 1], got {epsilon!r}")
+    f = lambda k: reward_free_suboptimality_bound(d, H, k, delta, B).value  # noqa: E731
+    lo = max(1, -(-3 // _pos_int(H, "H")))
+    hi = lo
+    while f(hi) > eps:
+        lo, hi = hi, hi * 2
+        if hi > 2**80:
+            raise InvalidArgumentError("no K below 2^80 reaches this epsilon")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if f(mid) <= eps:
+            hi = mid
+        else:
+            lo = mid
+    b = reward_free_suboptimality_bound(d, H, hi, delta, B)
+    return Bound(value=float(hi), kind=BoundKind.HIGH_PROBABILITY, citation=ZHANG2023, assumptions=b.assumptions,
+                 delta=b.delta, statement=f"K >= {hi} exploration episodes give an {eps:g}-optimal policy for every "
+                 "reward with total reward <= 1", extra={"suboptimality_at_K": b.value, "epsilon": eps})

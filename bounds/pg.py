@@ -14,9 +14,12 @@ from __future__ import annotations
 import math
 
 from ._bound import Bound, BoundKind
+from .online import NonPaperVariantError
 
 __all__ = [
+    "bobw_po_regret_rate",
     "cpi_improvement_bound",
+    "dapo_regret_rate",
     "entropy_npg_bound",
     "gradient_domination_bound",
     "mei_softmax_step",
@@ -207,3 +210,88 @@ def cpi_improvement_bound(gamma: float, alpha: float, *, policy_advantage: float
     return Bound(value=val, kind=BoundKind.DETERMINISTIC, citation=f"{KL02}, Thm 4.1 (number not checked against the text)",
                  assumptions=("exact advantages", "mixture update"),
                  statement="V^{new}(mu) - V(mu) >= alpha/(1-gamma) (A(pi') - 2 alpha gamma eps/(1 - gamma(1-alpha)))")
+
+
+DWZ = "C. Dann, C.-Y. Wei and J. Zimmert, Best of both worlds policy optimization, ICML 2023 (PMLR 202:6968-7008)"
+LRS = ("T. Lancewicki, A. Rosenberg and D. Sotnikov, Delay-adapted policy optimization and improved regret for "
+       "adversarial MDP with delayed bandit feedback, ICML 2023 (PMLR 202:18482-18534)")
+
+
+def _posint(x, name) -> int:
+    if isinstance(x, bool) or int(x) != x or int(x) < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
+    return int(x)
+
+
+def bobw_po_regret_rate(*, H: int, S: int, A: int, K: int, regime: str, gap_min: float | None = None,
+                        regularizer: str = "tsallis", variant: str = "paper") -> Bound:
+    r"""Regret *rate* of best-of-both-worlds policy optimization, known transitions (rate-only).
+
+    Dann, Wei & Zimmert 2023 (abstract; the theorem numbers and the exponents of H, S, A were not
+    checked against the text): with a Tsallis or Shannon regularizer, FTRL policy optimization
+    with dilated bonuses has :math:`\tilde O(\sqrt K)` regret against an adversary and
+    :math:`\mathrm{polylog}(K)` regret in the stochastic regime (gap-dependent).  Returned
+    ``value`` (no constant; ``kind=RATE_ONLY``):
+
+    * ``regime="adversarial"``: :math:`H\sqrt{SAK\log K}`;
+    * ``regime="stochastic"``: :math:`H^2SA\log^{c}(K)/\Delta_{\min}` with c = 1 (Tsallis),
+      2 (Shannon; the usual extra log of Shannon-entropy BOBW analyses).
+
+    Use it as a shape (regret / value bounded over K), never as a numeric guarantee.
+
+    Raises
+    ------
+    NonPaperVariantError
+        ``variant != "paper"`` (a fixed learning rate has no best-of-both-worlds theorem).
+    ValueError
+        Unknown regime or regularizer (the log-barrier's first-order bound is not encoded),
+        ``gap_min`` missing or not > 0 in the stochastic regime.
+    """
+    if variant != "paper":
+        raise NonPaperVariantError(f"the best-of-both-worlds regret rate holds only for variant='paper'; got {variant!r}")
+    if regularizer not in ("tsallis", "shannon"):
+        raise ValueError(f"regularizer must be 'tsallis' or 'shannon' (the log-barrier first-order bound is not "
+                         f"encoded), got {regularizer!r}")
+    H, S, A, K = (_posint(v, n) for v, n in ((H, "H"), (S, "S"), (A, "A"), (K, "K")))
+    lk = math.log(max(K, 2))
+    if regime == "adversarial":
+        val = H * math.sqrt(S * A * K * lk)
+        stmt = "Reg(K) = O~(H sqrt(S A K log K)) against any oblivious loss sequence (rate only)"
+    elif regime == "stochastic":
+        gm = _pos(gap_min if gap_min is not None else float("nan"), "gap_min")
+        val = H * H * S * A * lk ** (1 if regularizer == "tsallis" else 2) / gm
+        stmt = "pseudo-Reg(K) = O(H^2 S A polylog(K) / gap_min) for i.i.d. losses (rate only)"
+    else:
+        raise ValueError(f"regime must be 'adversarial' or 'stochastic', got {regime!r}")
+    return Bound(value=val, kind=BoundKind.RATE_ONLY,
+                 citation=f"{DWZ}, abstract; theorem numbers and H, S, A exponents not checked against the text",
+                 assumptions=("known transitions", "bandit feedback", "losses in [0, 1]", f"{regularizer} regularizer",
+                              "variant='paper' schedules"),
+                 statement=stmt)
+
+
+def dapo_regret_rate(*, H: int, S: int, A: int, K: int, total_delay: int, variant: str = "paper") -> Bound:
+    r"""Regret *rate* of delay-adapted policy optimization, known transitions (rate-only).
+
+    Lancewicki, Rosenberg & Sotnikov 2023 (abstract: near-optimal regret for PO under delayed
+    bandit feedback; theorem number and exponents not checked against the text):
+    :math:`\tilde O(H\sqrt{SAK\log A} + H\sqrt{D\log A})`, :math:`D=\sum_k d_k` the total delay.
+    ``value`` is that expression without constant (``kind=RATE_ONLY``).
+
+    Raises
+    ------
+    NonPaperVariantError
+        ``variant != "paper"``.
+    """
+    if variant != "paper":
+        raise NonPaperVariantError(f"the DAPO regret rate holds only for variant='paper'; got {variant!r}")
+    H, S, A, K = (_posint(v, n) for v, n in ((H, "H"), (S, "S"), (A, "A"), (K, "K")))
+    D = int(total_delay)
+    if D < 0:
+        raise ValueError(f"total_delay must be >= 0, got {total_delay!r}")
+    la = math.log(max(A, 2))
+    val = H * math.sqrt(S * A * K * la) + H * math.sqrt(D * la)
+    return Bound(value=val, kind=BoundKind.RATE_ONLY,
+                 citation=f"{LRS}, abstract; theorem number and exponents not checked against the text",
+                 assumptions=("known transitions", "delayed bandit feedback", "losses in [0, 1]", "variant='paper'"),
+                 statement="Reg(K) = O~(H sqrt(S A K log A) + H sqrt(D log A)) (rate only)")

@@ -356,25 +356,31 @@ def mean(x: ArrayLike, p: ArrayLike) -> NDArray[np.float64] | float:
     return float(out) if not shape else out
 
 
-def value_at_risk(x: ArrayLike, p: ArrayLike, alpha: float) -> NDArray[np.float64] | float:
-    r"""Lower-tail :math:`\mathrm{VaR}_\alpha = \inf\{x : F(x) \ge \alpha\}`; ``VaR_0`` is the smallest atom.
-
-    See the module docstring for the convention.  ``x, p`` of shape (n,) or (..., n).
-    """
-    a = _check_alpha(alpha)
+def _lower_tail_rows(x, p, alpha: float, one):
+    """Apply ``one(xs, ps)`` to each law of ``x, p`` (n,) or (..., n) with atoms sorted ascending
+    (stable, so tied atoms keep their order); level 0 gives the smallest atom of positive mass."""
     x, p, shape = _rows(x, p)
     X, Pm = x.reshape(-1, x.shape[-1]), p.reshape(-1, p.shape[-1])
     out = np.empty(X.shape[0])
     for b in range(X.shape[0]):
         order = np.argsort(X[b], kind="mergesort")
         xs, ps = X[b][order], Pm[b][order]
-        if a == 0.0:
-            out[b] = xs[ps > 0][0]
-            continue
-        cum = np.cumsum(ps)
-        i = int(np.searchsorted(cum, a - QUANTILE_LEVEL_ATOL, side="left"))
-        out[b] = xs[min(i, xs.shape[0] - 1)]
+        out[b] = xs[ps > 0][0] if alpha == 0.0 else one(xs, ps)
     return float(out[0]) if not shape else out.reshape(shape)
+
+
+def value_at_risk(x: ArrayLike, p: ArrayLike, alpha: float) -> NDArray[np.float64] | float:
+    r"""Lower-tail :math:`\mathrm{VaR}_\alpha = \inf\{x : F(x) \ge \alpha\}`; ``VaR_0`` is the smallest atom.
+
+    See the module docstring for the convention.  ``x, p`` of shape (n,) or (..., n).
+    """
+    a = _check_alpha(alpha)
+
+    def one(xs, ps):
+        i = int(np.searchsorted(np.cumsum(ps), a - QUANTILE_LEVEL_ATOL, side="left"))
+        return xs[min(i, xs.shape[0] - 1)]
+
+    return _lower_tail_rows(x, p, a, one)
 
 
 def cvar(x: ArrayLike, p: ArrayLike, alpha: float) -> NDArray[np.float64] | float:
@@ -384,19 +390,12 @@ def cvar(x: ArrayLike, p: ArrayLike, alpha: float) -> NDArray[np.float64] | floa
     (\alpha - c_{(i-1)})^+)` on the sorted atoms with cumulative masses :math:`c`.
     """
     a = _check_alpha(alpha)
-    x, p, shape = _rows(x, p)
-    X, Pm = x.reshape(-1, x.shape[-1]), p.reshape(-1, p.shape[-1])
-    out = np.empty(X.shape[0])
-    for b in range(X.shape[0]):
-        order = np.argsort(X[b], kind="mergesort")
-        xs, ps = X[b][order], Pm[b][order]
-        if a == 0.0:
-            out[b] = xs[ps > 0][0]
-            continue
+
+    def one(xs, ps):
         prev = np.concatenate(([0.0], np.cumsum(ps)[:-1]))
-        take = np.clip(a - prev, 0.0, ps)
-        out[b] = float(np.dot(take, xs) / a)
-    return float(out[0]) if not shape else out.reshape(shape)
+        return float(np.dot(np.clip(a - prev, 0.0, ps), xs) / a)
+
+    return _lower_tail_rows(x, p, a, one)
 
 
 def entropic_risk(x: ArrayLike, p: ArrayLike, beta: float) -> NDArray[np.float64] | float:

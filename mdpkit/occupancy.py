@@ -25,7 +25,7 @@ Functions
 state_occupancy, state_action_occupancy, policy_value, q_values, advantage, masked_softmax,
 softmax_policy, softmax_gradient, direct_gradient, loglinear_policy, loglinear_gradient,
 entropy_regularized_values, policy_quantities (the solvers' inner loop), sampled_gradient,
-mismatch_coefficient, validate_distribution
+mismatch_coefficient, validate_distribution, episodic_occupancy (finite horizon, (H, S, A))
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ __all__ = [
     "advantage",
     "direct_gradient",
     "entropy_regularized_values",
+    "episodic_occupancy",
+    "episodic_occupancy_trusted",
     "loglinear_gradient",
     "loglinear_policy",
     "masked_softmax",
@@ -371,3 +373,57 @@ def sampled_gradient(mdp: TabularMDP, theta: ArrayLike, mu: ArrayLike | None = N
     mean = draws.mean(axis=0)
     var = draws.var(axis=0, ddof=1)
     return SampledGradient(mean=mean, variance=var, stderr=np.sqrt(var / n), n_samples=n)
+
+
+def episodic_occupancy(mdp: TabularMDP, policy: ArrayLike, mu: ArrayLike | None = None) -> NDArray[np.float64]:
+    r"""Finite-horizon state-action occupancy :math:`q^\pi(h, s, a) = \Pr^\pi_\mu(s_h = s, a_h = a)`.
+
+    The episodic (layered) convention of adversarial-MDP papers (Zimin & Neu 2013; Jin et al.
+    2020): steps h = 0..H-1, :math:`s_0\sim\mu`, transitions ``mdp.P`` at every step (the
+    discount is not used); each layer of ``q`` sums to 1, and the expected episode loss of
+    :math:`\pi` under a loss :math:`\ell` (H, S, A) is :math:`\langle q^\pi, \ell\rangle`.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    policy : array_like of shape (H, S, A)
+        Non-stationary stochastic policy (rows on the simplex within 1e-8, zero on masked actions).
+    mu : array_like of shape (S,), optional
+        Initial law (``mdp.mu0`` if omitted).
+
+    Returns
+    -------
+    ndarray of float64, shape (H, S, A)
+
+    Raises
+    ------
+    InvalidPolicyError
+        Wrong shape, a negative entry, a row off the simplex, or mass on a masked action.
+    """
+    from ._exceptions import InvalidPolicyError
+
+    pi = as_float_array(policy, "policy", 3, exc=InvalidPolicyError)
+    if pi.shape[1:] != (mdp.S, mdp.A) or pi.shape[0] < 1:
+        raise InvalidPolicyError(f"policy must have shape (H, S, A) with S, A = {mdp.S}, {mdp.A}, got {pi.shape}")
+    if np.any(pi < 0):
+        raise InvalidPolicyError("policy has a negative entry")
+    bad = np.abs(pi.sum(axis=2) - 1.0) > 1e-8
+    if bad.any():
+        h, s = map(int, np.argwhere(bad)[0])
+        raise InvalidPolicyError(f"policy[{h}, {s}, :] sums to {float(pi[h, s].sum())!r}; expected 1 within 1e-8")
+    if np.any(pi[:, ~mdp.action_mask] > 0):
+        raise InvalidPolicyError("policy puts mass on a masked action")
+    m = validate_distribution(mdp, mu)
+    return episodic_occupancy_trusted(mdp.P_dense(), m, pi)
+
+
+def episodic_occupancy_trusted(P: NDArray, mu: NDArray, pi: NDArray) -> NDArray[np.float64]:
+    """:func:`episodic_occupancy` on trusted arrays ``P (S, A, S)``, ``mu (S,)``, ``pi (H, S, A)`` (no checks)."""
+    H = pi.shape[0]
+    q = np.empty_like(pi)
+    d = mu
+    for h in range(H):
+        q[h] = d[:, None] * pi[h]
+        if h + 1 < H:
+            d = np.einsum("sa,sat->t", q[h], P)
+    return q

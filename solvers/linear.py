@@ -43,6 +43,8 @@ __all__ = [
     "LinearVIResult",
     "MDVIResult",
     "R2PVIResult",
+    "RewardFreePlan",
+    "RewardFreeResult",
     "RidgeRegressor",
     "VWLSMDVIResult",
     "fitted_q_iteration",
@@ -54,6 +56,7 @@ __all__ = [
     "mdvi",
     "r2pvi",
     "regularized_expectation",
+    "reward_free_exploration",
     "vwls_mdvi",
 ]
 
@@ -1129,3 +1132,351 @@ def vwls_mdvi(lmdp: LinearMDP, *, n_iter: int = 100, samples_per_iter: int = 100
                         identity_residual=float(np.max(np.abs(logpi - closed))),
                         policy_errors=np.array(errs) if track else None, kl=lam, entropy=tau, design=design,
                         n_samples=int(n_samples), variance_weights=om)
+
+
+# ============================================================================ reward-free exploration (Zhang et al. 2023)
+def _mixture_psi(bases, V):
+    """``psi_V (S, A, d)``: :math:`\\psi_V(s, a)_i = \\sum_{s'} P_i(s'|s, a) V(s')` (value-targeted features)."""
+    return np.einsum("isat,t->sai", bases, V)
+
+
+def _ellipse_norm(X, Ainv):
+    """``||x||_{A^{-1}}`` for every row of ``X (..., d)``."""
+    return np.sqrt(np.maximum(np.einsum("...i,ij,...j->...", X, Ainv, X), 0.0))
+
+
+def _mixture_stage_values(bases, theta, R, policy=None):
+    r"""Backward induction on the mixture :math:`P_\theta = \sum_i \theta_i P_i` with stage rewards ``R (H, S, A)``.
+
+    :math:`V_h = \min\{1, \max_a [r_h + \langle\psi_{V_{h+1}}, \theta\rangle]\}` (the truncation of the source's
+    value functions, Lemma 2.8.22 there), or the value of ``policy (H, S)`` when given.  Returns ``(v (H+1, S),
+    policy (H, S))``.
+    """
+    H, S, _ = R.shape
+    V = np.zeros((H + 1, S))
+    pol = np.empty((H, S), np.int64)
+    for h in range(H - 1, -1, -1):
+        q = R[h] + _mixture_psi(bases, V[h + 1]) @ theta
+        pol[h] = q.argmax(axis=1) if policy is None else policy[h]
+        V[h] = np.minimum(1.0, q[np.arange(S), pol[h]])
+    return V, pol
+
+
+def _check_total_reward(R, H, S, A) -> np.ndarray:
+    R = np.asarray(R, dtype=np.float64)
+    if R.shape != (H, S, A) or not np.all(np.isfinite(R)):
+        raise InvalidArgumentError(f"the planning reward must be a finite (H, S, A) = ({H}, {S}, {A}) array, got "
+                                   f"shape {R.shape}")
+    if np.any(R < 0):
+        raise InvalidArgumentError(f"the planning reward must be >= 0; R{list(np.argwhere(R < 0)[0])} < 0")
+    tot = float(R.reshape(H, -1).max(axis=1).sum())
+    if tot > 1.0 + 1e-12:
+        raise InvalidArgumentError(f"HF-UCRL-RFE++ assumes every trajectory's total reward is <= 1 (Assumption 2.6.1 "
+                                   f"of the source); sum_h max_(s,a) R_h = {tot:g} > 1: scale the reward by 1/{tot:g}")
+    return R
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RewardFreePlan:
+    """The planning phase's answer for one reward (exact values on the true model).
+
+    Attributes
+    ----------
+    policy : ndarray (H, S) int64
+        :math:`\\hat\\pi_r`, greedy for the estimated model.
+    v_star, v_policy : float
+        :math:`\\mu_0^\\top V^*_0` and :math:`\\mu_0^\\top V^{\\hat\\pi_r}_0` on the true model (backward
+        induction on :meth:`~mdpkit.linear.LinearMixtureMDP.to_tabular`, exact).
+    suboptimality : float
+        ``v_star - v_policy``.
+    v_estimate : float
+        :math:`\\mu_0^\\top V_0` on the estimated model.
+    """
+
+    policy: np.ndarray
+    v_star: float
+    v_policy: float
+    suboptimality: float
+    v_estimate: float
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RewardFreeResult:
+    r"""HF-UCRL-RFE++'s exploration phase; :meth:`plan` runs the planning phase for any reward.
+
+    Attributes
+    ----------
+    theta_hat : ndarray (d,)
+        Final estimate :math:`\theta_{K+1}` (mixture weights, in the model's own parametrisation).
+    theta_history : ndarray (K, d)
+        :math:`\theta_{k+1}` after each episode (precision-weighted combination of the two m = 0 centres).
+    theta_error : ndarray (K,)
+        :math:`\|\theta_{k+1} - \theta^*\|_2` after each episode (the true weights are known to the library,
+        not to the algorithm).
+    uncertainty : ndarray (K,)
+        :math:`\mu_0^\top\hat V_{k,1}`, the trajectory uncertainty the oracle maximised in episode ``k``.
+    beta : ndarray (K,)
+        Confidence radius used in each episode.
+    n_episodes : int
+    variant : str
+        ``"paper"`` (the source's parameters) or ``"practical"`` (``beta_scale != 1`` or ``beta`` given).
+    feature_scale : float
+        ``c``: the algorithm works with :math:`\psi/c` and :math:`c\theta` so that Definition 2.3.1's
+        :math:`\|\psi_V\|_2 \le 1` holds (the same model, reparametrised).
+    options : dict
+    wall_time : float
+    """
+
+    theta_hat: np.ndarray
+    theta_history: np.ndarray
+    theta_error: np.ndarray
+    uncertainty: np.ndarray
+    beta: np.ndarray
+    n_episodes: int
+    variant: str
+    feature_scale: float
+    options: dict
+    wall_time: float
+    method: str = "reward_free_exploration"
+    _model: object = None
+    _bound_args: tuple = ()
+
+    def plan(self, R) -> RewardFreePlan:
+        r"""Planning phase (Algorithm 4, line 23): :math:`\hat\pi_r = \arg\max_\pi V_1(\cdot; \hat\theta, \pi, r)`.
+
+        Parameters
+        ----------
+        R : array_like (H, S, A)
+            Any reward with :math:`\sum_h \max_{s,a} R_h(s, a) \le 1` (so every trajectory's total is <= 1).
+
+        Raises
+        ------
+        InvalidArgumentError
+            Wrong shape, negative entries or total reward above 1 (named).
+        """
+        m = self._model
+        H, S, A = m.horizon, m.S, m.A
+        R = _check_total_reward(R, H, S, A)
+        B = np.asarray(m.bases)
+        Vhat, pol = _mixture_stage_values(B, self.theta_hat, R)
+        Vstar, _ = _mixture_stage_values(B, np.asarray(m.theta), R)
+        Vpi, _ = _mixture_stage_values(B, np.asarray(m.theta), R, policy=pol)
+        mu0 = np.asarray(m.mu0)
+        vs, vp = float(mu0 @ Vstar[0]), float(mu0 @ Vpi[0])
+        return RewardFreePlan(policy=pol, v_star=vs, v_policy=vp, suboptimality=vs - vp,
+                              v_estimate=float(mu0 @ Vhat[0]))
+
+    def suboptimality_bound(self) -> Bound:
+        """Thm 2.6.3 of the source (:func:`mdpkit.bounds.linear.reward_free_suboptimality_bound`) for this run.
+
+        Raises
+        ------
+        InvalidArgumentError
+            For a practical variant (``beta`` or ``beta_scale`` not the paper's): the bound does not apply.
+        """
+        from mdpkit.bounds.linear import reward_free_suboptimality_bound
+
+        if self.variant != "paper" or not self._bound_args:
+            raise InvalidArgumentError(f"the HF-UCRL-RFE++ bound applies only to variant='paper'; this run is "
+                                       f"{self.variant!r}")
+        return reward_free_suboptimality_bound(*self._bound_args)
+
+
+def _home_sigma2(phi, pred, nd_dot, nd_run, beta, alpha, gamma):
+    """Algorithm 5 (HOME): the weights :math:`\\sigma^2_{k,h,m}`, ``m = 0..M-1``, from features ``phi (M, d)``,
+    clipped predictions ``pred (M,)``, frozen-matrix norms ``nd_dot (M,)`` and running-matrix norms ``nd_run (M,)``."""
+    M = phi.shape[0]
+    s2 = np.empty(M)
+    var = pred[1:] - pred[:-1] ** 2
+    E = np.minimum(1.0, 2.0 * beta * nd_dot[:-1]) + np.minimum(1.0, beta * nd_dot[1:])
+    s2[:-1] = np.maximum(np.maximum(gamma**2 * nd_run[:-1], var + E), alpha**2)
+    s2[-1] = max(gamma**2 * nd_run[-1], 1.0, alpha**2)
+    return s2
+
+
+class _HomeSeries:
+    """One series of Algorithm 4's weighted regressions (the hat or the tilde series), all M levels."""
+
+    def __init__(self, M, d, lam):
+        self.Sinv = np.broadcast_to(np.eye(d) / lam, (M, d, d)).copy()  # running Sigma_{k,h,m}^{-1}
+        self.b = np.zeros((M, d))
+        self.freeze()
+
+    def freeze(self):
+        """End of an episode (lines 17-19): the frozen matrices and the estimates theta_{k+1,m}."""
+        self.Sdot_inv = self.Sinv.copy()
+        self.theta = np.einsum("mij,mj->mi", self.Sdot_inv, self.b)
+
+    def update(self, Bsa, V, s_next, beta, alpha, gamma):
+        """One step (lines 9-15) with the value function ``V (S,)`` in [0, 1] and the features of ``(s, a)``."""
+        M = self.b.shape[0]
+        Vp = V[None, :] ** (2.0 ** np.arange(M))[:, None]  # V^{2^m}, (M, S)
+        phi = Vp @ Bsa.T  # (M, d): psi_{V^{2^m}}(s, a)
+        pred = np.clip(np.einsum("mi,mi->m", phi, self.theta), 0.0, 1.0)
+        nd_dot = np.sqrt(np.maximum(np.einsum("mi,mij,mj->m", phi, self.Sdot_inv, phi), 0.0))
+        u = np.einsum("mij,mj->mi", self.Sinv, phi)
+        nd_run = np.sqrt(np.maximum(np.einsum("mi,mi->m", phi, u), 0.0))
+        s2 = _home_sigma2(phi, pred, nd_dot, nd_run, beta, alpha, gamma)
+        # Sherman-Morrison for Sigma += phi phi^T / sigma^2
+        self.Sinv -= np.einsum("mi,mj->mij", u, u) / (s2 + nd_run**2)[:, None, None]
+        self.b += phi * (Vp[:, s_next] / s2)[:, None]
+
+
+def _combine_centres(hat, til):
+    r"""The point closest to both m = 0 centres in their own metrics,
+    :math:`(\dot{\hat\Sigma} + \dot{\tilde\Sigma})^{-1}(\dot{\hat\Sigma}\hat\theta + \dot{\tilde\Sigma}\tilde\theta)`
+    (a stand-in for a point of the confidence set :math:`\mathcal U_k`, which constrains both)."""
+    A1, A2 = np.linalg.inv(hat.Sdot_inv[0]), np.linalg.inv(til.Sdot_inv[0])
+    return np.linalg.solve(A1 + A2, A1 @ hat.theta[0] + A2 @ til.theta[0])
+
+
+def _rfe_oracle(B, theta, cands, beta, Shat_inv, Stil_inv):
+    r"""Approximate line-5 oracle: for each candidate reward, the policy greedy for :math:`\hat V_{k,h}` (Eq. (2.6.2))
+    at :math:`\theta`; returns the (V_hat (H+1, S), V_tilde (H+1, S), policy (H, S)) of the best candidate.
+    All candidates are processed at once (one matrix product per stage)."""
+    n, H, S, A = cands.shape
+    d = B.shape[0]
+    Bm = B.reshape(d * S * A, S)
+    Vh = np.zeros((n, H + 1, S))
+    Vt = np.zeros((n, H + 1, S))
+    pol = np.empty((n, H, S), np.int64)
+    for h in range(H - 1, -1, -1):
+        pt = (Bm @ Vt[:, h + 1].T).reshape(d, S, A, n).transpose(3, 1, 2, 0)  # (n, S, A, d)
+        ph = (Bm @ Vh[:, h + 1].T).reshape(d, S, A, n).transpose(3, 1, 2, 0)
+        u = np.minimum(1.0, beta * _ellipse_norm(pt, Stil_inv))
+        vh = np.minimum(1.0, u + 2.0 * beta * _ellipse_norm(ph, Shat_inv) + ph @ theta)
+        a = vh.argmax(axis=2)
+        pol[:, h] = a
+        Vh[:, h] = np.take_along_axis(vh, a[..., None], axis=2)[..., 0]
+        vt = cands[:, h] + pt @ theta
+        Vt[:, h] = np.clip(np.take_along_axis(vt, a[..., None], axis=2)[..., 0], 0.0, 1.0)
+    # the objective is V_hat_{k,1}(s_1); truncation at 1 makes many candidates tie there, and the
+    # tie is broken towards more uncertainty at later stages (which is what feeds the regressions)
+    keys = [(round(float(Vh[i, 0].sum()), 12), float(Vh[i, 1:].sum())) for i in range(n)]
+    b = max(range(n), key=keys.__getitem__)
+    return Vh[b], Vt[b], pol[b]
+
+
+def reward_free_exploration(mixture, n_episodes: int, *, delta: float = 0.05, B: float | None = None,
+                            beta: float | None = None, beta_scale: float = 1.0, candidate_rewards=None,
+                            seed: int = 0) -> RewardFreeResult:
+    r"""HF-UCRL-RFE++: horizon-free reward-free exploration for linear mixture MDPs (Zhang, Zhang & Gu, ICML 2023).
+
+    Exploration phase (Algorithm 4 with HOME, Algorithm 5, of the authors' thesis restatement; the ICML
+    paper's algorithm numbers were not checked against its text).  Each episode ``k``:
+
+    1. pick :math:`(\theta_k, \pi_k, r_k)` maximising the trajectory uncertainty :math:`\hat V_{k,1}(s_1)` of
+       Eq. (2.6.2), :math:`\hat V_{k,h} = \min\{1, u_{k,h} + 2\beta\|\psi_{\hat V_{k,h+1}}\|_{\dot{\hat\Sigma}^{-1}_{k,0}}
+       + \langle\psi_{\hat V_{k,h+1}}, \theta\rangle\}`, :math:`u_{k,h} = \min\{1, \beta\|\psi_{\tilde V_{k,h+1}}\|_{\dot{\tilde\Sigma}^{-1}_{k,0}}\}`,
+       :math:`\tilde V_{k,h}` the value of :math:`\pi` for the pseudo-reward :math:`r` under :math:`\theta`;
+    2. run :math:`\pi_k`; after each step update, for both value series (:math:`\hat V` and :math:`\tilde V`) and
+       every moment level :math:`m < M`, the weighted ridge regression of :math:`V^{2^m}(s_{h+1})` on
+       :math:`\psi_{V^{2^m}}(s_h, a_h)` with HOME's weights :math:`\sigma^2_{k,h,m}`;
+    3. at the end of the episode freeze the matrices and set :math:`\hat\theta_{k+1,m}, \tilde\theta_{k+1,m}`.
+
+    Planning phase: :meth:`RewardFreeResult.plan` (line 23).
+
+    **What differs from the published algorithm** (the line-5 argmax over :math:`\theta \in \mathcal U_k`,
+    all policies and all rewards with total <= 1 is an oracle the source assumes and does not compute):
+    here :math:`\theta_k` is the precision-weighted combination of the two :math:`m = 0` centres
+    :math:`\hat\theta_{k,0}, \tilde\theta_{k,0}` (not a maximiser over the intersection :math:`\mathcal U_k`), the reward is the best of a finite family (default: the zero reward and
+    the :math:`HS` indicators "1 at stage g in state s'", each with total reward 1), and the policy is greedy
+    for :math:`\hat V` stage by stage (exact for fixed later stages, not a joint maximiser).  The planning phase
+    uses the same combination after the last episode (:math:`\theta_{K+1}` rather than :math:`\theta_K`).  Values are clipped
+    to [0, 1] where the source truncates at 1 only.  Because the oracle is approximate, the proof of the
+    suboptimality bound (Lemmas 2.8.8 and 2.8.23 there) does not literally cover this implementation; the
+    bound is nevertheless attached for ``variant == "paper"`` (the parameters are the paper's) and refused
+    otherwise.
+
+    Parameters
+    ----------
+    mixture : LinearMixtureMDP (finite horizon)
+        The true model, used only as a simulator (its rewards are never read).
+    n_episodes : int
+        ``K`` exploration episodes.
+    delta : float
+        Confidence parameter of :math:`\beta_k`.
+    B : float, optional
+        Known bound on :math:`\|\theta^*\|_2` in the rescaled parametrisation (default: the true norm, i.e.
+        the tightest admissible value).
+    beta : float, optional
+        Fixed confidence radius (practical variant).
+    beta_scale : float
+        Multiplies the paper's :math:`\beta_k` (practical variant when ``!= 1``).
+    candidate_rewards : array_like (n, H, S, A), optional
+        The finite reward family of the approximate oracle (each with total reward <= 1).
+    seed : int
+
+    Returns
+    -------
+    RewardFreeResult
+    """
+    from mdpkit.bounds.linear import reward_free_parameters
+    from mdpkit.linear import LinearMixtureMDP
+
+    t0 = time.perf_counter()
+    if not isinstance(mixture, LinearMixtureMDP) or mixture.horizon is None:
+        raise InvalidArgumentError("reward_free_exploration needs a finite-horizon LinearMixtureMDP (horizon=H)")
+    K = check_int(n_episodes, "n_episodes", minimum=1)
+    H, S, A, d = mixture.horizon, mixture.S, mixture.A, mixture.d
+    bs = check_positive(beta_scale, "beta_scale")
+    # reparametrise so that ||psi_V(s, a)||_2 <= 1 for all V in [0, 1] (Definition 2.3.1): c bounds it
+    B0 = np.asarray(mixture.bases)
+    c = float(np.sqrt((np.abs(B0).sum(axis=3) ** 2).sum(axis=0)).max())
+    Bs = B0 / c
+    theta_true = c * np.asarray(mixture.theta)
+    Bnorm = float(np.linalg.norm(theta_true)) if B is None else check_positive(B, "B")
+    if Bnorm <= 0.0:
+        raise InvalidArgumentError("B must be positive (theta* is zero)")
+    par = reward_free_parameters(d, H, max(K, 3), delta, Bnorm)
+    M, alpha, gamma, lam = par["M"], par["alpha"], par["gamma"], par["lam"]
+    if candidate_rewards is None:
+        cands = np.zeros((H * S + 1, H, S, A))
+        for g in range(H):
+            for s in range(S):
+                cands[1 + g * S + s, g, s, :] = 1.0
+    else:
+        cands = np.asarray(candidate_rewards, dtype=np.float64)
+        if cands.ndim != 4 or cands.shape[1:] != (H, S, A):
+            raise InvalidArgumentError(f"candidate_rewards must have shape (n, H, S, A) = (n, {H}, {S}, {A}), got "
+                                       f"{cands.shape}")
+        for i, r in enumerate(cands):
+            try:
+                _check_total_reward(r, H, S, A)
+            except InvalidArgumentError as e:
+                raise InvalidArgumentError(f"candidate_rewards[{i}]: {e}") from None
+    variant = "paper" if (beta is None and bs == 1.0) else "practical"
+    rng = np.random.default_rng(seed)
+    P = np.asarray(mixture.P)
+    Pc = np.cumsum(P, axis=2)
+    mu0c = np.cumsum(mixture.mu0)
+    hat, til = _HomeSeries(M, d, lam), _HomeSeries(M, d, lam)
+    th_hist = np.empty((K, d))
+    unc = np.empty(K)
+    betas = np.empty(K)
+    for k in range(K):
+        bk = check_positive(beta, "beta") if beta is not None else bs * par["beta"](k + 1)
+        betas[k] = bk
+        theta_k = _combine_centres(hat, til)
+        Vh, Vt, pol = _rfe_oracle(Bs, theta_k, cands, bk, hat.Sdot_inv[0], til.Sdot_inv[0])
+        unc[k] = float(mixture.mu0 @ Vh[0])
+        s = min(int(np.searchsorted(mu0c, rng.random() * mu0c[-1], side="right")), S - 1)
+        for h in range(H):
+            a = int(pol[h, s])
+            s2 = min(int(np.searchsorted(Pc[s, a], rng.random() * Pc[s, a, -1], side="right")), S - 1)
+            Bsa = Bs[:, s, a, :]
+            hat.update(Bsa, Vh[h + 1], s2, bk, alpha, gamma)
+            til.update(Bsa, Vt[h + 1], s2, bk, alpha, gamma)
+            s = s2
+        hat.freeze()
+        til.freeze()
+        th_hist[k] = _combine_centres(hat, til) / c
+    err = np.linalg.norm(th_hist - np.asarray(mixture.theta)[None, :], axis=1)
+    for arr in (th_hist, err, unc, betas):
+        arr.flags.writeable = False
+    return RewardFreeResult(theta_hat=th_hist[-1].copy(), theta_history=th_hist, theta_error=err, uncertainty=unc,
+                            beta=betas, n_episodes=K, variant=variant, feature_scale=c,
+                            options=dict(n_episodes=K, delta=delta, B=Bnorm, beta=beta, beta_scale=bs, seed=seed,
+                                         M=M, alpha=alpha, gamma=gamma, lam=lam, n_candidates=int(cands.shape[0])),
+                            wall_time=time.perf_counter() - t0, _model=mixture,
+                            _bound_args=(d, H, max(K, 3), delta, Bnorm) if variant == "paper" else ())
