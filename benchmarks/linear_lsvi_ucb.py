@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from linear_report import write_report  # noqa: E402
 
 WORKER = r"""
 import json, sys, time
@@ -122,9 +124,6 @@ def main(argv=None) -> int:
     load = os.getloadavg()[0]
     res = {"instance": "simplex_linear_mdp(S=30, A=4, d=10, H=10, seed 0), homogeneous, start state 0",
            "rows": rows, "load_average_1min": load, "python": sys.version.split()[0]}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "linear_lsvi_ucb.json").write_text(json.dumps(res, indent=2))
     lines = ["# LSVI-UCB: seconds per episode", "", f"Instance: {res['instance']}. Load average {load:.2f}.",
              "mdpkit: `lsvi_ucb(m, K)` whole call (exact regret evaluation included), best of 3. "
              "rlberry-scool `LSVIUCBAgent.fit(budget=K)` (bonus_scale_factor=1, reg_factor=1), one run in "
@@ -135,8 +134,7 @@ def main(argv=None) -> int:
         ratio = f"{rl / r['mdpkit_s_per_episode']:.0f}x" if rl else "-"
         lines.append(f"| {r['K']} | {r['mdpkit_s_per_episode']:.2e} | {rl:.2e} | {ratio} | {r['note']} |" if rl else
                      f"| {r['K']} | {r['mdpkit_s_per_episode']:.2e} | - | - | {r['note']} |")
-    (out / "linear_lsvi_ucb.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(args.out, "linear_lsvi_ucb", res, lines)
     return 0
 
 

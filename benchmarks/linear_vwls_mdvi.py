@@ -9,13 +9,14 @@ VWLS-MDVI, so there is no side-by-side column.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from linear_report import write_report  # noqa: E402
 
 
 def main() -> int:
@@ -32,10 +33,7 @@ def main() -> int:
             rows.append({"S": S, "A": A, "d": d, "weighted": weighted, "samples": r.n_samples, "seconds": dt,
                          "samples_per_second": r.n_samples / dt})
             print(rows[-1], flush=True)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
     load = os.getloadavg()[0]
-    (out / "linear_vwls_mdvi.json").write_text(json.dumps({"rows": rows, "load_average_1min": load}, indent=2))
     lines = ["# VWLS-MDVI: generative-model samples per second", "",
              f"50 iterations, 2000 samples per iteration (design-weighted), kl = 0.5, gamma = 0.9; the whole call "
              f"(G-optimal design included). Load average {load:.2f}.", "",
@@ -43,8 +41,7 @@ def main() -> int:
     for r in rows:
         lines.append(f"| {r['S']} | {r['A']} | {r['d']} | {r['weighted']} | {r['samples']} | {r['seconds']:.3f} | "
                      f"{r['samples_per_second']:.3g} |")
-    (out / "linear_vwls_mdvi.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_report(HERE / "results", "linear_vwls_mdvi", {"rows": rows, "load_average_1min": load}, lines)
     return 0
 
 

@@ -1,20 +1,34 @@
 """Cost of one robust Bellman sweep relative to one nominal sweep (standalone script).
 
-Runs the sa-rectangular robust q-backup (``mdpkit._kernels.robust.robust_q``; L1 sets take the
-fused row-by-row kernel ``robust_q_l1``) and the nominal q-backup
-(``mdpkit._kernels.bellman.bellman_q``) on the same Garnet models (CSR rows with ``b``
-successors, and dense rows) and reports the time per sweep and the ratio robust / nominal.
-Target from issue 5: under 5x for L1 on sparse rows.
+Runs the sa-rectangular robust q-backup (``mdpkit._kernels.robust.robust_q``: L1 sets take the
+fused row kernel ``robust_q_l1``, L2 / chi2 / KL the fused ``div_sweep``) and the nominal q-backup
+(``mdpkit._kernels.bellman.bellman_q``) on the same Garnet models (CSR rows with ``b`` successors,
+and dense rows) and reports the time per sweep and the ratio robust / nominal.  Targets: issue 5,
+L1 under 5x on sparse rows; issue 18, KL, chi2 and L2 within 5x on the sparse Garnet
+(S = 50 000, A = 4, b = 8).
 
-Timing: both sweeps are timed in the same process, interleaved (nominal, robust, nominal, ...)
-so that load from other processes hits both alike; each round keeps the best of ``--repeat``
-calls, and the report gives the median over ``--rounds`` rounds of the times and of the
-per-round ratios.  Each row is measured with Numba's default thread count and with one thread
-(``numba.set_num_threads(1)``): which sweeps run in parallel depends on their size (nominal:
-``bellman.PAR_MIN_WORK`` stored entries; robust L1: ``robust.PAR_MIN_WORK``).
+What is timed: a run of ``K`` consecutive sweeps, each on the next iterate ``v_k`` of a robust
+value-iteration trajectory (``v_0 = 0``, iterates ``k0 .. k0 + K - 1`` of robust VI on the same
+set; the nominal sweeps run on the same vectors).  Two robust columns:
 
-Usage: ``python benchmarks/robust_sweep.py [--S 5000] [--A 4] [--b 8] [--repeat 20] [--rounds 7]
-[--out benchmarks/results/robust_sweep]`` (writes ``.md`` and ``.json`` when ``--out`` is given).
+* ``cold``: no state carried between sweeps (a workspace without warm-start storage), i.e.
+  what one isolated backup costs;
+* ``warm``: the solvers' default (``solvers/robust.py`` builds the workspace with ``rows = S*A``):
+  KL rows start Newton/Halley from the previous sweep's multiplier; the warm state is reset at the
+  start of every timed run, so its first sweep is cold.  Same as ``cold`` for the other sets.
+
+Timing: nominal and robust runs alternate in the same process (nominal, cold, warm, nominal, ...)
+so that load from other processes hits them alike; each round keeps the best of ``--repeat``
+runs, and the report gives the median over ``--rounds`` rounds of the times and of the per-round
+ratios.  Each row is measured with Numba's default thread count and with one thread, on the wall
+clock, and with one thread on the process CPU clock (``time.process_time``: on a loaded machine it
+leaves out the time the process waited for a core, which the wall clock charges to the longer
+robust runs).  Which sweeps run in parallel depends on their size (nominal:
+``bellman.PAR_MIN_WORK`` stored entries; robust: ``robust.PAR_MIN_WORK``); at S = 50 000 both do.
+
+Usage: ``python benchmarks/robust_sweep.py [--S 5000] [--large-S 50000] [--A 4] [--b 8]
+[--repeat 3] [--rounds 3] [--K 8] [--k0 20] [--out benchmarks/results/robust_sweep]`` (writes
+``.md`` and ``.json`` when ``--out`` is given).
 """
 
 from __future__ import annotations
@@ -34,43 +48,75 @@ from mdpkit._kernels import robust as rk
 from mdpkit.uncertainty import KINDS, make_workspace
 
 SETS = (("l1", 0.2), ("l1", 0.05), ("linf", 0.05), ("kl", 0.1), ("l2", 0.1), ("chi2", 0.1))
+WARM_KINDS = ("kl",)
 
 
-def _best(fn, repeat):
+def _best(fn, repeat, clock):
     ts = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        ts.append(time.perf_counter() - t0)
+        ts.append(clock() - t0)
     return min(ts)
 
 
-def sweep_times(mdp, kind: str, radius: float, repeat: int, rounds: int):
-    """Median over rounds of (nominal seconds, robust seconds, robust / nominal)."""
-    sparse, P2, indptr, indices, data, R1, mask1, S, A = model_args(mdp)
-    v = np.random.default_rng(0).standard_normal(S)
+def trajectory(mdp, kind, radius, k0, K):
+    """Iterates k0 .. k0+K-1 of robust value iteration from v = 0 (the vectors the sweeps run on)."""
+    model = model_args(mdp)
+    S, A = mdp.S, mdp.A
+    indptr = model[2]
+    n_max = int(np.diff(indptr).max()) if model[0] else S
+    work = make_workspace(n_max, KINDS[kind], rk.N_CHUNKS, S * A)
+    uset = (KINDS[kind], np.full(S * A, radius), False, np.zeros(1), np.zeros((1, 1)))
+    pw = (np.zeros((1, 1)), np.zeros(1))
+    v = np.zeros(S)
     q = np.empty(S * A)
+    vs = []
+    for k in range(k0 + K):
+        if k >= k0:
+            vs.append(v.copy())
+        rk.robust_q(model, uset, mdp.gamma, v, False, pw, q, work)
+        v = q.reshape(S, A).max(axis=1)
+    return vs
+
+
+def sweep_times(mdp, kind, radius, vs, repeat, rounds, clock):
+    """Median over rounds of per-sweep seconds (nominal, cold, warm) and ratios (cold, warm)."""
+    model = model_args(mdp)
+    S, A = mdp.S, mdp.A
+    sparse, indptr, data, P2 = model[0], model[2], model[4], model[1]
     n_max = int(np.diff(indptr).max()) if sparse else S
     work_entries = data.size if sparse else P2.size
-    work = make_workspace(n_max, KINDS[kind], rk.N_CHUNKS if work_entries >= rk.PAR_MIN_WORK else 1)
-    kappa = np.full(S * A, radius)
+    chunks = rk.N_CHUNKS if work_entries >= rk.PAR_MIN_WORK else 1
+    w_cold = make_workspace(n_max, KINDS[kind], chunks)
+    w_warm = make_workspace(n_max, KINDS[kind], chunks, S * A)
+    q = np.empty(S * A)
+    uset = (KINDS[kind], np.full(S * A, radius), False, np.zeros(1), np.zeros((1, 1)))
     pw = (np.zeros((1, 1)), np.zeros(1))
-    uset = (KINDS[kind], kappa, False, np.zeros(1), np.zeros((1, 1)))
-    model = model_args(mdp)
+    warm = kind in WARM_KINDS
 
     def nominal():
-        bellman.bellman_q(model, mdp.gamma, v, q)
+        for v in vs:
+            bellman.bellman_q(model, mdp.gamma, v, q)
 
-    def robust():
-        rk.robust_q(model, uset, mdp.gamma, v, False, pw, q, work)
+    def cold():
+        for v in vs:
+            rk.robust_q(model, uset, mdp.gamma, v, False, pw, q, w_cold)
 
-    nominal(), robust()  # compile / warm
-    tn, tr = [], []
+    def warm_run():
+        w_warm[-1][:] = 0.0
+        for v in vs:
+            rk.robust_q(model, uset, mdp.gamma, v, False, pw, q, w_warm)
+
+    nominal(), cold(), warm_run()  # compile / warm caches
+    tn, tc, tw = [], [], []
     for _ in range(rounds):
-        tn.append(_best(nominal, repeat))
-        tr.append(_best(robust, repeat))
-    tn, tr = np.array(tn), np.array(tr)
-    return float(np.median(tn)), float(np.median(tr)), float(np.median(tr / tn))
+        tn.append(_best(nominal, repeat, clock))
+        tc.append(_best(cold, repeat, clock))
+        tw.append(_best(warm_run, repeat, clock) if warm else tc[-1])
+    tn, tc, tw = (np.array(x) / len(vs) for x in (tn, tc, tw))
+    med = lambda x: float(np.median(x))  # noqa: E731
+    return med(tn), med(tc), med(tw), med(tc / tn), med(tw / tn)
 
 
 def main(argv=None):
@@ -78,52 +124,73 @@ def main(argv=None):
     ap.add_argument("--S", type=int, default=5000)
     ap.add_argument("--A", type=int, default=4)
     ap.add_argument("--b", type=int, default=8)
-    ap.add_argument("--large-S", type=int, default=50_000, help="a CSR model large enough for both to go parallel")
-    ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--large-S", type=int, default=50_000, help="the issue-18 target model (CSR)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--K", type=int, default=8, help="sweeps per timed run")
+    ap.add_argument("--k0", type=int, default=20, help="first VI iterate of the trajectory")
+    ap.add_argument("--sets", default=None, help="comma-separated subset, e.g. kl:0.1,l2:0.1")
     ap.add_argument("--out", default=None, help="path prefix for .md/.json results")
     args = ap.parse_args(argv)
+    sets = SETS if args.sets is None else tuple((s.split(":")[0], float(s.split(":")[1]))
+                                                for s in args.sets.split(","))
     models = [
-        (f"garnet CSR S={args.S},A={args.A},b={args.b}",
-         generators.garnet(args.S, args.A, args.b, gamma=0.95, rng=0, sparse=True)),
         (f"garnet CSR S={args.large_S},A={args.A},b={args.b}",
          generators.garnet(args.large_S, args.A, args.b, gamma=0.95, rng=0, sparse=True)),
+        (f"garnet CSR S={args.S},A={args.A},b={args.b}",
+         generators.garnet(args.S, args.A, args.b, gamma=0.95, rng=0, sparse=True)),
         (f"garnet dense S={min(args.S, 1000)},A={args.A},b={args.b}",
          generators.garnet(min(args.S, 1000), args.A, args.b, gamma=0.95, rng=0, sparse=False)),
     ]
     n_threads = numba.get_num_threads()
+    settings = [(n_threads, "wall", time.perf_counter)]
+    if n_threads != 1:
+        settings.append((1, "wall", time.perf_counter))
+    settings.append((1, "cpu", time.process_time))
     rows = []
-    header = (f"{'model':<30}{'set':<11}{'threads':>8}{'nominal ms':>12}{'robust ms':>11}{'ratio':>8}")
-    print(header)
+    print(f"{'model':<30}{'set':<11}{'thr':>4}{'clock':>6}{'nominal ms':>12}{'cold ms':>10}{'ratio':>7}"
+          f"{'warm ms':>10}{'ratio':>7}", flush=True)
+    load0 = os.getloadavg()
     for name, m in models:
-        for kind, r in SETS:
-            if kind != "l1" and "S=" + str(args.large_S) in name:
-                continue  # the large model is for the L1 target only
-            for threads in sorted({n_threads, 1}, reverse=True):
+        for kind, r in sets:
+            vs = trajectory(m, kind, r, args.k0, args.K)
+            for threads, clock_name, clock in settings:
                 numba.set_num_threads(threads)
-                tn, tr, ratio = sweep_times(m, kind, r, args.repeat, args.rounds)
-                rows.append(dict(model=name, set=f"{kind}:{r}", threads=threads, nominal_ms=1e3 * tn,
-                                 robust_ms=1e3 * tr, ratio=ratio))
-                print(f"{name:<30}{kind + ':' + str(r):<11}{threads:>8}{1e3 * tn:>12.3f}{1e3 * tr:>11.3f}"
-                      f"{ratio:>8.2f}")
+                tn, tc, tw, rc, rw = sweep_times(m, kind, r, vs, args.repeat, args.rounds, clock)
+                warm = kind in WARM_KINDS
+                rows.append(dict(model=name, set=f"{kind}:{r}", threads=threads, clock=clock_name,
+                                 nominal_ms=1e3 * tn, cold_ms=1e3 * tc, cold_ratio=rc,
+                                 warm_ms=1e3 * tw if warm else None, warm_ratio=rw if warm else None))
+                wtxt = f"{1e3 * tw:>10.3f}{rw:>7.2f}" if warm else f"{'-':>10}{'-':>7}"
+                print(f"{name:<30}{kind + ':' + str(r):<11}{threads:>4}{clock_name:>6}{1e3 * tn:>12.3f}"
+                      f"{1e3 * tc:>10.3f}{rc:>7.2f}{wtxt}", flush=True)
             numba.set_num_threads(n_threads)
     if args.out:
         meta = dict(machine=platform.machine(), processor=platform.processor(), cpu_count=os.cpu_count(),
                     numba=numba.__version__, numba_threads=n_threads, repeat=args.repeat, rounds=args.rounds,
-                    loadavg=os.getloadavg(), date=time.strftime("%Y-%m-%d %H:%M"))
+                    K=args.K, k0=args.k0, loadavg_start=load0, loadavg_end=os.getloadavg(),
+                    date=time.strftime("%Y-%m-%d %H:%M"))
         with open(args.out + ".json", "w") as f:
             json.dump(dict(meta=meta, rows=rows), f, indent=1)
         with open(args.out + ".md", "w") as f:
             f.write("# Robust sweep vs nominal sweep\n\n")
             f.write(f"Produced by `python benchmarks/robust_sweep.py --out {args.out}` ({meta['date']}, "
-                    f"{meta['cpu_count']} cores, numba {meta['numba']}, load average at the end "
-                    f"{', '.join(f'{x:.1f}' for x in meta['loadavg'])}). Times are medians over "
-                    f"{args.rounds} interleaved rounds of the best of {args.repeat} sweeps; the ratio is the "
-                    "median of the per-round ratios. Target (issue 5): L1 on sparse rows under 5x.\n\n")
-            f.write("| model | set | threads | nominal ms | robust ms | ratio |\n|---|---|---:|---:|---:|---:|\n")
+                    f"{meta['cpu_count']} cores, numba {meta['numba']}, load average at the start "
+                    f"{', '.join(f'{x:.1f}' for x in load0)} and at the end "
+                    f"{', '.join(f'{x:.1f}' for x in meta['loadavg_end'])}).  Per-sweep times over runs of "
+                    f"{args.K} sweeps on robust VI iterates {args.k0}..{args.k0 + args.K - 1} (from v = 0); "
+                    f"medians over {args.rounds} interleaved rounds of the best of {args.repeat} runs; the "
+                    "ratio is the median of the per-round ratios.  `cold`: no state kept between sweeps; "
+                    "`warm`: the solvers' default, KL multipliers carried from sweep to sweep (first sweep "
+                    "of each run cold).  `clock`: wall (perf_counter) or process CPU time "
+                    "(process_time, one thread).\n\n")
+            f.write("| model | set | threads | clock | nominal ms | robust cold ms | ratio cold | "
+                    "robust warm ms | ratio warm |\n|---|---|---:|---|---:|---:|---:|---:|---:|\n")
             for r_ in rows:
-                f.write(f"| {r_['model']} | {r_['set']} | {r_['threads']} | {r_['nominal_ms']:.3f} | "
-                        f"{r_['robust_ms']:.3f} | {r_['ratio']:.2f} |\n")
+                wm = "-" if r_["warm_ms"] is None else f"{r_['warm_ms']:.3f}"
+                wr = "-" if r_["warm_ratio"] is None else f"{r_['warm_ratio']:.2f}"
+                f.write(f"| {r_['model']} | {r_['set']} | {r_['threads']} | {r_['clock']} | {r_['nominal_ms']:.3f} | "
+                        f"{r_['cold_ms']:.3f} | {r_['cold_ratio']:.2f} | {wm} | {wr} |\n")
 
 
 if __name__ == "__main__":

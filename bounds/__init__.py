@@ -18,7 +18,7 @@ Distributional evaluation (:mod:`mdpkit.bounds.distributional`)
 Policy optimization (:mod:`mdpkit.bounds.pg`)
     npg_bound, mei_softmax_step, softmax_pg_bound, entropy_npg_bound, pmd_geometric_bound,
     gradient_domination_bound, trpo_improvement_bound, cpi_improvement_bound, bobw_po_regret_rate,
-    dapo_regret_rate
+    dapo_regret_rate, dynamic_pg_epoch_bound, dynamic_pg_steps_bound
 Identities (:mod:`mdpkit.bounds.identities`)
     performance_difference, simulation_identity
 Linear MDPs (:mod:`mdpkit.bounds.linear`)
@@ -86,6 +86,8 @@ from .pg import (
     bobw_po_regret_rate,
     cpi_improvement_bound,
     dapo_regret_rate,
+    dynamic_pg_epoch_bound,
+    dynamic_pg_steps_bound,
     entropy_npg_bound,
     gradient_domination_bound,
     mei_softmax_step,
@@ -143,6 +145,8 @@ __all__ = [
     "dapo_regret_rate",
     "diameter_lower_bound",
     "dobrushin_tv_bound",
+    "dynamic_pg_epoch_bound",
+    "dynamic_pg_steps_bound",
     "effective_horizon_bound",
     "elliptical_potential_bound",
     "entropy_npg_bound",

@@ -355,7 +355,7 @@ def dynlin_ucb_regret_rate(instance, T, rho_bar: float | None = None) -> Bound:
     T = _T(T)
     rho = instance.spectral_radius
     rb = rho if rho_bar is None else float(rho_bar)
-    if not rho <= rb < 1.0:
+    if not rho * (1 - 1e-9) <= rb < 1.0:
         raise BoundNotApplicableError(f"DynLin-UCB's analysis needs rho(A) <= rho_bar < 1; rho(A) = {rho:.6g}, rho_bar = {rb}")
     v = instance.d * math.sqrt(T) / (1.0 - rb) ** 1.5
     return Bound(v, BoundKind.RATE_ONLY, "Mussi, Metelli & Restelli 2023 (ICML), regret theorem (number not checked)",

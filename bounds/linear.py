@@ -1,4 +1,6 @@
-r"""Bounds for linear MDPs: LSVI-UCB's confidence width and regret, finite-horizon approximate DP.
+r"""Bounds for linear MDPs: LSVI-UCB's confidence width and regret, finite-horizon approximate DP,
+LMC-LSVI's regret rate, and HF-UCRL-RFE++'s reward-free suboptimality and sample complexity (Zhang, Zhang
+& Gu 2023; :func:`reward_free_suboptimality_bound`, :func:`reward_free_sample_complexity`).
 
 The constants of Jin, Yang, Wang & Jordan (2020, "Provably efficient reinforcement learning with
 linear function approximation", COLT) are written here once.  Their Theorem 3.1 sets

@@ -20,6 +20,8 @@ __all__ = [
     "bobw_po_regret_rate",
     "cpi_improvement_bound",
     "dapo_regret_rate",
+    "dynamic_pg_epoch_bound",
+    "dynamic_pg_steps_bound",
     "entropy_npg_bound",
     "gradient_domination_bound",
     "mei_softmax_step",
@@ -295,3 +297,53 @@ def dapo_regret_rate(*, H: int, S: int, A: int, K: int, total_delay: int, varian
                  citation=f"{LRS}, abstract; theorem number and exponents not checked against the text",
                  assumptions=("known transitions", "delayed bandit feedback", "losses in [0, 1]", "variant='paper'"),
                  statement="Reg(K) = O~(H sqrt(S A K log A) + H sqrt(D log A)) (rate only)")
+
+
+KWD = ("S. Klein, S. Weissmann and L. Döring, Beyond stationarity: convergence analysis of stochastic softmax "
+       "policy gradient methods, ICLR 2024")
+
+
+def dynamic_pg_epoch_bound(step: float, c: float) -> Bound:
+    r"""Softmax-bandit O(1/t) rate, used in every epoch of dynamic PG:
+    :math:`t\,(\max_a r_a - \pi_t^\top r)\le 2/(\eta C^2)` for all t >= 1.
+
+    Exact-gradient softmax PG on a bandit with reward vector r of range :math:`\rho` and step
+    :math:`\eta\le 2/(5\rho)` (``step``), :math:`C=\inf_t\pi_t(a^*)` (``c``).  Derivation: the
+    objective is :math:`\frac52\rho`-smooth (Mei et al. 2020, Lemma 2) and satisfies the
+    Łojasiewicz inequality :math:`\|\nabla\|\ge\pi(a^*)(\pi^*-\pi)^\top r` (Lemma 3), so
+    :math:`\delta_{t+1}\le\delta_t-\frac\eta2C^2\delta_t^2` and :math:`\delta_t\le2/(\eta C^2t)`;
+    with :math:`\eta\rho=2/5` it is Mei et al. 2020 Thm 2's :math:`5\rho/(C^2t)` (numbers not checked
+    against the text).  In dynamic PG (Klein et al. 2024) epoch h at state s is such a bandit with
+    :math:`r=Q_h(s,\cdot)`, :math:`\rho\le(H-h)w` and step :math:`\eta_h\nu(s)`.
+    """
+    e, cc = _pos(step, "step"), _pos(c, "c")
+    return Bound(value=2.0 / (e * cc * cc), kind=BoundKind.DETERMINISTIC,
+                 citation=f"{MEI}, Lemmas 2-3 and Thm 2 (numbers not checked against the text); used per epoch as in {KWD}",
+                 assumptions=("exact gradients", "step <= 2/(5 rho), rho the reward range", "C = inf_t pi_t(a*)"),
+                 statement="sup_t t (max_a r_a - pi_t^T r) <= 2/(eta C^2)")
+
+
+def dynamic_pg_steps_bound(H: int, *, n_states: int, n_actions: int, reward_span: float, epsilon: float) -> Bound:
+    r"""Steps of exact-gradient dynamic PG to reach :math:`J^*-J\le\epsilon` (finite horizon H, rewards
+    of span w, uniform state weights, step :math:`\eta_h=2/(5(H-h)w)`, uniform initial logits):
+
+    .. math:: N(H)\le\sum_{h=0}^{H-1}\Big\lceil\frac{5\,S\,A^2\,(H-h)\,w\,H}{\epsilon}\Big\rceil
+              \approx\frac{5SA^2wH^2(H+1)}{2\epsilon} = O(H^3/\epsilon).
+
+    Each epoch is stopped when :math:`\max_s` gap :math:`\le\epsilon/H` (then
+    :math:`J^*-J\le\epsilon` by the performance-difference lemma); by
+    :func:`dynamic_pg_epoch_bound` with :math:`\eta_h\nu(s)=\eta_h/S` that takes at most
+    :math:`2SH/(\eta_hC^2\epsilon)` steps, and :math:`C\ge1/A` from uniform logits (the optimal
+    logit never falls behind another: at equal logits its increment is the larger).  This is the
+    :math:`H^3` scaling Klein et al. 2024 prove for dynamic PG (their constants and theorem numbers
+    were not read; this is our derivation); their :math:`H^5` simultaneous-PG bound is not encoded.
+    """
+    HH = _posint(H, "H")
+    S, A = _posint(n_states, "n_states"), _posint(n_actions, "n_actions")
+    w, e = _pos(reward_span, "reward_span"), _pos(epsilon, "epsilon")
+    val = float(sum(math.ceil(5.0 * S * A * A * (HH - h) * w * HH / e) for h in range(HH)))
+    return Bound(value=val, kind=BoundKind.DETERMINISTIC,
+                 citation=f"derived from {MEI}, Thm 2 per epoch, for the dynamic PG of {KWD} (numbers not checked)",
+                 assumptions=("exact gradients", "eta_h = 2/(5 (H-h) w)", "uniform state weights", "uniform initial logits",
+                              "epoch h stopped at max_s gap <= eps/H"),
+                 statement="N(H) <= sum_h ceil(5 S A^2 (H-h) w H / eps) = O(H^3/eps)")

@@ -26,14 +26,18 @@ def bracket_bound(half_width: float, *, method: str) -> Bound:
     ----------
     half_width : float
         ``max_s (v_upper - v_lower)/2`` over the states with a finite value.
-    method : {"ii", "ovi", "pi"}
+    method : {"ii", "ovi", "svi", "pi"}
         Interval iteration (Haddad & Monmege 2018, Thm 1 (number not checked against the text)),
-        optimistic value iteration (Hartmanns & Kaminski 2020, Thm 2 (number not checked)), or
-        policy iteration with a verified inductive bracket around the final policy's value.
+        optimistic value iteration (Hartmanns & Kaminski 2020, Thm 2 (number not checked)), sound
+        value iteration (Quatmann & Katoen 2018, Lemma 3 / Sec. 4 (numbers not checked), the
+        choice-dependent side verified by a backup), or policy iteration with a verified
+        inductive bracket around the final policy's value.
     """
     cites = {
         "ii": "Haddad & Monmege (2018), Theor. Comput. Sci. 735, Thm 1 (number not checked against the text)",
         "ovi": "Hartmanns & Kaminski (2020), CAV, LNCS 12225, Thm 2 (number not checked against the text)",
+        "svi": "Quatmann & Katoen (2018), CAV, LNCS 10981, Lemma 3 / Sec. 4 (numbers not checked against the text); "
+               "the choice-dependent side verified inductively (T u <= u)",
         "pi": "inductive bounds (T l >= l, T u <= u) around the final policy's value; "
               "Baier & Katoen (2008), Thm 10.100 / de Alfaro (1997) (numbers not checked against the text)",
     }

@@ -17,8 +17,14 @@ The format is the one of the PRISM manual's appendix "Explicit Model Files" (PRI
     First line ``(v1,...,vn)``; then ``i:(x1,...,xn)``.  Kept as text (bit-exact round trip).
 ``.srew`` (state rewards)
     Optional ``#`` comment lines, then ``n m`` (states, non-zero entries), then ``i x``.
+    Storm's variant has no header and no comments: lines ``i x`` with strictly increasing
+    states and non-negative rewards (Storm's ``SparseStateRewardParser``); an empty file means
+    all rewards 0.  The first line decides: a PRISM header starts with the number of states, a
+    Storm line with a state index (smaller).
 ``.trew`` (transition rewards, MDP)
-    Optional ``#`` comment lines, then ``n c m``, then ``i k j x``.
+    Optional ``#`` comment lines, then ``n c m``, then ``i k j x``.  Storm's variant: an optional
+    format line ``mdp``, then ``i k j x`` lines without counts, sorted by ``(i, k)``
+    (Storm's ``NondeterministicSparseTransitionParser``).
 
 Reward semantics (PRISM's for MDPs): the reward collected when choice ``k`` is taken in state
 ``i`` and the chain moves to ``j`` is ``srew[i] + trew[i, k, j]``; the model's ``R[s, a]`` is its
@@ -448,48 +454,90 @@ def _reward_name(text):
     return None
 
 
+def _is_int(tok: str) -> bool:
+    return tok.isdigit()
+
+
 def _read_srew(path, text, S):
+    """PRISM's form (header ``n m``, ``n`` = the number of states) or Storm's headerless form
+    (lines ``i x`` with strictly increasing states ``i < n`` and ``x >= 0``, no comments; an empty
+    file means all rewards 0).  The forms differ on the first line: a header's first number is
+    the number of states, a Storm line's the state index (smaller)."""
     _, body = _skip_comments(path, text)
     if not body:
-        raise fail(path, "empty state-reward file; expected the header 'n m'", 1)
+        if text.strip():
+            raise fail(path, "state-reward file with comments only; expected the header 'n m' (PRISM)", 1)
+        return np.zeros(S)  # Storm reads an empty file as all-zero rewards
     ln0, head = body[0]
     toks = head.split()
     if len(toks) != 2:
-        raise fail(path, f"expected the header 'n m' (states, non-zero rewards), got {head!r}", ln0)
-    n = parse_int(path, toks[0], "number of states", ln0)
-    m = parse_int(path, toks[1], "number of rewards", ln0)
-    if n != S:
-        raise fail(path, f"the header declares {n} states, the model has {S}", ln0)
+        raise fail(path, f"expected the header 'n m' (PRISM) or a line 'i x' (Storm), got {head!r}", ln0)
+    prism = _is_int(toks[1]) and _is_int(toks[0]) and int(toks[0]) >= S
     r = np.zeros(S)
-    seen = np.zeros(S, dtype=bool)
-    for ln, s in body[1:]:
+    if prism:
+        n = parse_int(path, toks[0], "number of states", ln0)
+        m = parse_int(path, toks[1], "number of rewards", ln0)
+        if n != S:
+            raise fail(path, f"the header declares {n} states, the model has {S}", ln0)
+        seen = np.zeros(S, dtype=bool)
+        for ln, s in body[1:]:
+            t = s.split()
+            if len(t) != 2:
+                raise fail(path, f"expected 'i x', got {s!r}", ln)
+            i = parse_int(path, t[0], "state", ln, S)
+            if seen[i]:
+                raise fail(path, f"state {i} has two rewards", ln)
+            seen[i] = True
+            r[i] = parse_number(path, t[1], "reward", ln)
+        if len(body) - 1 != m:
+            raise fail(path, f"the header declares {m} rewards but the file has {len(body) - 1}", ln0)
+        return r
+    first_comment = next((ln for ln, s in _content_lines(text) if s.startswith("#")), None)
+    if first_comment is not None:
+        raise fail(path, "a comment line in a headerless (Storm) state-reward file; Storm's parser reads none "
+                         "(PRISM's form needs the header 'n m')", first_comment)
+    last = -1
+    for ln, s in body:
         t = s.split()
         if len(t) != 2:
-            raise fail(path, f"expected 'i x', got {s!r}", ln)
+            raise fail(path, f"expected 'i x' (Storm's headerless state rewards), got {s!r}", ln)
         i = parse_int(path, t[0], "state", ln, S)
-        if seen[i]:
-            raise fail(path, f"state {i} has two rewards", ln)
-        seen[i] = True
-        r[i] = parse_number(path, t[1], "reward", ln)
-    if len(body) - 1 != m:
-        raise fail(path, f"the header declares {m} rewards but the file has {len(body) - 1}", ln0)
+        if i <= last:
+            raise fail(path, f"state {i} comes after state {last}; Storm's headerless state rewards list states in "
+                             "strictly increasing order", ln)
+        x = parse_number(path, t[1], "reward", ln)
+        if x < 0:
+            raise fail(path, f"negative reward {t[1]} (Storm's headerless state rewards are non-negative)", ln)
+        r[i] = x
+        last = i
     return r
 
 
 def _read_trew(path, text, mdp):
+    """PRISM's form (header ``n c m``) or Storm's (an optional format line such as ``mdp``, then
+    ``i k j x`` lines, no counts, ``(i, k)`` non-decreasing)."""
     _, body = _skip_comments(path, text)
     if not body:
-        raise fail(path, "empty transition-reward file; expected the header 'n c m'", 1)
+        raise fail(path, "empty transition-reward file; expected the header 'n c m' (PRISM) or 'i k j x' lines (Storm)", 1)
     ln0, head = body[0]
     toks = head.split()
-    if len(toks) != 3:
-        raise fail(path, f"expected the header 'n c m', got {head!r}", ln0)
-    n, c, m = (parse_int(path, t, "count", ln0) for t in toks)
-    if n != mdp.S or c != int(mdp.action_mask.sum()):
-        raise fail(path, f"the header declares {n} states and {c} choices; the model has {mdp.S} and "
-                         f"{int(mdp.action_mask.sum())}", ln0)
+    storm = len(toks) == 4 or (len(toks) == 1 and not toks[0][:1].isdigit())
+    if len(toks) == 1 and storm:
+        if toks[0] != "mdp":
+            raise fail(path, f"format line {toks[0]!r}: only 'mdp' transition rewards are read", ln0)
+        body = body[1:]
+        if not body:
+            raise fail(path, "no transition-reward lines after the format line (Storm refuses an empty file)", ln0 + 1)
+    elif not storm:
+        if len(toks) != 3:
+            raise fail(path, f"expected the header 'n c m' (PRISM) or a line 'i k j x' (Storm), got {head!r}", ln0)
+        n, c, m = (parse_int(path, t, "count", ln0) for t in toks)
+        if n != mdp.S or c != int(mdp.action_mask.sum()):
+            raise fail(path, f"the header declares {n} states and {c} choices; the model has {mdp.S} and "
+                             f"{int(mdp.action_mask.sum())}", ln0)
+        body = body[1:]
     src, act, dst, val, lns = [], [], [], [], []
-    for ln, s in body[1:]:
+    for ln, s in body:
         t = s.split()
         if len(t) != 4:
             raise fail(path, f"expected 'i k j x', got {s!r}", ln)
@@ -498,7 +546,10 @@ def _read_trew(path, text, mdp):
         dst.append(parse_int(path, t[2], "destination state", ln, mdp.S))
         val.append(parse_number(path, t[3], "reward", ln))
         lns.append(ln)
-    if len(src) != m:
+        if storm and len(src) > 1 and (src[-1], act[-1]) < (src[-2], act[-2]):
+            raise fail(path, f"choice {src[-1]} {act[-1]} comes after {src[-2]} {act[-2]}; Storm's transition rewards "
+                             "are sorted by state and choice", ln)
+    if not storm and len(src) != m:
         raise fail(path, f"the header declares {m} rewards but the file has {len(src)}", ln0)
     src, act, dst = (np.asarray(x, dtype=np.int64) for x in (src, act, dst))
     pos = transition_lookup(mdp, src, act, dst)
@@ -506,7 +557,8 @@ def _read_trew(path, text, mdp):
         k = int(np.flatnonzero(pos < 0)[0])
         raise fail(path, f"reward for transition {src[k]} {act[k]} -> {dst[k]}, which the model does not have", lns[k])
     if np.unique(pos).size != pos.size:
-        raise fail(path, "a transition has two rewards")
+        k = int(np.flatnonzero(np.bincount(pos) > 1)[0])
+        raise fail(path, "a transition has two rewards", lns[int(np.flatnonzero(pos == k)[1])])
     data = np.zeros(mdp.P.nnz)
     data[pos] = np.asarray(val, dtype=np.float64)
     T = sp.csr_matrix((data, mdp.P.indices.copy(), mdp.P.indptr.copy()), shape=mdp.P.shape)
@@ -598,6 +650,8 @@ def load_prism(
             nm = Path(os.fspath(ps if ps is not None else pt)).stem
             if nm == tra.stem:
                 nm = "default" if i == 0 else f"r{i}"
+            elif nm.startswith(tra.stem + "."):  # stem.<name>.srew (several structures, no comment naming them)
+                nm = nm[len(tra.stem) + 1:]
         if nm in rewards:
             raise fail(ps if ps is not None else pt, f"reward structure {nm!r} given twice")
         rewards[nm] = RewardStructure(state=state, action=np.zeros((S, mdp.A)), transition=trans)
@@ -648,8 +702,14 @@ def as_record(model) -> LabelledMDP:
     raise TypeError(f"expected a TabularMDP or LabelledMDP, got {type(model).__name__}")
 
 
-def save_prism(model, stem) -> list:
+def save_prism(model, stem, *, variant: str = "prism") -> list:
     """Write PRISM explicit files ``stem.tra`` (+ ``.lab``, ``.sta``, ``.srew``, ``.trew`` when present).
+
+    ``variant="storm"`` writes Storm's forms instead: ``.tra`` with the first line ``mdp``, labels
+    in a ``#DECLARATION`` block, headerless ``.srew`` (``i x``, non-zero entries; rewards must be
+    non-negative) and ``.trew`` (``i k j x``) without comments (the reward structure is named by
+    the file name: ``stem.<name>.srew`` with several structures, else ``default``); a reward
+    structure whose transition part is all zero gets no ``.trew`` (Storm refuses an empty one).
 
     Numbers are written as the shortest decimal that reads back as the same double, so
     ``load_prism(save_prism(m))`` returns the same ``P``, labels and reward arrays bit for bit.
@@ -665,6 +725,11 @@ def save_prism(model, stem) -> list:
     """
     from .io import atomic_write
 
+    from ._exceptions import InvalidArgumentError
+
+    if variant not in ("prism", "storm"):
+        raise InvalidArgumentError(f"variant must be 'prism' or 'storm', got {variant!r}")
+    storm = variant == "storm"
     rec = as_record(model)
     mdp = rec.mdp
     S, A = mdp.S, mdp.A
@@ -675,7 +740,7 @@ def save_prism(model, stem) -> list:
     written = []
     rows = np.repeat(np.arange(S * A), np.diff(P.indptr))
     nz = P.data > 0
-    out = [f"{S} {int(mdp.action_mask.sum())} {int(nz.sum())}\n"]
+    out = ["mdp\n" if storm else f"{S} {int(mdp.action_mask.sum())} {int(nz.sum())}\n"]
     for r, j, x in zip(rows[nz].tolist(), P.indices[nz].tolist(), P.data[nz].tolist()):
         s, a = divmod(r, A)
         nm = rec.action_names[s, a] if rec.action_names is not None else None
@@ -685,12 +750,19 @@ def save_prism(model, stem) -> list:
     written.append(p)
     if rec.labels:
         names = list(rec.labels)
-        head = " ".join(f'{i}="{n}"' for i, n in enumerate(names)) + "\n"
         per = [[] for _ in range(S)]
         for i, n in enumerate(names):
             for s in rec.labels[n].tolist():
                 per[s].append(i)
-        body = "".join(f"{s}: {' '.join(map(str, ks))}\n" for s, ks in enumerate(per) if ks)
+        if storm:
+            if any(not n or any(ch.isspace() for ch in n) or n.startswith("#") for n in names):
+                raise InvalidArgumentError("Storm's label files separate names by whitespace: label names must be "
+                                           "non-empty, without whitespace and not start with '#'")
+            head = "#DECLARATION\n" + " ".join(names) + "\n#END\n"
+            body = "".join(f"{s} {' '.join(names[k] for k in ks)}\n" for s, ks in enumerate(per) if ks)
+        else:
+            head = " ".join(f'{i}="{n}"' for i, n in enumerate(names)) + "\n"
+            body = "".join(f"{s}: {' '.join(map(str, ks))}\n" for s, ks in enumerate(per) if ks)
         p = stem.with_suffix(".lab")
         atomic_write(p, head + body)
         written.append(p)
@@ -707,17 +779,24 @@ def save_prism(model, stem) -> list:
         if np.any(rs.action):
             act = sp.csr_matrix((rs.action.reshape(-1)[rows], P.indices, P.indptr), shape=P.shape)
             trans = act if trans is None else sp.csr_matrix(trans + act)
+        if storm and (np.any(rs.state < 0) or (trans is not None and np.any(sp.csr_matrix(trans).data < 0))):
+            raise InvalidArgumentError(f"reward structure {nm!r} has negative rewards; Storm's explicit reward files "
+                                       "hold non-negative rewards")
+        if storm and trans is not None and not np.any(sp.csr_matrix(trans).data):
+            trans = None
         if np.any(rs.state) or trans is None:
             nzs = np.flatnonzero(rs.state)
-            body = f'# Reward structure "{nm}"\n# State rewards\n{S} {nzs.size}\n' + "".join(f"{s} {float_text(rs.state[s])}\n" for s in nzs.tolist())
+            head = "" if storm else f'# Reward structure "{nm}"\n# State rewards\n{S} {nzs.size}\n'
+            body = head + "".join(f"{s} {float_text(rs.state[s])}\n" for s in nzs.tolist())
             p = Path(f"{base}.srew")
             atomic_write(p, body)
             written.append(p)
         if trans is not None:
-            T = sp.csr_matrix(trans)
+            T = sp.csr_matrix(trans, copy=True)
+            T.sort_indices()  # Storm reads each choice's entries in column order
             trow = np.repeat(np.arange(S * A), np.diff(T.indptr))
             keep = T.data != 0
-            lines = [f'# Reward structure "{nm}"\n# Transition rewards\n{S} {int(mdp.action_mask.sum())} {int(keep.sum())}\n']
+            lines = [] if storm else [f'# Reward structure "{nm}"\n# Transition rewards\n{S} {int(mdp.action_mask.sum())} {int(keep.sum())}\n']
             for r, j, x in zip(trow[keep].tolist(), T.indices[keep].tolist(), T.data[keep].tolist()):
                 s, a = divmod(r, A)
                 lines.append(f"{s} {a} {j} {float_text(x)}\n")

@@ -35,6 +35,7 @@ from ._exceptions import InvalidArgumentError
 
 __all__ = [
     "AdversarialBandit",
+    "ArmGaps",
     "BernoulliBandit",
     "BetaBandit",
     "GaussianBandit",
@@ -108,8 +109,35 @@ def k_inf_bounded(expect, mu: float) -> float:
     return float(max(0.0, -r.fun, -neg(lam_max), -neg(0.0)))
 
 
+class ArmGaps:
+    """Mixin for bandit records with a ``means`` array (K,): the best mean, the gaps, the smallest
+    positive gap and the optimal arms, computed in one place for every instance family."""
+
+    @property
+    def mu_star(self) -> float:
+        """Best mean :math:`\\mu^*`."""
+        return float(np.max(self.means))
+
+    @property
+    def gaps(self) -> np.ndarray:
+        """Gaps :math:`\\Delta_i = \\mu^* - \\mu_i`, shape (K,)."""
+        return self.mu_star - self.means
+
+    @property
+    def min_gap(self) -> float:
+        """Smallest positive gap (``inf`` when all arms are optimal)."""
+        g = self.gaps[self.gaps > 0]
+        return float(g.min()) if g.size else math.inf
+
+    @property
+    def optimal_arms(self) -> np.ndarray:
+        """Indices of the arms with mean :math:`\\mu^*` (int64)."""
+        m = self.means
+        return np.flatnonzero(m == np.max(m)).astype(np.int64)
+
+
 @dataclass(frozen=True, eq=False)
-class StochasticBandit:
+class StochasticBandit(ArmGaps):
     """Base record of a stochastic K-armed bandit (use the subclasses).
 
     Attributes
@@ -130,27 +158,6 @@ class StochasticBandit:
     def K(self) -> int:
         """Number of arms."""
         return int(self.means.shape[0])
-
-    @property
-    def mu_star(self) -> float:
-        """Best mean :math:`\\mu^*`."""
-        return float(self.means.max())
-
-    @property
-    def gaps(self) -> np.ndarray:
-        """Gaps :math:`\\Delta_i = \\mu^* - \\mu_i`, shape (K,)."""
-        return self.mu_star - self.means
-
-    @property
-    def optimal_arms(self) -> np.ndarray:
-        """Indices of the arms with mean :math:`\\mu^*` (int64)."""
-        return np.flatnonzero(self.means == self.means.max()).astype(np.int64)
-
-    @property
-    def min_gap(self) -> float:
-        """Smallest positive gap (``inf`` when all arms are optimal)."""
-        g = self.gaps[self.gaps > 0]
-        return float(g.min()) if g.size else math.inf
 
     @property
     def subgaussian_sigma(self) -> float:
@@ -353,7 +360,7 @@ class BetaBandit(StochasticBandit):
 
 
 @dataclass(frozen=True, eq=False)
-class AdversarialBandit:
+class AdversarialBandit(ArmGaps):
     r"""Oblivious adversarial bandit: a reward table ``x (T, K)`` in [0, 1] fixed before play;
     pulling arm ``k`` in round ``t`` pays ``x[t, k]``.
 
@@ -398,19 +405,6 @@ class AdversarialBandit:
         return self.table.mean(axis=0)
 
     @property
-    def mu_star(self) -> float:
-        return float(self.means.max())
-
-    @property
-    def gaps(self) -> np.ndarray:
-        return self.mu_star - self.means
-
-    @property
-    def min_gap(self) -> float:
-        g = self.gaps[self.gaps > 0]
-        return float(g.min()) if g.size else math.inf
-
-    @property
     def subgaussian_sigma(self) -> float:
         return 0.5
 
@@ -434,7 +428,7 @@ class AdversarialBandit:
 
 
 @dataclass(frozen=True, eq=False)
-class LinearBandit:
+class LinearBandit(ArmGaps):
     r"""Stochastic linear bandit on a finite arm set: pulling arm ``k`` pays
     :math:`\langle x_k, \theta^* \rangle + \sigma \varepsilon`, :math:`\varepsilon \sim N(0, 1)`.
 
@@ -501,14 +495,6 @@ class LinearBandit:
     @property
     def d(self) -> int:
         return int(self.arms.shape[1])
-
-    @property
-    def mu_star(self) -> float:
-        return float(self.means.max())
-
-    @property
-    def gaps(self) -> np.ndarray:
-        return self.mu_star - self.means
 
     @property
     def theta_norm(self) -> float:

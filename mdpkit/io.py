@@ -61,7 +61,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._exceptions import InvalidArgumentError, InvalidMDPError, ModelFileError
-from ._validation import ROW_SUM_ATOL, check_atol, check_gamma, check_int, file_kind, open_regular_file
+from ._validation import (
+    ROW_SUM_ATOL, check_atol, check_gamma, check_int, check_memory, file_kind, open_regular_file,
+)
 from .model import DENSE_LIMIT, TabularMDP
 # model-checker formats (PRISM explicit, Storm DRN, Cassandra .mdp): readers return a LabelledMDP
 from ._io_cassandra import load_cassandra, save_cassandra
@@ -1083,6 +1085,144 @@ class _JSONReader:
         return sp.csr_matrix((x[order], ts, indptr), shape=(S * A, S))
 
 
+# The entry lists P and R_sas hold nearly all of a file's bytes.  Parsed by ``json`` they become
+# Python lists (about 10x the text); instead a list written in the plain form save_json uses
+# ([s, a, s', number] entries, JSON whitespace) is recognised by one regular expression (its
+# repetition possessive, so no backtracking state piles up) and converted to numpy columns in
+# chunks of text (about 1x the text).  Anything else goes through ``json`` as before, so the
+# messages for malformed files do not change.
+_JWS = r"[ \t\n\r]*"
+_JINT = r"-?(?:0|[1-9][0-9]*)"
+_JNUM = _JINT + r"(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
+_JENTRY = rf"\[{_JWS}{_JINT}{_JWS},{_JWS}{_JINT}{_JWS},{_JWS}{_JINT}{_JWS},{_JWS}{_JNUM}{_JWS}\]"
+_JENTRIES = re.compile(rf"\[{_JWS}(?:{_JENTRY}(?:{_JWS},{_JWS}{_JENTRY})*+)?{_JWS}\]")
+_JSKIP = re.compile(_JWS)
+_JSON_CHUNK = 1 << 20  # characters of entry text converted at a time
+_BRACKETS_TO_SPACES = str.maketrans("[],", "   ")
+
+
+class _Entries:
+    """An entry list read by the fast path: columns s, a, s' (int64) and value, and its text span."""
+
+    def __init__(self, cols: tuple, start: int, end: int) -> None:
+        self.cols, self.start, self.end = cols, start, end
+
+
+def _fast_entries(text: str, i: int) -> _Entries | None:
+    """The entry list starting at ``text[i]`` as numpy columns, or None if it is not in plain form
+    (or holds an id of 2**53 or more, or a number that overflows): the caller then uses ``json``."""
+    m = _JENTRIES.match(text, i)
+    if m is None:
+        return None
+    end = m.end()
+    n = text.count("]", i, end) - 1  # after the match, every ']' but the last closes an entry
+    vals = np.empty((n, 4))
+    flat = vals.reshape(-1)
+    pos, k = i + 1, 0
+    while k < 4 * n:
+        # a chunk ending just after a ']' holds whole entries
+        cut = text.find("]", min(pos + _JSON_CHUNK, end - 2)) + 1
+        chunk = np.fromstring(text[pos:cut].translate(_BRACKETS_TO_SPACES), sep=" ")
+        if chunk.size % 4 or k + chunk.size > flat.size:  # pragma: no cover - excluded by the expression
+            return None
+        flat[k : k + chunk.size] = chunk
+        k += chunk.size
+        pos = cut
+    ids = vals[:, :3]
+    if not np.isfinite(vals[:, 3]).all() or (n and np.abs(ids).max() >= 2.0**53):
+        return None
+    return _Entries((*(ids[:, c].astype(np.int64) for c in range(3)), vals[:, 3].copy()), i, end)
+
+
+class _JSONSizeGuard:
+    """Watches S, A and layout while the members are read; once they declare a dense model
+    above the limit, the entry lists are skipped unparsed (the error is raised by the usual
+    check after the small members are validated, so messages keep their order), or, when a list
+    is not in plain form and so cannot be skipped without parsing it, raised at once."""
+
+    def __init__(self, path: PathLike, max_bytes: int | None) -> None:
+        self.path, self.max_bytes, self.seen = path, max_bytes, {}
+
+    def too_big(self, key: str) -> ModelFileError | None:
+        S, A, lay = self.seen.get("S"), self.seen.get("A"), self.seen.get("layout")
+        if not (type(S) is int and type(A) is int and S >= 1 and A >= 1 and lay == "dense"):
+            return None
+        n_mats = 2 if key == "R_sas" or self.seen.get("R_sas") is not None else 1
+        try:
+            _check_json_alloc(self.path, S, A, n_mats, self.max_bytes)
+        except ModelFileError as e:
+            return e
+        return None
+
+
+_SKIPPED = object()
+
+
+def _json_members(path: PathLike, text: str, guard: _JSONSizeGuard) -> dict | None:
+    """Parse a top-level JSON object member by member (``P``/``R_sas`` via :func:`_fast_entries`).
+
+    Returns the members, or None when the text does not start with ``{`` (the caller then parses
+    it whole, for the usual message).  Raises ``json.JSONDecodeError``, :class:`_DuplicateKey`
+    or ``RecursionError`` like ``json.loads``, and the guard's size error (see
+    :class:`_JSONSizeGuard`).
+    """
+    i = _JSKIP.match(text, 0).end()
+    if not text.startswith("{", i):
+        return None
+    dec = json.JSONDecoder(object_pairs_hook=_pairs_no_duplicates, parse_constant=_NonFinite)
+    doc: dict[str, Any] = {}
+    i = _JSKIP.match(text, i + 1).end()
+    if text.startswith("}", i):
+        i += 1
+    else:
+        while True:
+            if not text.startswith('"', i):
+                raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, i)
+            key, i = dec.raw_decode(text, i)
+            i = _JSKIP.match(text, i).end()
+            if not text.startswith(":", i):
+                raise json.JSONDecodeError("Expecting ':' delimiter", text, i)
+            i = _JSKIP.match(text, i + 1).end()
+            value = None
+            if key in ("P", "R_sas") and text.startswith("[", i):
+                err = guard.too_big(key)
+                if err is not None:
+                    m = _JENTRIES.match(text, i)
+                    if m is None:
+                        raise err
+                    value, i = _SKIPPED, m.end()
+                else:
+                    value = _fast_entries(text, i)
+                    if value is not None:
+                        i = value.end
+            if value is None:
+                value, i = dec.raw_decode(text, i)
+            if key in doc:
+                raise _DuplicateKey(key)
+            doc[key] = guard.seen[key] = value
+            i = _JSKIP.match(text, i).end()
+            if text.startswith(",", i):
+                i = _JSKIP.match(text, i + 1).end()
+            elif text.startswith("}", i):
+                i += 1
+                break
+            else:
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, i)
+    i = _JSKIP.match(text, i).end()
+    if i != len(text):
+        raise json.JSONDecodeError("Extra data", text, i)
+    return doc
+
+
+def _pairs_no_duplicates(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise _DuplicateKey(k)
+        d[k] = v
+    return d
+
+
 def load_json(
     path: PathLike, *, max_bytes: int | None = DEFAULT_MAX_BYTES, atol: float = ROW_SUM_ATOL
 ) -> TabularMDP:
@@ -1126,16 +1266,14 @@ def load_json(
     if not text.strip():
         raise _fail(path, "empty file; expected a JSON object")
 
-    def pairs_hook(pairs):
-        d = {}
-        for k, v in pairs:
-            if k in d:
-                raise _DuplicateKey(k)
-            d[k] = v
-        return d
-
     try:
-        doc = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_NonFinite)
+        # a dense model above the size limit is refused before its entry lists are parsed when,
+        # as save_json writes them, S, A and layout come first (see _JSONSizeGuard)
+        doc = _json_members(path, text, _JSONSizeGuard(path, max_bytes))
+        if doc is None:  # not an object: parsed whole only to name what it is
+            doc = json.loads(text, object_pairs_hook=_pairs_no_duplicates, parse_constant=_NonFinite)
+    except ModelFileError:
+        raise
     except json.JSONDecodeError as e:
         raise _fail(path, f"invalid JSON at column {e.colno}: {e.msg}", e.lineno) from None
     except _DuplicateKey as e:
@@ -1185,10 +1323,17 @@ def load_json(
 
     has_rsas = doc.get("R_sas") is not None
     if layout == "dense":
-        _check_alloc(path, 8 * S * A * S * (2 if has_rsas else 1), f'a dense model with S={S}, A={A}', max_bytes)
+        _check_json_alloc(path, S, A, 2 if has_rsas else 1, max_bytes)
     mats = {}
     for k in ("P", "R_sas") if has_rsas else ("P",):
-        s, a, t, x = r.entries(doc[k], k, S, A, probability=(k == "P"))
+        v = doc[k]
+        if isinstance(v, _Entries):
+            s, a, t, x = v.cols
+            if not _entries_in_range(s, a, t, x, S, A, probability=(k == "P")):
+                # an id out of range or a negative probability: json names it exactly
+                v = json.loads(text[v.start:v.end], parse_constant=_NonFinite)
+        if not isinstance(v, _Entries):
+            s, a, t, x = r.entries(v, k, S, A, probability=(k == "P"))
         M = r.csr(k, s, a, t, x, S, A)  # also rejects repeated entries
         if layout == "dense":
             dense = np.zeros((S, A, S))
@@ -1211,6 +1356,24 @@ def load_json(
         )
     except InvalidMDPError as e:
         raise _wrap_model_error(path, e) from None
+
+
+def _entries_in_range(s, a, t, x, S: int, A: int, probability: bool) -> bool:
+    if s.size == 0:
+        return True
+    ok = s.min() >= 0 and s.max() < S and t.min() >= 0 and t.max() < S and a.min() >= 0 and a.max() < A
+    return bool(ok and (not probability or x.min() >= 0))
+
+
+def _check_json_alloc(path: PathLike, S: int, A: int, n_mats: int, max_bytes: int | None) -> None:
+    """The dense arrays a JSON file declares: ``n_mats`` (S, A, S) float64 arrays, each held
+    twice at the peak (the array filled from the entries and the model's validated copy)."""
+    nbytes = 8 * S * A * S * n_mats
+    _check_alloc(path, nbytes, f"a dense model with S={S}, A={A}", max_bytes)
+    try:
+        check_memory(2 * nbytes, f"{_name(path)}: a dense model with S={S}, A={A}")
+    except InvalidArgumentError as e:
+        raise ModelFileError(str(e)) from None
 
 
 # ====================================================================== CSV (craam2 transition rows)
@@ -1333,17 +1496,66 @@ def _csv_id(text: str) -> int:
     return int(v)
 
 
-_CSV_CHUNK = 1 << 15
+_CSV_CHUNK = 1 << 12  # rows converted at a time (their strings take about 350 bytes a row)
+_READ_BLOCK = 1 << 18  # bytes; io.StringIO holds a block as up to 4 bytes a character
 
 
-def _read_csv_rows(path: PathLike, text: str, on_chunk: Callable | None = None):
+def _text_lines(path: PathLike, max_bytes: int | None):
+    """The lines of a UTF-8 text file (terminators kept, as ``open(newline="")`` gives them),
+    read in blocks of 256 KiB so that the whole text is never held at once.
+
+    The size limit is checked before reading (``fstat``) and while reading (a growing file);
+    a block always ends just after a ``\\n``, so no line or multi-byte character is split
+    (a line longer than a block is read whole).  An initial byte-order mark is dropped.
+    Invalid UTF-8 is a :class:`ModelFileError` naming its line.
+    """
+    f, st = _open_regular(path)
+    with f:
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise _fail(path, f"file is {st.st_size:,} bytes, more than max_bytes={max_bytes:,}; "
+                              "pass a larger max_bytes= (or None) if the file is trusted")
+        pending: list[bytes] = []  # the start of a line not yet ended
+        n_read = 0
+        newlines = 0  # b"\n" bytes before the current block (line numbers as _decode_utf8 counts them)
+        first = True
+        while True:
+            block = f.read(_READ_BLOCK)
+            n_read += len(block)
+            if max_bytes is not None and n_read > max_bytes:
+                raise _fail(path, f"file is more than max_bytes={max_bytes:,} bytes; "
+                                  "pass a larger max_bytes= (or None) if the file is trusted")
+            if block:
+                cut = block.rfind(b"\n") + 1
+                if cut == 0:  # no line end yet: keep reading (joined once, not block by block)
+                    pending.append(block)
+                    continue
+                data = b"".join(pending) + block[:cut] if pending else block[:cut]
+                pending = [block[cut:]]
+            else:
+                data = b"".join(pending)
+            if first:
+                first = False
+                if data.startswith(codecs.BOM_UTF8):
+                    data = data[len(codecs.BOM_UTF8):]
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                line = newlines + data.count(b"\n", 0, e.start) + 1
+                raise _fail(path, f"not valid UTF-8 text (byte {data[e.start]:#04x}: {e.reason})", line) from None
+            newlines += data.count(b"\n")
+            yield from _stdio.StringIO(text, newline="")
+            if not block:
+                return
+
+
+def _read_csv_rows(path: PathLike, lines, on_chunk: Callable | None = None):
     """Parse the header and the transition rows; return column arrays and 1-based line numbers.
 
-    ``on_chunk(columns)`` is called with the columns of every chunk of rows as soon as it is
-    parsed, so that ids implying a model above the size limit are refused before the rest of the
-    file is converted.
+    ``lines`` is an iterable of text lines (:func:`_text_lines`).  ``on_chunk(columns)`` is
+    called with the columns of every chunk of rows as soon as it is parsed, so that ids implying
+    a model above the size limit are refused before the rest of the file is read.
     """
-    reader = csv.reader(_stdio.StringIO(text, newline=""), strict=True, skipinitialspace=True)
+    reader = csv.reader(lines, strict=True, skipinitialspace=True)
     parts: list[tuple[np.ndarray, ...]] = []
     buf: list[list[str]] = []
     buf_lines = array("q")
@@ -1537,7 +1749,6 @@ def load_csv(
     atol = _check_atol(atol)
     max_bytes = _check_max_bytes(max_bytes)
 
-    text = _decode_utf8(path, _read_bytes(path, max_bytes))
     seen = {"S": 0, "A": 0}
 
     def early_size_check(cols) -> None:
@@ -1552,7 +1763,7 @@ def load_csv(
         _check_alloc(path, 33 * n_s * n_a + (16 * n_s * n_a * n_s if dense_ else 0),
                      f"a model with S={n_s} and A={n_a} (ids up to line {int(cl[k_])})", max_bytes)
 
-    s, a, t, p, r, lines = _read_csv_rows(path, text, early_size_check)
+    s, a, t, p, r, lines = _read_csv_rows(path, _text_lines(path, max_bytes), early_size_check)
     names = ("idstatefrom", "idaction", "idstateto")
 
     # sizes: given S/A must cover every id; implied S must have a row for every state

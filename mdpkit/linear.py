@@ -75,8 +75,27 @@ def _check_P(P: np.ndarray, atol: float, what: str, exc=InvalidMDPError) -> None
 
 
 # ============================================================================ the model
+class _Sizes:
+    """``S``, ``A``, ``d`` read from the model's arrays (``_sad()`` gives them in that order)."""
+
+    @property
+    def S(self) -> int:
+        """Number of states."""
+        return int(self._sad()[0])
+
+    @property
+    def A(self) -> int:
+        """Number of actions."""
+        return int(self._sad()[1])
+
+    @property
+    def d(self) -> int:
+        """Feature dimension (number of mixture components for a mixture)."""
+        return int(self._sad()[2])
+
+
 @dataclass(frozen=True, eq=False, repr=False)
-class LinearMDP:
+class LinearMDP(_Sizes):
     r"""A linear MDP on finite state and action sets, validated and immutable.
 
     Parameters
@@ -185,20 +204,8 @@ class LinearMDP:
         set_("name", str(self.name))
 
     # ------------------------------------------------------------------ properties
-    @property
-    def S(self) -> int:
-        """Number of states."""
-        return int(self.phi.shape[0])
-
-    @property
-    def A(self) -> int:
-        """Number of actions."""
-        return int(self.phi.shape[1])
-
-    @property
-    def d(self) -> int:
-        """Feature dimension."""
-        return int(self.phi.shape[2])
+    def _sad(self) -> tuple:
+        return self.phi.shape
 
     @property
     def H(self) -> int | None:
@@ -332,7 +339,7 @@ def policy_q_values(lmdp: LinearMDP, policy) -> tuple[np.ndarray, np.ndarray]:
 
 # ============================================================================ linear mixtures
 @dataclass(frozen=True, eq=False, repr=False)
-class LinearMixtureMDP:
+class LinearMixtureMDP(_Sizes):
     r"""A linear mixture MDP: :math:`P(s' \mid s, a) = \sum_i \theta_i P_i(s' \mid s, a)`.
 
     Ayoub, Jia, Szepesvari, Wang & Yang (2020); Zhou, Gu & Szepesvari (2021).  The bases need not
@@ -391,17 +398,9 @@ class LinearMixtureMDP:
         for k, v in (("bases", B), ("theta", th), ("R", R), ("mu0", mu0), ("_P", P)):
             set_(k, readonly(v))
 
-    @property
-    def S(self) -> int:
-        return int(self.bases.shape[1])
-
-    @property
-    def A(self) -> int:
-        return int(self.bases.shape[2])
-
-    @property
-    def d(self) -> int:
-        return int(self.bases.shape[0])
+    def _sad(self) -> tuple:
+        d, S, A, _ = self.bases.shape
+        return S, A, d
 
     @property
     def P(self) -> np.ndarray:

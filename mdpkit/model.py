@@ -67,6 +67,40 @@ class _CSCView:
         self.indptr, self.indices, self.data = M.indptr, M.indices, M.data
 
 
+class _ReadOnlyCSR(sp.csr_matrix):
+    """The CSR matrix a :class:`TabularMDP` holds (``P``, ``R_sas``): validated once, then locked.
+
+    Its ``data``, ``indices`` and ``indptr`` are read-only arrays (in-place edits raise
+    ``ValueError``) and, once locked, cannot be reassigned, nor can the shape or ``__dict__``
+    (``AttributeError``): the kernels and SciPy's C++ routines index memory with these arrays,
+    so they must stay the ones the constructor checked.  Everything else is an ordinary
+    ``scipy.sparse.csr_matrix``; the matrices SciPy operations return (``copy()``, ``m.P + m.P``,
+    ...) are unlocked and writable.
+    """
+
+    _LOCKED = frozenset({"data", "indices", "indptr", "_shape", "__dict__"})
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in _ReadOnlyCSR._LOCKED and self.__dict__.get("_locked", False):
+            raise AttributeError(
+                f"the CSR matrix of a TabularMDP is read-only: {name} cannot be reassigned after validation "
+                "(build a new model, e.g. TabularMDP(P=m.P.copy(), ...))"
+            )
+        super().__setattr__(name, value)
+
+    @classmethod
+    def lock(cls, M) -> "_ReadOnlyCSR":
+        """``M`` (a canonical float64 CSR matrix) as a locked matrix sharing its arrays (no copy)."""
+        for arr in (M.data, M.indices, M.indptr):
+            arr.flags.writeable = False
+        if type(M) is cls and M.__dict__.get("_locked", False):
+            return M
+        out = cls.__new__(cls)
+        out.__dict__.update(M.__dict__)
+        out.__dict__["_locked"] = True
+        return out
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class TabularMDP:
     r"""A finite MDP :math:`(S, A, P, R, \gamma)`, validated and immutable.
@@ -410,9 +444,7 @@ class TabularMDP:
 
     @staticmethod
     def _freeze_csr(M):
-        for arr in (M.data, M.indices, M.indptr):
-            arr.flags.writeable = False
-        return M
+        return _ReadOnlyCSR.lock(M)
 
     @staticmethod
     def _fold(P, R_sas, S: int, A: int) -> np.ndarray:
@@ -490,6 +522,16 @@ class TabularMDP:
         state = dict(self.__dict__)
         state.pop("_km", None)  # derived, and for a dense model a second view of P: rebuilt on use
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        # unpickled arrays come back writable: lock them again (copies share the already-locked ones)
+        self.__dict__.update(state)
+        for k in ("P", "R", "R_sas", "action_mask", "mu0"):
+            v = state.get(k)
+            if sp.issparse(v):
+                self.__dict__[k] = _ReadOnlyCSR.lock(v)
+            elif isinstance(v, np.ndarray):
+                v.flags.writeable = False
 
     # ------------------------------------------------------------------ derived models
     def with_gamma(self, gamma: float) -> "TabularMDP":

@@ -55,6 +55,8 @@ __all__ = [
     "attractor",
     "kernel_array",
     "maximal_end_components",
+    "prob01max",
+    "prob01min",
     "prob0a",
     "prob0a_reference",
     "prob0e",
@@ -76,8 +78,8 @@ class SupportGraph:
     ----------
     S, A : int
     succ : scipy.sparse.csr_matrix (S*A, S), bool-valued (1.0 where ``P > 0``)
-    pt_indptr, pt_pairs : int64 arrays
-        For each state ``t`` the pairs ``r = s*A + a`` with ``P[r, t] > 0``.
+    pt_indptr, pt_pairs, pt_state : int64 arrays
+        For each state ``t`` the pairs ``r = s*A + a`` with ``P[r, t] > 0``, and their states ``s``.
     mask1 : bool (S*A,)
         Available pairs.
     """
@@ -100,6 +102,7 @@ class SupportGraph:
         self.mask1 = mask1
         self.pt_indptr = kernel_array(pt.indptr, np.int64)
         self.pt_pairs = kernel_array(pt.indices, np.int64)
+        self.pt_state = self.pt_pairs // A
         self.pair_state = np.repeat(np.arange(S, dtype=np.int64), A)
 
     def pairs_inside(self, region: np.ndarray) -> np.ndarray:
@@ -178,7 +181,7 @@ def attractor(g: SupportGraph, target, allowed, pair_ok):
 
     out = np.empty(g.S, dtype=np.bool_)
     choice = np.empty(g.S, dtype=np.int64)
-    attractor_exists(g.pt_indptr, g.pt_pairs, kernel_array(pair_ok, np.bool_), g.pair_state,
+    attractor_exists(g.pt_indptr, g.pt_pairs, g.pt_state, kernel_array(pair_ok, np.bool_),
                      kernel_array(target, np.bool_), kernel_array(allowed, np.bool_), out, choice)
     return out, choice
 
@@ -189,7 +192,7 @@ def _attractor_all(g: SupportGraph, target, allowed, pair_ok):
     pair_ok = kernel_array(pair_ok, np.bool_)
     n_ok = kernel_array(pair_ok.reshape(g.S, g.A).sum(axis=1), np.int64)
     out = np.empty(g.S, dtype=np.bool_)
-    attractor_forall(g.pt_indptr, g.pt_pairs, pair_ok, g.pair_state, n_ok,
+    attractor_forall(g.pt_indptr, g.pt_pairs, g.pt_state, pair_ok, n_ok,
                      kernel_array(target, np.bool_), kernel_array(allowed, np.bool_), out)
     return out
 
@@ -221,8 +224,11 @@ def prob0e(mdp: TabularMDP, goal, avoid=None) -> np.ndarray:
     return ~_attractor_all(g, G, ~B, g.mask1)
 
 
-def _prob1e(g: SupportGraph, G, B):
-    U = attractor(g, G, ~B, g.mask1)[0]
+def _prob1e(g: SupportGraph, G, B, U=None):
+    """Greatest fixpoint from ``U`` = the states that can reach G (the complement of prob0a; computed
+    when not given)."""
+    if U is None:
+        U = attractor(g, G, ~B, g.mask1)[0]
     while True:
         ok = g.pairs_inside(U)
         X, choice = attractor(g, G, U & ~B, ok)
@@ -254,10 +260,31 @@ def prob1e_strategy(mdp: TabularMDP, goal, avoid=None) -> tuple[np.ndarray, np.n
 def prob1a(mdp: TabularMDP, goal, avoid=None) -> np.ndarray:
     r"""Bool (S,): states with :math:`\Pr^{\min}_s(\neg B \,\mathrm{U}\, G) = 1`.  Arguments as
     :func:`prob0a`."""
+    return prob01min(mdp, goal, avoid)[1]
+
+
+def prob01max(mdp: TabularMDP, goal, avoid=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""``(prob0a, prob1e, policy)`` in one pass: the backward reachability of the goal is computed
+    once and serves both as the complement of ``prob0a`` and as the start of the ``prob1e``
+    fixpoint (Storm's "prob01 max").  ``policy`` as :func:`prob1e_strategy`.  Arguments as
+    :func:`prob0a`."""
+    g, G, B = _sets(mdp, goal, avoid)
+    reach, _ = attractor(g, G, ~B, g.mask1)
+    U, choice = _prob1e(g, G, B, reach.copy())
+    pol = np.argmax(mdp.action_mask, axis=1).astype(np.int64)
+    sel = choice >= 0
+    pol[sel] = choice[sel] % g.A
+    return ~reach, U, pol
+
+
+def prob01min(mdp: TabularMDP, goal, avoid=None) -> tuple[np.ndarray, np.ndarray]:
+    r"""``(prob0e, prob1a)`` in one pass (``prob1a`` is the complement of the states that reach a
+    ``prob0e`` state outside the goal, so ``prob0e`` is computed once; Storm's "prob01 min").
+    Arguments as :func:`prob0a`."""
     g, G, B = _sets(mdp, goal, avoid)
     zero = ~_attractor_all(g, G, ~B, g.mask1)
     bad, _ = attractor(g, zero, ~G, g.mask1)
-    return ~bad
+    return zero, ~bad
 
 
 # ----------------------------------------------------------------------------- plain-numpy twins

@@ -231,28 +231,35 @@ def parse_uncertainty(spec) -> UncertaintySet:
 # --------------------------------------------------------------------------------------------
 
 
-def make_workspace(n_max: int, kind: int, chunks: int = 1):
+def make_workspace(n_max: int, kind: int, chunks: int = 1, rows: int = 0):
     """Work buffers for the robust kernels, for rows of at most ``n_max`` gathered states.
 
     Returns the tuple ``(qb, zb, pb, pos, cols, idx, bb, cb, act, Db, hull, seg_slope, seg_len,
-    seg_src, order, tpos, frac, QS, ZS, KS, OS, PS)``, passed to the kernels as *one* argument:
-    the first 17 are the buffers of ``_kernels.robust.solve_row`` (the transport buffers are
-    (1, 1) dummies unless needed); the last 5 are the (chunks, n_max) per-block scratch of the
-    fused L1 sweep (``_kernels.robust.robust_q_l1``; (1, 1) dummies for other kinds).  Every
-    buffer is freshly allocated, writable, float64 or int64 and C-contiguous, and the tuple has
-    the same types for every kind and size, so the kernels keep one type signature.  Pass
-    ``chunks=_kernels.robust.N_CHUNKS`` to let large L1 sweeps run in parallel.
+    seg_src, order, tpos, frac, QS, ZS, KS, OS, PS, BS, CS, AS, warm)``, passed to the kernels as
+    *one* argument: the first 17 are the buffers of ``_kernels.robust.solve_row`` (the transport
+    buffers are (1, 1) dummies unless needed); the next 8 are the (chunks, n_max) per-block scratch
+    of the fused sweeps (``QS..PS``: L1, L2, chi2 and KL, ``_kernels.robust.robust_q_l1`` and
+    ``div_sweep``; ``BS, CS, AS``: L2, chi2 and KL only; (1, 1) dummies otherwise); ``warm``
+    (rows,) holds the per-row multipliers the KL sweep carries from one sweep to the next (pass
+    ``rows = S*A``; with the default a (1,) dummy, i.e. no warm start).  Every buffer is freshly
+    allocated, writable, float64 or int64 and C-contiguous, and the tuple has the same types for
+    every kind and size, so the kernels keep one type signature.  Pass
+    ``chunks=_kernels.robust.N_CHUNKS`` to let large sweeps run in parallel.
     """
     n = max(int(n_max), 1)
     f = lambda k: np.zeros(k)  # noqa: E731
     i = lambda k: np.zeros(k, dtype=np.int64)  # noqa: E731
     transport = kind in (_rk.WASSERSTEIN, _rk.WL1)
     m = n if transport else 1
-    c, nl = (max(int(chunks), 1), n) if kind == _rk.L1 else (1, 1)
+    div = kind in (_rk.L2, _rk.CHI2, _rk.KL)
+    c, nl = (max(int(chunks), 1), n) if (kind == _rk.L1 or div) else (1, 1)
     chunk = (np.zeros((c, nl)), np.zeros((c, nl)), np.zeros((c, nl), dtype=np.int64),
              np.zeros((c, nl), dtype=np.int64), np.zeros((c, nl)))
+    cd, nd = (c, nl) if div else (1, 1)
+    extra = (np.zeros((cd, nd)), np.zeros((cd, nd)), np.zeros((cd, nd), dtype=np.int64),
+             f(max(int(rows), 1) if div else 1))
     return (f(n), f(n), f(n), i(n), i(n), i(n), f(n), f(n), i(n), np.zeros((m, m)), np.zeros((m, m), dtype=np.int64),
-            f(m * m), f(m * m), i(m * m), i(m * m), i(m), f(m)) + chunk
+            f(m * m), f(m * m), i(m * m), i(m * m), i(m), f(m)) + chunk + extra
 
 
 _DUMMY_W = np.zeros(1)

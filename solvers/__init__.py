@@ -38,11 +38,14 @@ Exact policy optimization (mdpkit.solvers.policy_optimization)
     policy_mirror_descent, conservative_policy_iteration, PolicyOptimizationResult
 Constrained MDPs (mdpkit.solvers.cmdp) and zero-sum Markov games (mdpkit.solvers.games)
     cmdp_linear_programming, cmdp_primal_dual, InfeasibleCMDPError, CMDPResult, PrimalDualResult;
-    Shapley value iteration, minimax-Q, exploitability, CCE LP in mdpkit.solvers.games
+    Shapley value iteration, minimax-Q, linear minimax FQI, exploitability, CCE LP in mdpkit.solvers.games
+Adversarial / stochastic episodic MDPs, known transitions (mdpkit.solvers.adversarial_po)
+    bobw_policy_optimization, delay_adapted_policy_optimization, best_fixed_policy (exact regret)
 Linear MDPs (mdpkit.solvers.linear)
     linear_exact_solution, lsvi, fitted_q_iteration, mdvi, lsvi_ucb, lmc_lsvi, r2pvi,
     regularized_expectation, g_optimal_design, vwls_mdvi, RidgeRegressor, LinearVIResult, MDVIResult,
-    LSVIUCBResult, R2PVIResult, GOptimalDesign, VWLSMDVIResult
+    LSVIUCBResult, R2PVIResult, GOptimalDesign, VWLSMDVIResult; reward_free_exploration (HF-UCRL-RFE++ on
+    linear mixture MDPs), RewardFreeResult, RewardFreePlan
 Online tabular RL (mdpkit.solvers.online)
     run_episodes (UCBVI-CH/BF, UCB-H/B, PSRL; exact per-episode regret), ucrl2, q_learning,
     orchestrated_q_learning, EpisodicResult, AverageRewardLearningResult, QLearningResult
@@ -72,6 +75,8 @@ from .linear import (
     LSVIUCBResult,
     MDVIResult,
     R2PVIResult,
+    RewardFreePlan,
+    RewardFreeResult,
     RidgeRegressor,
     VWLSMDVIResult,
     fitted_q_iteration,
@@ -83,6 +88,7 @@ from .linear import (
     mdvi,
     r2pvi,
     regularized_expectation,
+    reward_free_exploration,
     vwls_mdvi,
 )
 from .lp import linear_programming
@@ -167,6 +173,8 @@ __all__ = [
     "R2PVIResult",
     "ReachabilityResult",
     "RegularizedVIResult",
+    "RewardFreePlan",
+    "RewardFreeResult",
     "RidgeRegressor",
     "RiskBracketResult",
     "RiskResult",
@@ -231,6 +239,7 @@ __all__ = [
     "regularized_expectation",
     "regularized_value_iteration",
     "relative_value_iteration",
+    "reward_free_exploration",
     "robust_modified_policy_iteration",
     "robust_partial_policy_iteration",
     "robust_policy_iteration",

@@ -34,6 +34,7 @@ __all__ = [
     "cce_lp",
     "exploitability",
     "game_policy_values",
+    "linear_minimax_fqi",
     "minimax_fitted_q_iteration",
     "minimax_q",
     "shapley_operator",
@@ -297,6 +298,103 @@ def minimax_fitted_q_iteration(game: ZeroSumMarkovGame, *, n_samples: int, n_ite
                       certificate=bounds.Bound(math.inf, bounds.BoundKind.RATE_ONLY, "not certified (sampled model)"),
                       converged=True, n_iter=K, residuals=np.array(res), method="minimax_fitted_q_iteration",
                       options=dict(n_samples=n, n_iter=K), wall_time=time.perf_counter() - t0)
+
+
+def _stage_values(Q):
+    """val Q(s) (S,) and the stage optima X (S, A1), Y (S, A2) of a Q-table (S, A1, A2)."""
+    sols = [solve_matrix_game(Q[s]) for s in range(Q.shape[0])]
+    return (np.array([x.value for x in sols]), np.array([x.x for x in sols]), np.array([x.y for x in sols]))
+
+
+def linear_minimax_fqi(game: ZeroSumMarkovGame, phi, *, n_iter: int, n_samples: int | None = None,
+                       rng: np.random.Generator | None = None, ridge: float = 0.0, v_ref=None) -> GameResult:
+    r"""Minimax fitted Q-iteration with a linear function class (Fan, Wang, Xie & Yang 2020, "A
+    theoretical analysis of deep Q-learning", L4DC, the Minimax-FQI algorithm of the zero-sum
+    Markov-game section; algorithm number not checked against the text).
+
+    Class :math:`\mathcal F=\{(s,a,b)\mapsto\phi(s,a,b)^\top w\}`.  Iteration k regresses the
+    minimax targets
+
+    .. math:: Y_i = R(s_i,a_i,b_i) + \gamma\,\mathrm{val}\,Q_k(s'_i),\qquad
+              \mathrm{val}\,Q(s)=\max_{x\in\Delta_{A_1}}\min_{y\in\Delta_{A_2}}x^\top Q(s,\cdot,\cdot)y
+
+    (each matrix game by LP, :func:`solve_matrix_game`) on the features:
+    :math:`w_{k+1}=\arg\min_w\frac1n\sum_i(Y_i-\phi_i^\top w)^2+\lambda\|w\|^2`
+    (``ridge`` :math:`\lambda\ge0`; the minimum-norm solution when singular).
+
+    * ``n_samples=None`` (exact targets): the regression is over every :math:`(s,a,b)` with equal
+      weight and the *exact* target :math:`R+\gamma P\,\mathrm{val}\,Q_k` (the population
+      least-squares step under the uniform sampling law).  With one-hot features this is exactly
+      Shapley's value iteration :math:`v_{k+1}=Tv_k`.
+    * ``n_samples=n``: each iteration draws n fresh :math:`(s_i,a_i,b_i)` uniformly and
+      :math:`s'_i\sim P(\cdot|s_i,a_i,b_i)` from ``rng`` (the i.i.d. sampling of the paper's
+      analysis, with the uniform law as :math:`\sigma`); rewards are the expected ``R``.
+
+    Parameters
+    ----------
+    game : ZeroSumMarkovGame
+    phi : array_like (S, A1, A2, d)
+        Features.
+    n_iter : int >= 1
+    n_samples : int, optional
+    rng : numpy.random.Generator
+        Required when ``n_samples`` is given.
+    ridge : float >= 0
+    v_ref : array_like (S,), optional
+        Reference value (e.g. Shapley's): ``residuals[k]`` is :math:`\|v_k-v_{ref}\|_\infty`.
+
+    Returns
+    -------
+    GameResult
+        ``v`` = :math:`\mathrm{val}\,Q_K`; strategies are the stage optima of :math:`Q_K`;
+        ``v_error_bound`` is ``inf`` (approximation and sampling error are not certified).
+
+    Raises
+    ------
+    InvalidArgumentError
+        Bad feature shape, ``n_samples`` without ``rng``, negative ridge.
+    """
+    t0 = time.perf_counter()
+    _check_game(game)
+    K = check_int(n_iter, "n_iter", minimum=1)
+    F = np.asarray(phi, dtype=np.float64)
+    S, A1, A2, g = game.S, game.A1, game.A2, game.gamma
+    if F.ndim != 4 or F.shape[:3] != (S, A1, A2) or not np.all(np.isfinite(F)):
+        raise InvalidArgumentError(f"phi must be a finite array of shape (S, A1, A2, d) = ({S}, {A1}, {A2}, d), "
+                                   f"got {F.shape}")
+    lam = float(ridge)
+    if not (math.isfinite(lam) and lam >= 0):
+        raise InvalidArgumentError(f"ridge must be finite and >= 0, got {ridge!r}")
+    if n_samples is not None:
+        n = check_int(n_samples, "n_samples", minimum=1)
+        if not isinstance(rng, np.random.Generator):
+            raise InvalidArgumentError("n_samples needs rng, a numpy.random.Generator")
+        cdf = np.cumsum(game.P.reshape(-1, S), axis=1)
+    d = F.shape[3]
+    Fall = F.reshape(-1, d)
+    Q = np.zeros((S, A1, A2))
+    vals = np.zeros(S)
+    res = []
+    for _ in range(K):
+        if n_samples is None:
+            X, Y = Fall, (game.R + g * (game.P @ vals)).ravel()
+        else:
+            rows = rng.integers(0, S * A1 * A2, size=n)
+            nxt = np.minimum((cdf[rows] < rng.random(n)[:, None]).sum(axis=1), S - 1)
+            X, Y = Fall[rows], game.R.ravel()[rows] + g * vals[nxt]
+        # the d x d normal equations (min-norm solution when singular); einsum, not BLAS: on small
+        # tall matrices a multithreaded BLAS call costs far more than the arithmetic
+        G = np.einsum("ni,nj->ij", X, X) / len(Y) + lam * np.eye(d)
+        w = np.linalg.lstsq(G, np.einsum("ni,n->i", X, Y) / len(Y), rcond=None)[0]
+        Q = (Fall @ w).reshape(S, A1, A2)
+        vals, Xs, Ys = _stage_values(Q)
+        res.append(float(np.max(np.abs(vals - np.asarray(v_ref)))) if v_ref is not None else math.nan)
+    return GameResult(v=vals, v_error_bound=math.inf, policy1=Xs, policy2=Ys,
+                      exploitability=exploitability(game, Xs, Ys),
+                      certificate=bounds.Bound(math.inf, bounds.BoundKind.RATE_ONLY,
+                                               "not certified (function approximation / sampled targets)"),
+                      converged=True, n_iter=K, residuals=np.array(res), method="linear_minimax_fqi",
+                      options=dict(n_iter=K, n_samples=n_samples, ridge=lam, d=d), wall_time=time.perf_counter() - t0)
 
 
 def minimax_q(game: ZeroSumMarkovGame, *, n_sweeps: int, rng: np.random.Generator, v_ref=None) -> GameResult:

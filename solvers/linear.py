@@ -9,6 +9,10 @@ Planning / batch
 Online
     :func:`lsvi_ucb` (Jin, Yang, Wang & Jordan 2020) with per-stage sufficient statistics in a
     Numba loop (:mod:`mdpkit._kernels.linear`) and the exact regret of every executed policy.
+Reward-free
+    :func:`reward_free_exploration` (HF-UCRL-RFE++, Zhang, Zhang & Gu 2023) on linear mixture MDPs:
+    exploration without rewards, then :meth:`RewardFreeResult.plan` for any reward with total <= 1,
+    its suboptimality computed exactly on the true model.
 
 Finite-horizon conventions: stages ``h = 0 .. H-1``; ``v (H+1, S)`` with ``v[H] = 0``,
 ``q (H, S, A)``, policies ``(H, S)`` int64.
@@ -54,6 +58,7 @@ __all__ = [
     "lsvi",
     "lsvi_ucb",
     "mdvi",
+    "mixture_plan",
     "r2pvi",
     "regularized_expectation",
     "reward_free_exploration",
@@ -374,6 +379,32 @@ def _logsumexp(x, axis):
     return (m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True)))
 
 
+class _MDVIPolicy:
+    r"""MD-VI's policy recursion, shared by :func:`mdvi` and :func:`vwls_mdvi`.
+
+    :meth:`step` takes :math:`q_k` and sets :math:`\pi_{k+1} \propto \pi_k^\beta \exp(q_k/\eta)`,
+    :math:`h_k = q_k + \beta h_{k-1}`, returning the regularised value :math:`\eta\log\sum_a \pi_k^\beta e^{q_k/\eta}`.
+    """
+
+    def __init__(self, S, A, lam, tau):
+        self.eta = lam + tau
+        self.beta = lam / self.eta
+        self.logpi = np.full((S, A), -math.log(A))
+        self.hsum = None
+
+    def step(self, q):
+        z = self.beta * self.logpi + q / self.eta
+        lse = _logsumexp(z, 1)
+        self.logpi = z - lse
+        self.hsum = q.copy() if self.hsum is None else q + self.beta * self.hsum
+        return self.eta * lse[:, 0]  # max_pi <pi, q> - lam KL(pi||pi_k) + tau H(pi)
+
+    def identity_residual(self) -> float:
+        r""":math:`\max|\log\pi_K - \log\mathrm{softmax}(h_{K-1}/\eta)|` (round-off only)."""
+        closed = self.hsum / self.eta
+        return float(np.max(np.abs(self.logpi - (closed - _logsumexp(closed, 1)))))
+
+
 def mdvi(model, *, kl: float = 1.0, entropy: float = 0.0, n_iter: int = 100, phi=None, noise_std: float = 0.0,
          rng=None, track: bool = False) -> MDVIResult:
     r"""Mirror-descent value iteration (MD-VI; Vieillard et al. 2020, "Leverage the Average", Eq. (2)).
@@ -443,20 +474,13 @@ def mdvi(model, *, kl: float = 1.0, entropy: float = 0.0, n_iter: int = 100, phi
             raise InvalidArgumentError(f"phi must have shape (S, A, d) = ({S}, {A}, d), got {Phi.shape}")
         Phi = Phi.reshape(S * A, -1)
         proj = Phi @ np.linalg.pinv(Phi)  # orthogonal projector on span(phi)
-    eta = lam + tau
-    beta = lam / eta
-    logpi = np.full((S, A), -math.log(A))
+    md = _MDVIPolicy(S, A, lam, tau)
     q = np.zeros((S, A))
-    hsum = None
     vstar = policy_iteration(tab).v if track else None
     errs, res = [], []
     v = np.zeros(S)
     for _ in range(n_iter):
-        z = beta * logpi + q / eta
-        lse = _logsumexp(z, 1)
-        logpi = z - lse
-        hsum = q.copy() if hsum is None else q + beta * hsum
-        v = eta * lse[:, 0]  # max_pi <pi, q> - lam KL(pi||pi_k) + tau H(pi)
+        v = md.step(q)
         qn = R + g * P @ v
         if proj is not None:
             qn = (proj @ qn.reshape(S * A)).reshape(S, A)
@@ -465,11 +489,10 @@ def mdvi(model, *, kl: float = 1.0, entropy: float = 0.0, n_iter: int = 100, phi
         res.append(float(np.max(np.abs(qn - q))))
         q = qn
         if track:
-            errs.append(float(np.max(np.abs(vstar - policy_evaluation(tab, np.exp(logpi))))))
-    closed = hsum / eta
-    closed = closed - _logsumexp(closed, 1)
-    ident = float(np.max(np.abs(logpi - closed)))
-    pi = np.exp(logpi)
+            errs.append(float(np.max(np.abs(vstar - policy_evaluation(tab, np.exp(md.logpi))))))
+    ident = md.identity_residual()
+    hsum = md.hsum
+    pi = np.exp(md.logpi)
     policy = np.argmax(pi, axis=1).astype(np.int64)
     vpi = policy_evaluation(tab, pi)
     return build_result(tab, cls=MDVIResult, v=v, v_error_bound=math.inf, policy=policy,
@@ -1078,22 +1101,15 @@ def vwls_mdvi(lmdp: LinearMDP, *, n_iter: int = 100, samples_per_iter: int = 100
         if weighted else 0
     floor = (1.0 / (1.0 - g)) if sigma_floor is None else check_positive(sigma_floor, "sigma_floor")
     omega = np.ones(supp.size)
-    eta = lam + tau
-    beta = lam / eta
-    logpi = np.full((S, A), -math.log(A))
+    md = _MDVIPolicy(S, A, lam, tau)
     q = np.zeros((S, A))
-    hsum = None
     vstar = policy_iteration(tab).v if track else None
     errs, res = [], []
     var_acc = np.zeros(supp.size)
     n_samples = 0
     v = np.zeros(S)
     for k in range(n_iter):
-        z = beta * logpi + q / eta
-        lse = _logsumexp(z, 1)
-        logpi = z - lse
-        hsum = q.copy() if hsum is None else q + beta * hsum
-        v = eta * lse[:, 0]
+        v = md.step(q)
         u = rng.random(rows.size)
         s2 = np.minimum((u[:, None] * Pc[rows, -1:] >= Pc[rows]).sum(axis=1), S - 1)
         n_samples += rows.size
@@ -1112,11 +1128,10 @@ def vwls_mdvi(lmdp: LinearMDP, *, n_iter: int = 100, samples_per_iter: int = 100
         res.append(float(np.max(np.abs(qn - q))))
         q = qn
         if track:
-            errs.append(float(np.max(np.abs(vstar - policy_evaluation(tab, np.exp(logpi))))))
-    pi = np.exp(logpi)
+            errs.append(float(np.max(np.abs(vstar - policy_evaluation(tab, np.exp(md.logpi))))))
+    pi = np.exp(md.logpi)
     policy = np.argmax(pi, axis=1).astype(np.int64)
-    closed = hsum / eta
-    closed = closed - _logsumexp(closed, 1)
+    hsum = md.hsum
     om = None
     if weighted:
         om = np.zeros(S * A)
@@ -1129,7 +1144,7 @@ def vwls_mdvi(lmdp: LinearMDP, *, n_iter: int = 100, samples_per_iter: int = 100
                                      variance_iters=n_var, sigma_floor=floor),
                         t0=t0, message=f"VWLS-MDVI, {n_iter} iterations, {n_samples} samples",
                         v_policy=policy_evaluation(tab, pi), q=q, stochastic_policy=pi, h=hsum,
-                        identity_residual=float(np.max(np.abs(logpi - closed))),
+                        identity_residual=md.identity_residual(),
                         policy_errors=np.array(errs) if track else None, kl=lam, entropy=tau, design=design,
                         n_samples=int(n_samples), variance_weights=om)
 
@@ -1140,24 +1155,44 @@ def _mixture_psi(bases, V):
     return np.einsum("isat,t->sai", bases, V)
 
 
-def _ellipse_norm(X, Ainv):
-    """``||x||_{A^{-1}}`` for every row of ``X (..., d)``."""
-    return np.sqrt(np.maximum(np.einsum("...i,ij,...j->...", X, Ainv, X), 0.0))
+def mixture_plan(bases, theta, R, policy=None):
+    r"""The planning phase of HF-UCRL-RFE++ for weights ``theta``: backward induction on the mixture
+    :math:`P_\theta = \sum_i \theta_i P_i` (Zhang, Zhang & Gu 2023, Algorithm 4 line 23 of the thesis restatement).
 
+    :math:`V_h = \min\{1, \max_a [r_h + \langle\psi_{V_{h+1}}, \theta\rangle]\}` (the source's value functions are
+    truncated at 1, its Lemma 2.8.22), greedy policy with ties to the lowest action; or, with ``policy``,
+    the same recursion for that policy.
 
-def _mixture_stage_values(bases, theta, R, policy=None):
-    r"""Backward induction on the mixture :math:`P_\theta = \sum_i \theta_i P_i` with stage rewards ``R (H, S, A)``.
+    Parameters
+    ----------
+    bases : array_like (d, S, A, S)
+    theta : array_like (d,)
+    R : array_like (H, S, A)
+        Stage rewards.
+    policy : array_like of int (H, S), optional
 
-    :math:`V_h = \min\{1, \max_a [r_h + \langle\psi_{V_{h+1}}, \theta\rangle]\}` (the truncation of the source's
-    value functions, Lemma 2.8.22 there), or the value of ``policy (H, S)`` when given.  Returns ``(v (H+1, S),
-    policy (H, S))``.
+    Returns
+    -------
+    v : ndarray (H+1, S)
+    policy : ndarray (H, S) int64
+
+    Raises
+    ------
+    InvalidArgumentError
+        Inconsistent shapes.
     """
+    B = np.asarray(bases, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    R = np.asarray(R, dtype=np.float64)
+    if B.ndim != 4 or theta.shape != (B.shape[0],) or R.ndim != 3 or R.shape[1:] != B.shape[1:3]:
+        raise InvalidArgumentError(f"mixture_plan: bases (d, S, A, S), theta (d,), R (H, S, A) expected; got "
+                                   f"{B.shape}, {theta.shape}, {R.shape}")
     H, S, _ = R.shape
     V = np.zeros((H + 1, S))
     pol = np.empty((H, S), np.int64)
     for h in range(H - 1, -1, -1):
-        q = R[h] + _mixture_psi(bases, V[h + 1]) @ theta
-        pol[h] = q.argmax(axis=1) if policy is None else policy[h]
+        q = R[h] + _mixture_psi(B, V[h + 1]) @ theta
+        pol[h] = q.argmax(axis=1) if policy is None else np.asarray(policy)[h]
         V[h] = np.minimum(1.0, q[np.arange(S), pol[h]])
     return V, pol
 
@@ -1178,19 +1213,20 @@ def _check_total_reward(R, H, S, A) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class RewardFreePlan:
-    """The planning phase's answer for one reward (exact values on the true model).
+    r"""The planning phase's answer for one reward (exact values on the true model).
 
     Attributes
     ----------
     policy : ndarray (H, S) int64
-        :math:`\\hat\\pi_r`, greedy for the estimated model.
+        :math:`\hat\pi_r`, greedy for the estimated model.
     v_star, v_policy : float
-        :math:`\\mu_0^\\top V^*_0` and :math:`\\mu_0^\\top V^{\\hat\\pi_r}_0` on the true model (backward
-        induction on :meth:`~mdpkit.linear.LinearMixtureMDP.to_tabular`, exact).
+        :math:`\mu_0^\top V^*_0` and :math:`\mu_0^\top V^{\hat\pi_r}_0` on the true model (exact:
+        :func:`mdpkit.solvers.backward_induction` on the true kernel with these stage rewards, and an exact
+        backward evaluation of the policy).
     suboptimality : float
         ``v_star - v_policy``.
     v_estimate : float
-        :math:`\\mu_0^\\top V_0` on the estimated model.
+        :math:`\mu_0^\top V_0` on the estimated model.
     """
 
     policy: np.ndarray
@@ -1258,10 +1294,16 @@ class RewardFreeResult:
         H, S, A = m.horizon, m.S, m.A
         R = _check_total_reward(R, H, S, A)
         B = np.asarray(m.bases)
-        Vhat, pol = _mixture_stage_values(B, self.theta_hat, R)
-        Vstar, _ = _mixture_stage_values(B, np.asarray(m.theta), R)
-        Vpi, _ = _mixture_stage_values(B, np.asarray(m.theta), R, policy=pol)
+        Vhat, pol = mixture_plan(B, self.theta_hat, R)
+        # the truth: backward induction on the true tabular model with these stage rewards, and the exact
+        # (untruncated) value of the planned policy
+        P = np.array(m.P)
         mu0 = np.asarray(m.mu0)
+        Vstar = np.asarray(backward_induction([TabularMDP(P, R[h], 1.0, mu0=np.array(mu0)) for h in range(H)]).v)
+        Vpi = np.zeros((H + 1, S))
+        idx = np.arange(S)
+        for h in range(H - 1, -1, -1):
+            Vpi[h] = R[h][idx, pol[h]] + P[idx, pol[h]] @ Vpi[h + 1]
         vs, vp = float(mu0 @ Vstar[0]), float(mu0 @ Vpi[0])
         return RewardFreePlan(policy=pol, v_star=vs, v_policy=vp, suboptimality=vs - vp,
                               v_estimate=float(mu0 @ Vhat[0]))
@@ -1282,44 +1324,28 @@ class RewardFreeResult:
         return reward_free_suboptimality_bound(*self._bound_args)
 
 
-def _home_sigma2(phi, pred, nd_dot, nd_run, beta, alpha, gamma):
-    """Algorithm 5 (HOME): the weights :math:`\\sigma^2_{k,h,m}`, ``m = 0..M-1``, from features ``phi (M, d)``,
-    clipped predictions ``pred (M,)``, frozen-matrix norms ``nd_dot (M,)`` and running-matrix norms ``nd_run (M,)``."""
-    M = phi.shape[0]
-    s2 = np.empty(M)
-    var = pred[1:] - pred[:-1] ** 2
-    E = np.minimum(1.0, 2.0 * beta * nd_dot[:-1]) + np.minimum(1.0, beta * nd_dot[1:])
-    s2[:-1] = np.maximum(np.maximum(gamma**2 * nd_run[:-1], var + E), alpha**2)
-    s2[-1] = max(gamma**2 * nd_run[-1], 1.0, alpha**2)
-    return s2
-
-
 class _HomeSeries:
-    """One series of Algorithm 4's weighted regressions (the hat or the tilde series), all M levels."""
+    """One series of Algorithm 4's weighted regressions (the hat or the tilde series), all M levels.
+
+    The per-step update is the Numba kernel :func:`mdpkit._kernels.linear.home_update` (its numpy twin is
+    in ``tests/linear/test_linear_reward_free.py``)."""
 
     def __init__(self, M, d, lam):
-        self.Sinv = np.broadcast_to(np.eye(d) / lam, (M, d, d)).copy()  # running Sigma_{k,h,m}^{-1}
+        self.Sinv = np.ascontiguousarray(np.broadcast_to(np.eye(d) / lam, (M, d, d)))  # Sigma_{k,h,m}^{-1}
         self.b = np.zeros((M, d))
+        self._phi = np.empty((M, d))
+        self._tmp = np.empty((4, M))
         self.freeze()
 
     def freeze(self):
         """End of an episode (lines 17-19): the frozen matrices and the estimates theta_{k+1,m}."""
         self.Sdot_inv = self.Sinv.copy()
-        self.theta = np.einsum("mij,mj->mi", self.Sdot_inv, self.b)
+        self.theta = np.ascontiguousarray(np.einsum("mij,mj->mi", self.Sdot_inv, self.b))
 
-    def update(self, Bsa, V, s_next, beta, alpha, gamma):
-        """One step (lines 9-15) with the value function ``V (S,)`` in [0, 1] and the features of ``(s, a)``."""
-        M = self.b.shape[0]
-        Vp = V[None, :] ** (2.0 ** np.arange(M))[:, None]  # V^{2^m}, (M, S)
-        phi = Vp @ Bsa.T  # (M, d): psi_{V^{2^m}}(s, a)
-        pred = np.clip(np.einsum("mi,mi->m", phi, self.theta), 0.0, 1.0)
-        nd_dot = np.sqrt(np.maximum(np.einsum("mi,mij,mj->m", phi, self.Sdot_inv, phi), 0.0))
-        u = np.einsum("mij,mj->mi", self.Sinv, phi)
-        nd_run = np.sqrt(np.maximum(np.einsum("mi,mi->m", phi, u), 0.0))
-        s2 = _home_sigma2(phi, pred, nd_dot, nd_run, beta, alpha, gamma)
-        # Sherman-Morrison for Sigma += phi phi^T / sigma^2
-        self.Sinv -= np.einsum("mi,mj->mij", u, u) / (s2 + nd_run**2)[:, None, None]
-        self.b += phi * (Vp[:, s_next] / s2)[:, None]
+    def update(self, Bsa, V, s_next, params):
+        """One step (lines 9-15): ``Bsa (d, S)`` C-contiguous, ``V (S,)`` in [0, 1], ``params = (beta, alpha, gamma)``."""
+        klin.home_update(Bsa, V, np.int64(s_next), self.theta, self.Sdot_inv, self.Sinv, self.b, params,
+                         self._phi, self._tmp)
 
 
 def _combine_centres(hat, til):
@@ -1330,26 +1356,16 @@ def _combine_centres(hat, til):
     return np.linalg.solve(A1 + A2, A1 @ hat.theta[0] + A2 @ til.theta[0])
 
 
-def _rfe_oracle(B, theta, cands, beta, Shat_inv, Stil_inv):
+def _rfe_oracle(Bt, theta, cands, beta, Shat_inv, Stil_inv):
     r"""Approximate line-5 oracle: for each candidate reward, the policy greedy for :math:`\hat V_{k,h}` (Eq. (2.6.2))
-    at :math:`\theta`; returns the (V_hat (H+1, S), V_tilde (H+1, S), policy (H, S)) of the best candidate.
-    All candidates are processed at once (one matrix product per stage)."""
-    n, H, S, A = cands.shape
-    d = B.shape[0]
-    Bm = B.reshape(d * S * A, S)
+    at :math:`\theta` (Numba kernel :func:`mdpkit._kernels.linear.rfe_uncertainty_plan`); returns the
+    (V_hat (H+1, S), V_tilde (H+1, S), policy (H, S)) of the best candidate."""
+    n, H, S, _ = cands.shape
     Vh = np.zeros((n, H + 1, S))
     Vt = np.zeros((n, H + 1, S))
     pol = np.empty((n, H, S), np.int64)
-    for h in range(H - 1, -1, -1):
-        pt = (Bm @ Vt[:, h + 1].T).reshape(d, S, A, n).transpose(3, 1, 2, 0)  # (n, S, A, d)
-        ph = (Bm @ Vh[:, h + 1].T).reshape(d, S, A, n).transpose(3, 1, 2, 0)
-        u = np.minimum(1.0, beta * _ellipse_norm(pt, Stil_inv))
-        vh = np.minimum(1.0, u + 2.0 * beta * _ellipse_norm(ph, Shat_inv) + ph @ theta)
-        a = vh.argmax(axis=2)
-        pol[:, h] = a
-        Vh[:, h] = np.take_along_axis(vh, a[..., None], axis=2)[..., 0]
-        vt = cands[:, h] + pt @ theta
-        Vt[:, h] = np.clip(np.take_along_axis(vt, a[..., None], axis=2)[..., 0], 0.0, 1.0)
+    klin.rfe_uncertainty_plan(Bt, np.ascontiguousarray(theta), cands, np.float64(beta), np.ascontiguousarray(Shat_inv),
+                              np.ascontiguousarray(Stil_inv), Vh, Vt, pol)
     # the objective is V_hat_{k,1}(s_1); truncation at 1 makes many candidates tie there, and the
     # tie is broken towards more uncertainty at later stages (which is what feeds the regressions)
     keys = [(round(float(Vh[i, 0].sum()), 12), float(Vh[i, 1:].sum())) for i in range(n)]
@@ -1445,12 +1461,14 @@ def reward_free_exploration(mixture, n_episodes: int, *, delta: float = 0.05, B:
                 _check_total_reward(r, H, S, A)
             except InvalidArgumentError as e:
                 raise InvalidArgumentError(f"candidate_rewards[{i}]: {e}") from None
+    cands = np.ascontiguousarray(cands, dtype=np.float64)
     variant = "paper" if (beta is None and bs == 1.0) else "practical"
     rng = np.random.default_rng(seed)
     P = np.asarray(mixture.P)
     Pc = np.cumsum(P, axis=2)
     mu0c = np.cumsum(mixture.mu0)
     hat, til = _HomeSeries(M, d, lam), _HomeSeries(M, d, lam)
+    Bsa_all = np.ascontiguousarray(Bs.transpose(1, 2, 0, 3))  # (S, A, d, S): contiguous rows for the kernel
     th_hist = np.empty((K, d))
     unc = np.empty(K)
     betas = np.empty(K)
@@ -1458,15 +1476,15 @@ def reward_free_exploration(mixture, n_episodes: int, *, delta: float = 0.05, B:
         bk = check_positive(beta, "beta") if beta is not None else bs * par["beta"](k + 1)
         betas[k] = bk
         theta_k = _combine_centres(hat, til)
-        Vh, Vt, pol = _rfe_oracle(Bs, theta_k, cands, bk, hat.Sdot_inv[0], til.Sdot_inv[0])
+        Vh, Vt, pol = _rfe_oracle(Bsa_all, theta_k, cands, bk, hat.Sdot_inv[0], til.Sdot_inv[0])
         unc[k] = float(mixture.mu0 @ Vh[0])
         s = min(int(np.searchsorted(mu0c, rng.random() * mu0c[-1], side="right")), S - 1)
+        params = np.array([bk, alpha, gamma])
         for h in range(H):
             a = int(pol[h, s])
             s2 = min(int(np.searchsorted(Pc[s, a], rng.random() * Pc[s, a, -1], side="right")), S - 1)
-            Bsa = Bs[:, s, a, :]
-            hat.update(Bsa, Vh[h + 1], s2, bk, alpha, gamma)
-            til.update(Bsa, Vt[h + 1], s2, bk, alpha, gamma)
+            hat.update(Bsa_all[s, a], Vh[h + 1], s2, params)
+            til.update(Bsa_all[s, a], Vt[h + 1], s2, params)
             s = s2
         hat.freeze()
         til.freeze()

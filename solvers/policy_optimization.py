@@ -6,6 +6,10 @@ per iteration the exact suboptimality :math:`V^*(\rho) - V^{\pi_t}(\rho)` (with 
 policy iteration) next to the theorem's bound.  Step sizes outside a theorem's range are
 accepted; the result then says ``bound_applies=False`` and ``rate_bound`` is NaN.
 
+Finite-horizon diagnostics: :func:`finite_horizon_policy_gradient` (dynamic vs simultaneous PG),
+:func:`pg_iterations_to_epsilon` (exact steps to reach epsilon) and :func:`dynamic_pg_epoch_run`
+(per-epoch traces for the softmax-bandit rate of :func:`mdpkit.bounds.dynamic_pg_epoch_bound`).
+
 The returned ``policy`` is the final *stochastic* iterate ``(S, A)``; ``v`` is its exact value
 (family ``"policy-optimization"``: :math:`v^\pi` of the final iterate), certified to
 ``v_error_bound`` by the residual of the linear solve, and ``certificate`` bounds its
@@ -41,10 +45,12 @@ __all__ = [
     "GeneralUtilityResult",
     "PolicyOptimizationResult",
     "conservative_policy_iteration",
+    "dynamic_pg_epoch_run",
     "entropy_regularized_npg",
     "finite_horizon_policy_gradient",
     "frank_wolfe_general_utility",
     "natural_policy_gradient",
+    "pg_iterations_to_epsilon",
     "policy_mirror_descent",
     "quadratic_utility",
     "soft_optimal_values",
@@ -182,6 +188,26 @@ def _stop(mdp, v_star, v, epsilon) -> bool:
     return float(np.max(v_star - v)) <= epsilon
 
 
+def _evaluated_iterates(mdp, dm, current_pi, *, mu, rho, v_star, epsilon, max_iter, values, status, on_eval=None):
+    """The shared loop of the exact solvers: evaluate ``current_pi()`` exactly (occupancy from ``mu``),
+    record :math:`V^{\\pi}(\\rho)` in ``values`` (and call ``on_eval(pi)``), stop when the exact gap to
+    ``v_star`` is <= epsilon (``status["converged"] = True``) or after ``max_iter`` updates; otherwise
+    yield ``(k, pq)`` for the caller to update its policy."""
+    status["converged"] = False
+    for k in range(max_iter + 1):
+        pi = current_pi()
+        pq = policy_quantities(dm, pi, mu)
+        values.append(float(rho @ pq.v))
+        if on_eval is not None:
+            on_eval(pi)
+        if _stop(mdp, v_star, pq.v, epsilon):
+            status["converged"] = True
+            return
+        if k == max_iter:
+            return
+        yield k, pq
+
+
 def _kl_star(mdp, pi_star_det, pi0, rho) -> float:
     """E_{s ~ d^{pi*}_rho} KL(pi*_s || pi0_s) for a deterministic optimal policy."""
     d = state_occupancy(mdp, pi_star_det, rho)
@@ -251,17 +277,10 @@ def softmax_policy_gradient(mdp, *, eta: float | None = None, mu=None, rho=None,
     a_star = _greedy_optimal(mdp, v_star)
     Vs = float(r @ v_star)
     pi = masked_softmax(theta, mdp.action_mask)
-    values, pstar = [], []
-    converged = False
-    for t in range(max_iter + 1):
-        pq = policy_quantities(_dm, pi, m)
-        values.append(float(r @ pq.v))
-        pstar.append(float(np.min(pi[np.arange(mdp.S), a_star])))
-        if _stop(mdp, v_star, pq.v, epsilon):
-            converged = True
-            break
-        if t == max_iter:
-            break
+    values, pstar, status = [], [], {}
+    for _t, pq in _evaluated_iterates(mdp, _dm, lambda: pi, mu=m, rho=r, v_star=v_star, epsilon=epsilon,
+                                      max_iter=max_iter, values=values, status=status,
+                                      on_eval=lambda p: pstar.append(float(np.min(p[np.arange(mdp.S), a_star])))):
         grad = pq.d[:, None] * pi * pq.adv / (1.0 - mdp.gamma)
         theta = np.where(mdp.action_mask, theta + eta_v * grad, -np.inf)
         pi = masked_softmax(theta, mdp.action_mask)
@@ -286,7 +305,7 @@ def softmax_policy_gradient(mdp, *, eta: float | None = None, mu=None, rho=None,
                    steps=np.full(n, eta_v), method="softmax_policy_gradient",
                    options=dict(eta=eta_v, mu_given=mu is not None, rho_given=rho is not None,
                                 theta0_given=theta0 is not None, epsilon=epsilon, max_iter=max_iter),
-                   t0=t0, epsilon=epsilon, converged=converged)
+                   t0=t0, epsilon=epsilon, converged=status["converged"])
 
 
 # ----------------------------------------------------------------------------- NPG / PMD
@@ -297,16 +316,9 @@ def _pmd_core(mdp, *, steps_fn, mirror, rho, policy0, epsilon, max_iter, v_star)
     pi = policy0.copy()
     logits = np.where(mdp.action_mask, np.log(np.where(pi > 0, pi, 1.0)), -np.inf)
     logits[(pi <= 0) & mdp.action_mask] = -np.inf
-    values, steps = [], []
-    converged = False
-    for k in range(max_iter + 1):
-        pq = policy_quantities(_dm, pi, r)
-        values.append(float(r @ pq.v))
-        if _stop(mdp, v_star, pq.v, epsilon):
-            converged = True
-            break
-        if k == max_iter:
-            break
+    values, steps, status = [], [], {}
+    for k, pq in _evaluated_iterates(mdp, _dm, lambda: pi, mu=r, rho=r, v_star=v_star, epsilon=epsilon,
+                                     max_iter=max_iter, values=values, status=status):
         eta = steps_fn(k)
         steps.append(eta)
         A = pq.adv  # Q - V: the same update as Q (a constant per state), better conditioned
@@ -315,7 +327,7 @@ def _pmd_core(mdp, *, steps_fn, mirror, rho, policy0, epsilon, max_iter, v_star)
             pi = masked_softmax(logits, mdp.action_mask)
         else:
             pi = _project_rows(pi + eta * A, mdp.action_mask)
-    return pi, np.array(values), steps, converged
+    return pi, np.array(values), steps, status["converged"]
 
 
 def _project_rows(y, mask):
@@ -592,16 +604,9 @@ def conservative_policy_iteration(mdp, *, alpha: float | None = None, rho=None, 
     pi = _check_policy0(mdp, policy0)
     v_star = _optimal_value(mdp)
     _dm = _dense(mdp)
-    values, lower, alphas = [], [], []
-    converged = False
-    for k in range(max_iter + 1):
-        pq = policy_quantities(_dm, pi, r)
-        values.append(float(r @ pq.v))
-        if _stop(mdp, v_star, pq.v, epsilon):
-            converged = True
-            break
-        if k == max_iter:
-            break
+    values, lower, alphas, status = [], [], [], {}
+    for k, pq in _evaluated_iterates(mdp, _dm, lambda: pi, mu=r, rho=r, v_star=v_star, epsilon=epsilon,
+                                     max_iter=max_iter, values=values, status=status):
         A = pq.adv
         greedy = np.argmax(np.where(mdp.action_mask, A, -np.inf), axis=1)
         pa = A[np.arange(mdp.S), greedy]
@@ -626,7 +631,7 @@ def conservative_policy_iteration(mdp, *, alpha: float | None = None, rho=None, 
                    note="Kakade & Langford 2002 Thm 4.1 lower bound on each step's improvement",
                    steps=np.array(alphas), method="conservative_policy_iteration",
                    options=dict(alpha=alpha, rho_given=rho is not None, policy0_given=policy0 is not None,
-                                epsilon=epsilon, max_iter=max_iter), t0=t0, epsilon=epsilon, converged=converged)
+                                epsilon=epsilon, max_iter=max_iter), t0=t0, epsilon=epsilon, converged=status["converged"])
 
 
 # ----------------------------------------------------------------------------- general utilities
@@ -900,6 +905,138 @@ def finite_horizon_policy_gradient(mdp, horizon: int, *, method: str = "dynamic"
                                  step_sizes=np.asarray(steps), method="finite_horizon_policy_gradient",
                                  options=dict(horizon=H, method=method, n_steps=K, eta_given=eta is not None,
                                               mu_given=mu is not None), wall_time=time.perf_counter() - t0)
+
+
+def _fh_inputs(mdp, horizon, who):
+    """Validated ``(H, P (S, A, S), R (S, A), gamma)`` of the finite-horizon PG diagnostics (every action available)."""
+    check_mdp(mdp)
+    from mdpkit._validation import check_int
+
+    H = check_int(horizon, "horizon", minimum=1)
+    if not np.all(mdp.action_mask):
+        raise InvalidArgumentError(f"{who} needs every action available")
+    return H, mdp.P_dense(), np.asarray(mdp.R, dtype=np.float64), float(mdp.gamma)
+
+
+def pg_iterations_to_epsilon(mdp, horizon: int, epsilon: float, *, method: str = "dynamic", eta=None,
+                             max_steps: int = 1_000_000, decay: bool = False) -> int | float:
+    r"""Exact-gradient softmax PG steps needed to reach :math:`J^*-J(\theta)\le\epsilon` on a finite
+    horizon, dynamic (backward in time) or simultaneous (Klein, Weissmann & Döring 2024, ICLR,
+    "Beyond stationarity"; the horizon scaling it is used to check is
+    :func:`mdpkit.bounds.dynamic_pg_steps_bound`).
+
+    ``"simultaneous"``: full-gradient steps on all epochs (as :func:`finite_horizon_policy_gradient`)
+    until the exact :math:`J^*-J\le\epsilon`.  ``"dynamic"``: epochs h = H-1..0 in turn, each a
+    softmax contextual bandit with rewards :math:`Q_h` (later epochs frozen) and uniform state
+    weights, trained until :math:`\max_s(\max_aQ_h(s,a)-\pi_h(\cdot|s)^\top Q_h(s,\cdot))\le\epsilon/H`;
+    by the performance-difference lemma :math:`J^*-J\le\sum_h\max_s(\cdot)\le\epsilon`, so the
+    returned total is a number of steps after which the guarantee holds.  Default steps as in
+    :func:`finite_horizon_policy_gradient`: :math:`2/(5(H-h)w)` dynamic, :math:`2/(5H^2w)`
+    simultaneous (``w`` the reward span); ``eta`` may be a callable ``eta(h, H)`` or a number;
+    ``decay=True`` (dynamic only) divides the step by :math:`\sqrt{t+1}` at the t-th step of an epoch
+    (a control outside the constant-step theorem).  Returns ``inf`` when ``max_steps`` is exceeded.
+    """
+    H, P, R, g = _fh_inputs(mdp, horizon, "pg_iterations_to_epsilon")
+    S, A = R.shape
+    eps = _check_eta(epsilon, "epsilon")
+    if method not in ("dynamic", "simultaneous"):
+        raise InvalidArgumentError(f"method must be 'dynamic' or 'simultaneous', got {method!r}")
+    w = max(_reward_span(mdp), 1e-12)
+    if eta is None:
+        step = (lambda h, HH: 2.0 / (5.0 * (HH - h) * w)) if method == "dynamic" else (lambda h, HH: 2.0 / (5.0 * HH * HH * w))
+    elif callable(eta):
+        step = eta
+    else:
+        e0 = _check_eta(eta)
+        step = lambda h, HH: e0  # noqa: E731
+    mu = np.asarray(mdp.mu0, dtype=np.float64)
+    if method == "dynamic":
+        nu = np.full(S, 1.0 / S)
+        V = np.zeros(S)
+        total = 0
+        for h in range(H - 1, -1, -1):
+            Q = R + g * (P @ V)
+            th = np.zeros((S, A))
+            e = float(step(h, H))
+            t = 0
+            while True:
+                pi = masked_softmax(th, mdp.action_mask)
+                vq = np.sum(pi * Q, axis=1)
+                if np.max(Q.max(axis=1) - vq) <= eps / H:
+                    break
+                th += (e / math.sqrt(t + 1.0) if decay else e) * nu[:, None] * pi * (Q - vq[:, None])
+                t += 1
+                total += 1
+                if total > max_steps:
+                    return math.inf
+            V = vq
+        return total
+    from .finite_horizon import backward_induction
+
+    Js = float(mu @ np.asarray(backward_induction(mdp, H).v)[0])
+    th = np.zeros((H, S, A))
+    steps = np.array([float(step(h, H)) for h in range(H)])
+    n = 0
+    while True:
+        pis = np.stack([masked_softmax(th[h], mdp.action_mask) for h in range(H)])
+        Vn, Q = _fh_values(P, R, g, pis)
+        if Js - float(mu @ Vn[0]) <= eps:
+            return n
+        d = mu.copy()
+        for h in range(H):
+            th[h] += steps[h] * d[:, None] * pis[h] * (Q[h] - Vn[h][:, None])
+            d = g * (d @ np.einsum("sa,sat->st", pis[h], P))
+        n += 1
+        if n > max_steps:
+            return math.inf
+
+
+def dynamic_pg_epoch_run(mdp, horizon: int, n_steps: int, eta_fn, *, decay: bool = False):
+    r"""Dynamic PG epoch by epoch (Klein, Weissmann & Döring 2024) with exact gradients, traced for the
+    per-epoch softmax-bandit rate.
+
+    Epochs h = H-1..0 (backwards in time), each ``n_steps`` steps of
+    :math:`\theta_h(s,\cdot)\mathrel{+}=\eta_h\nu(s)\pi_h(\cdot|s)\circ(Q_h(s,\cdot)-\pi_h(\cdot|s)^\top Q_h(s,\cdot))`
+    from uniform logits, :math:`Q_h = R+\gamma PV_{h+1}` of the current later epochs, :math:`\nu`
+    uniform, ``eta_fn(h, H)`` the step (divided by :math:`\sqrt{t+1}` at step t when ``decay``: a
+    control outside the constant-step theorem).  The iterates are scored against the final
+    :math:`Q_h` (the training target: later epochs are frozen once trained).
+
+    Returns
+    -------
+    worst, eta_state, C : ndarray (H, S)
+        :math:`\max_{1\le t\le n}t\,(\max_aQ_h(s,a)-\pi_t(\cdot|s)^\top Q_h(s,\cdot))`, the per-state
+        step :math:`\eta_h\nu(s)` and :math:`C=\min_{0\le t\le n}\pi_t(a^*|s)` (largest probability over
+        the maximizers of the final :math:`Q_h(s,\cdot)`): the inputs of
+        :func:`mdpkit.bounds.dynamic_pg_epoch_bound`.
+    """
+    from mdpkit._validation import check_int
+
+    H, P, R, g = _fh_inputs(mdp, horizon, "dynamic_pg_epoch_run")
+    S, A = R.shape
+    n = check_int(n_steps, "n_steps", minimum=1)
+    nu = np.full(S, 1.0 / S)
+    pis = np.full((H, S, A), 1.0 / A)
+    traces = np.empty((H, n + 1, S, A))
+    eta_s = np.zeros((H, S))
+    for h in range(H - 1, -1, -1):
+        Q = _fh_values(P, R, g, pis)[1][h]
+        e = float(eta_fn(h, H))
+        eta_s[h] = e * nu
+        th = np.zeros((S, A))
+        for t in range(n + 1):
+            pi = masked_softmax(th, mdp.action_mask)
+            traces[h, t] = pi
+            vq = np.sum(pi * Q, axis=1)
+            th += (e / math.sqrt(t + 1.0) if decay else e) * nu[:, None] * pi * (Q - vq[:, None])
+        pis[h] = traces[h, n]
+    Qf = _fh_values(P, R, g, pis)[1]
+    best = Qf.max(axis=2)
+    opt = Qf >= best[..., None] - 1e-12 * max(1.0, float(np.max(np.abs(Qf))))
+    gaps = best[:, None, :] - np.einsum("htsa,hsa->hts", traces, Qf)
+    worst = np.max(np.arange(n + 1)[None, 1:, None] * gaps[:, 1:, :], axis=1)
+    C = np.min(np.max(np.where(opt[:, None], traces, 0.0), axis=3), axis=1)
+    return worst, eta_s, C
 
 
 # ----------------------------------------------------------------------------- registry

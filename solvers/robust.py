@@ -301,7 +301,7 @@ class RobustContext:
             n_max = S
         work_entries = int(data.size) if sparse else S * A * S
         chunks = rk.N_CHUNKS if work_entries >= rk.PAR_MIN_WORK else 1
-        self.work = make_workspace(n_max, us.code, chunks)
+        self.work = make_workspace(n_max, us.code, chunks, S * A)
         self.n_max = n_max
         if us.rectangularity == "s" and us.kind == "l1":
             self.swork = (np.zeros((A, n_max + 1)), np.zeros((A, n_max + 1)), np.zeros(A, dtype=np.int64),

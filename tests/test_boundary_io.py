@@ -285,3 +285,168 @@ def test_csv_huge_ids_refused_after_the_first_chunk(tmp_path):
     p.write_text("idstatefrom,idaction,idstateto,probability,reward\n" + "\n".join(rows) + "\n")
     with pytest.raises(ModelFileError, match="S=1000000000001.*would need about"):
         mio.load_csv(p, 0.9)
+
+
+# ----------------------------------------------------------------------------- item 7, continued:
+# JSON sizes checked before the entry lists are parsed; JSON entries and CSV rows converted in
+# chunks, so the peak is a small multiple of the file (before: about 7x the file in RSS for both).
+def _dense_random(S: int, A: int, seed: int = 0) -> TabularMDP:
+    rng = np.random.default_rng(seed)
+    P = rng.random((S, A, S))
+    P /= P.sum(axis=2, keepdims=True)
+    return TabularMDP(P, rng.random((S, A)), 0.9)
+
+
+def _json_header(S: int, A: int) -> str:
+    return (f'{{"format": "mdpkit-mdp", "version": 1, "name": "", "S": {S}, "A": {A}, "gamma": 0.9, '
+            f'"layout": "dense", "P": ')
+
+
+def test_json_oversized_dense_model_refused_before_its_entries_are_parsed(tmp_path):
+    # S = 20000 dense needs 3.2 GB; 100k plain entries follow (json would make ~12 MB of lists).
+    # The refusal must come without parsing them: peak far below what the lists would take.
+    p = tmp_path / "big.json"
+    entries = ", ".join(["[0, 0, 1, 0.5]"] * 100_000)
+    S = 20_000
+    rest = f', "R": [{", ".join(["[0.0]"] * S)}], "action_mask": [{", ".join(["[true]"] * S)}], ' \
+           f'"mu0": [{", ".join(["5e-05"] * S)}]}}'
+    p.write_text(_json_header(S, 1) + f"[{entries}]" + rest)
+    def run():
+        with pytest.raises(ModelFileError, match=r"S=20000, A=1 would need about 3,200,000,000 bytes") as ei:
+            mio.load_json(p)
+        return ei
+
+    _, peak = _peak(run)
+    size = p.stat().st_size
+    assert peak < 2.5 * size, (peak, size)  # the bytes and the text; no entry lists, no arrays
+
+
+def test_json_oversized_dense_model_with_unusual_entries_is_refused_at_once(tmp_path):
+    # entries not in plain form cannot be skipped without parsing: the size error comes at once,
+    # not the (later) complaint about the string in entry 1
+    p = tmp_path / "big_odd.json"
+    p.write_text(_json_header(20_000, 1) + '[[0, 0, 1, 0.5], [0, 0, "x", 0.5]], "R": [[0.0]], '
+                 '"action_mask": [[true]], "mu0": [1.0]}')
+    with pytest.raises(ModelFileError, match="would need about"):
+        mio.load_json(p)
+
+
+def test_json_size_error_keeps_the_order_of_the_checks(tmp_path):
+    # R's length is still checked before the declared dense size (the small members come first)
+    p = tmp_path / "r_first.json"
+    p.write_text(_json_header(20_000, 1) + '[[0, 0, 1, 0.5]], "R": [[0.0], [1.0]], "action_mask": [[true]], '
+                 '"mu0": [1.0]}')
+    with pytest.raises(ModelFileError, match=r"R: expected a list of length 20000, got length 2"):
+        mio.load_json(p)
+
+
+def test_json_peak_memory_is_a_few_times_the_file(tmp_path):
+    m = _dense_random(120, 4)
+    p = tmp_path / "m.json"
+    mio.save_json(m, p)
+    out, peak = _peak(lambda: mio.load_json(p))
+    assert np.array_equal(out.P, m.P) and np.array_equal(out.R, m.R)
+    # measured 3.1x (the file's bytes and text, 40 bytes per entry, the dense arrays); json.loads
+    # alone takes 3.1x, and its lists were converted on top of it (4.4x)
+    assert peak <= 3.6 * p.stat().st_size, peak / p.stat().st_size
+
+
+_ODD_JSON_ENTRIES = [
+    # (text of the P member, the entries it means) -- valid JSON written in unusual ways
+    ("[ [0,0,1,1E-1] ,\n\t[0 , 0 , 0 , 9e-1],[1,0,1,1]\r\n]", [(0, 0, 1, 0.1), (0, 0, 0, 0.9), (1, 0, 1, 1.0)]),
+    ("[[-0, 0, 0, 1], [1, 0, 0, 0.25], [1, 0, 1, 0.75]]", [(0, 0, 0, 1.0), (1, 0, 0, 0.25), (1, 0, 1, 0.75)]),
+    ('[[0, 0, 0, 1.0], [1, 0, 1, 1.0], [1, 0, 0, 0.0]]', [(0, 0, 0, 1.0), (1, 0, 1, 1.0), (1, 0, 0, 0.0)]),
+    ('[[0, 0, 0, 5e-324], [0, 0, 1, 1.0], [1, 0, 0, 1]]', [(0, 0, 0, 5e-324), (0, 0, 1, 1.0), (1, 0, 0, 1.0)]),
+]
+
+
+def _two_state_json(P_text: str) -> str:
+    return (_json_header(2, 1).replace('"dense"', '"csr"') + P_text +
+            ', "R": [[0.0], [1.0]], "action_mask": [[true], [true]], "mu0": [0.5, 0.5]}')
+
+
+@pytest.mark.parametrize("P_text, entries", _ODD_JSON_ENTRIES)
+def test_json_entries_read_exactly_whatever_the_layout_of_the_text(P_text, entries, tmp_path):
+    # oracle: the entries as json itself reads them, placed by hand into a CSR matrix
+    assert [tuple(e) for e in __import__("json").loads(P_text)] == [tuple(e) for e in entries]
+    p = tmp_path / "odd.json"
+    p.write_text(_two_state_json(P_text))
+    m = mio.load_json(p)
+    dense = np.zeros((2, 2))
+    for s, a, t, x in entries:
+        dense[s, t] = x
+    assert np.array_equal(m.P.toarray(), dense)
+    stored = {(int(r), int(c)): float(v) for r, c, v in zip(*sp_nonzero(m.P))}
+    assert stored == {(s, t): float(x) for s, a, t, x in entries}  # explicit zeros kept too
+
+
+def sp_nonzero(M):
+    rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
+    return rows, M.indices, M.data
+
+
+@pytest.mark.parametrize("P_text, message", [
+    ("[[0, 0, 0, 1], [1, 0, 9007199254740993, 1]]", r"P\[1\]\[2\]: state id 9007199254740993 is not in \[0, 2\)"),
+    ("[[0, 0, 0, 1], [1, 0, 1, 1e400]]", r"P\[1\]\[3\]: number Infinity is outside the float64 range"),
+    ("[[0, 0, 0, 1], [1, 0, 1, -0.5], [1, 0, 0, 1.5]]", r"P\[1\]\[3\]: probability -0.5 is negative"),
+    ("[[0, 0, 0, 1], [1, 1, 1, 1]]", r"P\[1\]\[1\]: action id 1 is not in \[0, 1\)"),
+    ("[[0, 0, 0, 1], [1, 0, 2, 1]]", r"P\[1\]\[2\]: state id 2 is not in \[0, 2\)"),
+    ("[[0, 0, 0, 1], [1, 0, 1, NaN]]", r"P\[1\]\[3\]: expected a finite number, got NaN"),
+    ("[[0, 0, 0, 1], [1, 0, 1, 1], [1, 0, 1, 0]]", r"P\[2\]: entry \(1, 0, 1\) already given at P\[1\]"),
+])
+def test_json_entry_errors_name_the_entry(P_text, message, tmp_path):
+    p = tmp_path / "bad.json"
+    p.write_text(_two_state_json(P_text))
+    with pytest.raises(ModelFileError, match=message):
+        mio.load_json(p)
+
+
+def test_csv_peak_memory_is_a_few_times_the_file(tmp_path):
+    m = _dense_random(100, 3)
+    p = tmp_path / "m.csv"
+    mio.save_csv(m, p)
+    out, peak = _peak(lambda: mio.load_csv(p, 0.9))
+    assert np.array_equal(out.P, m.P)
+    # measured 3.4x (about 160 bytes a row); the whole text and a 32768-row chunk of strings
+    # were held before (8-10x)
+    assert peak <= 4 * p.stat().st_size, peak / p.stat().st_size
+
+
+def test_csv_streaming_keeps_line_numbers_and_line_ends_across_blocks(tmp_path):
+    # > 2 blocks of rows with \r\n ends (blocks are 256 KiB): the same model as with \n ends,
+    # and an error on the last line names that line
+    m = _dense_random(60, 3, seed=1)
+    p = tmp_path / "m.csv"
+    mio.save_csv(m, p)
+    body = p.read_text().splitlines()
+    reps = 1 + (600 << 10) // len("\n".join(body))
+    # repeat the rows with the probabilities split into equal parts: the same model
+    header, rows = body[0], [r.split(",") for r in body[1:]]
+    parts = [",".join(r[:3] + [repr(float(r[3]) / reps), r[4]]) for _ in range(reps) for r in rows]
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(("\r\n".join([header] + parts) + "\r\n").encode())
+    assert crlf.stat().st_size > 600 << 10
+    got = mio.load_csv(crlf, 0.9, atol=1e-6)
+    lf = tmp_path / "lf.csv"
+    lf.write_bytes(("\n".join([header] + parts) + "\n").encode())
+    ref = mio.load_csv(lf, 0.9, atol=1e-6)
+    assert np.array_equal(got.P, ref.P) and np.array_equal(got.R, ref.R)
+    np.testing.assert_allclose(got.P, m.P, atol=1e-12)
+    n_lines = 1 + len(parts)
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(("\r\n".join([header] + parts[:-1] + ["0,0,0,x,0"]) + "\r\n").encode())
+    with pytest.raises(ModelFileError, match=rf"line {n_lines}: probability 'x' is not a number"):
+        mio.load_csv(bad, 0.9, atol=1e-6)
+    utf = tmp_path / "utf.csv"
+    utf.write_bytes(("\n".join([header] + parts[:-1]) + "\n").encode() + b"0,0,0,1,\xff\n")
+    with pytest.raises(ModelFileError, match=rf"line {n_lines}: not valid UTF-8"):
+        mio.load_csv(utf, 0.9, atol=1e-6)
+
+
+def test_csv_line_longer_than_a_block_is_read_whole(tmp_path):
+    # one 600 KiB line (no line end for two blocks): read once, named as line 2 (csv's own
+    # field-size limit, 128 KiB, is what refuses it)
+    p = tmp_path / "long.csv"
+    p.write_bytes(b"idstatefrom,idaction,idstateto,probability,reward\n0,0,0,1," + b"1" * (600 << 10) + b"\n")
+    with pytest.raises(ModelFileError, match=r"line 2: malformed CSV: field larger than field limit"):
+        mio.load_csv(p, 0.9)

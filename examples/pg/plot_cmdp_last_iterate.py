@@ -12,11 +12,14 @@ and the multiplier against lambda*.  GDA's last iterate keeps cycling; ReLOAD's 
 Usage: ``python examples/pg/plot_cmdp_last_iterate.py [--out DIR] [--iters K]``
 """
 
-import argparse
 import os
+import sys
 import warnings
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _pgplot  # noqa: E402
 
 
 def make_instance(seed=1, slack=0.4):
@@ -34,15 +37,8 @@ def make_instance(seed=1, slack=0.4):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--out", default="figures")
-    p.add_argument("--iters", type=int, default=800)
-    args = p.parse_args(argv)
+    args, plt = _pgplot.setup(argv, iters=800)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from mdpkit import ConvergenceWarning
     from mdpkit.solvers.cmdp import cmdp_primal_dual
@@ -69,13 +65,7 @@ def main(argv=None):
         ax.set_xlabel("iteration")
         ax.legend(fontsize=8)
     fig.suptitle("CMDP primal-dual last iterates (exact), S=3 A=2 gamma=0.8")
-    fig.tight_layout()
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "cmdp_last_iterate.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(path)
-    return path
+    return _pgplot.save(fig, plt, args.out, "cmdp_last_iterate.png")
 
 
 if __name__ == "__main__":

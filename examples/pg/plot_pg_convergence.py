@@ -16,23 +16,19 @@ on log-log axes (PMD also on a semi-log panel), each with its theorem's bound da
 Usage: ``python examples/pg/plot_pg_convergence.py [--out DIR] [--iters K]``
 """
 
-import argparse
 import os
+import sys
 import warnings
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _pgplot  # noqa: E402
+
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--out", default="figures")
-    p.add_argument("--iters", type=int, default=3000)
-    args = p.parse_args(argv)
+    args, plt = _pgplot.setup(argv, iters=3000)
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from mdpkit import ConvergenceWarning, TabularMDP
     from mdpkit.solvers import natural_policy_gradient, policy_mirror_descent, softmax_policy_gradient
@@ -72,13 +68,7 @@ def main(argv=None):
     axes[1].set_xlabel("iteration k")
     axes[1].set_title("linear rate of PMD with eta_{k+1} = eta_k / gamma")
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "pg_convergence.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    print(path)
-    return path
+    return _pgplot.save(fig, plt, args.out, "pg_convergence.png")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,8 @@ __all__ = [
     "kl_ucb_index",
     "reference_linear_run",
     "reference_run",
+    "ridge_estimate_and_radius",
+    "row_quad_form",
     "run_linear_runs",
     "run_runs",
     "seed_stream",
@@ -673,6 +675,37 @@ OFUL, LINTS = 0, 1
 
 
 @njit(cache=True)
+def row_quad_form(M, X, k):
+    """``X[k] M X[k]'``: the squared ``||x_k||_M`` of arm ``k`` (M = V^-1 in the OFUL indices)."""
+    d = X.shape[1]
+    q = 0.0
+    for i in range(d):
+        s = 0.0
+        for j in range(d):
+            s += M[i, j] * X[k, j]
+        q += X[k, i] * s
+    return q
+
+
+@njit(cache=True)
+def ridge_estimate_and_radius(Vinv, b, logdet, params, th):
+    """Write the ridge estimate ``V^-1 b`` into ``th`` and return OFUL's confidence radius:
+    ``params[4]`` (a fixed width) when positive, else the self-normalised radius
+    R sqrt(2 log(1/delta) + log det V - d log lam) + sqrt(lam) S of Abbasi-Yadkori et al. 2011,
+    Thm 2, with ``params[:4] = (lam, R, S, delta)``.  Shared by the finite-arm and unit-ball OFUL kernels."""
+    d = th.shape[0]
+    for i in range(d):
+        s = 0.0
+        for j in range(d):
+            s += Vinv[i, j] * b[j]
+        th[i] = s
+    lam, Rn, S, delta, width = params[0], params[1], params[2], params[3], params[4]
+    if width > 0.0:
+        return width
+    return Rn * math.sqrt(2.0 * math.log(1.0 / delta) + (logdet - d * math.log(lam))) + math.sqrt(lam) * S
+
+
+@njit(cache=True)
 def run_linear_runs(code, params, X, theta, sigma, seeds, actions, rewards, ratio):
     """Linear bandit runs over a finite arm set ``X (n_arms, d)``; reward <x, theta> + sigma N(0, 1).
 
@@ -703,15 +736,7 @@ def run_linear_runs(code, params, X, theta, sigma, seeds, actions, rewards, rati
         logdet = d * math.log(lam)
         worst = 0.0
         for t in range(T):
-            for i in range(d):
-                s = 0.0
-                for j in range(d):
-                    s += Vinv[i, j] * b[j]
-                th[i] = s
-            if width > 0.0:
-                rad = width
-            else:
-                rad = Rn * math.sqrt(2.0 * math.log(1.0 / delta) + (logdet - d * math.log(lam))) + math.sqrt(lam) * S
+            rad = ridge_estimate_and_radius(Vinv, b, logdet, params, th)
             # ||th - theta||_V^2 with V = lam I + sum x x' kept explicitly (Vmat)
             e2 = 0.0
             for i in range(d):
@@ -739,13 +764,7 @@ def run_linear_runs(code, params, X, theta, sigma, seeds, actions, rewards, rati
                 for i in range(d):
                     m += X[k, i] * (u[i] if code == LINTS else th[i])
                 if code == OFUL:
-                    q = 0.0
-                    for i in range(d):
-                        s = 0.0
-                        for j in range(d):
-                            s += Vinv[i, j] * X[k, j]
-                        q += X[k, i] * s
-                    m += rad * math.sqrt(max(q, 0.0))
+                    m += rad * math.sqrt(max(row_quad_form(Vinv, X, k), 0.0))
                 if m > best:
                     best = m
                     a = k

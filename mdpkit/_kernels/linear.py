@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["lsvi_ucb_loop", "policy_value", "sherman_morrison", "ucb_plan"]
+__all__ = ["home_update", "lsvi_ucb_loop", "policy_value", "rfe_uncertainty_plan", "sherman_morrison", "ucb_plan"]
 
 
 @njit(cache=True)
@@ -191,3 +191,124 @@ def lsvi_ucb_loop(model, Vstar, U, beta, cap, stats, out_f, out_i):
         out_f[k, 1] = ret
         out_f[k, 2] = est
         out_f[k, 3] = margin
+
+
+@njit(cache=True)
+def _ellipse_norm(Ainv, x):
+    """``sqrt(max(x^T Ainv x, 0))`` for ``Ainv (d, d)``, ``x (d,)``."""
+    d = x.shape[0]
+    q = 0.0
+    for i in range(d):
+        acc = 0.0
+        for j in range(d):
+            acc += Ainv[i, j] * x[j]
+        q += x[i] * acc
+    return np.sqrt(max(q, 0.0))
+
+
+@njit(cache=True)
+def home_update(Bsa, V, s_next, theta, Sdot_inv, Sinv, b, params, phi, tmp):
+    """One step of a high-order moment regression series (Zhang, Zhang & Gu 2023, Algorithm 4 lines 9-15 with
+    HOME, Algorithm 5), in place on ``Sinv (M, d, d)`` and ``b (M, d)``.
+
+    For ``m = 0..M-1``: features ``phi[m] = Bsa @ V**(2**m)`` (``Bsa (d, S)`` the basis rows of the visited
+    ``(s, a)``, ``V (S,)`` in [0, 1]); clipped predictions ``[phi[m] . theta[m]]_[0,1]``; weights
+    ``sigma2[m] = max(gamma^2 ||phi[m]||_{Sinv[m]}, var[m] + E[m], alpha^2)`` with
+    ``var[m] = pred[m+1] - pred[m]^2``, ``E[m] = min(1, 2 beta ||phi[m]||_{Sdot_inv[m]}) + min(1, beta
+    ||phi[m+1]||_{Sdot_inv[m+1]})``, and ``sigma2[M-1] = max(gamma^2 ||phi||, 1, alpha^2)``; then
+    ``Sinv[m] <- (Sinv[m]^{-1} + phi phi^T / sigma2)^{-1}`` (Sherman-Morrison) and
+    ``b[m] += phi[m] V(s_next)^(2^m) / sigma2[m]``.  ``params = (beta, alpha, gamma)``; ``phi (M, d)`` and
+    ``tmp (4, M)`` are scratch.
+    """
+    M, d = b.shape
+    S = V.shape[0]
+    beta, alpha, gamma = params[0], params[1], params[2]
+    pred = tmp[0]
+    nd_dot = tmp[1]
+    nd_run = tmp[2]
+    target = tmp[3]
+    vs = V[s_next]
+    for m in range(M):
+        # V^(2^m) by repeated squaring of each entry
+        for i in range(d):
+            acc = 0.0
+            for t in range(S):
+                x = V[t]
+                for _ in range(m):
+                    x = x * x
+                acc += Bsa[i, t] * x
+            phi[m, i] = acc
+        target[m] = vs
+        vs = vs * vs
+        acc = 0.0
+        for i in range(d):
+            acc += phi[m, i] * theta[m, i]
+        pred[m] = min(1.0, max(0.0, acc))
+        nd_dot[m] = _ellipse_norm(Sdot_inv[m], phi[m])
+        nd_run[m] = _ellipse_norm(Sinv[m], phi[m])
+    u = np.empty(d)
+    for m in range(M):
+        if m < M - 1:
+            var = pred[m + 1] - pred[m] * pred[m]
+            E = min(1.0, 2.0 * beta * nd_dot[m]) + min(1.0, beta * nd_dot[m + 1])
+            s2 = max(max(gamma * gamma * nd_run[m], var + E), alpha * alpha)
+        else:
+            s2 = max(max(gamma * gamma * nd_run[m], 1.0), alpha * alpha)
+        for i in range(d):
+            acc = 0.0
+            for j in range(d):
+                acc += Sinv[m, i, j] * phi[m, j]
+            u[i] = acc
+        den = s2 + nd_run[m] * nd_run[m]
+        for i in range(d):
+            ui = u[i] / den
+            for j in range(d):
+                Sinv[m, i, j] -= ui * u[j]
+            b[m, i] += phi[m, i] * target[m] / s2
+
+
+@njit(cache=True)
+def rfe_uncertainty_plan(Bt, theta, cands, beta, Shat_inv, Stil_inv, Vh, Vt, pol):
+    """Trajectory-uncertainty planning of HF-UCRL-RFE++ (Zhang, Zhang & Gu 2023, Eq. (2.6.2)), every candidate reward.
+
+    For each candidate ``c`` and ``h = H-1 .. 0``, with ``pt = psi_{Vt[c,h+1]}(s, a)`` and
+    ``ph = psi_{Vh[c,h+1]}(s, a)`` (``psi_V(s, a)_i = sum_t Bt[s, a, i, t] V[t]``):
+    ``u = min(1, beta ||pt||_{Stil_inv})``, ``val(a) = min(1, u + 2 beta ||ph||_{Shat_inv} + ph . theta)``,
+    ``pol[c, h, s]`` the first maximiser, ``Vh[c, h, s] = val(pol)``,
+    ``Vt[c, h, s] = clip(cands[c, h, s, pol] + pt(pol) . theta, 0, 1)``.  Shapes: ``Bt (S, A, d, S)``,
+    ``theta (d,)``, ``cands (n, H, S, A)``, ``Vh, Vt (n, H+1, S)`` with ``[:, H] = 0`` on entry (outputs),
+    ``pol (n, H, S)`` int64 (output).
+    """
+    n, H, S, A = cands.shape
+    d = Bt.shape[2]
+    pt = np.empty(d)
+    ph = np.empty(d)
+    for c in range(n):
+        for h in range(H - 1, -1, -1):
+            for s in range(S):
+                best = -np.inf
+                best_a = 0
+                best_t = 0.0
+                for a in range(A):
+                    for i in range(d):
+                        x = 0.0
+                        y = 0.0
+                        for t in range(S):
+                            x += Bt[s, a, i, t] * Vt[c, h + 1, t]
+                            y += Bt[s, a, i, t] * Vh[c, h + 1, t]
+                        pt[i] = x
+                        ph[i] = y
+                    mean = 0.0
+                    nxt = 0.0
+                    for i in range(d):
+                        mean += ph[i] * theta[i]
+                        nxt += pt[i] * theta[i]
+                    u = min(1.0, beta * _ellipse_norm(Stil_inv, pt))
+                    val = min(1.0, u + 2.0 * beta * _ellipse_norm(Shat_inv, ph) + mean)
+                    if val > best:
+                        best = val
+                        best_a = a
+                        best_t = nxt
+                pol[c, h, s] = best_a
+                Vh[c, h, s] = best
+                Vt[c, h, s] = min(1.0, max(0.0, cands[c, h, s, best_a] + best_t))

@@ -3,13 +3,15 @@
 Conventions as in :mod:`mdpkit._kernels.bellman`: raw C-contiguous arrays in, preallocated
 outputs, no validation, exactly one type signature per kernel (int64 index arrays, float64 values,
 bool masks; scalars float64 / int64 / bool, never Python literals).  Plain-numpy twins (test oracles): the attractors' in :mod:`mdpkit.qualitative` (the
-``*_reference`` fixpoints), and :func:`greedy_pairs_reference`, :func:`bottom_up_order_reference`,
-:func:`interval_iteration_reference` here.
+``*_reference`` fixpoints), and :func:`greedy_pairs_reference`, :func:`scc_bottom_up_reference`,
+:func:`interval_iteration_reference`, :func:`jacobi_sweeps_reference`,
+:func:`improve_pairs_reference`, :func:`bracket_is_inductive_reference` and
+:func:`policy_iteration_reference` (the twin of :func:`topological_pi`) here.
 
 Graph layout: ``pt_indptr`` (S+1,) int64 and ``pt_pairs`` (nnz,) int64 hold, for every state
 ``t``, the state-action pairs ``r = s*A + a`` with ``P[r, t] > 0`` (the transposed support);
-``pair_ok`` (S*A,) bool marks the pairs that may be used and ``pair_state`` (S*A,) int64 the
-state owning each pair.
+``pt_state`` (nnz,) int64 the state owning each of those pairs; ``pair_ok`` (S*A,) bool marks
+the pairs that may be used.
 
 Reduced model (for the value kernels): ``n`` states; state ``s`` owns the pairs
 ``state_ptr[s] .. state_ptr[s+1]-1``; pair ``k`` has successors ``indices[indptr[k]:indptr[k+1]]``
@@ -26,11 +28,13 @@ from numba import njit
 
 
 @njit(cache=True)
-def attractor_exists(pt_indptr, pt_pairs, pair_ok, pair_state, target, allowed, out, choice):
+def attractor_exists(pt_indptr, pt_pairs, pt_state, pair_ok, target, allowed, out, choice):
     """Least X >= target with s in X when s is allowed and some ok pair of s has a successor in X.
 
-    ``out`` (S,) bool receives X; ``choice`` (S,) int64 the pair through which each added state
-    entered (-1 for targets and states outside X).  Linear in the size of the graph (worklist).
+    ``pt_state`` (nnz,) int64 is the state owning ``pt_pairs[k]`` (read sequentially alongside
+    ``pt_pairs``: a random lookup per edge costs more than the rest of the loop).  ``out`` (S,)
+    bool receives X; ``choice`` (S,) int64 the pair through which each added state entered (-1 for
+    targets and states outside X).  Linear in the size of the graph (worklist).
     """
     S = target.size
     queue = np.empty(S, dtype=np.int64)
@@ -46,11 +50,11 @@ def attractor_exists(pt_indptr, pt_pairs, pair_ok, pair_state, target, allowed, 
         t = queue[head]
         head += 1
         for k in range(pt_indptr[t], pt_indptr[t + 1]):
+            s = pt_state[k]
+            if out[s] or not allowed[s]:
+                continue
             r = pt_pairs[k]
             if not pair_ok[r]:
-                continue
-            s = pair_state[r]
-            if out[s] or not allowed[s]:
                 continue
             out[s] = True
             choice[s] = r
@@ -60,7 +64,7 @@ def attractor_exists(pt_indptr, pt_pairs, pair_ok, pair_state, target, allowed, 
 
 
 @njit(cache=True)
-def attractor_forall(pt_indptr, pt_pairs, pair_ok, pair_state, n_ok, target, allowed, out):
+def attractor_forall(pt_indptr, pt_pairs, pt_state, pair_ok, n_ok, target, allowed, out):
     """Least X >= target with s in X when s is allowed and *every* ok pair of s has a successor
     in X (``n_ok[s]`` >= 1 ok pairs).  ``out`` (S,) bool receives X.  Linear (counters)."""
     S = target.size
@@ -82,7 +86,7 @@ def attractor_forall(pt_indptr, pt_pairs, pair_ok, pair_state, n_ok, target, all
             if not pair_ok[r] or hit[r]:
                 continue
             hit[r] = True
-            s = pair_state[r]
+            s = pt_state[k]
             if out[s] or not allowed[s]:
                 continue
             count[s] += 1
@@ -243,41 +247,345 @@ def greedy_pairs(state_ptr, indptr, indices, data, c, v, maximize, out_pair, out
 
 
 @njit(cache=True)
-def bottom_up_order(indptr, indices, out):
-    """Order the nodes of a DAG (CSR edges ``u -> indices[indptr[u]:indptr[u+1]]``) so that every
-    node comes after all of its successors (Kahn's algorithm on the reversed graph)."""
-    k = indptr.size - 1
-    outdeg = np.empty(k, dtype=np.int64)
-    rcount = np.zeros(k + 1, dtype=np.int64)
-    for u in range(k):
-        outdeg[u] = indptr[u + 1] - indptr[u]
-        for j in range(indptr[u], indptr[u + 1]):
-            rcount[indices[j] + 1] += 1
-    for u in range(k):
-        rcount[u + 1] += rcount[u]
-    fill = rcount[:-1].copy()
-    rev = np.empty(indices.size, dtype=np.int64)
-    for u in range(k):
-        for j in range(indptr[u], indptr[u + 1]):
-            d = indices[j]
-            rev[fill[d]] = u
-            fill[d] += 1
-    tail = 0
-    for u in range(k):
-        if outdeg[u] == 0:
-            out[tail] = u
-            tail += 1
-    head = 0
-    while head < tail:
-        d = out[head]
-        head += 1
-        for j in range(rcount[d], rcount[d + 1]):
-            u = rev[j]
-            outdeg[u] -= 1
-            if outdeg[u] == 0:
-                out[tail] = u
-                tail += 1
-    return tail
+def jacobi_sweeps(state_ptr, indptr, indices, data, c, v, maximize, limits, out_pair):
+    """Jacobi Bellman sweeps from ``v`` (updated in place): at most ``limits[0]`` sweeps, stopping
+    after the first sweep (not the first) in which at most ``limits[1]`` states changed their
+    greedy pair.  ``out_pair`` receives the greedy pairs of the last sweep (lowest index on ties).
+    Returns the number of sweeps."""
+    n = v.size
+    nv = np.empty(n, dtype=np.float64)
+    done = 0
+    for it in range(limits[0]):
+        ch = 0
+        for s in range(n):
+            best = 0.0
+            arg = state_ptr[s]
+            for k in range(state_ptr[s], state_ptr[s + 1]):
+                acc = c[k]
+                for j in range(indptr[k], indptr[k + 1]):
+                    acc += data[j] * v[indices[j]]
+                if k == state_ptr[s] or (acc > best if maximize else acc < best):
+                    best = acc
+                    arg = k
+            nv[s] = best
+            if it == 0 or out_pair[s] != arg:
+                ch += 1
+            out_pair[s] = arg
+        for s in range(n):
+            v[s] = nv[s]
+        done = it + 1
+        if it > 0 and ch <= limits[1]:
+            break
+    return done
+
+
+@njit(cache=True)
+def improve_pairs(state_ptr, indptr, indices, data, c, v, maximize, pair, out_best, out_gain):
+    """Policy-improvement data in one pass: for every reduced state the best pair (lowest index on
+    ties) in ``out_best`` and the gain of switching to it over the current ``pair`` in ``out_gain``
+    (>= 0)."""
+    n = v.size
+    for s in range(n):
+        best = 0.0
+        cur = 0.0
+        arg = state_ptr[s]
+        for k in range(state_ptr[s], state_ptr[s + 1]):
+            acc = c[k]
+            for j in range(indptr[k], indptr[k + 1]):
+                acc += data[j] * v[indices[j]]
+            if k == pair[s]:
+                cur = acc
+            if k == state_ptr[s] or (acc > best if maximize else acc < best):
+                best = acc
+                arg = k
+        out_best[s] = arg
+        out_gain[s] = best - cur if maximize else cur - best
+    return n
+
+
+@njit(cache=True)
+def bracket_is_inductive(state_ptr, indptr, indices, data, c, lo, hi, maximize):
+    """True when ``T lo >= lo`` and ``T hi <= hi`` hold at every reduced state up to a rounding
+    slack of ``8 eps max(|x|, 1)`` (between 8 and 16 ulps of x); both backups in one pass."""
+    n = lo.size
+    for s in range(n):
+        blo = 0.0
+        bhi = 0.0
+        for k in range(state_ptr[s], state_ptr[s + 1]):
+            alo = c[k]
+            ahi = c[k]
+            for j in range(indptr[k], indptr[k + 1]):
+                alo += data[j] * lo[indices[j]]
+                ahi += data[j] * hi[indices[j]]
+            if k == state_ptr[s]:
+                blo = alo
+                bhi = ahi
+            elif maximize:
+                blo = max(blo, alo)
+                bhi = max(bhi, ahi)
+            else:
+                blo = min(blo, alo)
+                bhi = min(bhi, ahi)
+        if blo < lo[s] - 8.0 * 2.220446049250313e-16 * max(abs(lo[s]), 1.0):
+            return False
+        if bhi > hi[s] + 8.0 * 2.220446049250313e-16 * max(abs(hi[s]), 1.0):
+            return False
+    return True
+
+
+@njit(cache=True)
+def scc_bottom_up(indptr, indices, scc_ptr, scc_states):
+    """Strongly connected components of a directed graph (CSR edges ``u -> indices[indptr[u]:
+    indptr[u+1]]``, duplicates allowed), in bottom-up order: a component only reaches components
+    listed before it.
+
+    Tarjan's algorithm (Tarjan 1972) with an explicit call stack; it completes a component after
+    every component reachable from it, so the completion order is the bottom-up order.  Writes the
+    states of component ``i`` to ``scc_states[scc_ptr[i]:scc_ptr[i+1]]`` (``scc_ptr`` (n+1,),
+    ``scc_states`` (n,)) and returns the number of components.
+    """
+    n = indptr.size - 1
+    index = np.full(n, -1, dtype=np.int64)
+    low = np.empty(n, dtype=np.int64)
+    onstack = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    call_node = np.empty(n, dtype=np.int64)
+    call_edge = np.empty(n, dtype=np.int64)
+    top = 0
+    counter = 0
+    k = 0
+    filled = 0
+    scc_ptr[0] = 0
+    for root in range(n):
+        if index[root] >= 0:
+            continue
+        depth = 0
+        call_node[0] = root
+        call_edge[0] = indptr[root]
+        index[root] = counter
+        low[root] = counter
+        counter += 1
+        stack[top] = root
+        top += 1
+        onstack[root] = True
+        while depth >= 0:
+            u = call_node[depth]
+            e = call_edge[depth]
+            if e < indptr[u + 1]:
+                call_edge[depth] = e + 1
+                w = indices[e]
+                if index[w] < 0:
+                    index[w] = counter
+                    low[w] = counter
+                    counter += 1
+                    stack[top] = w
+                    top += 1
+                    onstack[w] = True
+                    depth += 1
+                    call_node[depth] = w
+                    call_edge[depth] = indptr[w]
+                elif onstack[w] and index[w] < low[u]:
+                    low[u] = index[w]
+            else:
+                if low[u] == index[u]:
+                    while True:
+                        top -= 1
+                        w = stack[top]
+                        onstack[w] = False
+                        scc_states[filled] = w
+                        filled += 1
+                        if w == u:
+                            break
+                    k += 1
+                    scc_ptr[k] = filled
+                depth -= 1
+                if depth >= 0:
+                    p = call_node[depth]
+                    if low[u] < low[p]:
+                        low[p] = low[u]
+    return k
+
+
+@njit(cache=True)
+def topological_pi(scc_ptr, scc_states, state_ptr, indptr, indices, data, c, v, pair, maximize, params, pos, stats):
+    """Policy iteration component by component, bottom-up, from component ``params[1]`` on; stops
+    at the first component with more than ``params[0]`` states and returns its index (the caller
+    solves it with sparse linear algebra and calls again), or the number of components.
+
+    A single state without a self-loop gets one exact backup.  A larger component is solved by
+    policy iteration (Howard 1960; Puterman 1994, Sec. 7.2 (number not checked against the text))
+    started from ``pair`` (which must leave the reduced model almost surely, hence the component),
+    the values of the components below being constants: exact evaluation by a dense LU solve,
+    switching a state only when the gain exceeds ``1e-12 (1 + |v|)``, at most ``params[2]`` rounds.
+    ``v`` (n,) and ``pair`` (n,) are updated in place; ``pos`` (n,) int64 is workspace (all -1 on
+    entry and on exit); ``stats`` (2,) int64 receives the added policy-iteration rounds and 1 if
+    the round cap was hit.
+    """
+    big = params[0]
+    start = params[1]
+    max_rounds = params[2]
+    ncomp = scc_ptr.size - 1
+    for ci in range(start, ncomp):
+        lo = scc_ptr[ci]
+        hi = scc_ptr[ci + 1]
+        m = hi - lo
+        if m > big:
+            return ci
+        if m == 1:
+            s = scc_states[lo]
+            loop = False
+            for k in range(state_ptr[s], state_ptr[s + 1]):
+                for j in range(indptr[k], indptr[k + 1]):
+                    if indices[j] == s and data[j] > 0.0:
+                        loop = True
+            if not loop:
+                best = 0.0
+                arg = state_ptr[s]
+                for k in range(state_ptr[s], state_ptr[s + 1]):
+                    acc = c[k]
+                    for j in range(indptr[k], indptr[k + 1]):
+                        acc += data[j] * v[indices[j]]
+                    if k == state_ptr[s] or (acc > best if maximize else acc < best):
+                        best = acc
+                        arg = k
+                v[s] = best
+                pair[s] = arg
+                continue
+        for i in range(m):
+            pos[scc_states[lo + i]] = i
+        M = np.empty((m, m), dtype=np.float64)
+        b = np.empty(m, dtype=np.float64)
+        for rnd in range(max_rounds):
+            M[:, :] = 0.0
+            for i in range(m):
+                s = scc_states[lo + i]
+                k = pair[s]
+                M[i, i] += 1.0
+                acc = c[k]
+                for j in range(indptr[k], indptr[k + 1]):
+                    t = indices[j]
+                    if pos[t] >= 0:
+                        M[i, pos[t]] -= data[j]
+                    else:
+                        acc += data[j] * v[t]
+                b[i] = acc
+            x = np.linalg.solve(M, b)
+            for i in range(m):
+                v[scc_states[lo + i]] = x[i]
+            stats[0] += 1
+            switched = False
+            for i in range(m):
+                s = scc_states[lo + i]
+                cur = 0.0
+                best = 0.0
+                arg = pair[s]
+                for k in range(state_ptr[s], state_ptr[s + 1]):
+                    acc = c[k]
+                    for j in range(indptr[k], indptr[k + 1]):
+                        acc += data[j] * v[indices[j]]
+                    if k == pair[s]:
+                        cur = acc
+                    if k == state_ptr[s] or (acc > best if maximize else acc < best):
+                        best = acc
+                        arg = k
+                gain = best - cur if maximize else cur - best
+                if gain > 1e-12 * (1.0 + abs(v[s])):
+                    pair[s] = arg
+                    switched = True
+            if not switched:
+                break
+            if rnd == max_rounds - 1:
+                stats[1] = 1
+        for i in range(m):
+            pos[scc_states[lo + i]] = -1
+    return ncomp
+
+
+@njit(cache=True)
+def sound_vi(state_ptr, indptr, indices, data, c, x, y, pair, bounds, tol, stats):
+    """Sound value iteration sweeps (Quatmann & Katoen 2018), maximising, in place.
+
+    ``x`` (n,) accumulates the expected reward (or probability) collected so far and ``y`` (n,)
+    the probability of still being inside the reduced model, both under the chosen pairs, updated
+    Gauss-Seidel style: ``x(s) = c_a + P_a x``, ``y(s) = P_a y`` for the chosen pair ``a``.
+    ``bounds`` (2,) holds ``[L, u]``: ``L`` the best lower bound of ``min_s v*(s)`` found so far and
+    ``u`` the current estimate ``max_s x/(1-y)`` (``inf`` until every ``y < 1``).  The pair chosen
+    maximises ``x_a + y_a u`` (ties: the smaller ``y_a``); while ``u`` is infinite, the largest
+    ``y_a`` (ties: the larger ``x_a``).  After each sweep with every ``y <= 1 - 1e-12``,
+    ``L = max(L, min_s x/(1-y))`` and ``u = max_s x/(1-y)``.
+
+    Invariants (per state, after every update, whatever the choices): ``v*(s) >= x(s) + y(s) m``
+    with ``m = min v*``, hence ``m >= x(s)/(1-y(s))`` at the minimising state and ``x + y L <= v*``
+    (Quatmann & Katoen 2018, Lemma 3 and Sec. 4 (numbers not checked against the text)).  The
+    upper side ``x + y u`` depends on the choices and is *not* certified here: the caller verifies
+    it by one Bellman backup (``T h <= h``).
+
+    ``tol = [eps_abs, eps_rel, max_sweeps]``; returns when ``y (u - L) <= 2 max(eps_abs, eps_rel
+    |x + y (L + u)/2|)`` at every state or after ``max_sweeps`` sweeps.  ``stats`` (2,) int64
+    receives the sweeps done (added) and 1 if the cap was hit.
+    """
+    n = x.size
+    eps_abs = tol[0]
+    eps_rel = tol[1]
+    max_sweeps = np.int64(tol[2])
+    L = bounds[0]
+    u = bounds[1]
+    for it in range(max_sweeps):
+        for s in range(n):
+            bx = 0.0
+            by = 0.0
+            bv = 0.0
+            arg = state_ptr[s]
+            for k in range(state_ptr[s], state_ptr[s + 1]):
+                ax = c[k]
+                ay = 0.0
+                for j in range(indptr[k], indptr[k + 1]):
+                    t = indices[j]
+                    ax += data[j] * x[t]
+                    ay += data[j] * y[t]
+                if np.isfinite(u):
+                    av = ax + ay * u
+                    better = k == state_ptr[s] or av > bv or (av == bv and ay < by)
+                else:
+                    av = 0.0
+                    better = k == state_ptr[s] or ay > by or (ay == by and ax > bx)
+                if better:
+                    bx = ax
+                    by = ay
+                    bv = av
+                    arg = k
+            x[s] = bx
+            y[s] = by
+            pair[s] = arg
+        stats[0] += 1
+        ymax = 0.0
+        for s in range(n):
+            ymax = max(ymax, y[s])
+        if ymax > 1.0 - 1e-12:
+            continue
+        lo_r = np.inf
+        hi_r = -np.inf
+        for s in range(n):
+            r = x[s] / (1.0 - y[s])
+            lo_r = min(lo_r, r)
+            hi_r = max(hi_r, r)
+        L = max(L, lo_r)
+        u = hi_r
+        done = True
+        for s in range(n):
+            w = y[s] * (u - L)
+            mid = x[s] + y[s] * 0.5 * (L + u)
+            if w > 2.0 * max(eps_abs, eps_rel * abs(mid)):
+                done = False
+                break
+        if done:
+            bounds[0] = L
+            bounds[1] = u
+            return it + 1
+    bounds[0] = L
+    bounds[1] = u
+    stats[1] = 1
+    return max_sweeps
 
 
 # ----------------------------------------------------------------------------- numpy twins (oracles)
@@ -296,8 +604,32 @@ def greedy_pairs_reference(state_ptr, indptr, indices, data, c, v, maximize):
     return pair, best
 
 
+def scc_bottom_up_reference(indptr, indices):
+    """Twin of :func:`scc_bottom_up`: scipy's strongly connected components (duplicates summed
+    first; scipy 1.17 splits components wrongly on non-canonical CSR input), ordered bottom-up
+    by :func:`bottom_up_order_reference` on the condensation.  Returns (scc_ptr, scc_states)."""
+    import scipy.sparse as sp
+    from scipy.sparse import csgraph
+
+    n = indptr.size - 1
+    adj = sp.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n, n))
+    adj.sum_duplicates()
+    k, lab = csgraph.connected_components(adj, directed=True, connection="strong")
+    src = np.repeat(np.arange(n), np.diff(adj.indptr))
+    e = lab[src] != lab[adj.indices]
+    dag = sp.csr_matrix((np.ones(int(e.sum())), (lab[src][e], lab[adj.indices][e])), shape=(k, k))
+    dag.sum_duplicates()
+    order = bottom_up_order_reference(dag.indptr, dag.indices)
+    rank = np.empty(k, dtype=np.int64)
+    rank[order] = np.arange(k)
+    states = np.argsort(rank[lab], kind="stable").astype(np.int64)
+    ptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rank[lab], minlength=k), out=ptr[1:])
+    return ptr, states
+
+
 def bottom_up_order_reference(indptr, indices):
-    """Twin of :func:`bottom_up_order`: repeatedly take every node whose successors are all taken."""
+    """Bottom-up order of a DAG's nodes: repeatedly take every node whose successors are all taken."""
     k = indptr.size - 1
     done = np.zeros(k, dtype=bool)
     out = []
@@ -321,3 +653,81 @@ def interval_iteration_reference(state_ptr, indptr, indices, data, c, lo, hi, ma
         if np.all(y - x <= 2 * eps):
             break
     return x, y
+
+
+def _pair_values(state_ptr, indptr, indices, data, c, v):
+    m = c.size
+    rows = np.repeat(np.arange(m), np.diff(indptr))
+    return c + np.bincount(rows, weights=data * v[indices], minlength=m)
+
+
+def jacobi_sweeps_reference(state_ptr, indptr, indices, data, c, v, maximize, limits):
+    """Twin of :func:`jacobi_sweeps`: returns (v, pairs, sweeps)."""
+    v = v.copy()
+    pair = None
+    for it in range(int(limits[0])):
+        p, v = greedy_pairs_reference(state_ptr, indptr, indices, data, c, v, maximize)
+        ch = p.size if pair is None else int(np.sum(p != pair))
+        pair = p
+        if it > 0 and ch <= limits[1]:
+            return v, pair, it + 1
+    return v, pair, int(limits[0])
+
+
+def improve_pairs_reference(state_ptr, indptr, indices, data, c, v, maximize, pair):
+    """Twin of :func:`improve_pairs`: (best pairs, gains)."""
+    val = _pair_values(state_ptr, indptr, indices, data, c, v)
+    best, bv = greedy_pairs_reference(state_ptr, indptr, indices, data, c, v, maximize)
+    cur = val[pair]
+    return best, (bv - cur) if maximize else (cur - bv)
+
+
+def bracket_is_inductive_reference(state_ptr, indptr, indices, data, c, lo, hi, maximize):
+    """Twin of :func:`bracket_is_inductive`."""
+    tlo = greedy_pairs_reference(state_ptr, indptr, indices, data, c, lo, maximize)[1]
+    thi = greedy_pairs_reference(state_ptr, indptr, indices, data, c, hi, maximize)[1]
+    e = 8.0 * np.finfo(np.float64).eps
+    return bool(np.all(tlo >= lo - e * np.maximum(np.abs(lo), 1.0)) and np.all(thi <= hi + e * np.maximum(np.abs(hi), 1.0)))
+
+
+def policy_iteration_reference(state_ptr, indptr, indices, data, c, pair, maximize, max_rounds=1000):
+    """Twin of :func:`topological_pi` (all components): policy iteration on the whole reduced
+    model, dense solves.  Returns (v, pair)."""
+    n = state_ptr.size - 1
+    m = c.size
+    rows = np.repeat(np.arange(m), np.diff(indptr))
+    P = np.zeros((m, n))
+    np.add.at(P, (rows, indices), data)
+    pair = pair.copy()
+    for _ in range(max_rounds):
+        v = np.linalg.solve(np.eye(n) - P[pair], c[pair])
+        best, gain = improve_pairs_reference(state_ptr, indptr, indices, data, c, v, maximize, pair)
+        switch = gain > 1e-12 * (1.0 + np.abs(v))
+        if not switch.any():
+            break
+        pair = np.where(switch, best, pair)
+    return v, pair
+
+
+def sound_vi_reference(state_ptr, indptr, indices, data, c, x, y, bounds, sweeps):
+    """Twin of :func:`sound_vi` for a fixed number of sweeps (no stopping test): returns (x, y, pair,
+    bounds)."""
+    x, y, bounds = x.copy(), y.copy(), bounds.copy()
+    n = x.size
+    pair = np.zeros(n, dtype=np.int64)
+    for _ in range(sweeps):
+        L, u = bounds
+        for s in range(n):
+            ks = range(state_ptr[s], state_ptr[s + 1])
+            ax = [c[k] + sum(data[j] * x[indices[j]] for j in range(indptr[k], indptr[k + 1])) for k in ks]
+            ay = [sum(data[j] * y[indices[j]] for j in range(indptr[k], indptr[k + 1])) for k in ks]
+            if np.isfinite(u):
+                key = [(ax[i] + ay[i] * u, -ay[i], -i) for i in range(len(ax))]
+            else:
+                key = [(ay[i], ax[i], -i) for i in range(len(ax))]
+            i = max(range(len(ax)), key=lambda i: key[i])
+            x[s], y[s], pair[s] = ax[i], ay[i], state_ptr[s] + i
+        if y.max() <= 1.0 - 1e-12:
+            r = x / (1.0 - y)
+            bounds = np.array([max(L, r.min()), r.max()])
+    return x, y, pair, bounds

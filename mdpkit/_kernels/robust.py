@@ -41,7 +41,9 @@ The plain-numpy oracles are in ``mdpkit/_reference_robust.py``.
 """
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir as llvm_ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 
 NEG_INF = -np.inf
@@ -265,120 +267,140 @@ def _ellip_dist(qb, cb, pb, n):
     return d
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"reassoc", "contract"})
 def inner_ellipsoid(qb, cb, zb, r2, n, pb, bb, idx, act):
-    """min p.z s.t. sum_i (p_i - q_i)^2 / c_i <= r2 over the simplex; see ``_ellipsoid_core``.
-
-    z is shifted by its minimum first (the minimiser is translation invariant), so that the
-    multiplier t, which grows like 1 / spread(z), never multiplies large absolute values.
-    """
-    if n == 0:
-        return 0.0
-    zmin = _zmin(zb, n)
-    for k in range(n):
-        zb[k] -= zmin
-    _ellipsoid_core(qb, cb, zb, r2, n, pb, bb, idx, act)
-    for k in range(n):
-        zb[k] += zmin
-    return _dot(pb, zb, n)
-
-
-@njit(cache=True)
-def _ellipsoid_active_set(qb, cb, zb, r2, n, pb, act):
-    """Closed-form solve on a shrinking active set (Michelot-style: drop every negative entry).
-
-    For an active set ``K`` the KKT point is ``p_k = q_k + c_k (alpha + t (zbar - z_k))`` on ``K``
-    (0 elsewhere) with ``alpha = (1 - q(K)) / c(K)``, ``zbar`` the ``c``-weighted mean of z on K and
-    ``t >= 0`` fixed by the distance equation (a quadratic).  Starting from every entry, negative
-    entries are dropped until none is left; the point is returned only if it satisfies every KKT
-    condition (positive on K, a non-positive candidate value off K, the distance equal to ``r2``),
-    else False and the caller falls back to the bisection of ``_ellipsoid_core``.
-    """
-    for k in range(n):
-        act[k] = 1
-    for _ in range(n):
-        QK = 0.0
-        CK = 0.0
-        CZ = 0.0
-        restK = 0.0
-        for k in range(n):
-            if act[k]:
-                QK += qb[k]
-                CK += cb[k]
-                CZ += cb[k] * zb[k]
-            else:
-                restK += qb[k] * qb[k] / cb[k]
-        if CK <= 0.0:
-            return False
-        zbar = CZ / CK
-        alpha = (1.0 - QK) / CK
-        B = 0.0
-        for k in range(n):
-            if act[k]:
-                beta = zbar - zb[k]
-                B += cb[k] * beta * beta
-        const = alpha * alpha * CK + restK
-        if B <= 0.0 or r2 < const:
-            return False
-        t = np.sqrt((r2 - const) / B)
-        dropped = False
-        for k in range(n):
-            if act[k]:
-                val = qb[k] + cb[k] * (alpha + t * (zbar - zb[k]))
-                if val <= 0.0:
-                    act[k] = 0
-                    dropped = True
-                pb[k] = val
-        if not dropped:
-            for k in range(n):
-                if act[k]:
-                    continue
-                if qb[k] + cb[k] * (alpha + t * (zbar - zb[k])) > 0.0:
-                    return False  # an inactive entry wants mass: not the KKT point
-                pb[k] = 0.0
-            return True
-    return False
-
-
-@njit(cache=True)
-def _ellipsoid_core(qb, cb, zb, r2, n, pb, bb, idx, act):
     """min p.z s.t. sum_i (p_i - q_i)^2 / c_i <= r2, p in the simplex (c > 0).
 
-    ``c = 1, r2 = kappa^2`` is the L2 ball; ``c = q, r2 = kappa`` the chi-square ball.  KKT gives
-    ``p(t) = argmin_{simplex} ||p - (q - t c z)||_{c^{-1}}`` (a weighted projection), whose
-    distance to q grows with t; t is bracketed by bisection and then solved exactly (a quadratic)
-    on the piece where the active set is constant.
+    ``c = 1, r2 = kappa^2`` is the L2 ball; ``c = q, r2 = kappa`` the chi-square ball.  On entry
+    ``bb[:n]`` holds ``q^2 / c`` (the callers know it without a division: q^2 or q); it is
+    scratch on return.  The minimiser is translation invariant in z, so everything works on
+    ``d = z - min z`` (the multiplier t grows like 1 / spread(z) and never multiplies large
+    absolute values).  Cases: a flat z or r2 = 0 (p = q); a ball reaching the vertex argmin z
+    (all mass there); otherwise the closed-form KKT point on an active set
+    (:func:`_ellipsoid_active_set`), verified, and only if the verification fails the bisection
+    of :func:`_ellipsoid_bisect`.  Sums are reassociated (``fastmath`` without ``nnan``/``ninf``).
     """
     if n == 0:
         return 0.0
-    zmin = _zmin(zb, n)
+    zmin = np.inf
     zmax = -np.inf
     for k in range(n):
-        if zb[k] > zmax:
-            zmax = zb[k]
+        zmin = zb[k] if zb[k] < zmin else zmin
+        zmax = zb[k] if zb[k] > zmax else zmax
     if zmax - zmin <= 0.0 or r2 <= 0.0:
         for k in range(n):
             pb[k] = qb[k]
         return _dot(pb, zb, n)
-    # limit t -> inf: all mass on argmin z
+    # one pass: the vertex test (limit t -> inf) and the sums of the all-active KKT point
     QM = 0.0
     CM = 0.0
     rest = 0.0
+    QK = 0.0
+    CK = 0.0
+    CZ = 0.0
     for k in range(n):
-        if zb[k] == zmin:
-            QM += qb[k]
-            CM += cb[k]
-        else:
-            rest += qb[k] * qb[k] / cb[k]
+        at = zb[k] == zmin
+        QM += qb[k] if at else 0.0
+        CM += cb[k] if at else 0.0
+        rest += 0.0 if at else bb[k]
+        QK += qb[k]
+        CK += cb[k]
+        CZ += cb[k] * (zb[k] - zmin)
     dinf = (1.0 - QM) * (1.0 - QM) / CM + rest
     if dinf <= r2:
         for k in range(n):
             pb[k] = qb[k] + cb[k] * (1.0 - QM) / CM if zb[k] == zmin else 0.0
         return _dot(pb, zb, n)
-    if _ellipsoid_active_set(qb, cb, zb, r2, n, pb, act):
-        return _dot(pb, zb, n)
+    val = _ellipsoid_active_set(qb, cb, zb, zmin, r2, n, pb, bb, act, QK, CK, CZ)
+    if val == val:
+        return val
+    for k in range(n):
+        zb[k] -= zmin
+    _ellipsoid_bisect(qb, cb, zb, r2, zmax - zmin, n, pb, bb, idx, act)
+    for k in range(n):
+        zb[k] += zmin
+    return _dot(pb, zb, n)
+
+
+@njit(cache=True, inline="always", fastmath={"reassoc", "contract"})
+def _ellipsoid_active_set(qb, cb, zb, zmin, r2, n, pb, bb, act, QK, CK, CZ):
+    """Closed-form solve on a shrinking active set (Michelot-style: drop every negative entry).
+
+    For an active set ``K`` the KKT point is ``p_k = q_k + c_k (alpha + t (dbar - d_k))`` on ``K``
+    (0 elsewhere), ``d = z - zmin``, with ``alpha = (1 - q(K)) / c(K)``, ``dbar`` the
+    ``c``-weighted mean of d on K and ``t >= 0`` fixed by the distance equation (a quadratic).
+    Starting from every entry (``QK, CK, CZ``: its sums, from the caller's pass), negative entries
+    are dropped until none is left; the value ``p.z`` is returned only if the point satisfies
+    every KKT condition (positive on K, a non-positive candidate value off K, the distance equal
+    to ``r2``), else NaN and the caller falls back to :func:`_ellipsoid_bisect`.  ``bb`` holds
+    ``q^2 / c``.
+    """
+    for k in range(n):
+        act[k] = 1
+    restK = 0.0
+    for it in range(n):
+        if it > 0:
+            QK = 0.0
+            CK = 0.0
+            CZ = 0.0
+            restK = 0.0
+            for k in range(n):
+                a = act[k] != 0
+                QK += qb[k] if a else 0.0
+                CK += cb[k] if a else 0.0
+                CZ += cb[k] * (zb[k] - zmin) if a else 0.0
+                restK += 0.0 if a else bb[k]
+        if CK <= 0.0:
+            return np.nan
+        zbar = CZ / CK
+        alpha = (1.0 - QK) / CK
+        B = 0.0
+        for k in range(n):
+            beta = zbar - (zb[k] - zmin)
+            B += cb[k] * beta * beta if act[k] != 0 else 0.0
+        const = alpha * alpha * CK + restK
+        if B <= 0.0 or r2 < const:
+            return np.nan
+        t = np.sqrt((r2 - const) / B)
+        dropped = False
+        off_ok = True
+        value = 0.0
+        for k in range(n):
+            val = qb[k] + cb[k] * (alpha + t * (zbar - (zb[k] - zmin)))
+            a = act[k] != 0
+            drop = a and val <= 0.0
+            dropped = dropped or drop
+            off_ok = off_ok and (a or val <= 0.0)  # an inactive entry must not want mass
+            act[k] = 0 if drop else act[k]
+            pv = val if a else 0.0
+            pb[k] = pv
+            value += pv * zb[k]
+        if not dropped:
+            return value if off_ok else np.nan
+    return np.nan
+
+
+@njit(cache=True, inline="always")
+def _ellipsoid_row(kind, qb, zb, kappa, n, pb, bb, cb, idx, act):
+    """The L2 (``c = 1, r2 = kappa^2``) or chi-square (``c = q, r2 = kappa``) ball of radius
+    ``kappa`` on a gathered row: fills ``cb`` and ``bb = q^2 / c`` and calls :func:`inner_ellipsoid`."""
+    l2 = kind == L2
+    for k in range(n):
+        cb[k] = 1.0 if l2 else qb[k]
+        bb[k] = qb[k] * qb[k] if l2 else qb[k]
+    return inner_ellipsoid(qb, cb, zb, kappa * kappa if l2 else kappa, n, pb, bb, idx, act)
+
+
+@njit(cache=True)
+def _ellipsoid_bisect(qb, cb, zb, r2, spread, n, pb, bb, idx, act):
+    """The safe path of :func:`inner_ellipsoid` (z already shifted to min 0, spread > 0).
+
+    KKT gives ``p(t) = argmin_{simplex} ||p - (q - t c z)||_{c^{-1}}`` (a weighted projection),
+    whose distance to q grows with t; t is bracketed by bisection and then solved exactly (a
+    quadratic) on the piece where the active set is constant.
+    """
     lo = 0.0
-    hi = 1.0 / (zmax - zmin)
+    hi = 1.0 / spread
     for _ in range(200):
         _ellip_project(qb, cb, zb, hi, n, pb, bb, idx)
         if _ellip_dist(qb, cb, pb, n) >= r2:
@@ -432,35 +454,114 @@ def _ellipsoid_core(qb, cb, zb, r2, n, pb, bb, idx, act):
     return _dot(pb, zb, n)
 
 
-@njit(cache=True)
-def _kl_tilt(qb, zb, zmin, u, n, pb):
-    """p ∝ q exp(-u (z - zmin)); returns KL(p || q)."""
-    Z = 0.0
-    for k in range(n):
-        w = qb[k] * np.exp(-u * (zb[k] - zmin))
-        pb[k] = w
-        Z += w
-    m = 0.0
-    for k in range(n):
-        pb[k] /= Z
-        m += pb[k] * (zb[k] - zmin)
-    return -u * m - np.log(Z)
+@intrinsic
+def _f64_bits(typingctx, x):
+    """The IEEE-754 bits of a float64 as an int64 (a register bitcast, vectorisable)."""
+    if x == types.float64:
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], llvm_ir.IntType(64))
+        return types.int64(types.float64), codegen
+    return None
+
+
+@intrinsic
+def _bits_f64(typingctx, x):
+    """The float64 with the given IEEE-754 bits (inverse of :func:`_f64_bits`)."""
+    if x == types.int64:
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], llvm_ir.DoubleType())
+        return types.float64(types.int64), codegen
+    return None
+
+
+_LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of log 2: k * _LN2_HI is exact for |k| < 2^20
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e+00
+_ROUND_MAGIC = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer held in the low bits
+
+
+@njit(cache=True, inline="always")
+def _exp_nonpos(x):
+    """exp(x) for x <= 0 (0.0 below -708), within about 1 ulp; a loop of these vectorises.
+
+    ``np.exp`` is a scalar libm call (about 20 ns here, 8 of them per KL pass); this version is
+    straight-line arithmetic LLVM vectorises over a row: x = k log 2 + r with |r| <= log(2)/2
+    (Cody-Waite, fdlibm's split of log 2), exp(r) by its Taylor polynomial to degree 13
+    (remainder < 0.347^14/14! < 5e-18), and 2^k assembled in the exponent bits.  The rounding
+    k = round(x / log 2) uses the 1.5 * 2^52 trick, so no float-to-int conversion (which AVX2
+    lacks) is needed.  Checked against ``np.exp`` in ``tests/robust/test_robust_inner.py``.
+    """
+    xc = x if x > -708.0 else -708.0
+    t = xc * _INV_LN2 + _ROUND_MAGIC
+    kf = t - _ROUND_MAGIC
+    r = (xc - kf * _LN2_HI) - kf * _LN2_LO
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (
+        1.0 / 720.0 + r * (1.0 / 5040.0 + r * (1.0 / 40320.0 + r * (1.0 / 362880.0 + r * (
+            1.0 / 3628800.0 + r * (1.0 / 39916800.0 + r * (1.0 / 479001600.0 + r * (1.0 / 6227020800.0)))))))))))))
+    scale = _bits_f64((_f64_bits(t) + 1023) << 52)  # low bits of t hold k; << 52 drops the magic's bits
+    return p * scale if x > -708.0 else 0.0
 
 
 @njit(cache=True)
-def inner_kl(qb, zb, kappa, n, pb):
+def exp_nonpos_into(x, out):
+    """out[k] = exp(x[k]) for x[k] <= 0 by :func:`_exp_nonpos` (a test hook for its accuracy)."""
+    for k in range(x.shape[0]):
+        out[k] = _exp_nonpos(x[k])
+
+
+@njit(cache=True, inline="always")
+def _kl_start(kappa, m1q, m2q, m3q, spread):
+    """Cold start of :func:`inner_kl` from the moments of d = z - min z under q.
+
+    With c2, c3 the second and third cumulants, ``KL(p_u || q) = c2 u^2 / 2 - c3 u^3 / 3 + O(u^4)``
+    (expand log E_q exp(-u d)).  The quadratic term alone gives ``sqrt(2 kappa / c2)``; two Newton
+    steps on the cubic refine it when the cubic term is a moderate correction (at most half the
+    quadratic one, the cubic still increasing), else the quadratic guess is kept.  Only a start:
+    the safeguarded iteration of :func:`inner_kl` does not depend on its accuracy.
+    """
+    c2 = m2q - m1q * m1q
+    if not c2 > 0.0:
+        return 1.0 / spread
+    u = np.sqrt(2.0 * kappa / c2)
+    c3 = m3q - 3.0 * m1q * m2q + 2.0 * m1q * m1q * m1q
+    w = u
+    for _ in range(2):
+        g = 0.5 * c2 * w * w - c3 * w * w * w / 3.0 - kappa
+        dg = c2 * w - c3 * w * w
+        if not dg > 0.0:
+            return u
+        w -= g / dg
+    if w > 0.0 and abs(c3 * w * w * w / 3.0) <= 0.25 * c2 * w * w:
+        return w
+    return u
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def inner_kl(qb, zb, kappa, n, pb, u0, want_p):
     """min p.z s.t. KL(p || q) <= kappa (p << q), Nilim & El Ghaoui (2005) 1-D dual.
 
-    The minimiser is the exponential tilt ``p ∝ q exp(-u (z - min z))`` with ``KL(p||q) = kappa``;
-    if ``kappa >= -log q(argmin z)`` the minimum ``min z`` is attained on the boundary (u -> inf):
-    p is q restricted to argmin z, renormalised.  The root of ``KL(u) = kappa`` is found by Newton's
-    method (``KL'(u) = u Var_p(z)``, one pass over the row per step gives value and derivative)
-    from the small-``kappa`` guess ``u0 = sqrt(2 kappa / Var_q(z))`` (``KL(u) = u^2 Var_q(z)/2 +
-    O(u^3)``), safeguarded by the bracket of evaluated points (doubling until the root is
-    bracketed, bisection when a step leaves it), to a relative width of a few ulps in ``u``.
+    Returns ``(value, u)``.  The minimiser is the exponential tilt ``p ∝ q exp(-u (z - min z))``
+    with ``KL(p||q) = kappa``; if ``kappa >= -log q(argmin z)`` the minimum ``min z`` is attained on
+    the boundary (u -> inf, returned as u = 0): p is q restricted to argmin z, renormalised.
+
+    The root of ``F(u) = KL(p_u || q) - kappa`` is found by Halley's method: one pass over the row
+    gives ``F``, ``F'(u) = u Var_p(z)`` and ``F''(u) = Var_p(z) - u mu3_p(z)`` (mu3 the third
+    central moment).  It starts from ``u0`` when ``u0 > 0`` (the previous sweep's multiplier of
+    this row: a warm start), otherwise from the small-``kappa`` guess ``sqrt(2 kappa / Var_q(z))``
+    refined by the cubic term of the series (:func:`_kl_start`); the bracket of evaluated points
+    safeguards it (doubling until the root is bracketed, bisection when a step leaves it).  Stopping: when
+    ``F(u)`` is at its round-off level, the value is ``min z + E_p[z - min z]`` at u.  Without
+    ``want_p``, once the next step ``delta`` satisfies ``|delta| (max z - min z) <= 2^-17`` the
+    value at ``u + delta`` is taken from its Taylor expansion ``m1 - Var delta + mu3 delta^2 / 2``
+    (``dm1/du = -Var``, ``d^2m1/du^2 = mu3``; the remainder and Halley's cubic root error are of
+    order ``(2^-17)^3 (max z - min z) < 5e-16 (max z - min z)``), which saves the pass that would
+    only confirm it.  Without ``want_p`` ``pb`` is scratch on return; with it the loop ends on
+    an evaluated point and ``pb`` is the normalised minimiser.  The start changes the result only
+    at round-off.  The exponentials are :func:`_exp_nonpos` (vectorised); sums are reassociated
+    (``fastmath`` without ``nnan``/``ninf``).
     """
     if n == 0:
-        return 0.0
+        return 0.0, 0.0
     zmin = _zmin(zb, n)
     QM = 0.0
     zmax = -np.inf
@@ -468,37 +569,48 @@ def inner_kl(qb, zb, kappa, n, pb):
     m2q = 0.0
     for k in range(n):
         d = zb[k] - zmin
-        if d == 0.0:
-            QM += qb[k]
-        if zb[k] > zmax:
-            zmax = zb[k]
-        m1q += qb[k] * d
-        m2q += qb[k] * d * d
-    if zmax - zmin <= 0.0 or kappa <= 0.0:
+        QM += qb[k] if d == 0.0 else 0.0
+        zmax = zb[k] if zb[k] > zmax else zmax
+    m3q = 0.0
+    if not u0 > 0.0:
+        for k in range(n):
+            d = zb[k] - zmin
+            m1q += qb[k] * d
+            m2q += qb[k] * d * d
+            m3q += qb[k] * d * d * d
+    spread = zmax - zmin
+    if spread <= 0.0 or kappa <= 0.0:
         for k in range(n):
             pb[k] = qb[k]
-        return _dot(pb, zb, n)
-    if kappa >= -np.log(QM):
+        return _dot(pb, zb, n), 0.0
+    # the boundary test kappa >= -log(QM); QM < 1 - kappa <= exp(-kappa) rules it out without a log
+    if QM >= 1.0 - kappa and kappa >= -np.log(QM):
         for k in range(n):
             pb[k] = qb[k] / QM if zb[k] == zmin else 0.0
-        return zmin
-    var_q = m2q - m1q * m1q
-    u = np.sqrt(2.0 * kappa / var_q) if var_q > 0.0 else 1.0 / (zmax - zmin)
+        return zmin, 0.0
+    u = u0
+    if not u0 > 0.0:
+        u = _kl_start(kappa, m1q, m2q, m3q, spread)
     lo = 0.0
     hi = np.inf
     m1 = 0.0
+    inv = 1.0
     for _ in range(300):
         Z = 0.0
         S1 = 0.0
         S2 = 0.0
+        S3 = 0.0
         for k in range(n):
             d = zb[k] - zmin
-            w = qb[k] * np.exp(-u * d)
+            w = qb[k] * _exp_nonpos(-u * d)
             pb[k] = w
             Z += w
             S1 += w * d
             S2 += w * d * d
-        m1 = S1 / Z
+            S3 += w * d * d * d
+        inv = 1.0 / Z
+        m1 = S1 * inv
+        m2 = S2 * inv
         lz = np.log(Z)
         f = -u * m1 - lz - kappa
         if f < 0.0:
@@ -508,16 +620,24 @@ def inner_kl(qb, zb, kappa, n, pb):
         # stop at the round-off level of f, or when the bracket is a few ulps wide
         if abs(f) <= 8e-16 * (kappa + u * m1 + abs(lz)) or (hi < np.inf and hi - lo <= 4e-16 * hi):
             break
-        deriv = u * (S2 / Z - m1 * m1)
-        un = u - f / deriv if deriv > 0.0 else -1.0
+        var = m2 - m1 * m1
+        mu3 = S3 * inv - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1
+        d1 = u * var
+        d2 = var - u * mu3
+        den = 2.0 * d1 * d1 - f * d2
+        step = -2.0 * f * d1 / den if den > 0.0 else (-f / d1 if d1 > 0.0 else np.inf)
+        un = u + step
         if not (lo < un < hi):
             un = 0.5 * (lo + hi) if hi < np.inf else 2.0 * u
+        elif not want_p and abs(step) * spread <= 7.62939453125e-06:
+            return zmin + m1 - var * step + 0.5 * mu3 * step * step, un
         if abs(un - u) <= 8e-16 * u:
             break
         u = un
-    for k in range(n):
-        pb[k] /= Z
-    return zmin + m1
+    if want_p:
+        for k in range(n):
+            pb[k] *= inv
+    return zmin + m1, u
 
 
 @njit(cache=True)
@@ -710,16 +830,10 @@ def solve_row(kind, n, kappa, W, metric, work):
             bb[k] = 0.0
             cb[k] = qb[k] / kappa
         return inner_box(bb, cb, zb, n, pb, idx)
-    if kind == L2:
-        for k in range(n):
-            cb[k] = 1.0
-        return inner_ellipsoid(qb, cb, zb, kappa * kappa, n, pb, bb, idx, act)
-    if kind == CHI2:
-        for k in range(n):
-            cb[k] = qb[k]
-        return inner_ellipsoid(qb, cb, zb, kappa, n, pb, bb, idx, act)
+    if kind == L2 or kind == CHI2:
+        return _ellipsoid_row(kind, qb, zb, kappa, n, pb, bb, cb, idx, act)
     if kind == KL:
-        return inner_kl(qb, zb, kappa, n, pb)
+        return inner_kl(qb, zb, kappa, n, pb, np.float64(0.0), np.bool_(True))[0]
     if kind == KL_PENALTY:
         return inner_kl_penalty(qb, zb, kappa, n, pb)
     if kind == TV_PENALTY:
@@ -996,6 +1110,79 @@ def robust_q_l1(model, gamma, v, kappa1, full, store, pw, q_out, chunk):
                     (QS[0], ZS[0], KS[0], OS[0], PS[0]))
 
 
+# --------------------------------------------------------------------------------------------
+# fused divergence sweeps (L2, chi-square, KL): gather + inner problem per row, warm-started
+# --------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _div_rows(work, c):
+    """Block c's row buffers ``(qb, zb, pb, pos, idx, bb, cb, act)`` of the (C, n_max) scratch of
+    :func:`mdpkit.uncertainty.make_workspace` (``work[17:25]``)."""
+    return (work[17][c], work[18][c], work[21][c], work[19][c], work[20][c], work[22][c], work[23][c], work[24][c])
+
+
+@njit(cache=True, inline="always")
+def _div_block(model, uset, gamma, v, pol, pi, store, pw, out, lo, hi, rows, warm):
+    """Rows (``pol`` False: state-action rows lo..hi-1 into ``out[i]``, masked rows -inf) or states
+    (``pol`` True: rows ``s*A + pi[s]`` into ``out[s]``) of the fused divergence sweep.
+
+    ``warm`` (S*A,) holds each row's multiplier from the previous sweep (KL: the tilt u; 0 = none)
+    and is updated in place; a shorter array (the (1,) dummy) means no warm start.
+    """
+    kind, kappa1, full = uset[0], uset[1], uset[2]
+    R1, mask1, A = model[5], model[6], model[8]
+    qb, zb, pb, pos, idx, bb, cb, act = rows
+    use_warm = warm.shape[0] >= R1.shape[0]
+    for r in range(lo, hi):
+        i = r * A + pi[r] if pol else r
+        if not (pol or mask1[i]):
+            out[r] = NEG_INF
+            continue
+        n = _gather(model, i, v, full, qb, zb, pos, pos)
+        kappa = kappa1[i]
+        if kind == KL:
+            val, u = inner_kl(qb, zb, kappa, n, pb, warm[i] if use_warm else 0.0, store)
+            if use_warm:
+                warm[i] = u
+        else:
+            val = _ellipsoid_row(kind, qb, zb, kappa, n, pb, bb, cb, idx, act)
+        out[r] = R1[i] + gamma * val
+        if store:
+            _store_row(model, i, n, pos, pb, pw)
+
+
+@njit(cache=True, parallel=True)
+def _div_par(model, uset, gamma, v, pol, pi, store, pw, out, work):
+    m = out.shape[0]
+    warm = work[25]
+    for c in prange(N_CHUNKS):
+        lo = (c * m) // N_CHUNKS
+        hi = ((c + 1) * m) // N_CHUNKS
+        _div_block(model, uset, gamma, v, pol, pi, store, pw, out, lo, hi, _div_rows(work, c), warm)
+
+
+@njit(cache=True)
+def div_sweep(model, uset, gamma, v, pol, pi, store, pw, out, work):
+    """Fused L2 / chi-square / KL sweep: the q-backup (``pol`` False, ``out`` (S*A,)) or the policy
+    sweep of ``pi`` (``pol`` True, ``out`` (S,)); see :func:`robust_q`, :func:`robust_policy_sweep`.
+
+    One gather and one inner solve per row, on the per-block scratch ``work[17:25]``; sweeps reading
+    at least ``PAR_MIN_WORK`` stored entries run ``prange`` over ``N_CHUNKS`` fixed blocks (as the
+    nominal ``bellman.bellman_q``), so every row is computed by the same serial code whatever the
+    thread count.  KL rows are warm-started from ``work[25]``, the previous sweep's multipliers.
+    With ``pol`` False, ``pi`` is not read (pass any int64 vector).
+    """
+    layout, P2, data, A = model[0], model[1], model[4], model[8]
+    nwork = data.shape[0] if layout else P2.shape[0] * P2.shape[1]
+    if pol:
+        nwork = nwork // max(A, 1)
+    if nwork >= PAR_MIN_WORK and work[17].shape[0] >= N_CHUNKS:
+        _div_par(model, uset, gamma, v, pol, pi, store, pw, out, work)
+    else:
+        _div_block(model, uset, gamma, v, pol, pi, store, pw, out, 0, out.shape[0], _div_rows(work, 0), work[25])
+
+
 @njit(cache=True)
 def _store_row(model, i, n, pos, pb, pw):
     """Write the minimiser ``pb[:n]`` of row i (gathered at ``pos``) into ``pw = (pw2, pwd)``."""
@@ -1028,6 +1215,9 @@ def robust_q(model, uset, gamma, v, store, pw, q_out, work):
     if kind == L1:
         robust_q_l1(model, gamma, v, kappa1, full, store, pw, q_out,
                     (work[17], work[18], work[19], work[20], work[21]))
+        return
+    if kind == L2 or kind == CHI2 or kind == KL:
+        div_sweep(model, uset, gamma, v, np.bool_(False), work[19][0], store, pw, q_out, work)
         return
     layout, indices, R1, mask1 = model[0], model[3], model[5], model[6]
     qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
@@ -1458,6 +1648,9 @@ def robust_policy_sweep(model, uset, gamma, pi, v, store, pw, v_out, work):
             _l1_policy_block(model, gamma, pi, v, kappa1, dest, store, pw, v_out, 0, v.shape[0],
                              (work[17][0], work[18][0], work[19][0], work[20][0], work[21][0]))
         return
+    if kind == L2 or kind == CHI2 or kind == KL:
+        div_sweep(model, uset, gamma, v, np.bool_(True), pi, store, pw, v_out, work)
+        return
     qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
     rw = work[:17]
     for s in range(v.shape[0]):
@@ -1601,9 +1794,7 @@ def srect_eval(kind, x, q, z, n, rw):
                 sl += d
         return f, sl
     if kind == L2:
-        for k in range(n):
-            cb[k] = 1.0
-        f = inner_ellipsoid(qb, cb, zb, x * x, n, pb, bb, idx, act)
+        f = _ellipsoid_row(kind, qb, zb, x, n, pb, bb, cb, idx, act)
         c = 0
         mz = 0.0
         md = 0.0
@@ -1625,7 +1816,7 @@ def srect_eval(kind, x, q, z, n, rw):
         if szz <= 0.0 or szd >= 0.0:
             return f, 0.0
         return f, x * szz / szd
-    f = inner_kl(qb, zb, x, n, pb)
+    f = inner_kl(qb, zb, x, n, pb, np.float64(0.0), np.bool_(True))[0]
     if x <= 0.0:
         return f, -np.inf
     c = 0

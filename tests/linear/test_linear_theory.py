@@ -6,7 +6,8 @@ import pytest
 import mdpkit.theory._linear as tl  # registers the checks
 from mdpkit.theory import check
 
-NAMES = ["lsvi-onehot-tabular", "linear-q-pi", "lsvi-ucb-optimism", "mdvi-softmax-identity", "lsvi-adp-loss"]
+NAMES = ["lsvi-onehot-tabular", "linear-q-pi", "lsvi-ucb-optimism", "mdvi-softmax-identity", "lsvi-adp-loss",
+         "rfe-planning-decomposition"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -56,3 +57,34 @@ def test_adp_loss_check_has_power():
     assert obs.observed[0] == pytest.approx(obs.bound[0])  # loss = 2 * eps exactly
     obs.bound = obs.bound / 2
     assert not obs.evaluate().passed
+
+
+def test_sublinear_regret_check_has_power_and_control():
+    res = check("lsvi-ucb-sublinear-regret", n_examples=20, seed=0)
+    assert res.verdict == "PASS" and res.control_failed is True and res.n_instances >= 20
+    assert not res.low_power  # some exponent exceeds 0.45: halving the claimed exponent would fail
+    exps = [float(o.observed[0]) for o in res.observations]
+    assert max(exps) > tl.SUBLINEAR_EXPONENT / 2
+
+
+def test_sublinear_regret_control_is_linear_regret_on_the_lock():
+    """beta = 0 locks onto 'reset' (exponent 1: linear regret); the paper's beta is still in burn-in here."""
+    m = tl.lock_mdp(4, 4)
+    bad = tl._run_regret_exponent(m, np.random.default_rng(0), tl.ucb_no_bonus).evaluate()
+    assert not bad.passed and bad.observed[0] == pytest.approx(1.0, abs=1e-6)
+    good = tl._run_regret_exponent(m, np.random.default_rng(0), tl.ucb_practical).evaluate()
+    assert good.passed
+
+
+def test_planning_decomposition_tight_and_halving_fails():
+    """The tied instance attains the decomposition exactly, so a bound with half the constant fails."""
+    obs = tl._run_planning_decomposition(tl.planning_tight_instance(), np.random.default_rng(0),
+                                         tl.rfe_greedy_plan).evaluate()
+    assert obs.passed and obs.observed[0] == pytest.approx(0.6) and obs.bound[0] == pytest.approx(0.6)
+    obs.bound = obs.bound / 2
+    assert not obs.evaluate().passed
+    bad = tl._run_planning_decomposition(tl.planning_tight_instance(), np.random.default_rng(0),
+                                         tl.rfe_antigreedy_plan).evaluate()
+    assert bad.passed  # on the tie the anti-greedy policy is the same one; the control fails elsewhere
+    res = check("rfe-planning-decomposition", n_examples=20, seed=0)
+    assert res.control_failed is True and not res.low_power and res.worst_ratio > 0.999

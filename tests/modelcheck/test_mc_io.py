@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from mdpkit import TabularMDP
 from mdpkit import io as mio
 from mdpkit._exceptions import InvalidArgumentError, ModelFileError
+from mdpkit._io_prism import RewardStructure
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "modelcheck"
 
@@ -207,6 +208,87 @@ def test_lab_srew_trew_errors(tmp_path):
     rec = mio.load_prism(tmp_path / "m.tra")
     assert list(rec.rewards) == ["r"] and rec.labels["goal"].tolist() == [2]
     assert rec.mdp.R[0].tolist() == [2.0, 2.0] and rec.mdp.R[1, 0] == 1.5
+
+
+def _rewarded(seed, S=7, A=3, names=("default",)):
+    """A labelled model with non-negative state and transition rewards (some zero)."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.ones(S) * 0.5, size=(S, A))
+    P[P < 0.05] = 0
+    P /= P.sum(axis=2, keepdims=True)
+    m = TabularMDP(P, np.zeros((S, A)), 1.0)
+    Pr = sp.csr_matrix(m.P_rows)
+    rewards = {}
+    for nm in names:
+        state = np.where(rng.random(S) < 0.5, np.round(rng.uniform(0, 3, S), 3), 0.0)
+        trans = sp.csr_matrix((np.where(rng.random(Pr.nnz) < 0.4, rng.uniform(0, 2, Pr.nnz), 0.0),
+                               Pr.indices.copy(), Pr.indptr.copy()), shape=Pr.shape)
+        rewards[nm] = RewardStructure(state=state, action=np.zeros((S, A)), transition=trans)
+    return mio.LabelledMDP(mdp=m, labels={"goal": np.array([0, 3]), "init": np.array([1])}, rewards=rewards)
+
+
+@pytest.mark.parametrize("names", [("default",), ("time", "energy")])
+def test_storm_headerless_reward_files_round_trip_bit_exact(names, tmp_path):
+    for seed in range(3):
+        rec = _rewarded(seed, names=names)
+        files = mio.save_prism(rec, tmp_path / "a", variant="storm")
+        texts = {f.name[1:]: f.read_text() for f in files}
+        srews = [t for n, t in texts.items() if n.endswith(".srew")]
+        assert texts[".tra"].startswith("mdp\n") and texts[".lab"].startswith("#DECLARATION\n")
+        assert srews and all(not t or t[0].isdigit() for t in srews)  # no header, no comment
+        assert all(t[0].isdigit() for n, t in texts.items() if n.endswith(".trew"))
+        back = mio.load_prism(tmp_path / "a.tra")
+        assert sorted(back.rewards) == sorted(names)  # several structures: found by file name, sorted
+        for nm in names:
+            a, b = rec.rewards[nm], back.rewards[nm]
+            assert a.state.tobytes() == b.state.tobytes()
+            assert np.asarray(a.transition.todense()).tobytes() == np.asarray(b.transition.todense()).tobytes()
+        files2 = mio.save_prism(back, tmp_path / "b", variant="storm")
+        for f in files2:
+            assert f.read_bytes() == (tmp_path / ("a" + f.name[1:])).read_bytes().replace(b"b.", b"a.")
+        # the PRISM form of the same record reads back to the same arrays
+        mio.save_prism(back, tmp_path / "c")
+        prism = mio.load_prism(tmp_path / "c.tra")
+        for nm in names:
+            assert prism.rewards[nm].state.tobytes() == back.rewards[nm].state.tobytes()
+
+
+def test_storm_headerless_reward_errors_name_the_line(tmp_path):
+    (tmp_path / "m.tra").write_text(TRA_OK)
+    cases = [
+        ("m.srew", "0 1.5\n2 1\n1 3\n", r"m.srew, line 3: state 1 comes after state 2"),
+        ("m.srew", "0 1.5\n1 -2\n", r"m.srew, line 2: negative reward -2"),
+        ("m.srew", "0 1.5\n# note\n1 2\n", r"m.srew, line 2: a comment line in a headerless"),
+        ("m.srew", "1 2 3\n", r"m.srew, line 1: expected the header 'n m' \(PRISM\) or a line 'i x'"),
+        ("m.srew", "4 1\n0 1\n", r"m.srew, line 1: the header declares 4 states, the model has 3"),
+        ("m.srew", "1 x\n", r"m.srew, line 1: .*reward"),
+        ("m.trew", "mdp\n2 0 0 1\n1 0 1 2\n", r"m.trew, line 3: choice 1 0 comes after 2 0"),
+        ("m.trew", "dtmc\n0 0 1 1\n", r"m.trew, line 1: format line 'dtmc'"),
+        ("m.trew", "mdp\n", r"m.trew, line 2: no transition-reward lines"),
+        ("m.trew", "0 0 1 1\n0 0 1 2\n", r"m.trew, line 2: a transition has two rewards"),
+        ("m.trew", "0 0 1 1\n1 0 0 2\n", r"m.trew, line 2: reward for transition 1 0 -> 0"),
+    ]
+    for name, text, msg in cases:
+        for f in ("m.srew", "m.trew"):
+            (tmp_path / f).unlink(missing_ok=True)
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ModelFileError, match=msg):
+            mio.load_prism(tmp_path / "m.tra")
+    # header versus headerless is decided by the first number: S (= 3) is a header, a state index is not
+    for f in ("m.srew", "m.trew"):
+        (tmp_path / f).unlink(missing_ok=True)
+    (tmp_path / "m.srew").write_text("2 1\n")  # Storm: state 2 has reward 1
+    assert mio.load_prism(tmp_path / "m.tra").mdp.R[2, 0] == 1.0
+    (tmp_path / "m.srew").write_text("3 1\n2 1\n")  # PRISM: 3 states, 1 reward
+    assert mio.load_prism(tmp_path / "m.tra").mdp.R[2, 0] == 1.0
+    (tmp_path / "m.srew").write_text("")  # Storm reads an empty file as all-zero rewards
+    assert not mio.load_prism(tmp_path / "m.tra").mdp.R.any()
+    with pytest.raises(InvalidArgumentError, match="non-negative"):
+        rec = _rewarded(0)
+        rec.rewards["default"].state[0] = -1.0
+        mio.save_prism(rec, tmp_path / "neg", variant="storm")
 
 
 def test_size_limits(tmp_path):

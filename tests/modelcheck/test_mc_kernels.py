@@ -39,26 +39,170 @@ def test_greedy_pairs_matches_twin():
             np.testing.assert_allclose(val, val2, rtol=1e-14)
 
 
-def test_bottom_up_order_matches_twin_property():
-    rng = np.random.default_rng(0)
+def _random_graph(rng, n, p):
     import scipy.sparse as sp
 
-    for _ in range(10):
-        k = 30
-        E = np.triu(rng.random((k, k)) < 0.1, 1)  # a DAG
-        perm = rng.permutation(k)
-        E = E[np.ix_(perm, perm)]
-        M = sp.csr_matrix(E.astype(float))
-        out = np.empty(k, dtype=np.int64)
-        K.bottom_up_order(M.indptr.astype(np.int64), M.indices.astype(np.int64), out)
-        rank = np.empty(k, int)
-        rank[out] = np.arange(k)
+    E = rng.random((n, n)) < p
+    M = sp.csr_matrix(E.astype(float))
+    # repeat some edges: the kernel must not care about duplicates
+    extra = rng.integers(0, max(M.nnz, 1), size=M.nnz // 3)
+    rows = np.repeat(np.arange(n), np.diff(M.indptr))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    r = np.concatenate([rows, rows[extra]]) if M.nnz else rows
+    cidx = np.concatenate([M.indices, M.indices[extra]]) if M.nnz else M.indices
+    order = np.argsort(r, kind="stable")
+    np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
+    return E, indptr, cidx[order].astype(np.int64)
+
+
+def test_scc_bottom_up_matches_scipy_twin():
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        n = int(rng.integers(1, 60))
+        E, indptr, indices = _random_graph(rng, n, float(rng.choice([0.02, 0.05, 0.1, 0.3])))
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        states = np.empty(n, dtype=np.int64)
+        k = K.scc_bottom_up(indptr, indices, ptr, states)
+        rptr, rstates = K.scc_bottom_up_reference(indptr, indices)
+        assert k == rptr.size - 1
+        lab = np.empty(n, int)
+        rlab = np.empty(n, int)
+        for i in range(k):
+            lab[states[ptr[i]:ptr[i + 1]]] = i
+            rlab[rstates[rptr[i]:rptr[i + 1]]] = i
+        # same partition
+        for i in range(k):
+            assert len(set(rlab[lab == i])) == 1
+        # bottom-up: every edge goes to the same or an earlier component
         u, w = np.nonzero(E)
-        assert np.all(rank[w] < rank[u])  # successors first
-        ref = K.bottom_up_order_reference(M.indptr, M.indices)
-        rr = np.empty(k, int)
-        rr[ref] = np.arange(k)
-        assert np.all(rr[w] < rr[u])
+        assert np.all(lab[w] <= lab[u])
+
+
+def _layered(seed, blocks=(3, 150, 1, 5, 140, 2), A=3, exit_p=0.02):
+    """Reduced-model-like MDP: strongly connected blocks of the given sizes, each block's states
+    moving inside their block, to earlier blocks and (with prob. ``exit_p`` at least) out to an
+    absorbing goal (state 0) or trap (state 1).  Block sizes above 128 use the sparse path of the
+    topological solver, the others its dense kernel path."""
+    import scipy.sparse as sp
+
+    from mdpkit import TabularMDP
+
+    rng = np.random.default_rng(seed)
+    starts = np.cumsum((2,) + tuple(blocks))
+    S = int(starts[-1])
+    rows, cols, vals = [], [], []
+    for b, size in enumerate(blocks):
+        lo = int(starts[b])
+        for s in range(lo, lo + size):
+            for a in range(A):
+                t = [lo + (s - lo + 1) % size] + list(rng.integers(lo, lo + size, 2))
+                if b > 0:
+                    t += list(rng.integers(2, lo, 2))
+                w = rng.random(len(t)) + 0.1
+                w = w / w.sum() * (1 - exit_p)
+                u = rng.random()
+                for tt, ww in zip(t + [0, 1], list(w) + [exit_p * u, exit_p * (1 - u)]):
+                    rows.append(s * A + a)
+                    cols.append(tt)
+                    vals.append(ww)
+    for s in (0, 1):
+        for a in range(A):
+            rows.append(s * A + a)
+            cols.append(s)
+            vals.append(1.0)
+    P = sp.csr_matrix((vals, (rows, cols)), shape=(S * A, S))
+    R = rng.random((S, A))
+    R[:2] = 0
+    return TabularMDP(P=P, R=R, gamma=1.0)
+
+
+def _lp_values(mdp, c_pairs, maximize, free):
+    """Optimal values on ``free`` states by the LP (HiGHS): min sum v s.t. v >= c + P v (max), or
+    max sum v s.t. v <= c + P v (min); every policy leaves ``free`` almost surely."""
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    S, A = mdp.S, mdp.A
+    idx = np.flatnonzero(free)
+    col = np.full(S, -1)
+    col[idx] = np.arange(idx.size)
+    P = sp.csr_matrix(mdp.P_rows)
+    rows = np.flatnonzero(np.repeat(free, A))
+    Pr = P[rows].tocoo()
+    inside = col[Pr.col] >= 0
+    M = sp.csr_matrix((Pr.data[inside], (Pr.row[inside], col[Pr.col[inside]])), shape=(rows.size, idx.size))
+    own = sp.csr_matrix((np.ones(rows.size), (np.arange(rows.size), col[rows // A])), shape=M.shape)
+    sign = 1.0 if maximize else -1.0
+    res = linprog(sign * np.ones(idx.size), A_ub=sign * (M - own), b_ub=-sign * c_pairs[rows], bounds=(None, None),
+                  method="highs")
+    assert res.status == 0, res.message
+    return res.x
+
+
+def test_topological_pi_matches_lp_on_layered_models():
+    for seed in range(2):
+        mdp = _layered(seed)
+        S = mdp.S
+        goal = np.zeros(S, bool)
+        goal[0] = True
+        trap = np.zeros(S, bool)
+        trap[1] = True
+        free = ~(goal | trap)
+        import scipy.sparse as sp
+
+        to_goal = sp.csr_matrix(mdp.P_rows) @ goal.astype(float)
+        for mx in (True, False):
+            res = R.reach_probability(mdp, goal, avoid=trap, maximize=mx, method="pi", epsilon=1e-9)
+            assert res.n_components >= 6 and res.certificate.citation.startswith("bracket v_lower")
+            lp = _lp_values(mdp, to_goal, mx, free)
+            np.testing.assert_allclose(res.v[free], lp, atol=1e-8)
+            assert np.all(res.v_lower[free] <= lp + 1e-8) and np.all(lp <= res.v_upper[free] + 1e-8)
+            rr = R.reach_reward(mdp, goal | trap, maximize=mx, method="pi", epsilon=1e-9)
+            lp = _lp_values(mdp, np.asarray(mdp.R).ravel(), mx, free)
+            np.testing.assert_allclose(rr.v[free], lp, rtol=1e-8, atol=1e-8)
+            # the policy-iteration path was certified (no fallback to optimistic value iteration)
+            assert rr.certificate.citation.startswith("bracket v_lower")
+
+
+def test_topological_pi_kernel_matches_dense_twin():
+    for seed in range(5):
+        rm, _ = _reduced(seed)
+        for mx in (True, False):
+            scc = R._sccs(rm)
+            pair0 = R._proper_pairs(rm)
+            v, pair, _, _ = R._topological_pi(rm, mx, 1000, pair0, scc)
+            v2, _ = K.policy_iteration_reference(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, pair0, mx)
+            np.testing.assert_allclose(v, v2, rtol=1e-11, atol=1e-12)
+            lo, hi = v - 1e-9, v + 1e-9
+            assert R._certify(rm, v, mx, 1e-6, 0.0)[2] == K.bracket_is_inductive_reference(
+                rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, lo, hi, mx)
+
+
+def test_sweeps_and_improvement_kernels_match_twins():
+    for seed in range(5):
+        rm, _ = _reduced(seed)
+        for mx in (True, False):
+            v = np.zeros(rm.n)
+            pair = np.zeros(rm.n, dtype=np.int64)
+            limits = np.array([7, 0], dtype=np.int64)
+            k = K.jacobi_sweeps(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, v, np.bool_(mx), limits, pair)
+            v2, p2, k2 = K.jacobi_sweeps_reference(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c,
+                                                   np.zeros(rm.n), mx, limits)
+            assert k == k2
+            np.testing.assert_array_equal(pair, p2)
+            np.testing.assert_allclose(v, v2, rtol=1e-13)
+            best = np.empty(rm.n, dtype=np.int64)
+            gain = np.empty(rm.n)
+            K.improve_pairs(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, v, np.bool_(mx), rm.state_ptr[:-1].copy(),
+                            best, gain)
+            b2, g2 = K.improve_pairs_reference(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, v, mx,
+                                               rm.state_ptr[:-1])
+            np.testing.assert_array_equal(best, b2)
+            np.testing.assert_allclose(gain, g2, atol=1e-13)
+            for w in (1e-6, -1e-6):  # a valid and an invalid bracket
+                got = K.bracket_is_inductive(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, v2 - w, v2 + w, np.bool_(mx))
+                ref = K.bracket_is_inductive_reference(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, v2 - w, v2 + w, mx)
+                assert got == ref
 
 
 def test_bracket_iterate_matches_twin_fixpoint():

@@ -163,3 +163,49 @@ def test_game_validation():
         ZeroSumMarkovGame(np.ones((1, 1, 1, 1)), np.zeros((1, 2, 1)), 0.5)
     with pytest.raises(InvalidMDPError, match="gamma"):
         ZeroSumMarkovGame(np.ones((1, 1, 1, 1)), np.zeros((1, 1, 1)), 1.0)
+
+
+def test_linear_minimax_fqi_one_hot_exact_targets_is_shapley_vi():
+    from mdpkit.solvers.games import linear_minimax_fqi
+
+    game = random_game(11)
+    S, A1, A2 = game.S, game.A1, game.A2
+    phi = np.eye(S * A1 * A2).reshape(S, A1, A2, -1)
+    v = np.zeros(S)
+    for k in range(6):
+        v = shapley_operator(game, v)[0]
+    res = linear_minimax_fqi(game, phi, n_iter=6)
+    assert np.allclose(res.v, v, atol=1e-9)
+    # a non-identity invertible reparametrization of the one-hot class spans the same functions
+    M = np.random.default_rng(0).normal(size=(S * A1 * A2, S * A1 * A2))
+    res2 = linear_minimax_fqi(game, (phi.reshape(-1, phi.shape[-1]) @ M).reshape(phi.shape), n_iter=6)
+    assert np.allclose(res2.v, v, atol=1e-7)
+
+
+def test_linear_minimax_fqi_sampled_targets_error_shrinks():
+    from mdpkit.solvers.games import linear_minimax_fqi
+
+    game = random_game(12, gamma=0.6)
+    ref = shapley_value_iteration(game, epsilon=1e-10).v
+    phi = np.eye(game.S * game.A1 * game.A2).reshape(game.S, game.A1, game.A2, -1)
+    errs = []
+    for n in (100, 10_000):
+        r = linear_minimax_fqi(game, phi, n_iter=40, n_samples=n, rng=np.random.default_rng(1), v_ref=ref)
+        errs.append(float(np.mean(r.residuals[-20:])))  # fresh samples each iteration: average the tail
+    assert errs[1] < errs[0] / 3, errs  # the sampling error falls like 1/sqrt(n) (x10 here)
+    assert errs[1] < 0.02
+
+
+def test_linear_minimax_fqi_low_dimensional_realizable_features():
+    # features spanning R and P v for every v (phi = [R, P]) make every Bellman target realizable:
+    # exact-target Minimax-FQI then reproduces Shapley VI with d = S + 1 << S A1 A2
+    from mdpkit.solvers.games import linear_minimax_fqi
+
+    game = random_game(13)
+    phi = np.concatenate([game.R[..., None], game.P], axis=3)
+    v = np.zeros(game.S)
+    for _ in range(5):
+        v = shapley_operator(game, v)[0]
+    assert np.allclose(linear_minimax_fqi(game, phi, n_iter=5).v, v, atol=1e-9)
+    with pytest.raises(ValueError, match="rng"):
+        linear_minimax_fqi(game, phi, n_iter=1, n_samples=10)

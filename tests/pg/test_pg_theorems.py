@@ -73,3 +73,70 @@ def test_negative_controls_fail_on_the_designed_instances():
     th = theory.get("gradient-domination")
     bad = th.run(chain, np.random.default_rng(0), th.negative)
     assert np.any(bad.observed > bad.bound)
+
+
+def test_dynamic_pg_epoch_rate_check_and_its_control():
+    th = theory.get("dynamic-pg-epoch-rate")
+    assert not th.default
+    res = theory.check("dynamic-pg-epoch-rate", n_examples=3, seed=3)
+    assert res.passed and not res.errors
+    assert res.control_failed is True
+
+
+def test_dynamic_pg_steps_within_derived_h_cubed_bound():
+    from mdpkit import TabularMDP, bounds
+    from mdpkit.solvers.policy_optimization import dynamic_pg_epoch_run, pg_iterations_to_epsilon
+
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        S, A = 3, 2
+        mdp = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.uniform(0, 1, (S, A)), 1.0)
+        w = float(mdp.R.max() - mdp.R.min())
+        n = {}
+        for H in (2, 3, 4):
+            n[H] = pg_iterations_to_epsilon(mdp, H, 0.2, method="dynamic")
+            b = bounds.dynamic_pg_steps_bound(H, n_states=S, n_actions=A, reward_span=w, epsilon=0.2)
+            assert n[H] <= b.value
+            # the bound's C >= 1/A premise, measured along the run
+            C = dynamic_pg_epoch_run(mdp, H, 300, lambda h, HH: 2 / (5 * (HH - h) * w))[2]
+            assert C.min() >= 1 / A - 1e-12
+        # J* - J <= eps really holds after the returned number of dynamic steps: simultaneous PG (exact J)
+        # at H = 4 needs more steps relative to H = 2 than dynamic PG does (H^5 vs H^3 scaling)
+        sim = {H: pg_iterations_to_epsilon(mdp, H, 0.2, method="simultaneous") for H in (2, 4)}
+        assert sim[4] / sim[2] > n[4] / n[2]
+    b2 = bounds.dynamic_pg_steps_bound(2, n_states=3, n_actions=2, reward_span=1.0, epsilon=0.5).value
+    b8 = bounds.dynamic_pg_steps_bound(8, n_states=3, n_actions=2, reward_span=1.0, epsilon=0.5).value
+    assert b8 / b2 == pytest.approx((8 ** 2 * 9) / (2 ** 2 * 3), rel=1e-9)  # H^2 (H+1): cubic
+
+
+def test_dynamic_pg_stopping_rule_gives_epsilon_optimal_policy():
+    # the epoch stopping rule max_s gap <= eps/H implies J* - J <= eps (performance difference lemma)
+    from mdpkit import TabularMDP
+    from mdpkit.solvers.finite_horizon import backward_induction
+    from mdpkit.solvers.policy_optimization import dynamic_pg_epoch_run, pg_iterations_to_epsilon
+
+    rng = np.random.default_rng(6)
+    S, A, H, eps = 3, 3, 3, 0.1
+    mdp = TabularMDP(rng.dirichlet(np.ones(S), size=(S, A)), rng.uniform(0, 1, (S, A)), 1.0)
+    n = pg_iterations_to_epsilon(mdp, H, eps, method="dynamic")
+    assert 0 < n < np.inf
+    js = float(mdp.mu0 @ np.asarray(backward_induction(mdp, H).v)[0])
+    # replay dynamic PG epoch by epoch with the same stopping rule and evaluate J exactly
+    P, R = mdp.P_dense(), mdp.R
+    w = float(R.max() - R.min())
+    V = np.zeros(S)
+    pis = []
+    for h in range(H - 1, -1, -1):
+        Q = R + P @ V
+        th = np.zeros((S, A))
+        while True:
+            pi = np.exp(th - th.max(axis=1, keepdims=True))
+            pi /= pi.sum(axis=1, keepdims=True)
+            vq = (pi * Q).sum(axis=1)
+            if np.max(Q.max(axis=1) - vq) <= eps / H:
+                break
+            th += 2 / (5 * (H - h) * w) / S * pi * (Q - vq[:, None])
+        V = vq
+        pis.append(pi)
+    assert js - float(mdp.mu0 @ V) <= eps
+    assert dynamic_pg_epoch_run(mdp, H, 5, lambda h, HH: 0.1)[0].shape == (H, S)

@@ -1,0 +1,15 @@
+"""Shared writer of the linear-MDP benchmark reports (``<name>.json`` and ``<name>.md`` in one folder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def write_report(out, name: str, payload: dict, lines: list) -> None:
+    """Write ``payload`` as ``out/<name>.json`` and the markdown ``lines`` as ``out/<name>.md``; print the table."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(payload, indent=2))
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
