@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from linear_report import write_report  # noqa: E402
+from linear_report import table, write_report  # noqa: E402
 
 
 def main() -> int:
@@ -41,11 +41,9 @@ def main() -> int:
     load = os.getloadavg()[0]
     lines = ["# HF-UCRL-RFE++: seconds per exploration episode", "",
              f"Paper parameters (M = ceil(log2(7KH)) moment levels, two HOME series), default candidate rewards "
-             f"(H*S + 1); best of 2 whole calls. Load average {load:.2f}.", "",
-             "| S | A | d | H | K | M | s/episode | ||theta_K - theta*|| |", "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['S']} | {r['A']} | {r['d']} | {r['H']} | {r['K']} | {r['M']} | {r['s_per_episode']:.2e} | "
-                     f"{r['theta_error']:.3f} |")
+             f"(H*S + 1); best of 2 whole calls. Load average {load:.2f}.", ""]
+    lines += table([(k, k, "") for k in ("S", "A", "d", "H", "K", "M")]
+                   + [("s/episode", "s_per_episode", ".2e"), ("||theta_K - theta*||", "theta_error", ".3f")], rows)
     write_report(HERE / "results", "linear_reward_free", {"rows": rows, "load_average_1min": load}, lines)
     return 0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from linear_report import write_report  # noqa: E402
+from linear_report import table, write_report  # noqa: E402
 
 
 def main() -> int:
@@ -36,11 +36,10 @@ def main() -> int:
     load = os.getloadavg()[0]
     lines = ["# VWLS-MDVI: generative-model samples per second", "",
              f"50 iterations, 2000 samples per iteration (design-weighted), kl = 0.5, gamma = 0.9; the whole call "
-             f"(G-optimal design included). Load average {load:.2f}.", "",
-             "| S | A | d | weighted | samples | seconds | samples/s |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['S']} | {r['A']} | {r['d']} | {r['weighted']} | {r['samples']} | {r['seconds']:.3f} | "
-                     f"{r['samples_per_second']:.3g} |")
+             f"(G-optimal design included). Load average {load:.2f}.", ""]
+    lines += table([("S", "S", ""), ("A", "A", ""), ("d", "d", ""), ("weighted", "weighted", ""),
+                    ("samples", "samples", ""), ("seconds", "seconds", ".3f"),
+                    ("samples/s", "samples_per_second", ".3g")], rows)
     write_report(HERE / "results", "linear_vwls_mdvi", {"rows": rows, "load_average_1min": load}, lines)
     return 0
 

@@ -130,6 +130,7 @@ def main(argv=None):
     ap.add_argument("--K", type=int, default=8, help="sweeps per timed run")
     ap.add_argument("--k0", type=int, default=20, help="first VI iterate of the trajectory")
     ap.add_argument("--sets", default=None, help="comma-separated subset, e.g. kl:0.1,l2:0.1")
+    ap.add_argument("--large-only", action="store_true", help="only the S = large-S model")
     ap.add_argument("--out", default=None, help="path prefix for .md/.json results")
     args = ap.parse_args(argv)
     sets = SETS if args.sets is None else tuple((s.split(":")[0], float(s.split(":")[1]))
@@ -142,6 +143,8 @@ def main(argv=None):
         (f"garnet dense S={min(args.S, 1000)},A={args.A},b={args.b}",
          generators.garnet(min(args.S, 1000), args.A, args.b, gamma=0.95, rng=0, sparse=False)),
     ]
+    if args.large_only:
+        models = models[:1]
     n_threads = numba.get_num_threads()
     settings = [(n_threads, "wall", time.perf_counter)]
     if n_threads != 1:

@@ -26,6 +26,17 @@ import time
 import numpy as np
 
 
+def _alternate(rounds, ours, twin):
+    """Median wall time (s) of ``ours()`` and of ``twin()`` over ``rounds`` alternating rounds."""
+    tk, tr = [], []
+    for _ in range(rounds):
+        for fn, out in ((ours, tk), (twin, tr)):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return float(np.median(tk)), float(np.median(tr))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -44,43 +55,25 @@ def main(argv=None) -> int:
     c = sbs.dynlin_paper_constants(inst, inst.spectral_radius)
     p = np.array([1.0, inst.sigma, c["c1"], c["c2"], c["bar_sigma_sq"], c["u_norm"], math.log(T), 0.0])
     ends = sbs.dynlin_epoch_ends(T, inst.spectral_radius)
-    tk, tr = [], []
-    for _ in range(a.rounds):
-        t0 = time.perf_counter()
-        sbs.run_dynlin_ucb(inst, T, R, seed=1)
-        tk.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        for s in range(2):
-            ks.reference_dynlin_run(p, inst.actions, inst.A, inst.B, inst.omega, inst.theta, ends, s, T)
-        tr.append((time.perf_counter() - t0) / 2 * R)
-    rows["dynlin_ucb"] = (R * T / np.median(tk), R * T / np.median(tr))
+    tk, tr = _alternate(a.rounds, lambda: sbs.run_dynlin_ucb(inst, T, R, seed=1),
+                        lambda: [ks.reference_dynlin_run(p, inst.actions, inst.A, inst.B, inst.omega, inst.theta,
+                                                         ends, s, T) for s in range(2)])
+    rows["dynlin_ucb"] = (R * T / tk, 2 * T / tr)
 
     # 2. OFUL on the unit ball
     ub = UnitBallBandit([0.4, -0.3, 0.5, 0.2], sigma=0.5)
     sbs.run_unit_ball_oful(ub, 20, 1)
     pb = np.array([1.0, 0.5, ub.theta_norm, 0.05, 0.0])
-    tk, tr = [], []
-    for _ in range(a.rounds):
-        t0 = time.perf_counter()
-        sbs.run_unit_ball_oful(ub, T, R, seed=1)
-        tk.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        ks.reference_ball_oful_run(pb, ub.theta, 0.5, 3, 200)
-        tr.append((time.perf_counter() - t0) * R * T / 200)
-    rows["oful_unit_ball"] = (R * T / np.median(tk), R * T / np.median(tr))
+    tk, tr = _alternate(a.rounds, lambda: sbs.run_unit_ball_oful(ub, T, R, seed=1),
+                        lambda: ks.reference_ball_oful_run(pb, ub.theta, 0.5, 3, 200))
+    rows["oful_unit_ball"] = (R * T / tk, 200 / tr)
 
     # 3. planning
     rb = RecoveringBandit([[0.1, 0.5, 0.9], [0.3, 0.4, 0.6], [0.2, 0.2, 0.7]])
-    tk, tr = [], []
-    for _ in range(a.rounds):
-        t0 = time.perf_counter()
-        v1 = sbs.plan_history_bandit(rb, 9).value
-        tk.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        v2 = sbs.brute_force_plan(rb, 9, max_sequences=300_000).value
-        tr.append(time.perf_counter() - t0)
-    assert abs(v1 - v2) < 1e-12
-    plan = (float(np.median(tk)), float(np.median(tr)))
+    v1 = sbs.plan_history_bandit(rb, 9).value
+    assert abs(v1 - sbs.brute_force_plan(rb, 9, max_sequences=300_000).value) < 1e-12
+    plan = _alternate(a.rounds, lambda: sbs.plan_history_bandit(rb, 9),
+                      lambda: sbs.brute_force_plan(rb, 9, max_sequences=300_000))
 
     os.makedirs(a.out, exist_ok=True)
     lines = ["# Structured bandits: Numba kernels vs NumPy twins, planning vs brute force", "",

@@ -226,7 +226,7 @@ def _posint(x, name) -> int:
 
 
 def bobw_po_regret_rate(*, H: int, S: int, A: int, K: int, regime: str, gap_min: float | None = None,
-                        regularizer: str = "tsallis", variant: str = "paper") -> Bound:
+                        regularizer: str = "tsallis", variant: str = "decaying") -> Bound:
     r"""Regret *rate* of best-of-both-worlds policy optimization, known transitions (rate-only).
 
     Dann, Wei & Zimmert 2023 (abstract; the theorem numbers and the exponents of H, S, A were not
@@ -244,13 +244,13 @@ def bobw_po_regret_rate(*, H: int, S: int, A: int, K: int, regime: str, gap_min:
     Raises
     ------
     NonPaperVariantError
-        ``variant != "paper"`` (a fixed learning rate has no best-of-both-worlds theorem).
+        ``variant != "decaying"`` (a fixed learning rate has no best-of-both-worlds theorem).
     ValueError
         Unknown regime or regularizer (the log-barrier's first-order bound is not encoded),
         ``gap_min`` missing or not > 0 in the stochastic regime.
     """
-    if variant != "paper":
-        raise NonPaperVariantError(f"the best-of-both-worlds regret rate holds only for variant='paper'; got {variant!r}")
+    if variant != "decaying":
+        raise NonPaperVariantError(f"the best-of-both-worlds regret rate holds only for variant='decaying'; got {variant!r}")
     if regularizer not in ("tsallis", "shannon"):
         raise ValueError(f"regularizer must be 'tsallis' or 'shannon' (the log-barrier first-order bound is not "
                          f"encoded), got {regularizer!r}")
@@ -268,11 +268,11 @@ def bobw_po_regret_rate(*, H: int, S: int, A: int, K: int, regime: str, gap_min:
     return Bound(value=val, kind=BoundKind.RATE_ONLY,
                  citation=f"{DWZ}, abstract; theorem numbers and H, S, A exponents not checked against the text",
                  assumptions=("known transitions", "bandit feedback", "losses in [0, 1]", f"{regularizer} regularizer",
-                              "variant='paper' schedules"),
+                              "variant='decaying' schedules"),
                  statement=stmt)
 
 
-def dapo_regret_rate(*, H: int, S: int, A: int, K: int, total_delay: int, variant: str = "paper") -> Bound:
+def dapo_regret_rate(*, H: int, S: int, A: int, K: int, total_delay: int, variant: str = "decaying") -> Bound:
     r"""Regret *rate* of delay-adapted policy optimization, known transitions (rate-only).
 
     Lancewicki, Rosenberg & Sotnikov 2023 (abstract: near-optimal regret for PO under delayed
@@ -283,10 +283,10 @@ def dapo_regret_rate(*, H: int, S: int, A: int, K: int, total_delay: int, varian
     Raises
     ------
     NonPaperVariantError
-        ``variant != "paper"``.
+        ``variant != "decaying"``.
     """
-    if variant != "paper":
-        raise NonPaperVariantError(f"the DAPO regret rate holds only for variant='paper'; got {variant!r}")
+    if variant != "decaying":
+        raise NonPaperVariantError(f"the DAPO regret rate holds only for variant='decaying'; got {variant!r}")
     H, S, A, K = (_posint(v, n) for v, n in ((H, "H"), (S, "S"), (A, "A"), (K, "K")))
     D = int(total_delay)
     if D < 0:
@@ -295,7 +295,7 @@ def dapo_regret_rate(*, H: int, S: int, A: int, K: int, total_delay: int, varian
     val = H * math.sqrt(S * A * K * la) + H * math.sqrt(D * la)
     return Bound(value=val, kind=BoundKind.RATE_ONLY,
                  citation=f"{LRS}, abstract; theorem number and exponents not checked against the text",
-                 assumptions=("known transitions", "delayed bandit feedback", "losses in [0, 1]", "variant='paper'"),
+                 assumptions=("known transitions", "delayed bandit feedback", "losses in [0, 1]", "variant='decaying'"),
                  statement="Reg(K) = O~(H sqrt(S A K log A) + H sqrt(D log A)) (rate only)")
 
 

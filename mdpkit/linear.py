@@ -75,6 +75,31 @@ def _check_P(P: np.ndarray, atol: float, what: str, exc=InvalidMDPError) -> None
 
 
 # ============================================================================ the model
+def _check_horizon_gamma(horizon, gamma):
+    """Exactly one of ``horizon`` (int >= 1) and ``gamma`` (in [0, 1)); returns ``(H or None, gamma or None)``."""
+    if (horizon is None) == (gamma is None):
+        raise InvalidMDPError("give exactly one of horizon (finite-horizon model) and gamma (discounted model)")
+    if horizon is None:
+        return None, check_gamma(gamma, allow_one=False)
+    try:
+        return check_int(horizon, "horizon", minimum=1), None
+    except InvalidArgumentError as e:
+        raise InvalidMDPError(str(e)) from None
+
+
+def _check_mu0(mu0, S: int, atol: float) -> np.ndarray:
+    """The initial distribution ``(S,)`` (uniform if None), validated; nothing renormalised."""
+    if mu0 is None:
+        return np.full(S, 1.0 / S)
+    mu0 = as_float_array(mu0, "mu0", 1)
+    if mu0.shape != (S,):
+        raise InvalidMDPError(f"mu0 must have shape (S,) = ({S},), got {mu0.shape}")
+    if np.any(mu0 < 0) or abs(mu0.sum() - 1.0) > atol:
+        raise InvalidMDPError(f"mu0 must be a probability vector (>= 0, sum 1 within {atol:g}), "
+                              f"got sum {mu0.sum()!r}, min {mu0.min()!r}")
+    return mu0
+
+
 class _Sizes:
     """``S``, ``A``, ``d`` read from the model's arrays (``_sad()`` gives them in that order)."""
 
@@ -159,17 +184,10 @@ class LinearMDP(_Sizes):
             raise InvalidMDPError(f"phi must have shape (S, A, d) with S, A, d >= 1, got {phi.shape}")
         mu = as_float_array(self.mu, "mu", (2, 3))
         theta = as_float_array(self.theta, "theta", (1, 2))
-        if (self.horizon is None) == (self.gamma is None):
-            raise InvalidMDPError("give exactly one of horizon (finite-horizon model) and gamma (discounted model)")
-        if self.horizon is not None:
-            try:
-                H = check_int(self.horizon, "horizon", minimum=1)
-            except InvalidArgumentError as e:
-                raise InvalidMDPError(str(e)) from None
-            set_("horizon", H)
-        else:
-            set_("gamma", check_gamma(self.gamma, allow_one=False))
-            H = None
+        H, g = _check_horizon_gamma(self.horizon, self.gamma)
+        set_("horizon", H)
+        set_("gamma", g)
+        if H is None:
             if mu.ndim == 3 or theta.ndim == 2:
                 raise InvalidMDPError("stage-wise mu (H, d, S) or theta (H, d) need horizon=H, not gamma")
         if mu.shape[-2:] != (d, S):
@@ -186,15 +204,7 @@ class LinearMDP(_Sizes):
         if H is not None:
             P = np.broadcast_to(P, (H, S, A, S)) if P.ndim == 3 else P
             R = np.broadcast_to(R, (H, S, A)) if R.ndim == 2 else R
-        if self.mu0 is None:
-            mu0 = np.full(S, 1.0 / S)
-        else:
-            mu0 = as_float_array(self.mu0, "mu0", 1)
-            if mu0.shape != (S,):
-                raise InvalidMDPError(f"mu0 must have shape (S,) = ({S},), got {mu0.shape}")
-            if np.any(mu0 < 0) or abs(mu0.sum() - 1.0) > self.atol:
-                raise InvalidMDPError(f"mu0 must be a probability vector (>= 0, sum 1 within {self.atol:g}), "
-                                      f"got sum {mu0.sum()!r}, min {mu0.min()!r}")
+        mu0 = _check_mu0(self.mu0, S, self.atol)
         set_("phi", readonly(phi))
         set_("mu", readonly(mu))
         set_("theta", readonly(theta))
@@ -384,17 +394,12 @@ class LinearMixtureMDP(_Sizes):
         R = as_float_array(self.R, "R", 2)
         if R.shape != (S, A):
             raise InvalidMDPError(f"R must have shape (S, A) = ({S}, {A}), got {R.shape}")
-        if (self.horizon is None) == (self.gamma is None):
-            raise InvalidMDPError("give exactly one of horizon and gamma")
-        if self.horizon is not None:
-            set_("horizon", check_int(self.horizon, "horizon", minimum=1))
-        else:
-            set_("gamma", check_gamma(self.gamma, allow_one=False))
+        H, g = _check_horizon_gamma(self.horizon, self.gamma)
+        set_("horizon", H)
+        set_("gamma", g)
         P = np.einsum("i,isat->sat", th, B)
         _check_P(P, float(self.atol), "LinearMixtureMDP")
-        mu0 = np.full(S, 1.0 / S) if self.mu0 is None else as_float_array(self.mu0, "mu0", 1)
-        if mu0.shape != (S,) or np.any(mu0 < 0) or abs(mu0.sum() - 1) > self.atol:
-            raise InvalidMDPError(f"mu0 must be a probability vector of shape ({S},)")
+        mu0 = _check_mu0(self.mu0, S, self.atol)
         for k, v in (("bases", B), ("theta", th), ("R", R), ("mu0", mu0), ("_P", P)):
             set_(k, readonly(v))
 

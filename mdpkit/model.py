@@ -157,6 +157,11 @@ class TabularMDP:
     Notes
     -----
     Equality is identity (``eq=False``): compare models with :meth:`allclose`.
+
+    The model keeps its own copies of the arrays, validated once and then read-only: in-place
+    edits (``m.R[0, 0] = 1``, ``m.P.indices[0] = 5``) raise ``ValueError``, and the raw arrays of
+    a CSR ``P``/``R_sas`` cannot be reassigned (``m.P.indices = ...`` raises ``AttributeError``),
+    so the kernels only ever see what was checked.  Build a new model to change one.
     """
 
     P: Any

@@ -82,6 +82,8 @@ class SupportGraph:
         For each state ``t`` the pairs ``r = s*A + a`` with ``P[r, t] > 0``, and their states ``s``.
     mask1 : bool (S*A,)
         Available pairs.
+    p_indptr, p_indices, p_data : int64, int64, float64 arrays
+        ``P`` as ``(S*A, S)`` CSR rows, in the kernels' dtypes (converted once).
     """
 
     def __init__(self, mdp: TabularMDP):
@@ -98,6 +100,10 @@ class SupportGraph:
         pt = succ.T.tocsr()
         pt.sort_indices()
         self.S, self.A = S, A
+        # P's rows as kernel arrays (int64 indices, writable), converted once per model
+        self.p_indptr = kernel_array(P.indptr, np.int64)
+        self.p_indices = kernel_array(P.indices, np.int64)
+        self.p_data = kernel_array(P.data, np.float64)
         self.succ = succ
         self.mask1 = mask1
         self.pt_indptr = kernel_array(pt.indptr, np.int64)
@@ -293,17 +299,25 @@ def _succ_dense(mdp):
     return P & mdp.action_mask[:, :, None]
 
 
+def _fixpoint(X, step):
+    """Iterate ``X <- step(X)`` (monotone) until it stops changing."""
+    while True:
+        new = step(X)
+        if np.array_equal(new, X):
+            return X
+        X = new
+
+
+def _backward_closure(E, X, allowed):
+    """States reaching ``X`` through ``allowed`` states in the dense successor relation ``E``."""
+    return _fixpoint(X.copy(), lambda Y: Y | (allowed & (E & Y[None, None, :]).any(axis=(1, 2))))
+
+
 def prob0a_reference(mdp, goal, avoid=None):
     """Round-by-round twin of :func:`prob0a` (dense; test oracle)."""
     G = state_set(mdp, goal, "goal")
     B = state_set(mdp, avoid, "avoid") & ~G
-    E = _succ_dense(mdp)
-    X = G.copy()
-    while True:
-        new = X | (~B & (E & X[None, None, :]).any(axis=(1, 2)))
-        if np.array_equal(new, X):
-            return ~X
-        X = new
+    return ~_backward_closure(_succ_dense(mdp), G, ~B)
 
 
 def prob0e_reference(mdp, goal, avoid=None):
@@ -311,13 +325,12 @@ def prob0e_reference(mdp, goal, avoid=None):
     G = state_set(mdp, goal, "goal")
     B = state_set(mdp, avoid, "avoid") & ~G
     E = _succ_dense(mdp)
-    X = G.copy()
-    while True:
+
+    def step(X):
         hit = (E & X[None, None, :]).any(axis=2) | ~mdp.action_mask
-        new = X | (~B & hit.all(axis=1))
-        if np.array_equal(new, X):
-            return ~X
-        X = new
+        return X | (~B & hit.all(axis=1))
+
+    return ~_fixpoint(G.copy(), step)
 
 
 def prob1e_reference(mdp, goal, avoid=None):
@@ -325,31 +338,18 @@ def prob1e_reference(mdp, goal, avoid=None):
     G = state_set(mdp, goal, "goal")
     B = state_set(mdp, avoid, "avoid") & ~G
     E = _succ_dense(mdp)
-    U = ~prob0a_reference(mdp, G, B)
-    while True:
+
+    def step(U):
         stay = mdp.action_mask & ~(E & ~U[None, None, :]).any(axis=2)
-        X = G.copy()
-        while True:
-            new = X | (U & ~B & (stay & (E & X[None, None, :]).any(axis=2)).any(axis=1))
-            if np.array_equal(new, X):
-                break
-            X = new
-        if np.array_equal(X, U):
-            return U
-        U = X
+        return _fixpoint(G.copy(), lambda X: X | (U & ~B & (stay & (E & X[None, None, :]).any(axis=2)).any(axis=1)))
+
+    return _fixpoint(~prob0a_reference(mdp, G, B), step)
 
 
 def prob1a_reference(mdp, goal, avoid=None):
     """Round-by-round twin of :func:`prob1a` (dense; test oracle)."""
     G = state_set(mdp, goal, "goal")
-    zero = prob0e_reference(mdp, goal, avoid)
-    E = _succ_dense(mdp)
-    X = zero.copy()
-    while True:
-        new = X | (~G & (E & X[None, None, :]).any(axis=(1, 2)))
-        if np.array_equal(new, X):
-            return ~X
-        X = new
+    return ~_backward_closure(_succ_dense(mdp), prob0e_reference(mdp, goal, avoid), ~G)
 
 
 # ----------------------------------------------------------------------------- end components

@@ -20,7 +20,7 @@ the first k episodes; a deterministic Markov policy attains it).  The randomness
 the policy sequence itself (it depends on the sampled trajectories), so ``regret`` is the exact
 regret *given* that sequence; averaging over seeds gives the expected regret.
 
-What could not be checked.  The papers' full texts could not be read in this session (only their
+What could not be checked.  The papers' full texts could not be read when this was written (only their
 abstracts).  The update structure below is the one these papers build on (FTRL / OMD per state
 on importance-weighted loss-to-go estimates minus dilated bonuses, Luo, Wei & Lee 2021); the
 learning-rate schedules, the bonus and the implicit-exploration constants are **our choices,
@@ -113,8 +113,8 @@ def ftrl_simplex(L, eta, regularizer: str) -> np.ndarray:
     * ``"log-barrier"``: :math:`\psi(p)=-\sum_a\log p_a`, so :math:`p_a=(\eta(L_a-\lambda))^{-1}`;
 
     :math:`\lambda<\min_a L_a` the normalizer, found by Newton's method started at
-    :math:`\min L - 1/\eta` (right of the root; the normalizing sum is convex and increasing in
-    :math:`\lambda`, so the iterates decrease monotonically to the root) to float precision.  ``L (N, A)`` finite, ``eta`` > 0 scalar or (N,).  Returns (N, A), rows summing to 1.
+    :math:`\min L - 1/\eta` (Numba kernel :func:`mdpkit._kernels.pg.ftrl_newton_rows`).
+    ``L (N, A)`` finite, ``eta`` > 0 scalar or (N,).  Returns (N, A), rows summing to 1.
     """
     L = np.asarray(L, dtype=np.float64)
     if L.ndim != 2 or not np.all(np.isfinite(L)):
@@ -128,21 +128,14 @@ def ftrl_simplex(L, eta, regularizer: str) -> np.ndarray:
         return w / w.sum(axis=1, keepdims=True)
     if regularizer not in ("tsallis", "log-barrier"):
         raise InvalidArgumentError(f"regularizer must be one of {REGULARIZERS}, got {regularizer!r}")
-    power = 2.0 if regularizer == "tsallis" else 1.0
-    x = L - L.min(axis=1, keepdims=True)  # shift: lambda -> lambda - min L, the solution is invariant
-    # f(lam) = sum_a (eta (x_a - lam))^-power is convex and increasing on lam < 0 with f(-1/eta) >= 1:
-    # Newton from the right of the root decreases monotonically to it and never crosses the pole at 0
-    lam = -1.0 / e[:, 0]
-    for _ in range(100):
-        u = e * (x - lam[:, None])
-        f = np.sum(u ** -power, axis=1) - 1.0
-        fp = power * np.sum(e * u ** (-power - 1.0), axis=1)
-        step = f / fp
-        lam = lam - step
-        if np.all(np.abs(step) <= 1e-15 * np.maximum(1.0, np.abs(lam))):
-            break
-    p = (e * (x - lam[:, None])) ** -power
-    return p / p.sum(axis=1, keepdims=True)  # removes the last ~1e-16 of bisection error
+    from mdpkit._kernels.pg import ftrl_newton_rows
+
+    # shift: lambda -> lambda - min L leaves the solution unchanged
+    x = np.ascontiguousarray(L - L.min(axis=1, keepdims=True))
+    out = np.empty_like(x)
+    eta_rows = np.array(e[:, 0], dtype=np.float64)  # a fresh writable C array: one kernel signature
+    ftrl_newton_rows(x, eta_rows, np.float64(2.0 if regularizer == "tsallis" else 1.0), out)
+    return out
 
 
 # ----------------------------------------------------------------------------- exact regret
@@ -312,7 +305,7 @@ def _finish(mdp, ls_shape, pols, etas, trajs, traces, delays, certificate, metho
 
 # ----------------------------------------------------------------------------- best of both worlds
 def bobw_policy_optimization(mdp: TabularMDP, losses, *, rng: np.random.Generator, regularizer: str = "tsallis",
-                             variant: str = "paper", eta: float | None = None, mean_losses=None,
+                             variant: str = "decaying", eta: float | None = None, mean_losses=None,
                              gap_min: float | None = None) -> AdversarialPOResult:
     r"""Best-of-both-worlds policy optimization, known transitions (Dann, Wei & Zimmert 2023, ICML,
     "Best of both worlds policy optimization", Alg. 1; number not checked against the text).
@@ -331,7 +324,7 @@ def bobw_policy_optimization(mdp: TabularMDP, losses, *, rng: np.random.Generato
     :math:`\eta\sum_a\pi_a^{2-\kappa}\hat Q_a^2` (:math:`\kappa` = 1/2, 1, 0) at (h, s), whose mean is
     at most :math:`\eta H^2\sum_a\pi_a^{1-\kappa}/q`, the role the bonus plays in Luo, Wei & Lee 2021.
 
-    ``variant="paper"`` schedules (*our choices; the paper's exact constants were not read*):
+    ``variant="decaying"`` schedules (*our choices; the paper's exact constants were not read*):
     Tsallis and log-barrier :math:`\eta_k = 1/(H\sqrt k)` (anytime, Tsallis-INF's
     :math:`1/\sqrt t` scaled to losses-to-go in [0, H]); Shannon :math:`\eta_k=\sqrt{\log A/k}/H`.
     ``variant="fixed-eta"``: constant ``eta``, no bonus; no bound is attached.  The log-barrier's
@@ -346,9 +339,9 @@ def bobw_policy_optimization(mdp: TabularMDP, losses, *, rng: np.random.Generato
     rng : numpy.random.Generator
         Trajectory sampling (the only randomness).
     regularizer : {"tsallis", "shannon", "log-barrier"}
-    variant : {"paper", "fixed-eta"}
+    variant : {"decaying", "fixed-eta"}
     eta : float, optional
-        Required for ``"fixed-eta"``; refused for ``"paper"``.
+        Required for ``"fixed-eta"``; refused for ``"decaying"``.
     mean_losses : array_like (H, S, A), optional
         Mean losses of a stochastic regime: ``pseudo_regret`` is then computed.
     gap_min : float, optional
@@ -358,27 +351,27 @@ def bobw_policy_optimization(mdp: TabularMDP, losses, *, rng: np.random.Generato
     Returns
     -------
     AdversarialPOResult
-        ``certificate``: :func:`mdpkit.bounds.bobw_po_regret_rate` (rate-only) for ``"paper"``
+        ``certificate``: :func:`mdpkit.bounds.bobw_po_regret_rate` (rate-only) for ``"decaying"``
         (Tsallis and Shannon), None otherwise.
 
     Raises
     ------
     InvalidArgumentError
         Bad shapes, losses outside [0, 1], a masked action, unknown regularizer/variant, ``eta``
-        given with ``"paper"`` or missing with ``"fixed-eta"``.
+        given with ``"decaying"`` or missing with ``"fixed-eta"``.
     """
     t0 = time.perf_counter()
     _check_rng(rng)
     if regularizer not in REGULARIZERS:
         raise InvalidArgumentError(f"regularizer must be one of {REGULARIZERS}, got {regularizer!r}")
-    if variant == "paper":
+    if variant == "decaying":
         if eta is not None:
-            raise InvalidArgumentError("eta is set by the schedule for variant='paper'; use variant='fixed-eta'")
+            raise InvalidArgumentError("eta is set by the schedule for variant='decaying'; use variant='fixed-eta'")
     elif variant == "fixed-eta":
         if eta is None or not (math.isfinite(float(eta)) and float(eta) > 0):
             raise InvalidArgumentError(f"variant='fixed-eta' needs a finite eta > 0, got {eta!r}")
     else:
-        raise InvalidArgumentError(f"variant must be 'paper' or 'fixed-eta', got {variant!r}")
+        raise InvalidArgumentError(f"variant must be 'decaying' or 'fixed-eta', got {variant!r}")
     P, mu, ls = _check_inputs(mdp, losses)
     K, H, S, A = ls.shape
     ml = _check_mean_losses(mean_losses, (H, S, A))
@@ -390,11 +383,11 @@ def bobw_policy_optimization(mdp: TabularMDP, losses, *, rng: np.random.Generato
     else:
         eta_fn = lambda k: 1.0 / (H * math.sqrt(k))  # noqa: E731
     delays = np.zeros(K, dtype=np.int64)
-    pols, etas, trajs, traces = _run(mdp, ls, regularizer=regularizer, eta_fn=eta_fn, bonus=(variant == "paper"),
+    pols, etas, trajs, traces = _run(mdp, ls, regularizer=regularizer, eta_fn=eta_fn, bonus=(variant == "decaying"),
                                          delays=delays, delay_adapted=False, ix_fn=lambda e: 0.0, rng=rng,
                                          mean_losses=ml)
     cert = None
-    if variant == "paper" and regularizer in ("tsallis", "shannon"):
+    if variant == "decaying" and regularizer in ("tsallis", "shannon"):
         regime = "adversarial" if gap_min is None else "stochastic"
         cert = bounds.bobw_po_regret_rate(H=H, S=S, A=A, K=K, regime=regime, gap_min=gap_min,
                                           regularizer=regularizer, variant=variant)
@@ -405,7 +398,7 @@ def bobw_policy_optimization(mdp: TabularMDP, losses, *, rng: np.random.Generato
 
 # ----------------------------------------------------------------------------- delay-adapted PO
 def delay_adapted_policy_optimization(mdp: TabularMDP, losses, delays, *, rng: np.random.Generator,
-                                      variant: str = "paper", eta: float | None = None,
+                                      variant: str = "decaying", eta: float | None = None,
                                       ix: float | None = None) -> AdversarialPOResult:
     r"""Delay-adapted policy optimization (DAPO), known transitions (Lancewicki, Rosenberg & Sotnikov
     2023, ICML, "Delay-adapted policy optimization and improved regret for adversarial MDP with
@@ -425,7 +418,7 @@ def delay_adapted_policy_optimization(mdp: TabularMDP, losses, delays, *, rng: n
 
     What differs from / is not checked against the paper: transitions are known, so
     :math:`q_j(h,s)` is exact (the paper's unknown-transition upper occupancy bound and its bonus
-    are not encoded); defaults ``variant="paper"``: :math:`\eta=\sqrt{\log A/(H^2(AK+D))}`,
+    are not encoded); defaults ``variant="decaying"``: :math:`\eta=\sqrt{\log A/(H^2(AK+D))}`,
     :math:`\gamma=\eta H`, with :math:`D=\sum_j\min(d_j, K-1-j)` the total delay inside the run —
     our tuning for the order :math:`\tilde O(H\sqrt{AK\log A}+H\sqrt{D\log A})`, not the
     paper's constants.  ``variant="fixed-eta"`` takes ``eta`` and ``ix``; no bound attached.
@@ -437,14 +430,14 @@ def delay_adapted_policy_optimization(mdp: TabularMDP, losses, delays, *, rng: n
     delays : array_like of int (K,)
         :math:`d_j\ge0`; feedback arriving after episode K-1 is never used.
     rng : numpy.random.Generator
-    variant : {"paper", "fixed-eta"}
+    variant : {"decaying", "fixed-eta"}
     eta, ix : float, optional
         Learning rate and implicit exploration :math:`\gamma\ge0` (``"fixed-eta"`` only).
 
     Returns
     -------
     AdversarialPOResult
-        ``certificate``: :func:`mdpkit.bounds.dapo_regret_rate` for ``"paper"``, else None.
+        ``certificate``: :func:`mdpkit.bounds.dapo_regret_rate` for ``"decaying"``, else None.
     """
     t0 = time.perf_counter()
     _check_rng(rng)
@@ -455,9 +448,9 @@ def delay_adapted_policy_optimization(mdp: TabularMDP, losses, delays, *, rng: n
         raise InvalidArgumentError(f"delays must be non-negative integers of shape (K,) = ({K},), got {d!r:.80}")
     d = d.astype(np.int64)
     D = int(np.sum(np.minimum(d, K - 1 - np.arange(K))))
-    if variant == "paper":
+    if variant == "decaying":
         if eta is not None or ix is not None:
-            raise InvalidArgumentError("eta and ix are set by the schedule for variant='paper'; use variant='fixed-eta'")
+            raise InvalidArgumentError("eta and ix are set by the schedule for variant='decaying'; use variant='fixed-eta'")
         e0 = math.sqrt(max(math.log(A), 1e-12) / (H * H * (A * K + D)))
         g0 = e0 * H
     elif variant == "fixed-eta":
@@ -468,9 +461,9 @@ def delay_adapted_policy_optimization(mdp: TabularMDP, losses, delays, *, rng: n
         if not (math.isfinite(g0) and g0 >= 0):
             raise InvalidArgumentError(f"ix must be finite and >= 0, got {ix!r}")
     else:
-        raise InvalidArgumentError(f"variant must be 'paper' or 'fixed-eta', got {variant!r}")
+        raise InvalidArgumentError(f"variant must be 'decaying' or 'fixed-eta', got {variant!r}")
     pols, etas, trajs, traces = _run(mdp, ls, regularizer="shannon", eta_fn=lambda k: e0, bonus=False, delays=d,
                                          delay_adapted=True, ix_fn=lambda e: g0, rng=rng, mean_losses=None)
-    cert = bounds.dapo_regret_rate(H=H, S=S, A=A, K=K, total_delay=D, variant=variant) if variant == "paper" else None
+    cert = bounds.dapo_regret_rate(H=H, S=S, A=A, K=K, total_delay=D, variant=variant) if variant == "decaying" else None
     return _finish(mdp, ls.shape, pols, etas, trajs, traces, d, cert, "delay_adapted_policy_optimization",
                    dict(variant=variant, eta=e0, ix=g0, K=K, H=H, total_delay=D), t0)

@@ -35,7 +35,7 @@ from mdpkit.bounds.linear import finite_horizon_adp_bound, lsvi_ucb_beta, lsvi_u
 from mdpkit.linear import LinearMDP, TransitionData, check_finite_horizon, policy_q_values
 from mdpkit.model import TabularMDP
 from mdpkit.policies import policy_evaluation
-from mdpkit.results import LearningResult, SolveResult, learning_result
+from mdpkit.results import LearningResult, ResultRecord, SolveResult, learning_result
 
 from ._common import build_result
 from .discounted import policy_iteration
@@ -1212,7 +1212,7 @@ def _check_total_reward(R, H, S, A) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RewardFreePlan:
+class RewardFreePlan(ResultRecord):
     r"""The planning phase's answer for one reward (exact values on the true model).
 
     Attributes
@@ -1237,7 +1237,7 @@ class RewardFreePlan:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RewardFreeResult:
+class RewardFreeResult(ResultRecord):
     r"""HF-UCRL-RFE++'s exploration phase; :meth:`plan` runs the planning phase for any reward.
 
     Attributes

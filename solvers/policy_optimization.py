@@ -954,22 +954,17 @@ def pg_iterations_to_epsilon(mdp, horizon: int, epsilon: float, *, method: str =
         nu = np.full(S, 1.0 / S)
         V = np.zeros(S)
         total = 0
+        from mdpkit._kernels.pg import softmax_bandit_steps
+
+        pi = np.empty((S, A))
         for h in range(H - 1, -1, -1):
-            Q = R + g * (P @ V)
-            th = np.zeros((S, A))
-            e = float(step(h, H))
-            t = 0
-            while True:
-                pi = masked_softmax(th, mdp.action_mask)
-                vq = np.sum(pi * Q, axis=1)
-                if np.max(Q.max(axis=1) - vq) <= eps / H:
-                    break
-                th += (e / math.sqrt(t + 1.0) if decay else e) * nu[:, None] * pi * (Q - vq[:, None])
-                t += 1
-                total += 1
-                if total > max_steps:
-                    return math.inf
-            V = vq
+            Q = np.ascontiguousarray(R + g * (P @ V))
+            n_h = softmax_bandit_steps(Q, nu, np.float64(step(h, H)), np.float64(eps / H),
+                                       np.float64(0.5 if decay else 0.0), np.int64(max_steps - total), pi)
+            if n_h < 0:
+                return math.inf
+            total += int(n_h)
+            V = np.sum(pi * Q, axis=1)
         return total
     from .finite_horizon import backward_induction
 

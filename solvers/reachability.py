@@ -199,20 +199,46 @@ class _Reduced:
     exit_mass: np.ndarray  # (m,) probability of leaving the reduced model
 
 
+#: Use the scipy path of :func:`_reduce` even without merged states (tests compare both paths).
+_SCIPY_REDUCE = False
+
+
 def _reduce(mdp: TabularMDP, maybe, pair_ok, reward1, fixed, group, allow_empty=False) -> _Reduced:
     """Reduced model on ``maybe`` states: pairs ``pair_ok``; states with equal ``group >= 0``
     merged (their internal pairs dropped); mass to decided states folded into ``c`` via ``fixed``."""
     S, A = mdp.S, mdp.A
-    P = sp.csr_matrix(mdp.P_rows)
-    key = np.where(group >= 0, S + group, np.arange(S))
+    merged = bool((group >= 0).any())
     red = np.full(S, -1, dtype=np.int64)
-    uniq, inv = np.unique(key[maybe], return_inverse=True)
-    red[maybe] = inv
-    n = int(uniq.size)
+    if merged:
+        key = np.where(group >= 0, S + group, np.arange(S))
+        uniq, inv = np.unique(key[maybe], return_inverse=True)
+        red[maybe] = inv
+        n = int(uniq.size)
+    else:
+        n = int(np.count_nonzero(maybe))
+        red[maybe] = np.arange(n)
     rows = np.flatnonzero(pair_ok & maybe[np.arange(S * A) // A])
+    if not merged and not _SCIPY_REDUCE:
+        from mdpkit._kernels.reachability import reduce_rows
+
+        # red is increasing on the kept states, so filtering keeps each row canonical; one pass
+        fixed0 = qual.kernel_array(np.where(maybe, 0.0, fixed), np.float64)
+        g = qual.support_graph(mdp)
+        indptr, indices, data, c, exit_mass = reduce_rows(
+            g.p_indptr, g.p_indices, g.p_data, rows.astype(np.int64), red, fixed0,
+            qual.kernel_array(reward1[rows], np.float64))
+        M = sp.csr_matrix((data, indices, indptr), shape=(rows.size, n))
+        rstate = red[rows // A]
+        counts = np.bincount(rstate, minlength=n)
+        if n and counts.min() == 0 and not allow_empty:  # pragma: no cover - excluded by the graph precomputation
+            raise RuntimeError(f"internal error: reduced state {int(np.argmin(counts))} has no action")
+        state_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=state_ptr[1:])
+        return _Reduced(n, state_ptr, indptr, indices, data, c, rows, red, exit_mass)
+    P = sp.csr_matrix(mdp.P_rows)
     Pr = P[rows]
     Pr.eliminate_zeros()
-    if (group >= 0).any():
+    if merged:
         g_row = np.repeat(group[rows // A], np.diff(Pr.indptr))
         outside = (group[Pr.indices] != g_row) | (g_row < 0)
         n_out = np.add.reduceat(outside.astype(np.int64), Pr.indptr[:-1]) if Pr.nnz else np.zeros(rows.size, np.int64)
@@ -439,10 +465,11 @@ def _sound_vi(rm, maximize, eps_abs, eps_rel, max_sweeps):
     iteration goes on with a halved precision target.  (The paper instead certifies that side
     through the "decision value" of the action choices; the backup check replaces that
     bookkeeping.)  Without a verified side (sweep cap), that side is +-inf."""
-    from mdpkit._kernels.reachability import sound_vi
+    from mdpkit._kernels.reachability import greedy_pairs, sound_vi
 
     n = rm.n
     c = qual.kernel_array(rm.c if maximize else -rm.c, np.float64)
+    best = np.empty(n, dtype=np.int64)
     x = np.zeros(n)
     y = np.ones(n)
     pair = np.zeros(n, dtype=np.int64)
@@ -458,9 +485,6 @@ def _sound_vi(rm, maximize, eps_abs, eps_rel, max_sweeps):
         if not np.isfinite(bounds[1]):
             break
         hi = x + y * bounds[1]
-        best = np.empty(n, dtype=np.int64)
-        from mdpkit._kernels.reachability import greedy_pairs
-
         greedy_pairs(rm.state_ptr, rm.indptr, rm.indices, rm.data, c, hi, np.bool_(True), best, pairs_val)
         if np.all(pairs_val <= hi + 8.0 * np.finfo(np.float64).eps * np.maximum(np.abs(hi), 1.0)):
             verified = True

@@ -62,7 +62,7 @@ import scipy.sparse as sp
 
 from mdpkit import bounds
 from mdpkit._exceptions import InvalidArgumentError
-from mdpkit._kernels import model_args
+from mdpkit._kernels import bellman, model_args
 from mdpkit._kernels import robust as rk
 from mdpkit._validation import check_gamma, check_int, check_positive
 from mdpkit.bounds.robust import robust_evaluation_bound, robust_greedy_span_bound, robust_pi_bound
@@ -383,7 +383,7 @@ class RobustContext:
         q = self.q_backup(v)
         Tv = np.empty(self.S)
         p = np.empty(self.S, dtype=np.int64)
-        rk.greedy_max(q, self.args[6], self.S, self.A, Tv, p)
+        bellman.greedy_max(self.args, q, Tv, p)
         return Tv, p, q.reshape(self.S, self.A), None
 
     def policy_backup(self, v, pi, pw=None):

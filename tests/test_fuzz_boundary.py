@@ -141,11 +141,16 @@ def _damage(rng: np.random.Generator, arr: np.ndarray, k: int):
 
 # Each strategy draws a handful of choices and one seed; numpy expands the seed into the arrays,
 # which keeps hypothesis' per-case overhead small (a few thousand cases fit the default run).
-@st.composite
-def dense_models(draw):
+def _sizes_and_rng(draw):
+    """S in [1, 4], A in [1, 3] and a numpy generator seeded by one draw."""
     S = draw(st.integers(1, 4))
     A = draw(st.integers(1, 3))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return S, A, np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+
+
+@st.composite
+def dense_models(draw):
+    S, A, rng = _sizes_and_rng(draw)
     shape = (S, A, S)
     mode = draw(st.sampled_from(["valid", "valid", "damaged", "raw"]))
     if mode == "raw":
@@ -180,9 +185,7 @@ def dense_models(draw):
 
 @st.composite
 def csr_internals(draw):
-    S = draw(st.integers(1, 4))
-    A = draw(st.integers(1, 3))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    S, A, rng = _sizes_and_rng(draw)
     n = S * A
     nnz = draw(st.integers(0, 3 * n))
     indices = rng.integers(0, S, nnz)

@@ -80,6 +80,7 @@ __all__ = [
     "run_runs",
     "seed_stream",
     "select_arm",
+    "sherman_morrison_update",
     "tsallis_weights",
     "update_state",
 ]
@@ -675,6 +676,26 @@ OFUL, LINTS = 0, 1
 
 
 @njit(cache=True)
+def sherman_morrison_update(Vinv, x, z):
+    """Rank-one update of an inverse Gram matrix for the vector ``x`` (1-D):
+    ``Vinv <- Vinv - (Vinv x)(Vinv x)' / (1 + x' Vinv x)`` in place (``z`` receives ``Vinv x``
+    before the update); returns ``q = x' Vinv x`` (so ``log det V`` grows by ``log(1 + q)``)."""
+    d = x.shape[0]
+    for i in range(d):
+        s = 0.0
+        for j in range(d):
+            s += Vinv[i, j] * x[j]
+        z[i] = s
+    q = 0.0
+    for i in range(d):
+        q += x[i] * z[i]
+    for i in range(d):
+        for j in range(d):
+            Vinv[i, j] -= z[i] * z[j] / (1.0 + q)
+    return q
+
+
+@njit(cache=True)
 def row_quad_form(M, X, k):
     """``X[k] M X[k]'``: the squared ``||x_k||_M`` of arm ``k`` (M = V^-1 in the OFUL indices)."""
     d = X.shape[1]
@@ -774,18 +795,9 @@ def run_linear_runs(code, params, X, theta, sigma, seeds, actions, rewards, rati
             r = mean + sigma * np.random.standard_normal()
             actions[run, t] = a
             rewards[run, t] = r
-            # Sherman-Morrison: Vinv <- Vinv - (Vinv x)(Vinv x)' / (1 + x' Vinv x)
-            for i in range(d):
-                s = 0.0
-                for j in range(d):
-                    s += Vinv[i, j] * X[a, j]
-                z[i] = s
-            q = 0.0
-            for i in range(d):
-                q += X[a, i] * z[i]
+            q = sherman_morrison_update(Vinv, X[a], z)
             for i in range(d):
                 for j in range(d):
-                    Vinv[i, j] -= z[i] * z[j] / (1.0 + q)
                     Vmat[i, j] += X[a, i] * X[a, j]
                 b[i] += r * X[a, i]
             logdet += math.log(1.0 + q)

@@ -6,7 +6,8 @@ bool masks; scalars float64 / int64 / bool, never Python literals).  Plain-numpy
 ``*_reference`` fixpoints), and :func:`greedy_pairs_reference`, :func:`scc_bottom_up_reference`,
 :func:`interval_iteration_reference`, :func:`jacobi_sweeps_reference`,
 :func:`improve_pairs_reference`, :func:`bracket_is_inductive_reference` and
-:func:`policy_iteration_reference` (the twin of :func:`topological_pi`) here.
+:func:`policy_iteration_reference` (the twin of :func:`topological_pi`) here;
+:func:`reduce_rows` is checked against the scipy path of ``solvers.reachability._reduce``.
 
 Graph layout: ``pt_indptr`` (S+1,) int64 and ``pt_pairs`` (nnz,) int64 hold, for every state
 ``t``, the state-action pairs ``r = s*A + a`` with ``P[r, t] > 0`` (the transposed support);
@@ -28,6 +29,19 @@ from numba import njit
 
 
 @njit(cache=True)
+def _seed(target, out):
+    """``out = target``; a worklist queue (S,) holding the targets, and its length."""
+    queue = np.empty(target.size, dtype=np.int64)
+    tail = 0
+    for s in range(target.size):
+        out[s] = target[s]
+        if target[s]:
+            queue[tail] = s
+            tail += 1
+    return queue, tail
+
+
+@njit(cache=True)
 def attractor_exists(pt_indptr, pt_pairs, pt_state, pair_ok, target, allowed, out, choice):
     """Least X >= target with s in X when s is allowed and some ok pair of s has a successor in X.
 
@@ -36,16 +50,9 @@ def attractor_exists(pt_indptr, pt_pairs, pt_state, pair_ok, target, allowed, ou
     bool receives X; ``choice`` (S,) int64 the pair through which each added state entered (-1 for
     targets and states outside X).  Linear in the size of the graph (worklist).
     """
-    S = target.size
-    queue = np.empty(S, dtype=np.int64)
+    choice[:] = -1
+    queue, tail = _seed(target, out)
     head = 0
-    tail = 0
-    for s in range(S):
-        out[s] = target[s]
-        choice[s] = -1
-        if target[s]:
-            queue[tail] = s
-            tail += 1
     while head < tail:
         t = queue[head]
         head += 1
@@ -67,17 +74,10 @@ def attractor_exists(pt_indptr, pt_pairs, pt_state, pair_ok, target, allowed, ou
 def attractor_forall(pt_indptr, pt_pairs, pt_state, pair_ok, n_ok, target, allowed, out):
     """Least X >= target with s in X when s is allowed and *every* ok pair of s has a successor
     in X (``n_ok[s]`` >= 1 ok pairs).  ``out`` (S,) bool receives X.  Linear (counters)."""
-    S = target.size
-    queue = np.empty(S, dtype=np.int64)
     hit = np.zeros(pair_ok.size, dtype=np.bool_)
-    count = np.zeros(S, dtype=np.int64)
+    count = np.zeros(target.size, dtype=np.int64)
+    queue, tail = _seed(target, out)
     head = 0
-    tail = 0
-    for s in range(S):
-        out[s] = target[s]
-        if target[s]:
-            queue[tail] = s
-            tail += 1
     while head < tail:
         t = queue[head]
         head += 1
@@ -97,16 +97,34 @@ def attractor_forall(pt_indptr, pt_pairs, pt_state, pair_ok, n_ok, target, allow
     return tail
 
 
+@njit(cache=True, inline="always")
+def _pair_value(k, indptr, indices, data, c, v):
+    """``c[k] + sum_j P[k, j] v[j]`` for one reduced pair."""
+    acc = c[k]
+    for j in range(indptr[k], indptr[k + 1]):
+        acc += data[j] * v[indices[j]]
+    return acc
+
+
+@njit(cache=True, inline="always")
+def _best(s, state_ptr, indptr, indices, data, c, v, sign):
+    """(``max_k sign * value(k)``, its pair, lowest index on ties) over the pairs of state ``s``;
+    the direction enters as a sign, not as a branch per pair (about 30 % faster).  Inlined at
+    Numba-IR level: as a called function it made the backups 2-3 times slower."""
+    best = -np.inf
+    arg = state_ptr[s]
+    for k in range(state_ptr[s], state_ptr[s + 1]):
+        acc = sign * _pair_value(k, indptr, indices, data, c, v)
+        if acc > best:
+            best = acc
+            arg = k
+    return best, arg
+
+
 @njit(cache=True)
 def _backup(s, state_ptr, indptr, indices, data, c, v, maximize):
-    best = 0.0
-    for k in range(state_ptr[s], state_ptr[s + 1]):
-        acc = c[k]
-        for j in range(indptr[k], indptr[k + 1]):
-            acc += data[j] * v[indices[j]]
-        if k == state_ptr[s] or (acc > best if maximize else acc < best):
-            best = acc
-    return best
+    sign = 1.0 if maximize else -1.0
+    return sign * _best(s, state_ptr, indptr, indices, data, c, v, sign)[0]
 
 
 @njit(cache=True)
@@ -229,20 +247,14 @@ def bracket_iterate(scc_ptr, scc_states, state_ptr, indptr, indices, data, c, x,
 
 @njit(cache=True)
 def greedy_pairs(state_ptr, indptr, indices, data, c, v, maximize, out_pair, out_val):
-    """For every reduced state the best pair (lowest index on ties) and its backup value."""
+    """For every reduced state the best pair (lowest index on ties) and its backup value.  (The
+    direction enters as a sign, not as a branch per pair: about 30 % faster.)"""
     n = v.size
+    sign = 1.0 if maximize else -1.0
     for s in range(n):
-        best = 0.0
-        arg = state_ptr[s]
-        for k in range(state_ptr[s], state_ptr[s + 1]):
-            acc = c[k]
-            for j in range(indptr[k], indptr[k + 1]):
-                acc += data[j] * v[indices[j]]
-            if k == state_ptr[s] or (acc > best if maximize else acc < best):
-                best = acc
-                arg = k
+        best, arg = _best(s, state_ptr, indptr, indices, data, c, v, sign)
         out_pair[s] = arg
-        out_val[s] = best
+        out_val[s] = sign * best
     return n
 
 
@@ -254,20 +266,13 @@ def jacobi_sweeps(state_ptr, indptr, indices, data, c, v, maximize, limits, out_
     Returns the number of sweeps."""
     n = v.size
     nv = np.empty(n, dtype=np.float64)
+    sign = 1.0 if maximize else -1.0
     done = 0
     for it in range(limits[0]):
         ch = 0
         for s in range(n):
-            best = 0.0
-            arg = state_ptr[s]
-            for k in range(state_ptr[s], state_ptr[s + 1]):
-                acc = c[k]
-                for j in range(indptr[k], indptr[k + 1]):
-                    acc += data[j] * v[indices[j]]
-                if k == state_ptr[s] or (acc > best if maximize else acc < best):
-                    best = acc
-                    arg = k
-            nv[s] = best
+            best, arg = _best(s, state_ptr, indptr, indices, data, c, v, sign)
+            nv[s] = sign * best
             if it == 0 or out_pair[s] != arg:
                 ch += 1
             out_pair[s] = arg
@@ -285,21 +290,11 @@ def improve_pairs(state_ptr, indptr, indices, data, c, v, maximize, pair, out_be
     ties) in ``out_best`` and the gain of switching to it over the current ``pair`` in ``out_gain``
     (>= 0)."""
     n = v.size
+    sign = 1.0 if maximize else -1.0
     for s in range(n):
-        best = 0.0
-        cur = 0.0
-        arg = state_ptr[s]
-        for k in range(state_ptr[s], state_ptr[s + 1]):
-            acc = c[k]
-            for j in range(indptr[k], indptr[k + 1]):
-                acc += data[j] * v[indices[j]]
-            if k == pair[s]:
-                cur = acc
-            if k == state_ptr[s] or (acc > best if maximize else acc < best):
-                best = acc
-                arg = k
+        best, arg = _best(s, state_ptr, indptr, indices, data, c, v, sign)
         out_best[s] = arg
-        out_gain[s] = best - cur if maximize else cur - best
+        out_gain[s] = best - sign * _pair_value(pair[s], indptr, indices, data, c, v)
     return n
 
 
@@ -424,6 +419,7 @@ def topological_pi(scc_ptr, scc_states, state_ptr, indptr, indices, data, c, v, 
     big = params[0]
     start = params[1]
     max_rounds = params[2]
+    sign = 1.0 if maximize else -1.0
     ncomp = scc_ptr.size - 1
     for ci in range(start, ncomp):
         lo = scc_ptr[ci]
@@ -439,16 +435,8 @@ def topological_pi(scc_ptr, scc_states, state_ptr, indptr, indices, data, c, v, 
                     if indices[j] == s and data[j] > 0.0:
                         loop = True
             if not loop:
-                best = 0.0
-                arg = state_ptr[s]
-                for k in range(state_ptr[s], state_ptr[s + 1]):
-                    acc = c[k]
-                    for j in range(indptr[k], indptr[k + 1]):
-                        acc += data[j] * v[indices[j]]
-                    if k == state_ptr[s] or (acc > best if maximize else acc < best):
-                        best = acc
-                        arg = k
-                v[s] = best
+                best, arg = _best(s, state_ptr, indptr, indices, data, c, v, sign)
+                v[s] = sign * best
                 pair[s] = arg
                 continue
         for i in range(m):
@@ -476,19 +464,8 @@ def topological_pi(scc_ptr, scc_states, state_ptr, indptr, indices, data, c, v, 
             switched = False
             for i in range(m):
                 s = scc_states[lo + i]
-                cur = 0.0
-                best = 0.0
-                arg = pair[s]
-                for k in range(state_ptr[s], state_ptr[s + 1]):
-                    acc = c[k]
-                    for j in range(indptr[k], indptr[k + 1]):
-                        acc += data[j] * v[indices[j]]
-                    if k == pair[s]:
-                        cur = acc
-                    if k == state_ptr[s] or (acc > best if maximize else acc < best):
-                        best = acc
-                        arg = k
-                gain = best - cur if maximize else cur - best
+                best, arg = _best(s, state_ptr, indptr, indices, data, c, v, sign)
+                gain = best - sign * _pair_value(pair[s], indptr, indices, data, c, v)
                 if gain > 1e-12 * (1.0 + abs(v[s])):
                     pair[s] = arg
                     switched = True
@@ -586,6 +563,47 @@ def sound_vi(state_ptr, indptr, indices, data, c, x, y, pair, bounds, tol, stats
     bounds[1] = u
     stats[1] = 1
     return max_sweeps
+
+
+@njit(cache=True)
+def reduce_rows(p_indptr, p_indices, p_data, rows, red, fixed, reward):
+    """Rows ``rows`` of the CSR matrix ``P`` restricted to the columns ``t`` with ``red[t] >= 0``
+    (renamed ``red[t]``; order kept, zeros dropped): returns ``(indptr, indices, data, c,
+    exit_mass)`` with ``c[i] = reward[i] + sum_{t: red[t] < 0} P[rows[i], t] fixed[t]`` and
+    ``exit_mass[i] = 1 - sum_{t: red[t] >= 0} P[rows[i], t]``."""
+    m = rows.size
+    cap = 0
+    for i in range(m):
+        cap += p_indptr[rows[i] + 1] - p_indptr[rows[i]]
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    indices = np.empty(cap, dtype=np.int64)
+    data = np.empty(cap, dtype=np.float64)
+    c = np.empty(m, dtype=np.float64)
+    exit_mass = np.empty(m, dtype=np.float64)
+    k = 0
+    for i in range(m):
+        r = rows[i]
+        acc = reward[i]
+        inside = 0.0
+        for j in range(p_indptr[r], p_indptr[r + 1]):
+            x = p_data[j]
+            if x == 0.0:
+                continue
+            t = p_indices[j]
+            rt = red[t]
+            if rt >= 0:
+                indices[k] = rt
+                data[k] = x
+                inside += x
+                k += 1
+            else:
+                acc += x * fixed[t]
+        indptr[i + 1] = k
+        c[i] = acc
+        exit_mass[i] = 1.0 - inside
+    indices = indices[:k].copy()
+    data = data[:k].copy()
+    return indptr, indices, data, c, exit_mass
 
 
 # ----------------------------------------------------------------------------- numpy twins (oracles)

@@ -45,6 +45,10 @@ from llvmlite import ir as llvm_ir
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
+# bellman.greedy_max is called by the robust loops.  Numba's on-disk cache does not track callees
+# in other files: after editing it, clear NUMBA_CACHE_DIR (or touch this file).
+from . import bellman
+
 
 NEG_INF = -np.inf
 
@@ -267,8 +271,14 @@ def _ellip_dist(qb, cb, pb, n):
     return d
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})
+@njit(cache=True)
 def inner_ellipsoid(qb, cb, zb, r2, n, pb, bb, idx, act):
+    """The ellipsoid inner problem on a gathered row (:func:`_ellipsoid_kkt`, called out of line)."""
+    return _ellipsoid_kkt(qb, cb, zb, r2, n, pb, bb, idx, act)
+
+
+@njit(cache=True, inline="always", fastmath={"reassoc", "contract"})
+def _ellipsoid_kkt(qb, cb, zb, r2, n, pb, bb, idx, act):
     """min p.z s.t. sum_i (p_i - q_i)^2 / c_i <= r2, p in the simplex (c > 0).
 
     ``c = 1, r2 = kappa^2`` is the L2 ball; ``c = q, r2 = kappa`` the chi-square ball.  On entry
@@ -381,14 +391,21 @@ def _ellipsoid_active_set(qb, cb, zb, zmin, r2, n, pb, bb, act, QK, CK, CZ):
 
 
 @njit(cache=True, inline="always")
-def _ellipsoid_row(kind, qb, zb, kappa, n, pb, bb, cb, idx, act):
+def _ellipsoid_weights(kind, qb, kappa, n, bb, cb):
     """The L2 (``c = 1, r2 = kappa^2``) or chi-square (``c = q, r2 = kappa``) ball of radius
-    ``kappa`` on a gathered row: fills ``cb`` and ``bb = q^2 / c`` and calls :func:`inner_ellipsoid`."""
+    ``kappa`` as an ellipsoid: fills ``cb = c`` and ``bb = q^2 / c`` (no division), returns r2."""
     l2 = kind == L2
     for k in range(n):
         cb[k] = 1.0 if l2 else qb[k]
         bb[k] = qb[k] * qb[k] if l2 else qb[k]
-    return inner_ellipsoid(qb, cb, zb, kappa * kappa if l2 else kappa, n, pb, bb, idx, act)
+    return kappa * kappa if l2 else kappa
+
+
+@njit(cache=True, inline="always")
+def _ellipsoid_row(kind, qb, zb, kappa, n, pb, bb, cb, idx, act):
+    """The L2 or chi-square ball of radius ``kappa`` on a gathered row (:func:`inner_ellipsoid`)."""
+    r2 = _ellipsoid_weights(kind, qb, kappa, n, bb, cb)
+    return inner_ellipsoid(qb, cb, zb, r2, n, pb, bb, idx, act)
 
 
 @njit(cache=True)
@@ -510,28 +527,31 @@ def exp_nonpos_into(x, out):
 
 
 @njit(cache=True, inline="always")
-def _kl_start(kappa, m1q, m2q, m3q, spread):
-    """Cold start of :func:`inner_kl` from the moments of d = z - min z under q.
+def _kl_start(kappa, m1q, m2q, m3q, m4q, spread):
+    """Cold start of :func:`inner_kl` from the raw moments ``m_j = E_q[d^j]`` of d = z - min z.
 
-    With c2, c3 the second and third cumulants, ``KL(p_u || q) = c2 u^2 / 2 - c3 u^3 / 3 + O(u^4)``
-    (expand log E_q exp(-u d)).  The quadratic term alone gives ``sqrt(2 kappa / c2)``; two Newton
-    steps on the cubic refine it when the cubic term is a moderate correction (at most half the
-    quadratic one, the cubic still increasing), else the quadratic guess is kept.  Only a start:
-    the safeguarded iteration of :func:`inner_kl` does not depend on its accuracy.
+    With c2, c3, c4 the cumulants of d under q, ``KL(p_u || q) = c2 u^2 / 2 - c3 u^3 / 3 + c4 u^4
+    / 8 + O(u^5)`` (expand log E_q exp(-u d)).  The quadratic term alone gives ``sqrt(2 kappa /
+    c2)``; three Newton steps on the quartic refine it when the higher terms are a moderate
+    correction (together at most a quarter of the quadratic one, the quartic still increasing),
+    else the quadratic guess is kept.  Only a start: the safeguarded iteration of
+    :func:`inner_kl` does not depend on its accuracy.
     """
     c2 = m2q - m1q * m1q
     if not c2 > 0.0:
         return 1.0 / spread
     u = np.sqrt(2.0 * kappa / c2)
-    c3 = m3q - 3.0 * m1q * m2q + 2.0 * m1q * m1q * m1q
+    mu3 = m3q - 3.0 * m1q * m2q + 2.0 * m1q * m1q * m1q
+    mu4 = m4q - 4.0 * m1q * m3q + 6.0 * m1q * m1q * m2q - 3.0 * m1q * m1q * m1q * m1q
+    c4 = mu4 - 3.0 * c2 * c2
     w = u
-    for _ in range(2):
-        g = 0.5 * c2 * w * w - c3 * w * w * w / 3.0 - kappa
-        dg = c2 * w - c3 * w * w
+    for _ in range(3):
+        g = w * w * (0.5 * c2 - w * (mu3 / 3.0 - 0.125 * c4 * w)) - kappa
+        dg = w * (c2 - w * (mu3 - 0.5 * c4 * w))
         if not dg > 0.0:
             return u
         w -= g / dg
-    if w > 0.0 and abs(c3 * w * w * w / 3.0) <= 0.25 * c2 * w * w:
+    if w > 0.0 and abs(w * (mu3 / 3.0 - 0.125 * c4 * w)) <= 0.125 * c2:
         return w
     return u
 
@@ -572,12 +592,15 @@ def inner_kl(qb, zb, kappa, n, pb, u0, want_p):
         QM += qb[k] if d == 0.0 else 0.0
         zmax = zb[k] if zb[k] > zmax else zmax
     m3q = 0.0
+    m4q = 0.0
     if not u0 > 0.0:
         for k in range(n):
             d = zb[k] - zmin
-            m1q += qb[k] * d
-            m2q += qb[k] * d * d
-            m3q += qb[k] * d * d * d
+            qd = qb[k] * d
+            m1q += qd
+            m2q += qd * d
+            m3q += qd * d * d
+            m4q += qd * d * d * d
     spread = zmax - zmin
     if spread <= 0.0 or kappa <= 0.0:
         for k in range(n):
@@ -590,7 +613,7 @@ def inner_kl(qb, zb, kappa, n, pb, u0, want_p):
         return zmin, 0.0
     u = u0
     if not u0 > 0.0:
-        u = _kl_start(kappa, m1q, m2q, m3q, spread)
+        u = _kl_start(kappa, m1q, m2q, m3q, m4q, spread)
     lo = 0.0
     hi = np.inf
     m1 = 0.0
@@ -860,7 +883,7 @@ def solve_row(kind, n, kappa, W, metric, work):
 #: L1 sweeps reading at least this many stored entries of P run ``prange`` over N_CHUNKS fixed
 #: blocks of rows, each with its own row of the (N_CHUNKS, n_max) scratch arrays.  A robust L1
 #: row costs several times a nominal row, so the threshold is a quarter of ``bellman.py``'s
-#: ``PAR_MIN_WORK`` (values copied, not imported: see :func:`greedy_max` on Numba's cache).
+#: ``PAR_MIN_WORK``.
 PAR_MIN_WORK = 1 << 16
 N_CHUNKS = 64
 
@@ -1146,7 +1169,8 @@ def _div_block(model, uset, gamma, v, pol, pi, store, pw, out, lo, hi, rows, war
             if use_warm:
                 warm[i] = u
         else:
-            val = _ellipsoid_row(kind, qb, zb, kappa, n, pb, bb, cb, idx, act)
+            r2 = _ellipsoid_weights(kind, qb, kappa, n, bb, cb)
+            val = _ellipsoid_kkt(qb, cb, zb, r2, n, pb, bb, idx, act)
         out[r] = R1[i] + gamma * val
         if store:
             _store_row(model, i, n, pos, pb, pw)
@@ -1531,25 +1555,6 @@ def s_rect_l1_policy_backup(model, uset, gamma, v, pis, store, out, pw, work, sw
 
 
 @njit(cache=True)
-def greedy_max(q, mask1, S, A, v_out, pi_out):
-    """Same as ``bellman.greedy_max`` (lowest-index argmax over available actions).
-
-    Duplicated on purpose: Numba's on-disk cache is keyed on this file only, so a cached kernel
-    that called into ``bellman.py`` would keep a stale copy when ``bellman.py`` changes.
-    """
-    for s in range(S):
-        best = NEG_INF
-        arg = -1
-        for a in range(A):
-            i = s * A + a
-            if mask1[i] and (arg < 0 or q[i] > best):
-                best = q[i]
-                arg = a
-        v_out[s] = best
-        pi_out[s] = arg
-
-
-@njit(cache=True)
 def _diff_update(v, v_new, S):
     """v <- v_new; returns (sup |v_new - v|, min d, max d) of d = v_new - v."""
     dmin = np.inf
@@ -1567,6 +1572,19 @@ def _diff_update(v, v_new, S):
     return res, dmin, dmax
 
 
+@njit(cache=True, inline="always")
+def _record_sweep(v, v_new, S, n, trace, use_span, tol):
+    """v <- v_new after sweep n of a loop; records ``trace = (residuals, spans, dminmax)`` and
+    returns whether the stopping test (span of v_new - v if ``use_span``, else sup norm) is < tol."""
+    residuals, spans, dminmax = trace
+    res, dmin, dmax = _diff_update(v, v_new, S)
+    residuals[n] = res
+    spans[n] = dmax - dmin
+    dminmax[0] = dmin
+    dminmax[1] = dmax
+    return (dmax - dmin if use_span else res) < tol
+
+
 @njit(cache=True)
 def robust_vi_loop(model, uset, gamma, v, ctrl, out, pw, work):
     """sa-rectangular robust value iteration v_{k+1} = T_U v_k, in place on ``v``.
@@ -1578,20 +1596,14 @@ def robust_vi_loop(model, uset, gamma, v, ctrl, out, pw, work):
     """
     tol, use_span, max_iter = ctrl
     q, v_new, pi_out, residuals, spans, dminmax = out
-    mask1, S, A = model[6], model[7], model[8]
+    S = model[7]
     n = 0
     converged = False
     while n < max_iter:
         robust_q(model, uset, gamma, v, np.bool_(False), pw, q, work)
-        greedy_max(q, mask1, S, A, v_new, pi_out)
-        res, dmin, dmax = _diff_update(v, v_new, S)
-        residuals[n] = res
-        spans[n] = dmax - dmin
-        dminmax[0] = dmin
-        dminmax[1] = dmax
+        bellman.greedy_max(model, q, v_new, pi_out)
         n += 1
-        crit = dmax - dmin if use_span else res
-        if crit < tol:
+        if _record_sweep(v, v_new, S, n - 1, (residuals, spans, dminmax), use_span, tol):
             converged = True
             break
     return n, converged
@@ -1675,19 +1687,14 @@ def robust_mpi_loop(model, uset, gamma, v, ctrl, out, pw, work):
     """
     tol, m, max_iter = ctrl
     q, v_new, pi_out, residuals, spans, dminmax = out
-    mask1, S, A = model[6], model[7], model[8]
+    S = model[7]
     n = 0
     converged = False
     while n < max_iter:
         robust_q(model, uset, gamma, v, np.bool_(False), pw, q, work)
-        greedy_max(q, mask1, S, A, v_new, pi_out)
-        res, dmin, dmax = _diff_update(v, v_new, S)
-        residuals[n] = res
-        spans[n] = dmax - dmin
-        dminmax[0] = dmin
-        dminmax[1] = dmax
+        bellman.greedy_max(model, q, v_new, pi_out)
         n += 1
-        if dmax - dmin < tol:
+        if _record_sweep(v, v_new, S, n - 1, (residuals, spans, dminmax), np.bool_(True), tol):
             converged = True
             break
         for _ in range(m):
@@ -1711,14 +1718,8 @@ def s_rect_l1_vi_loop(model, uset, gamma, v, ctrl, out, pw, work, swork):
     converged = False
     while n < max_iter:
         s_rect_l1_backup(model, uset, gamma, v, np.bool_(False), (v_new, pi_out, xi_out), pw, work, swork)
-        res, dmin, dmax = _diff_update(v, v_new, S)
-        residuals[n] = res
-        spans[n] = dmax - dmin
-        dminmax[0] = dmin
-        dminmax[1] = dmax
         n += 1
-        crit = dmax - dmin if use_span else res
-        if crit < tol:
+        if _record_sweep(v, v_new, S, n - 1, (residuals, spans, dminmax), use_span, tol):
             converged = True
             break
     return n, converged
@@ -2239,14 +2240,8 @@ def s_rect_vi_loop(model, uset, gamma, v, ctrl, out, pw, work, sw):
     converged = False
     while n < max_iter:
         s_rect_backup(model, uset, gamma, v, np.bool_(False), (v_new, pi_out, xi_out), pw, work, sw)
-        res, dmin, dmax = _diff_update(v, v_new, S)
-        residuals[n] = res
-        spans[n] = dmax - dmin
-        dminmax[0] = dmin
-        dminmax[1] = dmax
         n += 1
-        crit = dmax - dmin if use_span else res
-        if crit < tol:
+        if _record_sweep(v, v_new, S, n - 1, (residuals, spans, dminmax), use_span, tol):
             converged = True
             break
     return n, converged

@@ -112,17 +112,7 @@ def run_dynlin_runs(params, U, A, Bm, omega, theta, epoch_end, seeds, actions, r
             rewards[run, t] = y
             means[run, t] = mu
             if epoch_end[t] == 1:
-                for i in range(d):
-                    s = 0.0
-                    for j in range(d):
-                        s += Vinv[i, j] * U[a, j]
-                    vu[i] = s
-                den = 1.0
-                for i in range(d):
-                    den += U[a, i] * vu[i]
-                for i in range(d):
-                    for j in range(d):
-                        Vinv[i, j] -= vu[i] * vu[j] / den
+                _kb.sherman_morrison_update(Vinv, U[a], vu)
                 for i in range(d):
                     b[i] += y * U[a, i]
                 for i in range(d):
@@ -327,20 +317,12 @@ def run_ball_oful_runs(params, theta, sigma, seeds, X, inst_regret):
                 m += x[i] * theta[i]
             r = m + sigma * np.random.standard_normal()
             # Sherman-Morrison for V^-1, the matrix determinant lemma for log det V
-            q = 1.0
-            for i in range(d):
-                s = 0.0
-                for j in range(d):
-                    s += Vinv[i, j] * x[j]
-                vx[i] = s
-                q += x[i] * s
-            logdet += math.log(q)
+            logdet += math.log(1.0 + _kb.sherman_morrison_update(Vinv, x, vx))
             for i in range(d):
                 X[run, t, i] = x[i]
                 b[i] += r * x[i]
                 for j in range(d):
                     V[i, j] += x[i] * x[j]
-                    Vinv[i, j] -= vx[i] * vx[j] / q
             inst_regret[run, t] = tn - m
 
 

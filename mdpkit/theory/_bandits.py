@@ -541,7 +541,8 @@ register(Theorem(
     statement="Recovering / last-switch-dependent bandits with capped per-arm states are deterministic MDPs on "
               "the joint states: backward induction on that MDP gives the optimal T-step value, equal to the "
               "maximum over all A^T action sequences (checked |V_plan - V_enum| <= 1e-9, T = 5 or 6)",
-    source="Bellman optimality (Puterman 1994, Thm 4.3.3) on the reduction of Simchi-Levi, Zheng & Zhu 2021 / "
+    source="Bellman optimality (Puterman 1994, Thm 4.3.3, number not checked) on the reduction of "
+           "Simchi-Levi, Zheng & Zhu 2021 / "
            "Laforgue et al. 2022 models",
     compare="identity", subject=plan_value, subject_doc="subject(instance, horizon) -> float, the optimal T-step value",
     run=_run_history, family=history_bandits,

@@ -737,7 +737,10 @@ def dynamic_pg_decaying_step_steps(mdp, H):
     """Negative control: steps eta_h/sqrt(t+1) within each epoch (no constant step, no O(1/t) rate)."""
     from mdpkit.solvers.policy_optimization import pg_iterations_to_epsilon
 
-    return pg_iterations_to_epsilon(mdp, H, FH_EPS, method="dynamic", max_steps=200_000, decay=True)
+    # stop as soon as the claimed bound is exceeded (inf): the control only has to break it
+    w = max(float(mdp.R.max() - mdp.R.min()), 1e-12)
+    cap = int(bounds.dynamic_pg_steps_bound(H, n_states=mdp.S, n_actions=mdp.A, reward_span=w, epsilon=FH_EPS).value)
+    return pg_iterations_to_epsilon(mdp, H, FH_EPS, method="dynamic", max_steps=cap, decay=True)
 
 
 def _run_fh_steps(mdp, rng, solver):

@@ -585,3 +585,55 @@ register(Theorem(
     zoo=(), plot="ratio", parts=("randomized >= deterministic", "value of its randomized policy"),
     tight=lambda: [s_rect_randomization_example(0.9)],
 ))
+
+
+# ----------------------------------------------------------------------------- native s-rectangular Linf / L2 / KL
+SRECT_KINDS = ("linf", "l2", "kl")
+
+
+def _srect_mdps():
+    """Discounted MDPs with at least two actions (with one action an s-rectangular set is an sa one)."""
+    return discounted_mdps(n_actions=(2, 3))
+
+
+def sa_rect_T(mdp, v, uncertainty):
+    """Negative control: the sa-rectangular backup of the same kind and radius (every action gets the
+    whole budget instead of sharing it): a larger set, so a lower value wherever nature's budget binds."""
+    from mdpkit.uncertainty import UncertaintySet
+
+    sa = UncertaintySet(uncertainty.kind, uncertainty.radius, support=uncertainty.support)
+    return robust_bellman_operator(mdp, v, sa).v
+
+
+def _run_srect_cvxpy(mdp, rng, T):
+    from mdpkit.uncertainty import UncertaintySet, s_rect_bellman_cvxpy
+
+    P = mdp.P_dense()
+    obs, sets = [], []
+    for kind in SRECT_KINDS:
+        kappa = float(rng.choice([0.05, 0.2, 0.6]))
+        U = UncertaintySet(kind, kappa, rectangularity="s")
+        v = rng.uniform(-1.0, 1.0, mdp.S) * value_scale(mdp)
+        Tv = np.asarray(T(mdp, v, U), dtype=float)
+        for s in rng.choice(mdp.S, size=min(mdp.S, 2), replace=False):
+            av = np.flatnonzero(mdp.action_mask[s])
+            val = s_rect_bellman_cvxpy(mdp.R[s, av], P[s, av], v, mdp.gamma, kappa, kind=kind)[0]
+            obs.append(abs(Tv[s] - val))
+        sets.append(f"{kind}:{kappa:g}")
+    obs = np.array(obs)
+    return Observation(obs, np.zeros_like(obs), atol=1e-6 * value_scale(mdp), info={"sets": ", ".join(sets)})
+
+
+register(Theorem(
+    name="robust-s-rect-cvxpy",
+    statement="the native s-rectangular robust Bellman update for Linf, L2 and KL sets, "
+              "max_{pi in Delta_A} min_{sum_a d(p_a, q_a) <= kappa} sum_a pi_a (R_a + gamma p_a.v), equals the "
+              "cvxpy (Clarabel) optimum of the epigraph program at every state",
+    source="Wiesemann, Kuhn & Rustem (2013), Math. Oper. Res. 38(1) (s-rectangular sets, minimax); "
+           "Ho, Petrik & Wiesemann (2022) (theorem numbers not checked against the text)",
+    compare="identity",
+    subject=robust_T, subject_doc="T(mdp, v, uncertainty) -> (S,) array, the robust Bellman operator",
+    run=_run_srect_cvxpy, family=_srect_mdps,
+    negative=sa_rect_T, negative_doc="the sa-rectangular update of the same kind and radius (budget not shared)",
+    zoo=(), plot="ratio", default=False,
+))

@@ -348,3 +348,26 @@ def test_history_reduction_check_passes_and_myopic_control_fails():
     rb = RecoveringBandit([[0.0, 1.0], [0.0, 0.0]])
     assert tb.myopic_value(rb, 6) == pytest.approx(1.0)  # pulls arm 0 every round: 1, 0, 0, ...
     assert tb.plan_value(rb, 6) == pytest.approx(3.0)  # pulls it every other round
+
+
+def test_one_signature_per_structured_kernel():
+    from numba.core.registry import CPUDispatcher
+
+    from mdpkit._kernels import bandits as kb
+    from mdpkit.bandits import LinearBandit
+    from mdpkit.solvers.bandits import run_linear_bandit
+
+    inst = _dlb(1)
+    for kw in ({}, {"variant": "practical", "width": 2.0}, {"variant": "practical", "rho_bar": 0.0}):
+        sbs.run_dynlin_ucb(inst, 30, 2, **kw)
+    ball = UnitBallBandit([0.3, 0.4])
+    sbs.run_unit_ball_oful(ball, 20, 2)
+    sbs.run_unit_ball_oful(ball, 20, 2, variant="practical", width=0.5)
+    run_linear_bandit("oful", LinearBandit.random(np.random.default_rng(0), 5, 3), 20, 2)
+    out = np.zeros(2)
+    ks.ball_ucb_argmax(np.eye(2), np.ones(2), 1.0, out)
+    ks.sym_eig(np.eye(3))
+    for mod in (ks, kb):
+        for nm, d in vars(mod).items():
+            if isinstance(d, CPUDispatcher):
+                assert len(d.signatures) <= 1, (nm, d.signatures)

@@ -201,4 +201,14 @@ def test_bad_input():
         reward_free_exploration(m, 3, candidate_rewards=np.ones((1, 3, 3, 2)))
     with pytest.raises(InvalidArgumentError, match="n_episodes"):
         reward_free_exploration(m, 0)
-    assert isinstance(m, LinearMixtureMDP)
+    from mdpkit import InvalidMDPError
+
+    B, th, R = np.asarray(m.bases), np.asarray(m.theta), np.zeros((3, 2))
+    with pytest.raises(InvalidMDPError, match="horizon"):
+        LinearMixtureMDP(B, th, R, horizon=0)
+    with pytest.raises(InvalidMDPError, match="exactly one"):
+        LinearMixtureMDP(B, th, R, horizon=3, gamma=0.9)
+    with pytest.raises(InvalidMDPError, match=r"mu0 must have shape \(S,\)"):
+        LinearMixtureMDP(B, th, R, horizon=3, mu0=[0.5, 0.5])
+    with pytest.raises(InvalidMDPError, match="probability vector"):
+        LinearMixtureMDP(B, th, R, horizon=3, mu0=[0.5, 0.6, -0.1])

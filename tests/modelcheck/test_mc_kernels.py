@@ -1,4 +1,7 @@
-"""The reachability kernels against their numpy twins, and one Numba signature per kernel."""
+"""The reachability kernels against their numpy twins (scipy's strongly connected components for
+Tarjan's, dense policy iteration for the topological one, an LP (HiGHS) for topological policy
+iteration on layered models), the kernel path of the model reduction against its scipy path, and
+one Numba signature per kernel."""
 
 from __future__ import annotations
 
@@ -238,3 +241,52 @@ def test_one_signature_per_kernel():
         f = getattr(K, name)
         if isinstance(f, CPUDispatcher):
             assert len(f.signatures) <= 1, (name, f.signatures)
+
+
+def test_reduce_kernel_path_matches_scipy_path(monkeypatch):
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        from mdpkit import TabularMDP
+
+        S, A = 15, 3
+        P = rng.dirichlet(np.ones(S) * 0.3, size=(S, A))
+        P[P < 0.05] = 0.0
+        P /= P.sum(axis=2, keepdims=True)
+        mdp = TabularMDP(P, rng.random((S, A)), 1.0, action_mask=rng.random((S, A)) < 0.8 + np.eye(S, A, dtype=bool))
+        g = R.qual.support_graph(mdp)
+        maybe = rng.random(S) < 0.7
+        maybe[0] = True
+        fixed = rng.random(S)
+        rew = rng.random(S * A)
+        group = np.full(S, -1, np.int64)
+        a = R._reduce(mdp, maybe, g.mask1, rew, fixed, group, allow_empty=True)
+        monkeypatch.setattr(R, "_SCIPY_REDUCE", True)
+        b = R._reduce(mdp, maybe, g.mask1, rew, fixed, group, allow_empty=True)
+        monkeypatch.setattr(R, "_SCIPY_REDUCE", False)
+        for f in ("state_ptr", "indptr", "indices", "rows", "red"):
+            np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
+        for f in ("data", "c", "exit_mass"):
+            np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-14, atol=1e-15, err_msg=f)
+
+
+def test_sound_vi_kernel_matches_twin():
+    for seed in range(4):
+        rm, _ = _reduced(seed)
+        for sweeps in (1, 3, 25):
+            x, y = np.zeros(rm.n), np.ones(rm.n)
+            pair = np.zeros(rm.n, dtype=np.int64)
+            bounds = np.array([-np.inf, np.inf])
+            stats = np.zeros(2, dtype=np.int64)
+            tol = np.array([0.0, 0.0, float(sweeps)])  # never precise enough: exactly `sweeps` sweeps
+            K.sound_vi(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c, x, y, pair, bounds, tol, stats)
+            x2, y2, p2, b2 = K.sound_vi_reference(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c,
+                                                  np.zeros(rm.n), np.ones(rm.n), np.array([-np.inf, np.inf]), sweeps)
+            assert stats[0] == sweeps and stats[1] == 1
+            np.testing.assert_array_equal(pair, p2)
+            np.testing.assert_allclose(x, x2, rtol=1e-13)
+            np.testing.assert_allclose(y, y2, rtol=1e-13, atol=1e-300)
+            np.testing.assert_allclose(bounds, b2, rtol=1e-13)
+            if np.isfinite(bounds[0]):  # the lower side holds whatever the choices (Quatmann & Katoen, Lemma 3)
+                v2, _ = K.policy_iteration_reference(rm.state_ptr, rm.indptr, rm.indices, rm.data, rm.c,
+                                                     R._proper_pairs(rm), True)
+                assert np.all(x + y * bounds[0] <= v2 + 1e-12)

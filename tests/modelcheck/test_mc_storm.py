@@ -140,3 +140,37 @@ def test_sound_vi_agrees_with_storms_sound_vi(seed, tmp_path):
         assert np.all(np.abs(res.v[fin] - sv[fin]) <= tol), obj
         assert np.all(res.v_lower[fin] <= sv[fin] + 2e-9 * np.maximum(1.0, np.abs(sv[fin])))
         assert np.all(sv[fin] <= res.v_upper[fin] + 2e-9 * np.maximum(1.0, np.abs(sv[fin])))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_storm_reads_our_headerless_reward_files(seed, tmp_path):
+    """Files written with ``save_prism(variant="storm")`` (headerless .srew / .trew, ``mdp`` line,
+    #DECLARATION labels) are read by Storm's own explicit parser, and Storm's Rmin / Rmax values on
+    them agree with ours on the same files."""
+    import scipy.sparse as sp
+
+    from mdpkit._io_prism import RewardStructure
+
+    base = random_labelled(200 + seed, S=40)
+    m = base.mdp
+    rng = np.random.default_rng(seed)
+    Pr = sp.csr_matrix(m.P_rows)
+    state = np.where(rng.random(m.S) < 0.6, np.round(rng.uniform(0.5, 3, m.S), 3), 0.0)
+    state[:2] = 0
+    trans = sp.csr_matrix((np.round(rng.uniform(0, 2, Pr.nnz), 3), Pr.indices.copy(), Pr.indptr.copy()), shape=Pr.shape)
+    rec = mio.LabelledMDP(mdp=m, labels={**base.labels, "init": np.array([2])},
+                          rewards={"default": RewardStructure(state=state, action=np.zeros((m.S, m.A)), transition=trans)})
+    mio.save_prism(rec, tmp_path / "s", variant="storm")
+    sm = stormpy.build_model_from_explicit(str(tmp_path / "s.tra"), str(tmp_path / "s.lab"),
+                                           state_rewards=str(tmp_path / "s.srew"),
+                                           transition_rewards=str(tmp_path / "s.trew"))
+    assert sm.nr_states == m.S
+    back = mio.load_prism(tmp_path / "s.tra")
+    for obj in ("Rmin", "Rmax"):
+        prop = f'{obj}=? [F "goal"]'  # Storm names the explicit format's one reward model ""
+        sv = np.array(stormpy.model_checking(sm, stormpy.parse_properties(prop)[0],
+                                             environment=stormpy.environments.sound()).get_value_vector(), float)
+        res = reach_reward(back.mdp, "goal", maximize=obj == "Rmax", labels=back.labels, epsilon=1e-9)
+        fin = np.isfinite(sv)
+        np.testing.assert_array_equal(np.isinf(res.v), ~fin)
+        np.testing.assert_allclose(res.v[fin], sv[fin], rtol=1e-5)

@@ -131,6 +131,10 @@ def test_stochastic_regime_regret_flattens(reg):
     assert slope < 0.35, slope
     assert res.certificate.kind is bounds.BoundKind.RATE_ONLY
     assert r[-1] <= res.certificate.value  # far inside the rate shape H^2 S A log^c K / gap
+    # contrast: the worst-case-tuned constant rate sqrt(log A / K)/H (no best-of-both-worlds schedule)
+    fixed = bobw_policy_optimization(mdp, losses, rng=np.random.default_rng(1), regularizer="shannon",
+                                     variant="fixed-eta", eta=math.sqrt(math.log(A) / K) / H, mean_losses=means)
+    assert r[-1] < 0.6 * fixed.pseudo_regret[-1], (r[-1], fixed.pseudo_regret[-1])
 
 
 def _adversarial_sequences(H, S, A, K):
@@ -246,3 +250,18 @@ def test_bad_input_is_refused():
     masked = TabularMDP(mdp.P, mdp.R, 0.9, action_mask=np.array([[True, False], [True, True]]))
     with pytest.raises(InvalidArgumentError, match="action_mask"):
         bobw_policy_optimization(masked, ok, rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("power", [1.0, 2.0])
+def test_ftrl_kernel_matches_plain_twin(power):
+    from mdpkit._kernels.pg import ftrl_newton_rows, ftrl_newton_rows_plain
+
+    rng = np.random.default_rng(int(power))
+    x = rng.exponential(3.0, size=(6, 4))
+    x -= x.min(axis=1, keepdims=True)
+    eta = rng.uniform(0.01, 5.0, size=6)
+    a, b = np.empty_like(x), np.empty_like(x)
+    ftrl_newton_rows(x, eta, np.float64(power), a)
+    ftrl_newton_rows_plain(x, eta, power, b)
+    assert np.allclose(a, b, atol=1e-13)
+    assert len(ftrl_newton_rows.signatures) == 1

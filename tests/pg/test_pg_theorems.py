@@ -75,10 +75,10 @@ def test_negative_controls_fail_on_the_designed_instances():
     assert np.any(bad.observed > bad.bound)
 
 
-def test_dynamic_pg_epoch_rate_check_and_its_control():
-    th = theory.get("dynamic-pg-epoch-rate")
-    assert not th.default
-    res = theory.check("dynamic-pg-epoch-rate", n_examples=3, seed=3)
+@pytest.mark.parametrize("name", ["dynamic-pg-epoch-rate", "dynamic-pg-steps-vs-horizon"])
+def test_opt_in_dynamic_pg_checks_and_their_controls(name):
+    assert not theory.get(name).default
+    res = theory.check(name, n_examples=3, seed=3)
     assert res.passed and not res.errors
     assert res.control_failed is True
 
@@ -140,3 +140,19 @@ def test_dynamic_pg_stopping_rule_gives_epsilon_optimal_policy():
         pis.append(pi)
     assert js - float(mdp.mu0 @ V) <= eps
     assert dynamic_pg_epoch_run(mdp, H, 5, lambda h, HH: 0.1)[0].shape == (H, S)
+
+
+@pytest.mark.parametrize("power, max_steps", [(0.0, 100_000), (0.5, 100_000), (0.0, 3)])
+def test_softmax_bandit_kernel_matches_plain_twin(power, max_steps):
+    from mdpkit._kernels.pg import softmax_bandit_steps, softmax_bandit_steps_plain
+
+    rng = np.random.default_rng(int(power * 10) + max_steps)
+    Q = np.ascontiguousarray(rng.uniform(0, 2, (3, 4)))
+    nu = np.full(3, 1 / 3)
+    p1, p2 = np.empty((3, 4)), np.empty((3, 4))
+    n1 = softmax_bandit_steps(Q, nu, np.float64(0.3), np.float64(0.05), np.float64(power), np.int64(max_steps), p1)
+    n2 = softmax_bandit_steps_plain(Q, nu, 0.3, 0.05, power, max_steps, p2)
+    assert n1 == n2
+    assert np.allclose(p1, p2, atol=1e-12)
+    assert (n1 == -1) == (max_steps == 3)
+    assert len(softmax_bandit_steps.signatures) == 1
