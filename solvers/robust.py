@@ -553,7 +553,7 @@ def robust_bellman_operator(mdp: TabularMDP, v, uncertainty) -> RobustBackup:
     q = ctx.q_backup(vv, pw=pw)
     Tv = np.empty(S)
     pi = np.empty(S, dtype=np.int64)
-    rk.greedy_max(q, ctx.args[6], S, A, Tv, pi)
+    bellman.greedy_max(ctx.args, q, Tv, pi)
     return RobustBackup(Tv, pi, q.reshape(S, A), ctx.pw_to_kernel(pw), None)
 
 
@@ -970,7 +970,7 @@ def robust_modified_policy_iteration(
                                       (q, v_new, pi, residuals, spans, dmm), _DUMMY_PW, ctx.work)
     if not converged:
         q = ctx.q_backup(v)
-        rk.greedy_max(q, ctx.args[6], S, A, v_new, pi)
+        bellman.greedy_max(ctx.args, q, v_new, pi)
         d = v_new - v
         dmm[:] = d.min(), d.max()
         v = v_new.copy()

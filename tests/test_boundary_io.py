@@ -367,11 +367,11 @@ def test_json_entries_read_exactly_whatever_the_layout_of_the_text(P_text, entri
     for s, a, t, x in entries:
         dense[s, t] = x
     assert np.array_equal(m.P.toarray(), dense)
-    stored = {(int(r), int(c)): float(v) for r, c, v in zip(*sp_nonzero(m.P))}
+    stored = {(int(r), int(c)): float(v) for r, c, v in zip(*_csr_entries(m.P))}
     assert stored == {(s, t): float(x) for s, a, t, x in entries}  # explicit zeros kept too
 
 
-def sp_nonzero(M):
+def _csr_entries(M):
     rows = np.repeat(np.arange(M.shape[0]), np.diff(M.indptr))
     return rows, M.indices, M.data
 

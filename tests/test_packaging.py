@@ -51,7 +51,8 @@ _PUBLIC_MODULES = ["mdpkit", "mdpkit.solvers", "mdpkit.bounds", "mdpkit.structur
                    "mdpkit.occupancy", "mdpkit.games", "mdpkit.solvers.policy_optimization", "mdpkit.solvers.cmdp",
                    "mdpkit.solvers.games", "mdpkit.bounds.pg", "mdpkit.solvers.online", "mdpkit.bounds.online",
                    "mdpkit.bandits", "mdpkit.solvers.bandits", "mdpkit.solvers.sweep", "mdpkit.bounds.bandits",
-                   "mdpkit.qualitative", "mdpkit.solvers.reachability", "mdpkit.bounds.reachability"]
+                   "mdpkit.qualitative", "mdpkit.solvers.reachability", "mdpkit.bounds.reachability",
+                   "mdpkit.structured_bandits", "mdpkit.solvers.structured_bandits", "mdpkit.solvers.adversarial_po"]
 
 
 @pytest.mark.parametrize("name", _PUBLIC_MODULES)

@@ -188,3 +188,15 @@ def test_validation_names_the_kind():
     m = generators.garnet(3, 2, 2, gamma=0.8, rng=0)
     with pytest.raises(InvalidArgumentError, match="shape"):
         robust_value_iteration(m, U.UncertaintySet("kl", np.ones(5), rectangularity="s"))
+
+
+def test_theorem_check_srect_cvxpy_passes_and_sa_control_fails():
+    """The registered check ``robust-s-rect-cvxpy`` (native s-rectangular Linf/L2/KL backups vs the
+    cvxpy epigraph program) passes, and its negative control (the sa-rectangular update: the budget
+    is not shared between actions) fails on the same instances."""
+    from mdpkit import theory
+
+    ms = [generators.garnet(4, 2, 3, gamma=g, rng=k).to_dense() for k, g in ((0, 0.6), (1, 0.9))]
+    r = theory.check("robust-s-rect-cvxpy", instances=ms, zoo=False)
+    assert r.passed and not r.errors
+    assert r.control_failed and not r.control_errors
