@@ -200,3 +200,19 @@ def test_all_errors_are_mdpkit_errors():
     # the errors above are both MDPKitError and ValueError (sklearn style)
     for exc in (InvalidArgumentError, InvalidMDPError):
         assert issubclass(exc, MDPKitError) and issubclass(exc, ValueError)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_mpi_huge_m_ends_and_equals_the_bounded_run(sparse):
+    """Regression (fuzz): ``m=5e15`` with ``eval_rtol=0`` ran ~forever.  The evaluation now stops at
+    a sweep that moves no value (a floating-point fixed point of T_pi), which gives the same bits
+    as running every remaining sweep: the result equals the run with m = 20000, itself more
+    sweeps than this model needs to reach that fixed point, and lies within its certificate of an
+    exact policy-iteration answer."""
+    mdp = garnet(S=6, A=3, b=3, gamma=0.9, rng=3, sparse=sparse)
+    big = modified_policy_iteration(mdp, m=5 * 10**15, eval_rtol=0.0)
+    ref = modified_policy_iteration(mdp, m=20000, eval_rtol=0.0)
+    assert np.array_equal(big.v, ref.v) and np.array_equal(big.policy, ref.policy)
+    assert big.n_eval_sweeps < 20000 * big.n_iter
+    exact = policy_iteration(mdp)
+    assert np.max(np.abs(big.v - exact.v)) <= big.v_error_bound + exact.v_error_bound

@@ -656,7 +656,8 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
     most ``m`` partial evaluation sweeps u_{j+1} = T_{pi_k} u_j; v_{k+1} = u_j.  With
     ``eval_rtol > 0`` the partial evaluation stops early, after the first sweep with
     span(u_{j+1} - u_j) < eval_rtol * span(T v_k - v_k) (an adaptive order sequence m_k <= m);
-    ``eval_rtol = 0`` gives exactly ``m`` sweeps.  The stopping test is applied to
+    ``eval_rtol = 0`` gives ``m`` sweeps, or fewer when a sweep changes no value (a floating-point
+    fixed point of T_pi, after which every sweep gives the same bits).  The stopping test is applied to
     d = T v_k - v_k at the improvement step: ``span(d) < tol``; then ``pi_out`` is greedy for
     v_k, ``q`` its backup, ``dminmax`` holds min/max of d and ``v`` is left equal to T v_k.
     ``n_eval[0]`` receives the total number of partial evaluation sweeps.
@@ -722,15 +723,17 @@ def modified_policy_iteration_loop(model, gamma, v, tol, m, eval_rtol, max_iter,
                 par = _choose_par(tm, 1)
                 t0 = _clock()
             if use_compact:
-                emin, emax, _r = compact_policy_sweep_on(model, compact, gamma, cur, nxt, stats, par)
+                emin, emax, moved = compact_policy_sweep_on(model, compact, gamma, cur, nxt, stats, par)
             else:
-                emin, emax, _r = policy_sweep_on(model, gamma, pi_out, cur, nxt, stats, par)
+                emin, emax, moved = policy_sweep_on(model, gamma, pi_out, cur, nxt, stats, par)
             if adapt_e:
                 tm[1, 1 if par else 0] = _clock() - t0
             cur, nxt = nxt, cur
             swaps += 1
             n_ev += 1
-            if emax - emin < thresh:
+            # a sweep that moved no value reached a floating-point fixed point of T_pi: every
+            # further sweep gives the same bits, so stopping here is exact (and a huge m ends)
+            if emax - emin < thresh or moved == 0.0:
                 break
     if swaps % 2 == 1:  # cur is v_new
         v[:] = cur

@@ -29,7 +29,7 @@ Argument tuples (one argument each, so no kernel takes more than about a dozen a
 * ``model``: the read-only tuple ``(layout, P2, indptr, indices, data, R1, mask1, S, A)`` of
   :func:`mdpkit._kernels.model_args`;
 * ``uset = (kind, kappa, full, W, metric)``: the set (``kappa`` (S*A,) sa, (S,) s-rectangular);
-* ``work``: the 22 scratch buffers of :func:`mdpkit.uncertainty.make_workspace`; ``swork = (XI,
+* ``work``: the 26 scratch buffers of :func:`mdpkit.uncertainty.make_workspace`; ``swork = (XI,
   QV, M, Rs, avail)`` for s-rectangular sets; ``pw = (pw2, pwd)`` nature's rows (dense / CSR);
 * ``ctrl``: the loop settings; ``out``: the preallocated outputs.
 
@@ -1224,6 +1224,30 @@ def _store_row(model, i, n, pos, pb, pw):
             pw2[i, pos[k]] = pb[k]
 
 
+@njit(cache=True, inline="always")
+def _rows_sweep(model, uset, gamma, v, pol, pi, store, pw, out, work):
+    """The serial sweep of the sets without a fused kernel: gather each row and :func:`solve_row`.
+
+    Rows as in :func:`_div_block`: ``pol`` False, every state-action row into ``out[i]`` (masked
+    rows -inf); ``pol`` True, the rows ``s*A + pi[s]`` into ``out[s]``.
+    """
+    kind, kappa1, full, W, metric = uset
+    layout, indices, R1, mask1, A = model[0], model[3], model[5], model[6], model[8]
+    qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
+    rw = work[:17]
+    for r in range(out.shape[0]):
+        i = r * A + pi[r] if pol else r
+        if not (pol or mask1[i]):
+            out[r] = NEG_INF
+            continue
+        n = _gather(model, i, v, full, qb, zb, pos, cols)
+        if kind == WASSERSTEIN or kind == WL1:
+            _fill_cols(layout, indices, pos, n, cols)
+        out[r] = R1[i] + gamma * solve_row(kind, n, kappa1[i], W, metric, rw)
+        if store:
+            _store_row(model, i, n, pos, pb, pw)
+
+
 @njit(cache=True)
 def robust_q(model, uset, gamma, v, store, pw, q_out, work):
     """q_out[i] = R1[i] + gamma * min_{p in U_i} p . v for every available row i (-inf if masked).
@@ -1232,10 +1256,11 @@ def robust_q(model, uset, gamma, v, store, pw, q_out, work):
     metric)`` the set (kappa1 (S*A,)); ``work`` the tuple of
     :func:`mdpkit.uncertainty.make_workspace`.  If ``store``, the minimiser is written to
     ``pw[0]`` (dense rows, (S*A, S), zero outside the gathered states) or ``pw[1]`` (CSR data,
-    aligned with ``data``).  L1 sets run the fused :func:`robust_q_l1` (scratch ``work[17:22]``);
-    the other sets gather each row and call :func:`solve_row`.
+    aligned with ``data``).  L1 sets run the fused :func:`robust_q_l1` (scratch ``work[17:22]``),
+    L2 / chi2 / KL the fused :func:`div_sweep` (``work[17:26]``, KL warm-started); the other sets
+    gather each row and call :func:`solve_row`.
     """
-    kind, kappa1, full, W, metric = uset
+    kind, kappa1, full = uset[0], uset[1], uset[2]
     if kind == L1:
         robust_q_l1(model, gamma, v, kappa1, full, store, pw, q_out,
                     (work[17], work[18], work[19], work[20], work[21]))
@@ -1243,20 +1268,7 @@ def robust_q(model, uset, gamma, v, store, pw, q_out, work):
     if kind == L2 or kind == CHI2 or kind == KL:
         div_sweep(model, uset, gamma, v, np.bool_(False), work[19][0], store, pw, q_out, work)
         return
-    layout, indices, R1, mask1 = model[0], model[3], model[5], model[6]
-    qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
-    rw = work[:17]
-    for i in range(R1.shape[0]):
-        if not mask1[i]:
-            q_out[i] = NEG_INF
-            continue
-        n = _gather(model, i, v, full, qb, zb, pos, cols)
-        if kind == WASSERSTEIN or kind == WL1:
-            _fill_cols(layout, indices, pos, n, cols)
-        val = solve_row(kind, n, kappa1[i], W, metric, rw)
-        q_out[i] = R1[i] + gamma * val
-        if store:
-            _store_row(model, i, n, pos, pb, pw)
+    _rows_sweep(model, uset, gamma, v, np.bool_(False), work[19][0], store, pw, q_out, work)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1648,8 +1660,8 @@ def robust_policy_sweep(model, uset, gamma, pi, v, store, pw, v_out, work):
     policy's actions are written to ``pw``.  L1 sets use the fused row update (in parallel over
     fixed state blocks on large models, as :func:`robust_q_l1`).
     """
-    kind, kappa1, full, W, metric = uset
-    layout, P2, indices, data, R1, A = model[0], model[1], model[3], model[4], model[5], model[8]
+    kind, kappa1, full = uset[0], uset[1], uset[2]
+    layout, P2, data, A = model[0], model[1], model[4], model[8]
     if kind == L1:
         dest = _l1_dest(layout, full, v)
         nwork = data.shape[0] if layout else P2.shape[0] * P2.shape[1]
@@ -1663,17 +1675,7 @@ def robust_policy_sweep(model, uset, gamma, pi, v, store, pw, v_out, work):
     if kind == L2 or kind == CHI2 or kind == KL:
         div_sweep(model, uset, gamma, v, np.bool_(True), pi, store, pw, v_out, work)
         return
-    qb, zb, pb, pos, cols = work[0], work[1], work[2], work[3], work[4]
-    rw = work[:17]
-    for s in range(v.shape[0]):
-        i = s * A + pi[s]
-        n = _gather(model, i, v, full, qb, zb, pos, cols)
-        if kind == WASSERSTEIN or kind == WL1:
-            _fill_cols(layout, indices, pos, n, cols)
-        val = solve_row(kind, n, kappa1[i], W, metric, rw)
-        v_out[s] = R1[i] + gamma * val
-        if store:
-            _store_row(model, i, n, pos, pb, pw)
+    _rows_sweep(model, uset, gamma, v, np.bool_(True), pi, store, pw, v_out, work)
 
 
 @njit(cache=True)
