@@ -81,7 +81,8 @@ _CHILD = textwrap.dedent(
 def test_csr_model_arrays_cannot_be_changed(tmp_path):
     # issue 13 left-over: `m.P.indices = ...` after construction segfaulted solve(m).  One child
     # process runs every edit (before and after a first solve): a regression crashes the child.
-    env = dict(os.environ, NUMBA_CACHE_DIR=os.environ.get("NUMBA_CACHE_DIR", str(tmp_path / "numba")))
+    # the child shares the session's Numba cache (the parent waits, so nothing compiles concurrently)
+    env = dict(os.environ)
     out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(list(_EDITS.values()))], capture_output=True,
                          text=True, env=env, timeout=600)
     assert out.returncode == 0, (out.returncode, out.stdout[-1000:], out.stderr[-2000:])

@@ -85,6 +85,8 @@ elif mix == "robust":
     from mdpkit.solvers import robust_value_iteration
     put("robust", robust_value_iteration(model(), "l1:0.1", epsilon=1e-9).v)
     put("robust-csr", robust_value_iteration(model().to_sparse(), "l1:0.1", epsilon=1e-9).v)
+    put("robust-kl", robust_value_iteration(model().to_sparse(), "kl:0.05", epsilon=1e-9).v)
+    put("robust-l2", robust_value_iteration(model(), "l2:0.1", epsilon=1e-9).v)
 elif mix == "distributional":
     from mdpkit.solvers import categorical_policy_evaluation
     put("categorical", categorical_policy_evaluation(model(), np.zeros(12, dtype=np.int64), n_atoms=21).v)

@@ -412,21 +412,9 @@ def _run_regret_exponent(m, rng, subject):
                        info={"regret_K": float(cum[-1]), "beta": res.beta})
 
 
-register(Theorem(
-    name="lsvi-ucb-sublinear-regret",
-    statement=f"LSVI-UCB's exact cumulative regret grows sublinearly: its fitted log-log exponent over episodes "
-              f"K/4..K (K = {SUBLINEAR_K}, mean of 3 runs) is <= {SUBLINEAR_EXPONENT}.  This checks the practical "
-              f"variant beta_scale = {SUBLINEAR_BETA_SCALE}, and a weaker claim than the theorem's sqrt(K): at feasible "
-              "K the windowed exponent of a fixed instance ranges over [0, 0.9] (burn-in) and the paper's beta is "
-              "still in burn-in (exponent ~1 on the lock chains), so exponent <= 1/2 is not observable per instance",
-    source=f"{JIN}, Thm 3.1 (regret O(sqrt(d^3 H^3 T) log); number not checked against the text)",
-    compare="bound",
-    subject=ucb_practical, subject_doc="subject(lmdp, seed) -> LSVIUCBResult (expected_regret over K episodes)",
-    run=_run_regret_exponent, family=_ucb_family,
-    negative=ucb_no_bonus, negative_doc="beta = 0 (no bonus): greedy LSVI gets stuck, regret linear (exponent 1)",
-    tight=lambda: [lock_mdp(4, 4), lock_mdp(3, 3)],
-    plot="ratio", ylabel="fitted regret exponent", default=False,  # about 3-5 s: 20 instances x 3 x 10^4 episodes
-))
+# Not registered as a theorem check: the windowed exponent is not a consequence of Jin et al.'s
+# theorem at feasible K (burn-in), and it exceeded 0.9 (1.11) on a drawn stage-wise instance.  The
+# helpers above stay for the lock-chain demonstration in tests/linear/test_linear_theory.py.
 
 
 # ----------------------------------------------------------------------------- reward-free planning decomposition

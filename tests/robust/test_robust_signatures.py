@@ -97,9 +97,13 @@ def test_every_robust_kernel_has_one_signature():
     assert bad == "[]", bad
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_every_robust_kernel_has_one_signature__fresh_cache(tmp_path):
-    """Empty Numba cache: nested kernels compile in-process, so they are counted too."""
+    """Empty Numba cache: nested kernels compile in-process, so they are counted too.
+
+    About 2 minutes of compiling, so it runs with ``pytest --long``; the default run keeps
+    ``tests/test_numba_cache.py``, whose cold-cache processes check one on-disk index entry per
+    robust kernel (nested ones included) with the robust solvers exercised."""
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
     seen, bad = _run(env)
     assert seen >= 30
