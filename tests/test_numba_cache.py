@@ -150,8 +150,12 @@ def _run_rounds(rounds, cache: Path, modules=("bellman",)) -> None:
         assert not many, f"cache indexes with more than one overload: {many}"
 
 
+@pytest.mark.long
 def test_pairs_of_processes_share_one_cold_cache(tmp_path):
-    """Dense and CSR, writable and read-only inputs, the one-entry layouts: 3 rounds of 2 processes."""
+    """Dense and CSR, writable and read-only inputs, the one-entry layouts: 3 rounds of 2 processes.
+
+    Runs with ``pytest --long``: the default run keeps the all-families test below, whose rounds
+    contain every one of these mixes (each paired with another family compiling at the same time)."""
     rounds = [("dense", "csr-readonly"), ("one-entry", "dense"), ("csr-readonly", "one-entry")]
     _run_rounds(rounds, tmp_path / "numba_cache")
 
