@@ -24,25 +24,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import bandits as _kb
+
 __all__ = ["home_update", "lsvi_ucb_loop", "policy_value", "rfe_uncertainty_plan", "sherman_morrison", "ucb_plan"]
 
 
 @njit(cache=True)
 def sherman_morrison(Linv, x, tmp):
-    """In place: ``Linv <- (Linv^{-1} + x x^T)^{-1}`` for symmetric ``Linv (d, d)``; ``tmp (d,)`` scratch."""
-    d = x.shape[0]
-    for i in range(d):
-        acc = 0.0
-        for j in range(d):
-            acc += Linv[i, j] * x[j]
-        tmp[i] = acc
-    den = 1.0
-    for i in range(d):
-        den += x[i] * tmp[i]
-    for i in range(d):
-        ti = tmp[i] / den
-        for j in range(d):
-            Linv[i, j] -= ti * tmp[j]
+    """In place: ``Linv <- (Linv^{-1} + x x^T)^{-1}`` for symmetric ``Linv (d, d)``; ``tmp (d,)`` scratch.
+
+    The rank-one update is the bandit kernels' :func:`mdpkit._kernels.bandits.sherman_morrison_update`
+    (one implementation for OFUL, LinTS, DynLin-UCB and LSVI-UCB)."""
+    _kb.sherman_morrison_update(Linv, x, tmp)
 
 
 @njit(cache=True)
