@@ -41,13 +41,13 @@ The plain-numpy oracles are in ``mdpkit/_reference_robust.py``.
 """
 
 import numpy as np
-from llvmlite import ir as llvm_ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
 # bellman.greedy_max is called by the robust loops.  Numba's on-disk cache does not track callees
 # in other files: after editing it, clear NUMBA_CACHE_DIR (or touch this file).
 from . import bellman
+from .robust_lanes import (DONE, LANES, _exp_nonpos, _kl_start, ellipsoid_lanes, exp_nonpos_into,  # noqa: F401
+                           kl_lanes, lane_buffers)
 
 
 NEG_INF = -np.inf
@@ -469,91 +469,6 @@ def _ellipsoid_bisect(qb, cb, zb, r2, spread, n, pb, bb, idx, act):
             break
     _ellip_project(qb, cb, zb, lo, n, pb, bb, idx)
     return _dot(pb, zb, n)
-
-
-@intrinsic
-def _f64_bits(typingctx, x):
-    """The IEEE-754 bits of a float64 as an int64 (a register bitcast, vectorisable)."""
-    if x == types.float64:
-        def codegen(context, builder, sig, args):
-            return builder.bitcast(args[0], llvm_ir.IntType(64))
-        return types.int64(types.float64), codegen
-    return None
-
-
-@intrinsic
-def _bits_f64(typingctx, x):
-    """The float64 with the given IEEE-754 bits (inverse of :func:`_f64_bits`)."""
-    if x == types.int64:
-        def codegen(context, builder, sig, args):
-            return builder.bitcast(args[0], llvm_ir.DoubleType())
-        return types.float64(types.int64), codegen
-    return None
-
-
-_LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of log 2: k * _LN2_HI is exact for |k| < 2^20
-_LN2_LO = 1.90821492927058770002e-10
-_INV_LN2 = 1.44269504088896338700e+00
-_ROUND_MAGIC = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer held in the low bits
-
-
-@njit(cache=True, inline="always")
-def _exp_nonpos(x):
-    """exp(x) for x <= 0 (0.0 below -708), within about 1 ulp; a loop of these vectorises.
-
-    ``np.exp`` is a scalar libm call (about 20 ns here, 8 of them per KL pass); this version is
-    straight-line arithmetic LLVM vectorises over a row: x = k log 2 + r with |r| <= log(2)/2
-    (Cody-Waite, fdlibm's split of log 2), exp(r) by its Taylor polynomial to degree 13
-    (remainder < 0.347^14/14! < 5e-18), and 2^k assembled in the exponent bits.  The rounding
-    k = round(x / log 2) uses the 1.5 * 2^52 trick, so no float-to-int conversion (which AVX2
-    lacks) is needed.  Checked against ``np.exp`` in ``tests/robust/test_robust_inner.py``.
-    """
-    xc = x if x > -708.0 else -708.0
-    t = xc * _INV_LN2 + _ROUND_MAGIC
-    kf = t - _ROUND_MAGIC
-    r = (xc - kf * _LN2_HI) - kf * _LN2_LO
-    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (
-        1.0 / 720.0 + r * (1.0 / 5040.0 + r * (1.0 / 40320.0 + r * (1.0 / 362880.0 + r * (
-            1.0 / 3628800.0 + r * (1.0 / 39916800.0 + r * (1.0 / 479001600.0 + r * (1.0 / 6227020800.0)))))))))))))
-    scale = _bits_f64((_f64_bits(t) + 1023) << 52)  # low bits of t hold k; << 52 drops the magic's bits
-    return p * scale if x > -708.0 else 0.0
-
-
-@njit(cache=True)
-def exp_nonpos_into(x, out):
-    """out[k] = exp(x[k]) for x[k] <= 0 by :func:`_exp_nonpos` (a test hook for its accuracy)."""
-    for k in range(x.shape[0]):
-        out[k] = _exp_nonpos(x[k])
-
-
-@njit(cache=True, inline="always")
-def _kl_start(kappa, m1q, m2q, m3q, m4q, spread):
-    """Cold start of :func:`inner_kl` from the raw moments ``m_j = E_q[d^j]`` of d = z - min z.
-
-    With c2, c3, c4 the cumulants of d under q, ``KL(p_u || q) = c2 u^2 / 2 - c3 u^3 / 3 + c4 u^4
-    / 8 + O(u^5)`` (expand log E_q exp(-u d)).  The quadratic term alone gives ``sqrt(2 kappa /
-    c2)``; three Newton steps on the quartic refine it when the higher terms are a moderate
-    correction (together at most a quarter of the quadratic one, the quartic still increasing),
-    else the quadratic guess is kept.  Only a start: the safeguarded iteration of
-    :func:`inner_kl` does not depend on its accuracy.
-    """
-    c2 = m2q - m1q * m1q
-    if not c2 > 0.0:
-        return 1.0 / spread
-    u = np.sqrt(2.0 * kappa / c2)
-    mu3 = m3q - 3.0 * m1q * m2q + 2.0 * m1q * m1q * m1q
-    mu4 = m4q - 4.0 * m1q * m3q + 6.0 * m1q * m1q * m2q - 3.0 * m1q * m1q * m1q * m1q
-    c4 = mu4 - 3.0 * c2 * c2
-    w = u
-    for _ in range(3):
-        g = w * w * (0.5 * c2 - w * (mu3 / 3.0 - 0.125 * c4 * w)) - kappa
-        dg = w * (c2 - w * (mu3 - 0.5 * c4 * w))
-        if not dg > 0.0:
-            return u
-        w -= g / dg
-    if w > 0.0 and abs(w * (mu3 / 3.0 - 0.125 * c4 * w)) <= 0.125 * c2:
-        return w
-    return u
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"})
@@ -1145,35 +1060,85 @@ def _div_rows(work, c):
     return (work[17][c], work[18][c], work[21][c], work[19][c], work[20][c], work[22][c], work[23][c], work[24][c])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
+def _div_row(model, uset, gamma, v, i, store, pw, rows, warm, use_warm):
+    """Row i of the fused divergence sweep by the scalar kernels: ``R1[i] + gamma min_p p.v``."""
+    kind, kappa1, full = uset[0], uset[1], uset[2]
+    qb, zb, pb, pos, idx, bb, cb, act = rows
+    n = _gather(model, i, v, full, qb, zb, pos, pos)
+    kappa = kappa1[i]
+    if kind == KL:
+        val, u = inner_kl(qb, zb, kappa, n, pb, warm[i] if use_warm else 0.0, store)
+        if use_warm:
+            warm[i] = u
+    else:
+        r2 = _ellipsoid_weights(kind, qb, kappa, n, bb, cb)
+        val = _ellipsoid_kkt(qb, cb, zb, r2, n, pb, bb, idx, act)
+    if store:
+        _store_row(model, i, n, pos, pb, pw)
+    return model[5][i] + gamma * val
+
+
+LANE_PASSES = 6  # KL passes (ellipsoid active-set iterations) a batch spends before the scalar kernel
+
+
+@njit(cache=True)
 def _div_block(model, uset, gamma, v, pol, pi, store, pw, out, lo, hi, rows, warm):
     """Rows (``pol`` False: state-action rows lo..hi-1 into ``out[i]``, masked rows -inf) or states
     (``pol`` True: rows ``s*A + pi[s]`` into ``out[s]``) of the fused divergence sweep.
 
     ``warm`` (S*A,) holds each row's multiplier from the previous sweep (KL: the tilt u; 0 = none)
-    and is updated in place; a shorter array (the (1,) dummy) means no warm start.
+    and is updated in place; a shorter array (the (1,) dummy) means no warm start.  CSR rows whose
+    minimiser is not stored run ``LANES`` at a time through the batched kernels of
+    ``robust_lanes`` (which hand back the rows they do not finish); dense rows, stored
+    minimisers run row by row.  A row's batch depends on the block boundaries, but not its result:
+    each lane's iteration reads only its own row (padding adds exact zeros), so the sweep stays
+    bitwise independent of the thread count and of how the rows are split into blocks.
     """
-    kind, kappa1, full = uset[0], uset[1], uset[2]
-    R1, mask1, A = model[5], model[6], model[8]
-    qb, zb, pb, pos, idx, bb, cb, act = rows
+    kind, kappa1 = uset[0], uset[1]
+    layout, R1, mask1, A = model[0], model[5], model[6], model[8]
     use_warm = warm.shape[0] >= R1.shape[0]
-    for r in range(lo, hi):
+    r0 = lo
+    if layout and not store:
+        lb = lane_buffers()
+        F = lb[1]
+        il = np.empty(LANES, dtype=np.int64)
+        kap = np.empty(LANES)
+        csr = (model[2], model[3], model[4])
+        while r0 < hi:
+            m = min(LANES, hi - r0)
+            for l in range(LANES):
+                r = r0 + l
+                i = -1
+                if l < m:
+                    i = r * A + pi[r] if pol else r
+                    kap[l] = kappa1[i]
+                    F[2, l] = warm[i] if use_warm else 0.0
+                    if not (pol or mask1[i]):
+                        out[r] = NEG_INF
+                        i = -1
+                il[l] = i
+            if kind == KL:
+                kl_lanes(csr, v, il, kap, lb, LANE_PASSES)
+            else:
+                ellipsoid_lanes(csr, v, il, kap, kind == L2, lb, LANE_PASSES)
+            for l in range(m):
+                i = il[l]
+                if i < 0:
+                    continue
+                if F[0, l] == DONE:
+                    out[r0 + l] = R1[i] + gamma * F[1, l]
+                    if use_warm:
+                        warm[i] = F[2, l]
+                else:
+                    out[r0 + l] = _div_row(model, uset, gamma, v, i, store, pw, rows, warm, use_warm)
+            r0 += m
+    for r in range(r0, hi):
         i = r * A + pi[r] if pol else r
         if not (pol or mask1[i]):
             out[r] = NEG_INF
             continue
-        n = _gather(model, i, v, full, qb, zb, pos, pos)
-        kappa = kappa1[i]
-        if kind == KL:
-            val, u = inner_kl(qb, zb, kappa, n, pb, warm[i] if use_warm else 0.0, store)
-            if use_warm:
-                warm[i] = u
-        else:
-            r2 = _ellipsoid_weights(kind, qb, kappa, n, bb, cb)
-            val = _ellipsoid_kkt(qb, cb, zb, r2, n, pb, bb, idx, act)
-        out[r] = R1[i] + gamma * val
-        if store:
-            _store_row(model, i, n, pos, pb, pw)
+        out[r] = _div_row(model, uset, gamma, v, i, store, pw, rows, warm, use_warm)
 
 
 @njit(cache=True, parallel=True)
@@ -1204,7 +1169,8 @@ def div_sweep(model, uset, gamma, v, pol, pi, store, pw, out, work):
     if nwork >= PAR_MIN_WORK and work[17].shape[0] >= N_CHUNKS:
         _div_par(model, uset, gamma, v, pol, pi, store, pw, out, work)
     else:
-        _div_block(model, uset, gamma, v, pol, pi, store, pw, out, 0, out.shape[0], _div_rows(work, 0), work[25])
+        _div_block(model, uset, gamma, v, pol, pi, store, pw, out, np.int64(0), out.shape[0], _div_rows(work, 0),
+                   work[25])
 
 
 @njit(cache=True)

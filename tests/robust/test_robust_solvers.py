@@ -8,7 +8,7 @@ duals) and the nominal solvers (radius 0).
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
@@ -228,6 +228,9 @@ def test_s_rect_operator_matches_cvxpy_and_its_policy_attains_it(mdp, data):
     """Value == cvxpy epigraph program; min over nature of the returned pi's mixture == value."""
     import cvxpy as cp
 
+    # the oracle's limit, not ours: cvxpy refuses a subnormal gamma ("Problem data contains NaN or
+    # Inf" after its scaling); mdpkit's own answer at such gamma is tested with the other gammas
+    assume(mdp.gamma == 0.0 or mdp.gamma >= np.finfo(float).tiny)
     v = np.array(data.draw(st.lists(st.integers(-5, 5), min_size=mdp.S, max_size=mdp.S)), float)
     kappa = data.draw(st.sampled_from([0.0, 0.1, 0.5, 1.5]))
     b = robust_bellman_operator(mdp, v, U.UncertaintySet("l1", kappa, rectangularity="s"))

@@ -1,0 +1,474 @@
+"""Row-batched inner problems of the fused divergence sweep: ``LANES`` rows side by side.
+
+A KL, L2 or chi-square row of a sparse model has a handful of entries (a Garnet with b = 8: eight),
+too few for LLVM to vectorise a loop over them, so the per-row kernels of ``robust.py`` run at
+scalar speed.  Here ``LANES`` rows are gathered into entry-major buffers ``Qt[k, l]``,
+``Zt[k, l]`` (entry k of lane l; shorter rows padded with ``q = 0`` at their own ``min z``), and
+every pass over the entries is a loop over the lanes inside, which LLVM turns into SIMD
+instructions (AVX2: four lanes per instruction).  Each lane runs the same iteration as the scalar
+kernel of its set, with its own multiplier, bracket and stopping test, written so that the
+per-lane bookkeeping is straight-line arithmetic; a lane leaves the batch when its own test
+passes.  A lane whose row is too long (more than ``KMAX`` entries), empty, degenerate (flat z, a
+zero radius, the KL boundary case) or not finished after the batch's pass budget is marked for
+the scalar kernel, which the caller (``robust._div_block``) runs on that row: the batch never
+decides a case it does not handle exactly as the scalar kernel would.
+
+Also here, because the batched and the scalar kernels share them: the vectorisable ``exp`` of
+non-positive arguments and ``log`` of positive ones (straight-line arithmetic on the IEEE-754
+bits; ``np.exp`` and ``np.log`` are scalar libm calls of about 20 ns each, which no loop can
+vectorise without Intel's SVML), and the KL cold start.
+"""
+
+import numpy as np
+from llvmlite import ir as llvm_ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+LANES = 64  # rows per batch
+KMAX = 16  # longer rows take the scalar kernel
+
+# lane states
+RUN, DONE, SCALAR = 0.0, 1.0, 2.0
+
+
+@intrinsic
+def _f64_bits(typingctx, x):
+    """The IEEE-754 bits of a float64 as an int64 (a register bitcast, vectorisable)."""
+    if x == types.float64:
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], llvm_ir.IntType(64))
+        return types.int64(types.float64), codegen
+    return None
+
+
+@intrinsic
+def _bits_f64(typingctx, x):
+    """The float64 with the given IEEE-754 bits (inverse of :func:`_f64_bits`)."""
+    if x == types.int64:
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], llvm_ir.DoubleType())
+        return types.float64(types.int64), codegen
+    return None
+
+
+_LN2_HI = 6.93147180369123816490e-01  # fdlibm's split of log 2: k * _LN2_HI is exact for |k| < 2^20
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e+00
+_ROUND_MAGIC = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer held in the low bits
+
+
+@njit(cache=True, inline="always")
+def _exp_nonpos(x):
+    """exp(x) for x <= 0 (0.0 below -708), within about 1 ulp; a loop of these vectorises.
+
+    ``np.exp`` is a scalar libm call (about 20 ns here, 8 of them per KL pass); this version is
+    straight-line arithmetic LLVM vectorises over a row: x = k log 2 + r with |r| <= log(2)/2
+    (Cody-Waite, fdlibm's split of log 2), exp(r) by its Taylor polynomial to degree 13
+    (remainder < 0.347^14/14! < 5e-18), and 2^k assembled in the exponent bits.  The rounding
+    k = round(x / log 2) uses the 1.5 * 2^52 trick, so no float-to-int conversion (which AVX2
+    lacks) is needed.  Checked against ``np.exp`` in ``tests/robust/test_robust_inner.py``.
+    """
+    xc = x if x > -708.0 else -708.0
+    t = xc * _INV_LN2 + _ROUND_MAGIC
+    kf = t - _ROUND_MAGIC
+    r = (xc - kf * _LN2_HI) - kf * _LN2_LO
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (
+        1.0 / 720.0 + r * (1.0 / 5040.0 + r * (1.0 / 40320.0 + r * (1.0 / 362880.0 + r * (
+            1.0 / 3628800.0 + r * (1.0 / 39916800.0 + r * (1.0 / 479001600.0 + r * (1.0 / 6227020800.0)))))))))))))
+    scale = _bits_f64((_f64_bits(t) + 1023) << 52)  # low bits of t hold k; << 52 drops the magic's bits
+    return p * scale if x > -708.0 else 0.0
+
+
+@njit(cache=True)
+def exp_nonpos_into(x, out):
+    """out[k] = exp(x[k]) for x[k] <= 0 by :func:`_exp_nonpos` (a test hook for its accuracy)."""
+    for k in range(x.shape[0]):
+        out[k] = _exp_nonpos(x[k])
+
+
+@njit(cache=True, inline="always")
+def _kl_start(kappa, m1q, m2q, m3q, m4q, spread):
+    """Cold start of :func:`inner_kl` from the raw moments ``m_j = E_q[d^j]`` of d = z - min z.
+
+    With c2, c3, c4 the cumulants of d under q, ``KL(p_u || q) = c2 u^2 / 2 - c3 u^3 / 3 + c4 u^4
+    / 8 + O(u^5)`` (expand log E_q exp(-u d)).  The quadratic term alone gives ``sqrt(2 kappa /
+    c2)``; three Newton steps on the quartic refine it when the higher terms are a moderate
+    correction (together at most a quarter of the quadratic one, the quartic still increasing),
+    else the quadratic guess is kept.  Only a start: the safeguarded iteration of
+    :func:`inner_kl` does not depend on its accuracy.
+    """
+    c2 = m2q - m1q * m1q
+    if not c2 > 0.0:
+        return 1.0 / spread
+    u = np.sqrt(2.0 * kappa / c2)
+    mu3 = m3q - 3.0 * m1q * m2q + 2.0 * m1q * m1q * m1q
+    mu4 = m4q - 4.0 * m1q * m3q + 6.0 * m1q * m1q * m2q - 3.0 * m1q * m1q * m1q * m1q
+    c4 = mu4 - 3.0 * c2 * c2
+    w = u
+    for _ in range(3):
+        g = w * w * (0.5 * c2 - w * (mu3 / 3.0 - 0.125 * c4 * w)) - kappa
+        dg = w * (c2 - w * (mu3 - 0.5 * c4 * w))
+        if not dg > 0.0:
+            return u
+        w -= g / dg
+    if w > 0.0 and abs(w * (mu3 / 3.0 - 0.125 * c4 * w)) <= 0.125 * c2:
+        return w
+    return u
+
+
+_SQRT_HALF_BITS = 0x3FE6A09E667F3BCD  # IEEE-754 bits of sqrt(1/2)
+
+
+@njit(cache=True, inline="always")
+def _log_pos(x):
+    """log(x) for a finite, normal x > 0, within about 2 ulp; a loop of these vectorises.
+
+    ``x = 2^e m`` with ``m`` in [sqrt(1/2), sqrt(2)) read off the bits (musl's split: subtracting
+    the bits of sqrt(1/2) carries into the exponent exactly when the mantissa is at least
+    sqrt(2)), then ``log m = 2 atanh(s)``, ``s = (m - 1) / (m + 1)``, ``|s| <= 0.1716``, by its
+    odd series to ``s^23`` (next term below ``0.0295^12 / 25 < 6e-20`` relative), plus ``e log 2``
+    in fdlibm's two parts.  Checked against ``np.log`` in ``tests/robust/test_robust_lanes.py``.
+    """
+    bits = _f64_bits(x)
+    e = (bits - _SQRT_HALF_BITS) >> 52
+    m = _bits_f64(bits - (e << 52))
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    poly = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (
+        1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 * (1.0 / 15.0 + s2 * (1.0 / 17.0 + s2 * (1.0 / 19.0 + s2 * (
+            1.0 / 21.0 + s2 * (1.0 / 23.0)))))))))))
+    ef = np.float64(e)
+    return ef * _LN2_HI + (2.0 * s * poly + ef * _LN2_LO)
+
+
+@njit(cache=True)
+def log_pos_into(x, out):
+    """out[k] = log(x[k]) for x[k] > 0 by :func:`_log_pos` (a test hook for its accuracy)."""
+    for k in range(x.shape[0]):
+        out[k] = _log_pos(x[k])
+
+
+# --------------------------------------------------------------------------------------------
+# the batch: gather, then the KL and ellipsoid iterations on all lanes at once
+# --------------------------------------------------------------------------------------------
+
+_NF = 20  # per-lane float rows of the batch scratch
+
+
+@njit(cache=True)
+def lane_buffers():
+    """The scratch of one batch: ``(T, F, I)``, allocated once per block of rows.
+
+    ``T`` (5, KMAX, LANES) float64: ``T[0..4] = Qt, Zt, Ct, Bt, At``, q, z, the ellipsoid weights c
+    and q^2/c, the active mask (one allocation: LLVM vectorises a loop only if it can rule out
+    overlaps between the arrays it writes and reads, and the run-time checks it would need for
+    five separate buffers exceed its limit); ``F`` (_NF, LANES) float64 per-lane quantities (row 0: the state, 1: the value,
+    2: the warm start (KL: the tilt u; L2 / chi2: the active set's bits)); ``I`` (2, LANES)
+    int64: the row lengths and the active sets' bit masks.
+    """
+    return np.empty((5, KMAX, LANES)), np.zeros((_NF, LANES)), np.zeros((2, LANES), dtype=np.int64)
+
+
+@njit(cache=True, inline="always")
+def _gather_lanes(csr, v, il, Qt, Zt, F, nl):
+    """Gather the rows ``il[l]`` (``-1``: an unused lane) of the CSR model into the lanes.
+
+    Every stored entry is copied (a branch-free loop); entries with ``q = 0`` are outside the
+    support (as in ``robust._gather``): they are left out of ``min z`` and ``max z`` and their z
+    is set to the row's ``min z``, so, with ``q = 0``, they add exact zeros to every sum.  Columns
+    are padded the same way to the longest row.  Writes ``nl[l]`` (the row's stored length, -1
+    when it is longer than ``KMAX``), ``F[3] = min z``, ``F[4] = max z`` over the support (0 for
+    a lane without support) and the state ``F[0]``: RUN, or SCALAR for a lane without support or
+    with a row too long.  Returns the longest length.
+    """
+    indptr, indices, data = csr
+    L = il.shape[0]
+    zmin, zmax, st = F[3], F[4], F[0]
+    nmax = 0
+    for l in range(L):
+        i = il[l]
+        n = 0
+        lo = np.inf
+        hi = -np.inf
+        if i >= 0:
+            a = indptr[i]
+            n = indptr[i + 1] - a
+            if n <= KMAX:
+                for k in range(n):
+                    q = data[a + k]
+                    z = v[indices[a + k]]
+                    Qt[k, l] = q
+                    Zt[k, l] = z
+                    lo = min(lo, z if q > 0.0 else np.inf)
+                    hi = max(hi, z if q > 0.0 else -np.inf)
+            else:
+                n = -1
+        nl[l] = n
+        ok = lo <= hi
+        zmin[l] = lo if ok else 0.0
+        zmax[l] = hi if ok else 0.0
+        st[l] = RUN if ok else SCALAR
+        nmax = n if n > nmax else nmax
+    for l in range(L):
+        for k in range(max(nl[l], 0), nmax):
+            Qt[k, l] = 0.0
+    for k in range(nmax):
+        for l in range(L):
+            Zt[k, l] = Zt[k, l] if Qt[k, l] > 0.0 else zmin[l]
+    return nmax
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
+def kl_lanes(csr, v, il, kap, lb, max_passes):
+    """KL balls on the lanes' rows: ``inner_kl`` (see ``robust.py``) on ``LANES`` rows at once.
+
+    ``csr = (indptr, indices, data)``; ``il`` (LANES,) the rows (-1: unused); ``kap`` (LANES,) the
+    radii; ``lb`` the buffers of :func:`lane_buffers`, with ``F[2]`` holding on entry each lane's
+    warm-start multiplier (0: cold) and on return, for DONE lanes, the new one.  On return ``F[0]``
+    is DONE (``F[1]`` the value ``min p.z``) or SCALAR (the caller solves the row with the scalar
+    kernel, from its own copy of the warm start).
+
+    Per lane this is the scalar kernel's iteration: the cold start from the moments
+    (:func:`_kl_start`), Halley steps on ``F(u) = KL(p_u || q) - kappa`` inside the bracket of
+    evaluated points, the stop at the round-off level of F or on a bracket a few ulps wide, and the
+    Taylor finish when a step is below ``2^-17`` of the spread.  Lanes with a flat row, ``kappa
+    <= 0`` or ``q(argmin z) >= 1 - kappa`` (where the boundary case ``kappa >= -log q(argmin z)``
+    may hold) are left to the scalar kernel, as are lanes not finished after ``max_passes``
+    passes.
+    """
+    T, F, I = lb
+    Qt, Zt = T[0], T[1]
+    nl = I[0]
+    L = il.shape[0]  # a run-time count: a constant one is unrolled before LLVM could vectorise it
+    st, val, u, zmin, zmax = F[0], F[1], F[2], F[3], F[4]
+    QM, Zs, S1, S2, S3, lo, hi = F[5], F[6], F[7], F[8], F[9], F[10], F[11]
+    nmax = _gather_lanes(csr, v, il, Qt, Zt, F, nl)
+    cold = False
+    for l in range(L):
+        ok = st[l] == RUN and zmax[l] - zmin[l] > 0.0 and kap[l] > 0.0
+        st[l] = RUN if ok else SCALAR
+        cold = cold or (ok and not u[l] > 0.0)
+        lo[l] = 0.0
+        hi[l] = np.inf
+    if cold:
+        # the raw moments of d = z - min z under q for the cold start
+        for l in range(L):
+            Zs[l] = 0.0
+            S1[l] = 0.0
+            S2[l] = 0.0
+            S3[l] = 0.0
+        for k in range(nmax):
+            for l in range(L):
+                d = Zt[k, l] - zmin[l]
+                qd = Qt[k, l] * d
+                Zs[l] += qd
+                S1[l] += qd * d
+                S2[l] += qd * d * d
+                S3[l] += qd * d * d * d
+        for l in range(L):
+            if st[l] == RUN and not u[l] > 0.0:
+                u[l] = _kl_start(kap[l], Zs[l], S1[l], S2[l], S3[l], zmax[l] - zmin[l])
+    running = 0
+    for l in range(L):
+        u[l] = u[l] if st[l] == RUN else 0.0
+        running += 1 if st[l] == RUN else 0
+    for _ in range(max_passes):
+        if running == 0:
+            break
+        for l in range(L):
+            QM[l] = 0.0
+            Zs[l] = 0.0
+            S1[l] = 0.0
+            S2[l] = 0.0
+            S3[l] = 0.0
+        for k in range(nmax):
+            for l in range(L):
+                q = Qt[k, l]
+                d = Zt[k, l] - zmin[l]
+                QM[l] += q if d == 0.0 else 0.0
+                w = q * _exp_nonpos(-u[l] * d)
+                Zs[l] += w
+                wd = w * d
+                S1[l] += wd
+                wdd = wd * d
+                S2[l] += wdd
+                S3[l] += wdd * d
+        running = 0
+        for l in range(L):
+            if st[l] != RUN:
+                continue
+            if QM[l] >= 1.0 - kap[l]:  # the boundary case may hold: the scalar kernel decides
+                st[l] = SCALAR
+                continue
+            ul = u[l]
+            inv = 1.0 / Zs[l]
+            m1 = S1[l] * inv
+            m2 = S2[l] * inv
+            lz = _log_pos(Zs[l])
+            f = -ul * m1 - lz - kap[l]
+            if f < 0.0:
+                lo[l] = ul
+            else:
+                hi[l] = ul
+            if abs(f) <= 8e-16 * (kap[l] + ul * m1 + abs(lz)) or (hi[l] < np.inf and hi[l] - lo[l] <= 4e-16 * hi[l]):
+                val[l] = zmin[l] + m1
+                st[l] = DONE
+                continue
+            var = m2 - m1 * m1
+            mu3 = S3[l] * inv - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1
+            d1 = ul * var
+            d2 = var - ul * mu3
+            den = 2.0 * d1 * d1 - f * d2
+            step = -2.0 * f * d1 / den if den > 0.0 else (-f / d1 if d1 > 0.0 else np.inf)
+            un = ul + step
+            if not (lo[l] < un < hi[l]):
+                un = 0.5 * (lo[l] + hi[l]) if hi[l] < np.inf else 2.0 * ul
+            elif abs(step) * (zmax[l] - zmin[l]) <= 7.62939453125e-06:
+                val[l] = zmin[l] + m1 - var * step + 0.5 * mu3 * step * step
+                u[l] = un
+                st[l] = DONE
+                continue
+            if abs(un - ul) <= 8e-16 * ul:
+                val[l] = zmin[l] + m1
+                st[l] = DONE
+                continue
+            u[l] = un
+            running += 1
+    for l in range(L):
+        st[l] = SCALAR if st[l] == RUN else st[l]
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
+def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
+    """L2 (``l2`` True: ``c = 1, r2 = kappa^2``) or chi-square (``c = q, r2 = kappa``) balls on the
+    lanes' rows: ``robust._ellipsoid_kkt`` on ``LANES`` rows at once.
+
+    Arguments as :func:`kl_lanes`; ``F[2]`` holds on entry each lane's warm start, the active set
+    of the row's last solution as a bit mask over its stored entries (``_bits_f64(mask)``; 0: none,
+    start from every entry), and on return, for DONE lanes, the new one.  Per lane: the vertex test
+    (all mass on argmin z when the ball reaches that vertex), then the closed-form KKT point on an
+    active set, starting from the warm one, and dropping every entry with a non-positive candidate
+    (Michelot-style) until none is dropped.  The point is returned only when it satisfies every KKT
+    condition: positive on the active set, a non-positive candidate off it (the sum and distance
+    equations hold by construction of alpha and t); as the problem is convex, such a point is a
+    minimiser, whatever the start.  A lane with a flat row or a zero radius, one whose active-set
+    equations have no solution, one whose point fails the check (an entry off the set wants mass,
+    which a warm set too small can cause) or one still dropping entries after ``max_iters``
+    iterations is left to the scalar kernel (whose bisection is the safe path).
+
+    The sums of the next iteration's active set are formed in the pass that tests the current
+    point, so an iteration costs two passes (the spread term B, then the point).
+    """
+    T, F, I = lb
+    Qt, Zt, Ct, Bt, At = T[0], T[1], T[2], T[3], T[4]
+    nl, mk = I[0], I[1]
+    L = il.shape[0]  # a run-time count: a constant one is unrolled before LLVM could vectorise it
+    st, val, warm, zmin, zmax = F[0], F[1], F[2], F[3], F[4]
+    QM, CM, rest, QK, CK, CZ, B, RK, alpha, t, r2, ndrop, offbad, value = (
+        F[5], F[6], F[7], F[8], F[9], F[10], F[11], F[12], F[13], F[14], F[15], F[16], F[17], F[18])
+    nmax = _gather_lanes(csr, v, il, Qt, Zt, F, nl)
+    for l in range(L):
+        mk[l] = _f64_bits(warm[l])
+    for k in range(nmax):
+        for l in range(L):
+            q = Qt[k, l]
+            real = q > 0.0
+            Ct[k, l] = (1.0 if l2 else q) if real else 0.0
+            Bt[k, l] = q * q if l2 else q
+            guess = mk[l] == 0 or ((mk[l] >> k) & 1) != 0
+            At[k, l] = 1.0 if (real and guess) else 0.0
+    for l in range(L):
+        QM[l] = 0.0
+        CM[l] = 0.0
+        rest[l] = 0.0
+        QK[l] = 0.0
+        CK[l] = 0.0
+        CZ[l] = 0.0
+        RK[l] = 0.0
+        r2[l] = kap[l] * kap[l] if l2 else kap[l]
+    # the vertex test (limit t -> inf) and the sums of the starting active set, in one pass
+    for k in range(nmax):
+        for l in range(L):
+            q = Qt[k, l]
+            c = Ct[k, l]
+            bb = Bt[k, l]
+            a = At[k, l]
+            d = Zt[k, l] - zmin[l]
+            at = d == 0.0 and q > 0.0
+            QM[l] += q if at else 0.0
+            CM[l] += c if at else 0.0
+            rest[l] += 0.0 if at else bb
+            QK[l] += a * q
+            CK[l] += a * c
+            CZ[l] += a * c * d
+            RK[l] += (1.0 - a) * bb
+    running = 0
+    for l in range(L):
+        ok = st[l] == RUN and zmax[l] - zmin[l] > 0.0 and r2[l] > 0.0
+        st[l] = RUN if ok else SCALAR
+        if ok:
+            if (1.0 - QM[l]) * (1.0 - QM[l]) / CM[l] + rest[l] <= r2[l]:
+                val[l] = zmin[l]
+                st[l] = DONE
+            else:
+                running += 1
+    for _ in range(max_iters):
+        if running == 0:
+            break
+        for l in range(L):
+            ck = CK[l] if CK[l] > 0.0 else 1.0
+            zb = CZ[l] / ck
+            alpha[l] = (1.0 - QK[l]) / ck
+            rest[l] = zb  # rest is free now: the c-weighted mean of d on the active set
+            B[l] = 0.0
+        for k in range(nmax):
+            for l in range(L):
+                beta = rest[l] - (Zt[k, l] - zmin[l])
+                B[l] += At[k, l] * Ct[k, l] * beta * beta
+        for l in range(L):
+            const = alpha[l] * alpha[l] * CK[l] + RK[l]
+            if st[l] == RUN and (not CK[l] > 0.0 or not B[l] > 0.0 or r2[l] < const):
+                st[l] = SCALAR
+            t[l] = np.sqrt((r2[l] - const) / B[l]) if st[l] == RUN else 0.0
+            ndrop[l] = 0.0
+            offbad[l] = 0.0
+            value[l] = 0.0
+            QK[l] = 0.0
+            CK[l] = 0.0
+            CZ[l] = 0.0
+            RK[l] = 0.0
+        for k in range(nmax):
+            for l in range(L):
+                a = At[k, l]
+                q = Qt[k, l]
+                c = Ct[k, l]
+                d = Zt[k, l] - zmin[l]
+                pv = q + c * (alpha[l] + t[l] * (rest[l] - d))
+                drop = a > 0.0 and pv <= 0.0
+                ndrop[l] += 1.0 if drop else 0.0
+                offbad[l] += 1.0 if (a == 0.0 and pv > 0.0) else 0.0
+                value[l] += pv * Zt[k, l] if a > 0.0 else 0.0
+                an = 0.0 if drop else a
+                At[k, l] = an
+                QK[l] += an * q
+                CK[l] += an * c
+                CZ[l] += an * c * d
+                RK[l] += (1.0 - an) * Bt[k, l]
+        running = 0
+        for l in range(L):
+            if st[l] != RUN:
+                continue
+            if ndrop[l] == 0.0:
+                st[l] = DONE if offbad[l] == 0.0 else SCALAR
+                val[l] = value[l]
+            else:
+                running += 1
+    for l in range(L):
+        st[l] = SCALAR if st[l] == RUN else st[l]
+        mk[l] = 0
+    # the active sets of the solved lanes: next sweep's warm start
+    for k in range(nmax):
+        for l in range(L):
+            mk[l] |= (1 << k) if At[k, l] > 0.0 else 0
+    for l in range(L):
+        warm[l] = _bits_f64(mk[l]) if st[l] == DONE else warm[l]

@@ -1,0 +1,150 @@
+"""The row-batched divergence kernels (``_kernels/robust_lanes.py``) against the row-by-row ones.
+
+Oracles: ``np.log`` for the vectorised log; the scalar kernels of ``robust.py`` (which the sweep
+runs when the minimiser is stored, and which ``test_robust_div_fused.py`` checks against the
+plain-numpy twins) and those twins themselves for the batched sweep.  The instances mix what the
+batch hands back to the scalar kernel (rows longer than ``KMAX``, explicit zeros, flat rows, the
+KL boundary case, a zero radius, masked actions, a partial last batch) with what it solves.
+"""
+
+import numpy as np
+import pytest
+
+import mdpkit._reference_robust as ref
+from mdpkit import TabularMDP, generators
+from mdpkit._kernels import model_args
+from mdpkit._kernels import robust as rk
+from mdpkit._kernels import robust_lanes as rl
+from mdpkit.uncertainty import KINDS, make_workspace
+
+
+def test_log_pos_matches_numpy_to_two_ulps():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.exp(rng.uniform(-700, 700, 20000)), 1.0 + rng.uniform(-1e-3, 1e-3, 5000),
+                        rng.random(5000), [1.0, 2.0, 0.5, np.sqrt(0.5), np.sqrt(2.0), 1e-300, 1e300,
+                                           np.nextafter(1.0, 0.0), np.nextafter(1.0, 2.0)]])
+    out = np.empty_like(x)
+    rl.log_pos_into(x, out)
+    expect = np.log(x)
+    assert np.all(np.abs(out - expect) <= 2.5 * np.finfo(float).eps * np.abs(expect))  # about 1 ulp measured
+    assert out[x == 1.0][0] == 0.0
+
+
+def _mixed_model(rng, S=300, A=3):
+    """CSR rows of 1..24 entries (some longer than KMAX), explicit zeros, flat and tied values."""
+    rows, P = [], np.zeros((S, A, S))
+    for s in range(S):
+        for a in range(A):
+            n = int(rng.choice([1, 2, 3, 5, 8, 8, 8, 12, 16, 17, 24]))
+            idx = rng.choice(S, size=n, replace=False)
+            w = rng.random(n) + 0.05
+            P[s, a, idx] = w / w.sum()
+    mask = rng.random((S, A)) > 0.1
+    mask[:, 0] = True
+    import scipy.sparse as sp
+
+    return TabularMDP(P=sp.csr_matrix(P.reshape(S * A, S)), R=rng.normal(size=(S, A)), gamma=0.9, action_mask=mask)
+
+
+def _with_explicit_zeros(model, rng):
+    """The model tuple with an explicit 0 stored in every fifth row, at a state outside the row's
+    support whose value is the lowest (so a kernel that read it would change the answer)."""
+    import scipy.sparse as sp
+
+    layout, P2, indptr, indices, data, R1, mask1, S, A = model
+    M = sp.csr_matrix((data, indices, indptr), shape=(S * A, S)).tocoo()
+    rows, cols, vals = [M.row], [M.col], [M.data]
+    for i in range(0, S * A, 5):
+        free = np.setdiff1d(np.arange(S), indices[indptr[i]:indptr[i + 1]])
+        rows.append([i])
+        cols.append([free[0]])
+        vals.append([0.0])
+    C = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(S * A, S)).tocsr()
+    assert C.nnz == M.nnz + len(range(0, S * A, 5))  # the zeros are stored
+    return (layout, P2, C.indptr.astype(np.int64), C.indices.astype(np.int64), C.data.astype(float), R1, mask1, S, A)
+
+
+def _q(model, kind, radius, v, work, store, S, A, gamma):
+    q = np.empty(S * A)
+    pwd = np.zeros(model[4].size)
+    uset = (KINDS[kind], np.full(S * A, radius), False, np.zeros(1), np.zeros((1, 1)))
+    rk.robust_q(model, uset, gamma, v, store, (np.zeros((1, 1)), pwd), q, work)
+    return q
+
+
+def _work(model, kind, chunks=1, rows=0):
+    return make_workspace(int(np.diff(model[2]).max()), KINDS[kind], chunks, rows)
+
+
+@pytest.mark.parametrize("kind", ["kl", "l2", "chi2"])
+def test_batched_sweep_equals_the_row_by_row_sweep_and_the_twins(kind):
+    rng = np.random.default_rng(3)
+    mdp = _mixed_model(rng)
+    model = _with_explicit_zeros(model_args(mdp), rng)
+    S, A = mdp.S, mdp.A
+    assert np.diff(model[2]).max() > rl.KMAX  # some rows go to the scalar kernel
+    P = mdp.P_dense().reshape(S * A, S)
+    mask = model[6]
+    for radius in (0.0, 0.01, 0.2, 1.5):
+        # ties and flat rows: integer values on a few levels
+        v = rng.integers(-2, 3, size=S).astype(float) if radius == 0.2 else rng.normal(scale=3.0, size=S)
+        v[model[3][model[4] == 0.0]] = -1e3  # the explicitly stored zeros point at the lowest values
+        lanes = _q(model, kind, radius, v, _work(model, kind), False, S, A, mdp.gamma)
+        rows = _q(model, kind, radius, v, _work(model, kind), True, S, A, mdp.gamma)
+        scale = 1.0 + np.abs(rows[mask]).max()
+        np.testing.assert_array_equal(lanes[~mask], -np.inf)
+        assert np.abs(lanes[mask] - rows[mask]).max() <= 1e-12 * scale
+        R1 = mdp.R.reshape(-1)
+        for i in range(0, S * A, 11):
+            if not mask[i]:
+                continue
+            idx = np.flatnonzero(P[i] > 0)
+            if idx.size > 12:  # the twins enumerate supports: 2^n
+                continue
+            if kind == "kl":
+                expect = ref.kl_dual(P[i, idx], v[idx], radius)
+            else:
+                c = np.ones(idx.size) if kind == "l2" else P[i, idx]
+                expect = ref.ellipsoid_enum(P[i, idx], c, v[idx], radius ** 2 if kind == "l2" else radius)[1]
+            assert lanes[i] == pytest.approx(R1[i] + mdp.gamma * expect, rel=1e-8, abs=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["kl", "l2", "chi2"])
+def test_warm_started_batches_equal_cold_ones_along_a_trajectory(kind):
+    """The warm start (KL: the previous tilt; L2 / chi2: the previous active set) changes a value
+    only at round-off, and a wrong warm start (garbage bits) is caught by the KKT check."""
+    mdp = generators.garnet(500, 3, 7, gamma=0.9, rng=8, sparse=True)
+    model = model_args(mdp)
+    S, A = mdp.S, mdp.A
+    warm = _work(model, kind, rows=S * A)
+    v = np.zeros(S)
+    for sweep in range(10):
+        if sweep == 6:
+            rng = np.random.default_rng(0)
+            if kind == "kl":
+                warm[-1][:] = rng.random(S * A) * 50.0  # far from the roots
+            else:  # random active sets over the first 8 stored entries
+                warm[-1][:] = rng.integers(1, 256, size=S * A).astype(np.int64).view(np.float64)
+        q_w = _q(model, kind, 0.1, v, warm, False, S, A, mdp.gamma)
+        q_c = _q(model, kind, 0.1, v, _work(model, kind), False, S, A, mdp.gamma)
+        assert np.abs(q_w - q_c).max() <= 1e-13 * (1.0 + np.abs(q_c).max())
+        v = q_c.reshape(S, A).max(axis=1)
+
+
+def test_partial_batches_and_block_splits_give_the_same_bits():
+    """A row's value does not depend on which batch it lands in (block boundaries, a short last
+    batch): sweeps over the rows in different splits agree bit for bit."""
+    mdp = generators.garnet(2 * rl.LANES + 5, 2, 6, gamma=0.9, rng=1, sparse=True)
+    model = model_args(mdp)
+    S, A = mdp.S, mdp.A
+    v = np.random.default_rng(2).normal(size=S)
+    for kind in ("kl", "l2", "chi2"):
+        full = _q(model, kind, 0.1, v, _work(model, kind), False, S, A, mdp.gamma)
+        # the policy sweep visits rows s*A + pi[s]: other batch compositions of the same rows
+        for a in range(A):
+            pi = np.full(S, a, dtype=np.int64)
+            out = np.empty(S)
+            uset = (KINDS[kind], np.full(S * A, 0.1), False, np.zeros(1), np.zeros((1, 1)))
+            rk.div_sweep(model, uset, mdp.gamma, v, np.bool_(True), pi, False,
+                         (np.zeros((1, 1)), np.zeros(1)), out, _work(model, kind))
+            np.testing.assert_array_equal(out, full[np.arange(S) * A + a])
