@@ -48,7 +48,7 @@ from mdpkit._kernels import robust as rk
 from mdpkit.uncertainty import KINDS, make_workspace
 
 SETS = (("l1", 0.2), ("l1", 0.05), ("linf", 0.05), ("kl", 0.1), ("l2", 0.1), ("chi2", 0.1))
-WARM_KINDS = ("kl",)
+WARM_KINDS = ("kl", "l2", "chi2")
 
 
 def _best(fn, repeat, clock):
@@ -61,7 +61,8 @@ def _best(fn, repeat, clock):
 
 
 def trajectory(mdp, kind, radius, k0, K):
-    """Iterates k0 .. k0+K-1 of robust value iteration from v = 0 (the vectors the sweeps run on)."""
+    """Iterates k0-1 .. k0+K-1 of robust value iteration from v = 0: the one before the timed
+    sweeps (for the steady runs' warm state), then the K vectors the sweeps run on."""
     model = model_args(mdp)
     S, A = mdp.S, mdp.A
     indptr = model[2]
@@ -73,15 +74,17 @@ def trajectory(mdp, kind, radius, k0, K):
     q = np.empty(S * A)
     vs = []
     for k in range(k0 + K):
-        if k >= k0:
+        if k >= k0 - 1:
             vs.append(v.copy())
         rk.robust_q(model, uset, mdp.gamma, v, False, pw, q, work)
         v = q.reshape(S, A).max(axis=1)
     return vs
 
 
-def sweep_times(mdp, kind, radius, vs, repeat, rounds, clock):
-    """Median over rounds of per-sweep seconds (nominal, cold, warm) and ratios (cold, warm)."""
+def sweep_times(mdp, kind, radius, vs, v_prev, repeat, rounds, clock):
+    """Median over rounds of per-sweep seconds (nominal, cold, warm, steady) and their ratios to
+    nominal (cold, warm, steady); ``v_prev`` is the iterate before ``vs[0]`` (the steady runs start
+    from the warm state it leaves)."""
     model = model_args(mdp)
     S, A = mdp.S, mdp.A
     sparse, indptr, data, P2 = model[0], model[2], model[4], model[1]
@@ -108,15 +111,31 @@ def sweep_times(mdp, kind, radius, vs, repeat, rounds, clock):
         for v in vs:
             rk.robust_q(model, uset, mdp.gamma, v, False, pw, q, w_warm)
 
+    def steady_prep():  # the warm state of the sweep before vs[0], untimed
+        w_warm[-1][:] = 0.0
+        rk.robust_q(model, uset, mdp.gamma, v_prev, False, pw, q, w_warm)
+
+    def steady_run():
+        for v in vs:
+            rk.robust_q(model, uset, mdp.gamma, v, False, pw, q, w_warm)
+
     nominal(), cold(), warm_run()  # compile / warm caches
-    tn, tc, tw = [], [], []
+    tn, tc, tw, ts = [], [], [], []
     for _ in range(rounds):
         tn.append(_best(nominal, repeat, clock))
         tc.append(_best(cold, repeat, clock))
         tw.append(_best(warm_run, repeat, clock) if warm else tc[-1])
-    tn, tc, tw = (np.array(x) / len(vs) for x in (tn, tc, tw))
+        best = np.inf
+        for _ in range(repeat):
+            if warm:
+                steady_prep()
+            t0 = clock()
+            steady_run() if warm else cold()
+            best = min(best, clock() - t0)
+        ts.append(best)
+    tn, tc, tw, ts = (np.array(x) / len(vs) for x in (tn, tc, tw, ts))
     med = lambda x: float(np.median(x))  # noqa: E731
-    return med(tn), med(tc), med(tw), med(tc / tn), med(tw / tn)
+    return med(tn), med(tc), med(tw), med(ts), med(tc / tn), med(tw / tn), med(ts / tn)
 
 
 def main(argv=None):
@@ -152,19 +171,22 @@ def main(argv=None):
     settings.append((1, "cpu", time.process_time))
     rows = []
     print(f"{'model':<30}{'set':<11}{'thr':>4}{'clock':>6}{'nominal ms':>12}{'cold ms':>10}{'ratio':>7}"
-          f"{'warm ms':>10}{'ratio':>7}", flush=True)
+          f"{'warm ms':>10}{'ratio':>7}{'steady ms':>10}{'ratio':>7}", flush=True)
     load0 = os.getloadavg()
     for name, m in models:
         for kind, r in sets:
-            vs = trajectory(m, kind, r, args.k0, args.K)
+            traj = trajectory(m, kind, r, args.k0, args.K)
+            v_prev, vs = traj[0], traj[1:]
             for threads, clock_name, clock in settings:
                 numba.set_num_threads(threads)
-                tn, tc, tw, rc, rw = sweep_times(m, kind, r, vs, args.repeat, args.rounds, clock)
+                tn, tc, tw, ts, rc, rw, rs = sweep_times(m, kind, r, vs, v_prev, args.repeat, args.rounds, clock)
                 warm = kind in WARM_KINDS
                 rows.append(dict(model=name, set=f"{kind}:{r}", threads=threads, clock=clock_name,
                                  nominal_ms=1e3 * tn, cold_ms=1e3 * tc, cold_ratio=rc,
-                                 warm_ms=1e3 * tw if warm else None, warm_ratio=rw if warm else None))
-                wtxt = f"{1e3 * tw:>10.3f}{rw:>7.2f}" if warm else f"{'-':>10}{'-':>7}"
+                                 warm_ms=1e3 * tw if warm else None, warm_ratio=rw if warm else None,
+                                 steady_ms=1e3 * ts if warm else None, steady_ratio=rs if warm else None))
+                wtxt = (f"{1e3 * tw:>10.3f}{rw:>7.2f}{1e3 * ts:>10.3f}{rs:>7.2f}" if warm
+                        else f"{'-':>10}{'-':>7}{'-':>10}{'-':>7}")
                 print(f"{name:<30}{kind + ':' + str(r):<11}{threads:>4}{clock_name:>6}{1e3 * tn:>12.3f}"
                       f"{1e3 * tc:>10.3f}{rc:>7.2f}{wtxt}", flush=True)
             numba.set_num_threads(n_threads)
@@ -184,16 +206,20 @@ def main(argv=None):
                     f"{args.K} sweeps on robust VI iterates {args.k0}..{args.k0 + args.K - 1} (from v = 0); "
                     f"medians over {args.rounds} interleaved rounds of the best of {args.repeat} runs; the "
                     "ratio is the median of the per-round ratios.  `cold`: no state kept between sweeps; "
-                    "`warm`: the solvers' default, KL multipliers carried from sweep to sweep (first sweep "
-                    "of each run cold).  `clock`: wall (perf_counter) or process CPU time "
-                    "(process_time, one thread).\n\n")
+                    "`warm`: the solvers' default, warm starts carried from sweep to sweep (KL: the "
+                    "multipliers; L2, chi2: the active sets), the first sweep of each run cold; `steady`: "
+                    "the same sweeps started from the warm state the previous iterate left, i.e. what "
+                    "every sweep of a value-iteration run after its first costs.  `clock`: wall "
+                    "(perf_counter) or process CPU time (process_time, one thread).\n\n")
             f.write("| model | set | threads | clock | nominal ms | robust cold ms | ratio cold | "
-                    "robust warm ms | ratio warm |\n|---|---|---:|---|---:|---:|---:|---:|---:|\n")
+                    "robust warm ms | ratio warm | robust steady ms | ratio steady |\n"
+                    "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
             for r_ in rows:
-                wm = "-" if r_["warm_ms"] is None else f"{r_['warm_ms']:.3f}"
-                wr = "-" if r_["warm_ratio"] is None else f"{r_['warm_ratio']:.2f}"
+                cells = []
+                for key, fmt in (("warm_ms", ".3f"), ("warm_ratio", ".2f"), ("steady_ms", ".3f"), ("steady_ratio", ".2f")):
+                    cells.append("-" if r_[key] is None else format(r_[key], fmt))
                 f.write(f"| {r_['model']} | {r_['set']} | {r_['threads']} | {r_['clock']} | {r_['nominal_ms']:.3f} | "
-                        f"{r_['cold_ms']:.3f} | {r_['cold_ratio']:.2f} | {wm} | {wr} |\n")
+                        f"{r_['cold_ms']:.3f} | {r_['cold_ratio']:.2f} | {' | '.join(cells)} |\n")
 
 
 if __name__ == "__main__":

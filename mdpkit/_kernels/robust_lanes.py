@@ -185,6 +185,7 @@ def _gather_lanes(csr, v, il, Qt, Zt, F, nl):
     L = il.shape[0]
     zmin, zmax, st = F[3], F[4], F[0]
     nmax = 0
+    zeros = False
     for l in range(L):
         i = il[l]
         n = 0
@@ -199,6 +200,7 @@ def _gather_lanes(csr, v, il, Qt, Zt, F, nl):
                     z = v[indices[a + k]]
                     Qt[k, l] = q
                     Zt[k, l] = z
+                    zeros = zeros or not q > 0.0
                     lo = min(lo, z if q > 0.0 else np.inf)
                     hi = max(hi, z if q > 0.0 else -np.inf)
             else:
@@ -212,9 +214,11 @@ def _gather_lanes(csr, v, il, Qt, Zt, F, nl):
     for l in range(L):
         for k in range(max(nl[l], 0), nmax):
             Qt[k, l] = 0.0
-    for k in range(nmax):
-        for l in range(L):
-            Zt[k, l] = Zt[k, l] if Qt[k, l] > 0.0 else zmin[l]
+            Zt[k, l] = zmin[l]
+    if zeros:  # explicitly stored zeros: rare, so a separate pass
+        for k in range(nmax):
+            for l in range(L):
+                Zt[k, l] = Zt[k, l] if Qt[k, l] > 0.0 else zmin[l]
     return nmax
 
 
@@ -242,6 +246,7 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
     L = il.shape[0]  # a run-time count: a constant one is unrolled before LLVM could vectorise it
     st, val, u, zmin, zmax = F[0], F[1], F[2], F[3], F[4]
     QM, Zs, S1, S2, S3, lo, hi = F[5], F[6], F[7], F[8], F[9], F[10], F[11]
+    M1, LZ, FF, VAR, MU3, STEP = F[12], F[13], F[14], F[15], F[16], F[17]
     nmax = _gather_lanes(csr, v, il, Qt, Zt, F, nl)
     cold = False
     for l in range(L):
@@ -293,6 +298,25 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
                 wdd = wd * d
                 S2[l] += wdd
                 S3[l] += wdd * d
+        # the per-lane arithmetic, straight-line so that it vectorises (divisions and logs too)
+        for l in range(L):
+            ul = u[l]
+            inv = 1.0 / Zs[l]
+            m1 = S1[l] * inv
+            m2 = S2[l] * inv
+            lz = _log_pos(Zs[l])
+            f = -ul * m1 - lz - kap[l]
+            var = m2 - m1 * m1
+            mu3 = S3[l] * inv - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1
+            d1 = ul * var
+            d2 = var - ul * mu3
+            den = 2.0 * d1 * d1 - f * d2
+            M1[l] = m1
+            LZ[l] = lz
+            FF[l] = f
+            VAR[l] = var
+            MU3[l] = mu3
+            STEP[l] = -2.0 * f * d1 / den if den > 0.0 else (-f / d1 if d1 > 0.0 else np.inf)
         running = 0
         for l in range(L):
             if st[l] != RUN:
@@ -301,30 +325,22 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
                 st[l] = SCALAR
                 continue
             ul = u[l]
-            inv = 1.0 / Zs[l]
-            m1 = S1[l] * inv
-            m2 = S2[l] * inv
-            lz = _log_pos(Zs[l])
-            f = -ul * m1 - lz - kap[l]
+            m1 = M1[l]
+            f = FF[l]
             if f < 0.0:
                 lo[l] = ul
             else:
                 hi[l] = ul
-            if abs(f) <= 8e-16 * (kap[l] + ul * m1 + abs(lz)) or (hi[l] < np.inf and hi[l] - lo[l] <= 4e-16 * hi[l]):
+            if abs(f) <= 8e-16 * (kap[l] + ul * m1 + abs(LZ[l])) or (hi[l] < np.inf and hi[l] - lo[l] <= 4e-16 * hi[l]):
                 val[l] = zmin[l] + m1
                 st[l] = DONE
                 continue
-            var = m2 - m1 * m1
-            mu3 = S3[l] * inv - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1
-            d1 = ul * var
-            d2 = var - ul * mu3
-            den = 2.0 * d1 * d1 - f * d2
-            step = -2.0 * f * d1 / den if den > 0.0 else (-f / d1 if d1 > 0.0 else np.inf)
+            step = STEP[l]
             un = ul + step
             if not (lo[l] < un < hi[l]):
                 un = 0.5 * (lo[l] + hi[l]) if hi[l] < np.inf else 2.0 * ul
             elif abs(step) * (zmax[l] - zmin[l]) <= 7.62939453125e-06:
-                val[l] = zmin[l] + m1 - var * step + 0.5 * mu3 * step * step
+                val[l] = zmin[l] + m1 - VAR[l] * step + 0.5 * MU3[l] * step * step
                 u[l] = un
                 st[l] = DONE
                 continue
