@@ -9,13 +9,16 @@ L1 under 5x on sparse rows; issue 18, KL, chi2 and L2 within 5x on the sparse Ga
 
 What is timed: a run of ``K`` consecutive sweeps, each on the next iterate ``v_k`` of a robust
 value-iteration trajectory (``v_0 = 0``, iterates ``k0 .. k0 + K - 1`` of robust VI on the same
-set; the nominal sweeps run on the same vectors).  Two robust columns:
+set; the nominal sweeps run on the same vectors).  Three robust columns:
 
 * ``cold``: no state carried between sweeps (a workspace without warm-start storage), i.e.
   what one isolated backup costs;
 * ``warm``: the solvers' default (``solvers/robust.py`` builds the workspace with ``rows = S*A``):
-  KL rows start Newton/Halley from the previous sweep's multiplier; the warm state is reset at the
-  start of every timed run, so its first sweep is cold.  Same as ``cold`` for the other sets.
+  KL rows start Halley's method from the previous sweep's multiplier, L2 and chi-square rows the
+  active-set iteration from the previous sweep's active set; the warm state is reset at the start
+  of every timed run, so its first sweep is cold.  Same as ``cold`` for the other sets;
+* ``steady``: the same K sweeps, started from the warm state that the sweep on iterate ``k0 - 1``
+  left (untimed), i.e. what each sweep of a value-iteration run costs after its first one.
 
 Timing: nominal and robust runs alternate in the same process (nominal, cold, warm, nominal, ...)
 so that load from other processes hits them alike; each round keeps the best of ``--repeat``
