@@ -240,7 +240,8 @@ def make_workspace(n_max: int, kind: int, chunks: int = 1, rows: int = 0):
     buffers are (1, 1) dummies unless needed); the next 8 are the (chunks, n_max) per-block scratch
     of the fused sweeps (``QS..PS``: L1, L2, chi2 and KL, ``_kernels.robust.robust_q_l1`` and
     ``div_sweep``; ``BS, CS, AS``: L2, chi2 and KL only; (1, 1) dummies otherwise); ``warm``
-    (rows,) holds the per-row multipliers the KL sweep carries from one sweep to the next (pass
+    (rows,) holds the per-row warm starts the divergence sweep carries from one sweep to the next
+    (KL: the multipliers; L2 and chi2: the active sets, as bits) (pass
     ``rows = S*A``; with the default a (1,) dummy, i.e. no warm start).  Every buffer is freshly
     allocated, writable, float64 or int64 and C-contiguous, and the tuple has the same types for
     every kind and size, so the kernels keep one type signature.  Pass

@@ -46,8 +46,9 @@ from numba import njit, prange
 # bellman.greedy_max is called by the robust loops.  Numba's on-disk cache does not track callees
 # in other files: after editing it, clear NUMBA_CACHE_DIR (or touch this file).
 from . import bellman
-from .robust_lanes import (DONE, LANES, _exp_nonpos, _kl_start, ellipsoid_lanes, exp_nonpos_into,  # noqa: F401
-                           kl_lanes, lane_buffers)
+# The same holds for the batched kernels of robust_lanes, called by _div_block.
+from .robust_lanes import (DONE, LANES, ellipsoid_lanes, exp_nonpos, exp_nonpos_into,  # noqa: F401
+                           kl_lanes, kl_start, lane_buffers)
 
 
 NEG_INF = -np.inf
@@ -483,7 +484,7 @@ def inner_kl(qb, zb, kappa, n, pb, u0, want_p):
     gives ``F``, ``F'(u) = u Var_p(z)`` and ``F''(u) = Var_p(z) - u mu3_p(z)`` (mu3 the third
     central moment).  It starts from ``u0`` when ``u0 > 0`` (the previous sweep's multiplier of
     this row: a warm start), otherwise from the small-``kappa`` guess ``sqrt(2 kappa / Var_q(z))``
-    refined by the cubic term of the series (:func:`_kl_start`); the bracket of evaluated points
+    refined by the cubic term of the series (:func:`kl_start`); the bracket of evaluated points
     safeguards it (doubling until the root is bracketed, bisection when a step leaves it).  Stopping: when
     ``F(u)`` is at its round-off level, the value is ``min z + E_p[z - min z]`` at u.  Without
     ``want_p``, once the next step ``delta`` satisfies ``|delta| (max z - min z) <= 2^-17`` the
@@ -492,7 +493,7 @@ def inner_kl(qb, zb, kappa, n, pb, u0, want_p):
     order ``(2^-17)^3 (max z - min z) < 5e-16 (max z - min z)``), which saves the pass that would
     only confirm it.  Without ``want_p`` ``pb`` is scratch on return; with it the loop ends on
     an evaluated point and ``pb`` is the normalised minimiser.  The start changes the result only
-    at round-off.  The exponentials are :func:`_exp_nonpos` (vectorised); sums are reassociated
+    at round-off.  The exponentials are :func:`exp_nonpos` (vectorised); sums are reassociated
     (``fastmath`` without ``nnan``/``ninf``).
     """
     if n == 0:
@@ -528,7 +529,7 @@ def inner_kl(qb, zb, kappa, n, pb, u0, want_p):
         return zmin, 0.0
     u = u0
     if not u0 > 0.0:
-        u = _kl_start(kappa, m1q, m2q, m3q, m4q, spread)
+        u = kl_start(kappa, m1q, m2q, m3q, m4q, spread)
     lo = 0.0
     hi = np.inf
     m1 = 0.0
@@ -540,7 +541,7 @@ def inner_kl(qb, zb, kappa, n, pb, u0, want_p):
         S3 = 0.0
         for k in range(n):
             d = zb[k] - zmin
-            w = qb[k] * _exp_nonpos(-u * d)
+            w = qb[k] * exp_nonpos(-u * d)
             pb[k] = w
             Z += w
             S1 += w * d
@@ -1091,7 +1092,8 @@ def _div_block(model, uset, gamma, v, pol, pi, store, pw, out, lo, hi, rows, war
     """Rows (``pol`` False: state-action rows lo..hi-1 into ``out[i]``, masked rows -inf) or states
     (``pol`` True: rows ``s*A + pi[s]`` into ``out[s]``) of the fused divergence sweep.
 
-    ``warm`` (S*A,) holds each row's multiplier from the previous sweep (KL: the tilt u; 0 = none)
+    ``warm`` (S*A,) holds each row's warm start from the previous sweep (KL: the tilt u; L2 and
+    chi2: the active set's bit mask as float64 bits, see ``robust_lanes.ellipsoid_lanes``; 0 = none)
     and is updated in place; a shorter array (the (1,) dummy) means no warm start.  CSR rows whose
     minimiser is not stored run ``LANES`` at a time through the batched kernels of
     ``robust_lanes`` (which hand back the rows they do not finish); dense rows, stored
@@ -1163,7 +1165,8 @@ def div_sweep(model, uset, gamma, v, pol, pi, store, pw, out, work):
     One gather and one inner solve per row, on the per-block scratch ``work[17:25]``; sweeps reading
     at least ``PAR_MIN_WORK`` stored entries run ``prange`` over ``N_CHUNKS`` fixed blocks (as the
     nominal ``bellman.bellman_q``), so every row is computed by the same serial code whatever the
-    thread count.  KL rows are warm-started from ``work[25]``, the previous sweep's multipliers.
+    thread count.  Rows are warm-started from ``work[25]``: the previous sweep's multipliers (KL) or
+    active sets (L2, chi2; batched CSR rows only).
     With ``pol`` False, ``pi`` is not read (pass any int64 vector).
     """
     layout, P2, data, A = model[0], model[1], model[4], model[8]
@@ -1227,7 +1230,7 @@ def robust_q(model, uset, gamma, v, store, pw, q_out, work):
     :func:`mdpkit.uncertainty.make_workspace`.  If ``store``, the minimiser is written to
     ``pw[0]`` (dense rows, (S*A, S), zero outside the gathered states) or ``pw[1]`` (CSR data,
     aligned with ``data``).  L1 sets run the fused :func:`robust_q_l1` (scratch ``work[17:22]``),
-    L2 / chi2 / KL the fused :func:`div_sweep` (``work[17:26]``, KL warm-started); the other sets
+    L2 / chi2 / KL the fused :func:`div_sweep` (``work[17:26]``, warm-started); the other sets
     gather each row and call :func:`solve_row`.
     """
     kind, kappa1, full = uset[0], uset[1], uset[2]

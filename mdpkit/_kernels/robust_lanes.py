@@ -58,7 +58,7 @@ _ROUND_MAGIC = 6755399441055744.0  # 1.5 * 2^52: adding it rounds to an integer 
 
 
 @njit(cache=True, inline="always")
-def _exp_nonpos(x):
+def exp_nonpos(x):
     """exp(x) for x <= 0 (0.0 below -708), within about 1 ulp; a loop of these vectorises.
 
     ``np.exp`` is a scalar libm call (about 20 ns here, 8 of them per KL pass); this version is
@@ -81,13 +81,13 @@ def _exp_nonpos(x):
 
 @njit(cache=True)
 def exp_nonpos_into(x, out):
-    """out[k] = exp(x[k]) for x[k] <= 0 by :func:`_exp_nonpos` (a test hook for its accuracy)."""
+    """out[k] = exp(x[k]) for x[k] <= 0 by :func:`exp_nonpos` (a test hook for its accuracy)."""
     for k in range(x.shape[0]):
-        out[k] = _exp_nonpos(x[k])
+        out[k] = exp_nonpos(x[k])
 
 
 @njit(cache=True, inline="always")
-def _kl_start(kappa, m1q, m2q, m3q, m4q, spread):
+def kl_start(kappa, m1q, m2q, m3q, m4q, spread):
     """Cold start of :func:`inner_kl` from the raw moments ``m_j = E_q[d^j]`` of d = z - min z.
 
     With c2, c3, c4 the cumulants of d under q, ``KL(p_u || q) = c2 u^2 / 2 - c3 u^3 / 3 + c4 u^4
@@ -233,7 +233,7 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
     kernel, from its own copy of the warm start).
 
     Per lane this is the scalar kernel's iteration: the cold start from the moments
-    (:func:`_kl_start`), Halley steps on ``F(u) = KL(p_u || q) - kappa`` inside the bracket of
+    (:func:`kl_start`), Halley steps on ``F(u) = KL(p_u || q) - kappa`` inside the bracket of
     evaluated points, the stop at the round-off level of F or on a bracket a few ulps wide, and the
     Taylor finish when a step is below ``2^-17`` of the spread.  Lanes with a flat row, ``kappa
     <= 0`` or ``q(argmin z) >= 1 - kappa`` (where the boundary case ``kappa >= -log q(argmin z)``
@@ -272,7 +272,7 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
                 S3[l] += qd * d * d * d
         for l in range(L):
             if st[l] == RUN and not u[l] > 0.0:
-                u[l] = _kl_start(kap[l], Zs[l], S1[l], S2[l], S3[l], zmax[l] - zmin[l])
+                u[l] = kl_start(kap[l], Zs[l], S1[l], S2[l], S3[l], zmax[l] - zmin[l])
     running = 0
     for l in range(L):
         u[l] = u[l] if st[l] == RUN else 0.0
@@ -291,7 +291,7 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
                 q = Qt[k, l]
                 d = Zt[k, l] - zmin[l]
                 QM[l] += q if d == 0.0 else 0.0
-                w = q * _exp_nonpos(-u[l] * d)
+                w = q * exp_nonpos(-u[l] * d)
                 Zs[l] += w
                 wd = w * d
                 S1[l] += wd

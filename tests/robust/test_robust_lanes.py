@@ -61,7 +61,14 @@ def _with_explicit_zeros(model, rng):
         vals.append([0.0])
     C = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(S * A, S)).tocsr()
     assert C.nnz == M.nnz + len(range(0, S * A, 5))  # the zeros are stored
-    return (layout, P2, C.indptr.astype(np.int64), C.indices.astype(np.int64), C.data.astype(float), R1, mask1, S, A)
+
+    def frozen(a, dtype):  # the kernels' types (as _kernels.prepare): no new Numba signature
+        out = np.ascontiguousarray(a, dtype=dtype)
+        out.flags.writeable = False
+        return out
+
+    return (layout, P2, frozen(C.indptr, np.int64), frozen(C.indices, indices.dtype), frozen(C.data, data.dtype),
+            R1, mask1, S, A)
 
 
 def _q(model, kind, radius, v, work, store, S, A, gamma):
