@@ -257,11 +257,7 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
         hi[l] = np.inf
     if cold:
         # the raw moments of d = z - min z under q for the cold start
-        for l in range(L):
-            Zs[l] = 0.0
-            S1[l] = 0.0
-            S2[l] = 0.0
-            S3[l] = 0.0
+        F[6:10] = 0.0  # Zs, S1, S2, S3
         for k in range(nmax):
             for l in range(L):
                 d = Zt[k, l] - zmin[l]
@@ -280,12 +276,7 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
     for _ in range(max_passes):
         if running == 0:
             break
-        for l in range(L):
-            QM[l] = 0.0
-            Zs[l] = 0.0
-            S1[l] = 0.0
-            S2[l] = 0.0
-            S3[l] = 0.0
+        F[5:10] = 0.0  # QM, Zs, S1, S2, S3
         for k in range(nmax):
             for l in range(L):
                 q = Qt[k, l]
@@ -393,14 +384,9 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
             Bt[k, l] = q * q if l2 else q
             guess = mk[l] == 0 or ((mk[l] >> k) & 1) != 0
             At[k, l] = 1.0 if (real and guess) else 0.0
+    F[5:11] = 0.0  # QM, CM, rest, QK, CK, CZ
+    RK[:] = 0.0
     for l in range(L):
-        QM[l] = 0.0
-        CM[l] = 0.0
-        rest[l] = 0.0
-        QK[l] = 0.0
-        CK[l] = 0.0
-        CZ[l] = 0.0
-        RK[l] = 0.0
         r2[l] = kap[l] * kap[l] if l2 else kap[l]
     # the vertex test (limit t -> inf) and the sums of the starting active set, in one pass
     for k in range(nmax):
@@ -446,13 +432,9 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
             if st[l] == RUN and (not CK[l] > 0.0 or not B[l] > 0.0 or r2[l] < const):
                 st[l] = SCALAR
             t[l] = np.sqrt((r2[l] - const) / B[l]) if st[l] == RUN else 0.0
-            ndrop[l] = 0.0
-            offbad[l] = 0.0
-            value[l] = 0.0
-            QK[l] = 0.0
-            CK[l] = 0.0
-            CZ[l] = 0.0
-            RK[l] = 0.0
+        F[16:19] = 0.0  # ndrop, offbad, value
+        F[8:11] = 0.0  # QK, CK, CZ: the next active set's sums, formed in the pass below
+        RK[:] = 0.0
         for k in range(nmax):
             for l in range(L):
                 a = At[k, l]
