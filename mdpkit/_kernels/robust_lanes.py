@@ -64,7 +64,7 @@ def exp_nonpos(x):
     ``np.exp`` is a scalar libm call (about 20 ns here, 8 of them per KL pass); this version is
     straight-line arithmetic LLVM vectorises over a row: x = k log 2 + r with |r| <= log(2)/2
     (Cody-Waite, fdlibm's split of log 2), exp(r) by its Taylor polynomial to degree 13
-    (remainder < 0.347^14/14! < 5e-18), and 2^k assembled in the exponent bits.  The rounding
+    (remainder < 0.347^14/14! < 5e-18) in Estrin's scheme, and 2^k assembled in the exponent bits.  The rounding
     k = round(x / log 2) uses the 1.5 * 2^52 trick, so no float-to-int conversion (which AVX2
     lacks) is needed.  Checked against ``np.exp`` in ``tests/robust/test_robust_inner.py``.
     """
@@ -72,9 +72,15 @@ def exp_nonpos(x):
     t = xc * _INV_LN2 + _ROUND_MAGIC
     kf = t - _ROUND_MAGIC
     r = (xc - kf * _LN2_HI) - kf * _LN2_LO
-    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (
-        1.0 / 720.0 + r * (1.0 / 5040.0 + r * (1.0 / 40320.0 + r * (1.0 / 362880.0 + r * (
-            1.0 / 3628800.0 + r * (1.0 / 39916800.0 + r * (1.0 / 479001600.0 + r * (1.0 / 6227020800.0)))))))))))))
+    # Estrin's scheme: a tree of depth 4 instead of Horner's chain of 13 dependent FMAs, whose
+    # latency bounded the KL pass (profiled: the pass waited on the chain, not on its inputs)
+    r2 = r * r
+    r4 = r2 * r2
+    r8 = r4 * r4
+    p = ((((1.0 + r) + r2 * (0.5 + r * (1.0 / 6.0)))
+          + r4 * ((1.0 / 24.0 + r * (1.0 / 120.0)) + r2 * (1.0 / 720.0 + r * (1.0 / 5040.0))))
+         + r8 * (((1.0 / 40320.0 + r * (1.0 / 362880.0)) + r2 * (1.0 / 3628800.0 + r * (1.0 / 39916800.0)))
+                 + r4 * (1.0 / 479001600.0 + r * (1.0 / 6227020800.0))))
     scale = _bits_f64((_f64_bits(t) + 1023) << 52)  # low bits of t hold k; << 52 drops the magic's bits
     return p * scale if x > -708.0 else 0.0
 
@@ -153,6 +159,8 @@ def log_pos_into(x, out):
 # --------------------------------------------------------------------------------------------
 
 _NF = 20  # per-lane float rows of the batch scratch
+# offsets of kl_lanes' per-lane rows in the flattened scratch (row c at c * LANES)
+_ST, _VAL, _U, _ZMIN, _ZMAX, _QM, _ZS, _S1, _S2, _S3, _LO, _HI = (c * LANES for c in range(12))
 
 
 @njit(cache=True)
@@ -173,13 +181,14 @@ def lane_buffers():
 def _gather_lanes(csr, v, il, Qt, Zt, F, nl):
     """Gather the rows ``il[l]`` (``-1``: an unused lane) of the CSR model into the lanes.
 
-    Every stored entry is copied (a branch-free loop); entries with ``q = 0`` are outside the
-    support (as in ``robust._gather``): they are left out of ``min z`` and ``max z`` and their z
-    is set to the row's ``min z``, so, with ``q = 0``, they add exact zeros to every sum.  Columns
-    are padded the same way to the longest row.  Writes ``nl[l]`` (the row's stored length, -1
-    when it is longer than ``KMAX``), ``F[3] = min z``, ``F[4] = max z`` over the support (0 for
-    a lane without support) and the state ``F[0]``: RUN, or SCALAR for a lane without support or
-    with a row too long.  Returns the longest length.
+    Every stored entry is copied, with the row's min and max of z and min of q kept on the way
+    (branch-free).  Entries with ``q = 0`` are outside the support (as in ``robust._gather``):
+    when a batch has any (stored zeros, or padding), a second pass leaves them out of ``min z``
+    and ``max z`` and sets their z to the row's ``min z``, so that, with ``q = 0``, they add exact
+    zeros to every sum.  Columns are padded the same way to the longest row.  Writes ``nl[l]``
+    (the row's stored length, -1 when it is longer than ``KMAX``), ``F[3] = min z``, ``F[4] = max
+    z`` over the support (0 for a lane without support) and the state ``F[0]``: RUN, or SCALAR for
+    a lane without support or with a row too long.  Returns the longest length.
     """
     indptr, indices, data = csr
     L = il.shape[0]
@@ -191,6 +200,7 @@ def _gather_lanes(csr, v, il, Qt, Zt, F, nl):
         n = 0
         lo = np.inf
         hi = -np.inf
+        qlo = np.inf
         if i >= 0:
             a = indptr[i]
             n = indptr[i + 1] - a
@@ -200,22 +210,39 @@ def _gather_lanes(csr, v, il, Qt, Zt, F, nl):
                     z = v[indices[a + k]]
                     Qt[k, l] = q
                     Zt[k, l] = z
-                    zeros = zeros or not q > 0.0
-                    lo = min(lo, z if q > 0.0 else np.inf)
-                    hi = max(hi, z if q > 0.0 else -np.inf)
+                    lo = z if z < lo else lo
+                    hi = z if z > hi else hi
+                    qlo = q if q < qlo else qlo
             else:
                 n = -1
         nl[l] = n
-        ok = lo <= hi
-        zmin[l] = lo if ok else 0.0
-        zmax[l] = hi if ok else 0.0
-        st[l] = RUN if ok else SCALAR
+        zeros = zeros | (not qlo > 0.0)
+        zmin[l] = lo
+        zmax[l] = hi
         nmax = n if n > nmax else nmax
     for l in range(L):
-        for k in range(max(nl[l], 0), nmax):
-            Qt[k, l] = 0.0
-            Zt[k, l] = zmin[l]
-    if zeros:  # explicitly stored zeros: rare, so a separate pass
+        zeros = zeros | (nl[l] != nmax)
+    if zeros:  # stored zeros, empty or short rows: rare, so a separate pass over the support
+        for l in range(L):
+            for k in range(max(nl[l], 0), nmax):
+                Qt[k, l] = 0.0
+                Zt[k, l] = 0.0
+        for l in range(L):
+            lo = np.inf
+            hi = -np.inf
+            for k in range(max(nl[l], 0)):
+                z = Zt[k, l]
+                pos = Qt[k, l] > 0.0
+                lo = z if (pos and z < lo) else lo
+                hi = z if (pos and z > hi) else hi
+            zmin[l] = lo
+            zmax[l] = hi
+    for l in range(L):
+        ok = zmin[l] <= zmax[l]
+        zmin[l] = zmin[l] if ok else 0.0
+        zmax[l] = zmax[l] if ok else 0.0
+        st[l] = RUN if ok else SCALAR
+    if zeros:
         for k in range(nmax):
             for l in range(L):
                 Zt[k, l] = Zt[k, l] if Qt[k, l] > 0.0 else zmin[l]
@@ -246,13 +273,16 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
     L = il.shape[0]  # a run-time count: a constant one is unrolled before LLVM could vectorise it
     st, val, u, zmin, zmax = F[0], F[1], F[2], F[3], F[4]
     QM, Zs, S1, S2, S3, lo, hi = F[5], F[6], F[7], F[8], F[9], F[10], F[11]
-    M1, LZ, FF, VAR, MU3, STEP = F[12], F[13], F[14], F[15], F[16], F[17]
+    # the same rows, flat: F[c, l] = Fl[c * LANES + l] at constant offsets, from which LLVM sees
+    # that the rows do not overlap (row views would each need a run-time overlap check, and a
+    # loop over more than a few of them is left scalar)
+    Fl = F.reshape(F.size)
     nmax = _gather_lanes(csr, v, il, Qt, Zt, F, nl)
     cold = False
     for l in range(L):
-        ok = st[l] == RUN and zmax[l] - zmin[l] > 0.0 and kap[l] > 0.0
+        ok = (st[l] == RUN) & (zmax[l] - zmin[l] > 0.0) & (kap[l] > 0.0)
         st[l] = RUN if ok else SCALAR
-        cold = cold or (ok and not u[l] > 0.0)
+        cold = cold | (ok & (not u[l] > 0.0))
         lo[l] = 0.0
         hi[l] = np.inf
     if cold:
@@ -280,67 +310,59 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
         for k in range(nmax):
             for l in range(L):
                 q = Qt[k, l]
-                d = Zt[k, l] - zmin[l]
-                QM[l] += q if d == 0.0 else 0.0
-                w = q * exp_nonpos(-u[l] * d)
-                Zs[l] += w
+                d = Zt[k, l] - Fl[_ZMIN + l]
+                Fl[_QM + l] += q if d == 0.0 else 0.0
+                w = q * exp_nonpos(-Fl[_U + l] * d)
+                Fl[_ZS + l] += w
                 wd = w * d
-                S1[l] += wd
+                Fl[_S1 + l] += wd
                 wdd = wd * d
-                S2[l] += wdd
-                S3[l] += wdd * d
-        # the per-lane arithmetic, straight-line so that it vectorises (divisions and logs too)
+                Fl[_S2 + l] += wdd
+                Fl[_S3 + l] += wdd * d
+        # the per-lane step: straight-line arithmetic and selects so that it vectorises (divisions,
+        # logs and the tests too; a branchy loop over the lanes ran at scalar speed)
+        running = 0
         for l in range(L):
-            ul = u[l]
-            inv = 1.0 / Zs[l]
-            m1 = S1[l] * inv
-            m2 = S2[l] * inv
-            lz = _log_pos(Zs[l])
+            ul = Fl[_U + l]
+            zs = Fl[_ZS + l]
+            inv = 1.0 / zs
+            m1 = Fl[_S1 + l] * inv
+            m2 = Fl[_S2 + l] * inv
+            lz = _log_pos(zs)
             f = -ul * m1 - lz - kap[l]
             var = m2 - m1 * m1
-            mu3 = S3[l] * inv - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1
+            mu3 = Fl[_S3 + l] * inv - 3.0 * m1 * m2 + 2.0 * m1 * m1 * m1
             d1 = ul * var
             d2 = var - ul * mu3
             den = 2.0 * d1 * d1 - f * d2
-            M1[l] = m1
-            LZ[l] = lz
-            FF[l] = f
-            VAR[l] = var
-            MU3[l] = mu3
-            STEP[l] = -2.0 * f * d1 / den if den > 0.0 else (-f / d1 if d1 > 0.0 else np.inf)
-        running = 0
-        for l in range(L):
-            if st[l] != RUN:
-                continue
-            if QM[l] >= 1.0 - kap[l]:  # the boundary case may hold: the scalar kernel decides
-                st[l] = SCALAR
-                continue
-            ul = u[l]
-            m1 = M1[l]
-            f = FF[l]
-            if f < 0.0:
-                lo[l] = ul
-            else:
-                hi[l] = ul
-            if abs(f) <= 8e-16 * (kap[l] + ul * m1 + abs(LZ[l])) or (hi[l] < np.inf and hi[l] - lo[l] <= 4e-16 * hi[l]):
-                val[l] = zmin[l] + m1
-                st[l] = DONE
-                continue
-            step = STEP[l]
+            step = -2.0 * f * d1 / den if den > 0.0 else (-f / d1 if d1 > 0.0 else np.inf)
+            # the scalar kernel's tests in order, as masks (& and |: no short-circuit branches)
+            stl = Fl[_ST + l]
+            run = stl == RUN
+            scal = run & (Fl[_QM + l] >= 1.0 - kap[l])  # the boundary case may hold: the scalar kernel decides
+            r1 = run & (not scal)
+            neg = f < 0.0
+            lol = ul if (r1 & neg) else Fl[_LO + l]
+            hil = ul if (r1 & (not neg)) else Fl[_HI + l]
+            conv = (abs(f) <= 8e-16 * (kap[l] + ul * m1 + abs(lz))) | ((hil < np.inf) & (hil - lol <= 4e-16 * hil))
+            r2 = r1 & (not conv)
             un = ul + step
-            if not (lo[l] < un < hi[l]):
-                un = 0.5 * (lo[l] + hi[l]) if hi[l] < np.inf else 2.0 * ul
-            elif abs(step) * (zmax[l] - zmin[l]) <= 7.62939453125e-06:
-                val[l] = zmin[l] + m1 - VAR[l] * step + 0.5 * MU3[l] * step * step
-                u[l] = un
-                st[l] = DONE
-                continue
-            if abs(un - ul) <= 8e-16 * ul:
-                val[l] = zmin[l] + m1
-                st[l] = DONE
-                continue
-            u[l] = un
-            running += 1
+            inb = (lol < un) & (un < hil)
+            un = un if inb else (0.5 * (lol + hil) if hil < np.inf else 2.0 * ul)
+            zmn = Fl[_ZMIN + l]
+            taylor = r2 & inb & (abs(step) * (Fl[_ZMAX + l] - zmn) <= 7.62939453125e-06)  # 2^-17
+            r3 = r2 & (not taylor)
+            tiny = r3 & (abs(un - ul) <= 8e-16 * ul)
+            done = (r1 & conv) | taylor | tiny
+            vl = zmn + m1
+            vl = vl - var * step + 0.5 * mu3 * step * step if taylor else vl
+            Fl[_VAL + l] = vl if done else Fl[_VAL + l]
+            go = r3 & (not tiny)
+            Fl[_U + l] = un if (taylor | go) else ul
+            Fl[_LO + l] = lol
+            Fl[_HI + l] = hil
+            Fl[_ST + l] = SCALAR if scal else (DONE if done else stl)
+            running += 1 if go else 0
     for l in range(L):
         st[l] = SCALAR if st[l] == RUN else st[l]
 
