@@ -154,13 +154,33 @@ def log_pos_into(x, out):
         out[k] = _log_pos(x[k])
 
 
+@njit(cache=True, inline="always")
+def _pick(c, x, y):
+    """``x if c else y`` for a lane update ``a[l] = _pick(c, x, a[l])``, as the sum of two selects.
+
+    Written as a select, such an update is a conditional store to LLVM, which it vectorises into
+    masked stores (``vmaskmovpd``: microcoded and slow on AMD cores; profiled as the most expensive
+    instructions of the L2 pass).  Exact: one of the two terms is +0.0 (only a -0.0 comes out +0.0).
+    """
+    return (x if c else 0.0) + (0.0 if c else y)
+
+
 # --------------------------------------------------------------------------------------------
 # the batch: gather, then the KL and ellipsoid iterations on all lanes at once
 # --------------------------------------------------------------------------------------------
 
 _NF = 20  # per-lane float rows of the batch scratch
-# offsets of kl_lanes' per-lane rows in the flattened scratch (row c at c * LANES)
-_ST, _VAL, _U, _ZMIN, _ZMAX, _QM, _ZS, _S1, _S2, _S3, _LO, _HI = (c * LANES for c in range(12))
+# Offsets of the per-lane rows in the flattened scratch F (row c at c * LANES) and of the entry
+# buffers in the flattened T (buffer c at c * _TK).  Loops index the flat arrays at constant
+# offsets, from which LLVM sees that the rows do not overlap; with row views each pair would
+# need a run-time overlap check, and LLVM leaves a loop over more than a few of them scalar.
+_ST, _VAL, _WARM, _ZMIN, _ZMAX = (c * LANES for c in range(5))  # shared
+_U = _WARM  # KL: the warm start is the tilt
+_QM, _ZS, _S1, _S2, _S3, _LO, _HI = (c * LANES for c in range(5, 12))  # KL
+_CM, _REST, _QK, _CK, _CZ, _B, _RK, _ALPHA, _T, _R2, _NDROP, _OFFBAD, _VALUE = (
+    c * LANES for c in range(6, 19))  # L2 / chi2 (and _QM)
+_TK = KMAX * LANES
+_QT, _ZT, _CT, _BT, _AT = (c * _TK for c in range(5))
 
 
 @njit(cache=True)
@@ -301,7 +321,7 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
                 u[l] = kl_start(kap[l], Zs[l], S1[l], S2[l], S3[l], zmax[l] - zmin[l])
     running = 0
     for l in range(L):
-        u[l] = u[l] if st[l] == RUN else 0.0
+        u[l] = _pick(st[l] == RUN, u[l], 0.0)
         running += 1 if st[l] == RUN else 0
     for _ in range(max_passes):
         if running == 0:
@@ -356,7 +376,7 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
             done = (r1 & conv) | taylor | tiny
             vl = zmn + m1
             vl = vl - var * step + 0.5 * mu3 * step * step if taylor else vl
-            Fl[_VAL + l] = vl if done else Fl[_VAL + l]
+            Fl[_VAL + l] = _pick(done, vl, Fl[_VAL + l])
             go = r3 & (not tiny)
             Fl[_U + l] = un if (taylor | go) else ul
             Fl[_LO + l] = lol
@@ -364,7 +384,7 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
             Fl[_ST + l] = SCALAR if scal else (DONE if done else stl)
             running += 1 if go else 0
     for l in range(L):
-        st[l] = SCALAR if st[l] == RUN else st[l]
+        st[l] = _pick(st[l] == RUN, SCALAR, st[l])
 
 
 @njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
@@ -376,119 +396,140 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
     of the row's last solution as a bit mask over its stored entries (``_bits_f64(mask)``; 0: none,
     start from every entry), and on return, for DONE lanes, the new one.  Per lane: the vertex test
     (all mass on argmin z when the ball reaches that vertex), then the closed-form KKT point on an
-    active set, starting from the warm one, and dropping every entry with a non-positive candidate
-    (Michelot-style) until none is dropped.  The point is returned only when it satisfies every KKT
+    active set, starting from the warm one; each iteration drops every entry of the set with a
+    non-positive candidate (Michelot-style) and adds every entry off it with a positive one (a
+    warm set can be too small: on the benchmark's Garnet, dropping alone left a fifth of the warm
+    L2 rows to the scalar kernel).  The point is returned only when it satisfies every KKT
     condition: positive on the active set, a non-positive candidate off it (the sum and distance
     equations hold by construction of alpha and t); as the problem is convex, such a point is a
-    minimiser, whatever the start.  A lane with a flat row or a zero radius, one whose active-set
-    equations have no solution, one whose point fails the check (an entry off the set wants mass,
-    which a warm set too small can cause) or one still dropping entries after ``max_iters``
+    minimiser, whatever the start or the path.  A lane with a flat row or a zero radius, one whose
+    active-set equations have no solution or one still changing its set after ``max_iters``
     iterations is left to the scalar kernel (whose bisection is the safe path).
 
     The sums of the next iteration's active set are formed in the pass that tests the current
     point, so an iteration costs two passes (the spread term B, then the point).
     """
     T, F, I = lb
-    Qt, Zt, Ct, Bt, At = T[0], T[1], T[2], T[3], T[4]
+    Qt, Zt = T[0], T[1]
     nl, mk = I[0], I[1]
     L = il.shape[0]  # a run-time count: a constant one is unrolled before LLVM could vectorise it
-    st, val, warm, zmin, zmax = F[0], F[1], F[2], F[3], F[4]
-    QM, CM, rest, QK, CK, CZ, B, RK, alpha, t, r2, ndrop, offbad, value = (
-        F[5], F[6], F[7], F[8], F[9], F[10], F[11], F[12], F[13], F[14], F[15], F[16], F[17], F[18])
+    # flat views, rows at constant offsets (see kl_lanes): T[c, k, l] = Tl[c * _TK + k * LANES + l]
+    Tl = T.reshape(T.size)
+    Fl = F.reshape(F.size)
     nmax = _gather_lanes(csr, v, il, Qt, Zt, F, nl)
     for l in range(L):
-        mk[l] = _f64_bits(warm[l])
+        mk[l] = _f64_bits(Fl[_WARM + l])
     for k in range(nmax):
+        b = k * LANES
         for l in range(L):
-            q = Qt[k, l]
+            q = Tl[_QT + b + l]
             real = q > 0.0
-            Ct[k, l] = (1.0 if l2 else q) if real else 0.0
-            Bt[k, l] = q * q if l2 else q
-            guess = mk[l] == 0 or ((mk[l] >> k) & 1) != 0
-            At[k, l] = 1.0 if (real and guess) else 0.0
-    F[5:11] = 0.0  # QM, CM, rest, QK, CK, CZ
-    RK[:] = 0.0
+            Tl[_CT + b + l] = (1.0 if l2 else q) if real else 0.0
+            Tl[_BT + b + l] = q * q if l2 else q
+            guess = (mk[l] == 0) | (((mk[l] >> k) & 1) != 0)
+            Tl[_AT + b + l] = 1.0 if (real & guess) else 0.0
     for l in range(L):
-        r2[l] = kap[l] * kap[l] if l2 else kap[l]
+        Fl[_QM + l] = 0.0
+        Fl[_CM + l] = 0.0
+        Fl[_REST + l] = 0.0
+        Fl[_QK + l] = 0.0
+        Fl[_CK + l] = 0.0
+        Fl[_CZ + l] = 0.0
+        Fl[_RK + l] = 0.0
+        Fl[_R2 + l] = kap[l] * kap[l] if l2 else kap[l]
     # the vertex test (limit t -> inf) and the sums of the starting active set, in one pass
     for k in range(nmax):
+        b = k * LANES
         for l in range(L):
-            q = Qt[k, l]
-            c = Ct[k, l]
-            bb = Bt[k, l]
-            a = At[k, l]
-            d = Zt[k, l] - zmin[l]
-            at = d == 0.0 and q > 0.0
-            QM[l] += q if at else 0.0
-            CM[l] += c if at else 0.0
-            rest[l] += 0.0 if at else bb
-            QK[l] += a * q
-            CK[l] += a * c
-            CZ[l] += a * c * d
-            RK[l] += (1.0 - a) * bb
+            q = Tl[_QT + b + l]
+            c = Tl[_CT + b + l]
+            bb = Tl[_BT + b + l]
+            a = Tl[_AT + b + l]
+            d = Tl[_ZT + b + l] - Fl[_ZMIN + l]
+            at = (d == 0.0) & (q > 0.0)
+            Fl[_QM + l] += q if at else 0.0
+            Fl[_CM + l] += c if at else 0.0
+            Fl[_REST + l] += 0.0 if at else bb
+            Fl[_QK + l] += a * q
+            Fl[_CK + l] += a * c
+            Fl[_CZ + l] += a * c * d
+            Fl[_RK + l] += (1.0 - a) * bb
     running = 0
     for l in range(L):
-        ok = st[l] == RUN and zmax[l] - zmin[l] > 0.0 and r2[l] > 0.0
-        st[l] = RUN if ok else SCALAR
-        if ok:
-            if (1.0 - QM[l]) * (1.0 - QM[l]) / CM[l] + rest[l] <= r2[l]:
-                val[l] = zmin[l]
-                st[l] = DONE
-            else:
-                running += 1
+        ok = (Fl[_ST + l] == RUN) & (Fl[_ZMAX + l] - Fl[_ZMIN + l] > 0.0) & (Fl[_R2 + l] > 0.0)
+        qm = Fl[_QM + l]
+        vertex = ok & ((1.0 - qm) * (1.0 - qm) / Fl[_CM + l] + Fl[_REST + l] <= Fl[_R2 + l])
+        Fl[_VAL + l] = _pick(vertex, Fl[_ZMIN + l], Fl[_VAL + l])
+        Fl[_ST + l] = DONE if vertex else (RUN if ok else SCALAR)
+        running += 1 if (ok & (not vertex)) else 0
     for _ in range(max_iters):
         if running == 0:
             break
         for l in range(L):
-            ck = CK[l] if CK[l] > 0.0 else 1.0
-            zb = CZ[l] / ck
-            alpha[l] = (1.0 - QK[l]) / ck
-            rest[l] = zb  # rest is free now: the c-weighted mean of d on the active set
-            B[l] = 0.0
+            ckl = Fl[_CK + l]
+            ck = ckl if ckl > 0.0 else 1.0
+            Fl[_ALPHA + l] = (1.0 - Fl[_QK + l]) / ck
+            Fl[_REST + l] = Fl[_CZ + l] / ck  # rest is free now: the c-weighted mean of d on the active set
+            Fl[_B + l] = 0.0
         for k in range(nmax):
+            b = k * LANES
             for l in range(L):
-                beta = rest[l] - (Zt[k, l] - zmin[l])
-                B[l] += At[k, l] * Ct[k, l] * beta * beta
+                beta = Fl[_REST + l] - (Tl[_ZT + b + l] - Fl[_ZMIN + l])
+                Fl[_B + l] += Tl[_AT + b + l] * Tl[_CT + b + l] * beta * beta
         for l in range(L):
-            const = alpha[l] * alpha[l] * CK[l] + RK[l]
-            if st[l] == RUN and (not CK[l] > 0.0 or not B[l] > 0.0 or r2[l] < const):
-                st[l] = SCALAR
-            t[l] = np.sqrt((r2[l] - const) / B[l]) if st[l] == RUN else 0.0
-        F[16:19] = 0.0  # ndrop, offbad, value
-        F[8:11] = 0.0  # QK, CK, CZ: the next active set's sums, formed in the pass below
-        RK[:] = 0.0
+            ckl = Fl[_CK + l]
+            al = Fl[_ALPHA + l]
+            const = al * al * ckl + Fl[_RK + l]
+            bl = Fl[_B + l]
+            r2l = Fl[_R2 + l]
+            run = Fl[_ST + l] == RUN
+            bad = run & ((not ckl > 0.0) | (not bl > 0.0) | (r2l < const))
+            Fl[_ST + l] = _pick(bad, SCALAR, Fl[_ST + l])
+            Fl[_T + l] = np.sqrt((r2l - const) / bl) if (run & (not bad)) else 0.0
+            Fl[_NDROP + l] = 0.0
+            Fl[_OFFBAD + l] = 0.0
+            Fl[_VALUE + l] = 0.0
+            # the next active set's sums, formed in the pass below
+            Fl[_QK + l] = 0.0
+            Fl[_CK + l] = 0.0
+            Fl[_CZ + l] = 0.0
+            Fl[_RK + l] = 0.0
         for k in range(nmax):
+            b = k * LANES
             for l in range(L):
-                a = At[k, l]
-                q = Qt[k, l]
-                c = Ct[k, l]
-                d = Zt[k, l] - zmin[l]
-                pv = q + c * (alpha[l] + t[l] * (rest[l] - d))
-                drop = a > 0.0 and pv <= 0.0
-                ndrop[l] += 1.0 if drop else 0.0
-                offbad[l] += 1.0 if (a == 0.0 and pv > 0.0) else 0.0
-                value[l] += pv * Zt[k, l] if a > 0.0 else 0.0
-                an = 0.0 if drop else a
-                At[k, l] = an
-                QK[l] += an * q
-                CK[l] += an * c
-                CZ[l] += an * c * d
-                RK[l] += (1.0 - an) * Bt[k, l]
+                a = Tl[_AT + b + l]
+                q = Tl[_QT + b + l]
+                c = Tl[_CT + b + l]
+                z = Tl[_ZT + b + l]
+                d = z - Fl[_ZMIN + l]
+                pv = q + c * (Fl[_ALPHA + l] + Fl[_T + l] * (Fl[_REST + l] - d))
+                drop = (a > 0.0) & (pv <= 0.0)
+                add = (a == 0.0) & (pv > 0.0)  # an entry off the set that wants mass (q = 0: never)
+                dropf = np.float64(drop)  # 0 / 1 factors: sums without conditional stores
+                addf = np.float64(add)
+                Fl[_NDROP + l] += dropf
+                Fl[_OFFBAD + l] += addf
+                Fl[_VALUE + l] += a * (pv * z)
+                an = a - dropf + addf
+                Tl[_AT + b + l] = an
+                Fl[_QK + l] += an * q
+                Fl[_CK + l] += an * c
+                Fl[_CZ + l] += an * c * d
+                Fl[_RK + l] += (1.0 - an) * Tl[_BT + b + l]
         running = 0
         for l in range(L):
-            if st[l] != RUN:
-                continue
-            if ndrop[l] == 0.0:
-                st[l] = DONE if offbad[l] == 0.0 else SCALAR
-                val[l] = value[l]
-            else:
-                running += 1
+            run = Fl[_ST + l] == RUN
+            fin = run & (Fl[_NDROP + l] == 0.0) & (Fl[_OFFBAD + l] == 0.0)
+            Fl[_ST + l] = _pick(fin, DONE, Fl[_ST + l])
+            Fl[_VAL + l] = _pick(fin, Fl[_VALUE + l], Fl[_VAL + l])
+            running += 1 if (run & (not fin)) else 0
     for l in range(L):
-        st[l] = SCALAR if st[l] == RUN else st[l]
+        Fl[_ST + l] = _pick(Fl[_ST + l] == RUN, SCALAR, Fl[_ST + l])
         mk[l] = 0
     # the active sets of the solved lanes: next sweep's warm start
     for k in range(nmax):
+        b = k * LANES
         for l in range(L):
-            mk[l] |= (1 << k) if At[k, l] > 0.0 else 0
+            mk[l] |= (1 << k) if Tl[_AT + b + l] > 0.0 else 0
     for l in range(L):
-        warm[l] = _bits_f64(mk[l]) if st[l] == DONE else warm[l]
+        Fl[_WARM + l] = _pick(Fl[_ST + l] == DONE, _bits_f64(mk[l]), Fl[_WARM + l])
