@@ -177,24 +177,24 @@ _NF = 20  # per-lane float rows of the batch scratch
 _ST, _VAL, _WARM, _ZMIN, _ZMAX = (c * LANES for c in range(5))  # shared
 _U = _WARM  # KL: the warm start is the tilt
 _QM, _ZS, _S1, _S2, _S3, _LO, _HI = (c * LANES for c in range(5, 12))  # KL
-_CM, _REST, _QK, _CK, _CZ, _B, _RK, _ALPHA, _T, _R2, _NDROP, _OFFBAD, _VALUE = (
-    c * LANES for c in range(6, 19))  # L2 / chi2 (and _QM)
+_CM, _REST, _QK, _CK, _CZ, _B, _RK, _ALPHA, _T, _R2, _NDROP, _VALUE = (
+    c * LANES for c in range(6, 18))  # L2 / chi2 (and _QM)
 _TK = KMAX * LANES
-_QT, _ZT, _CT, _BT, _AT = (c * _TK for c in range(5))
+_QT, _ZT, _AT = (c * _TK for c in range(3))
 
 
 @njit(cache=True)
 def lane_buffers():
     """The scratch of one batch: ``(T, F, I)``, allocated once per block of rows.
 
-    ``T`` (5, KMAX, LANES) float64: ``T[0..4] = Qt, Zt, Ct, Bt, At``, q, z, the ellipsoid weights c
-    and q^2/c, the active mask (one allocation: LLVM vectorises a loop only if it can rule out
-    overlaps between the arrays it writes and reads, and the run-time checks it would need for
-    five separate buffers exceed its limit); ``F`` (_NF, LANES) float64 per-lane quantities (row 0: the state, 1: the value,
-    2: the warm start (KL: the tilt u; L2 / chi2: the active set's bits)); ``I`` (2, LANES)
-    int64: the row lengths and the active sets' bit masks.
+    ``T`` (3, KMAX, LANES) float64: ``T[0..2] = Qt, Zt, At``, q, z and the active mask (one
+    allocation: LLVM vectorises a loop only if it can rule out overlaps between the arrays it
+    writes and reads, and the run-time checks it would need for separate buffers exceed its
+    limit); ``F`` (_NF, LANES) float64 per-lane quantities (row 0: the state, 1: the value, 2: the
+    warm start (KL: the tilt u; L2 / chi2: the active set's bits)); ``I`` (4, LANES) int64: the row
+    lengths, the active sets' bit masks and the lane swaps of ``ellipsoid_lanes``.
     """
-    return np.empty((5, KMAX, LANES)), np.zeros((_NF, LANES)), np.zeros((2, LANES), dtype=np.int64)
+    return np.empty((3, KMAX, LANES)), np.zeros((_NF, LANES)), np.zeros((4, LANES), dtype=np.int64)
 
 
 @njit(cache=True, inline="always")
@@ -387,6 +387,28 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
         st[l] = _pick(st[l] == RUN, SCALAR, st[l])
 
 
+@njit(cache=True, inline="always")
+def _swap(x, j, i):
+    x[j], x[i] = x[i], x[j]
+
+
+@njit(cache=True, inline="always")
+def _swap_lanes(Tl, Fl, j, i, nmax, full):
+    """Swap lanes j and i: their active-set column, state and value, and (``full``) everything
+    the active-set iteration reads (the q and z columns, min z, the radius, the set's sums)."""
+    for k in range(nmax):
+        b = k * LANES
+        _swap(Tl, _AT + b + j, _AT + b + i)
+        if full:
+            _swap(Tl, _QT + b + j, _QT + b + i)
+            _swap(Tl, _ZT + b + j, _ZT + b + i)
+    _swap(Fl, _ST + j, _ST + i)
+    _swap(Fl, _VAL + j, _VAL + i)
+    if full:
+        for r in (_ZMIN, _R2, _QK, _CK, _CZ, _RK):
+            _swap(Fl, r + j, r + i)
+
+
 @njit(cache=True, fastmath={"reassoc", "contract"}, error_model="numpy")
 def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
     """L2 (``l2`` True: ``c = 1, r2 = kappa^2``) or chi-square (``c = q, r2 = kappa``) balls on the
@@ -407,11 +429,14 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
     iterations is left to the scalar kernel (whose bisection is the safe path).
 
     The sums of the next iteration's active set are formed in the pass that tests the current
-    point, so an iteration costs two passes (the spread term B, then the point).
+    point, so an iteration costs two passes (the spread term B, then the point).  When at most half
+    of the lanes still run, they are swapped to the front and the passes cover only those (undone
+    before returning): the batch's last iterations, which a few lanes need, then cost a fraction of
+    a full one.
     """
     T, F, I = lb
     Qt, Zt = T[0], T[1]
-    nl, mk = I[0], I[1]
+    nl, mk, sw_j, sw_i = I[0], I[1], I[2], I[3]
     L = il.shape[0]  # a run-time count: a constant one is unrolled before LLVM could vectorise it
     # flat views, rows at constant offsets (see kl_lanes): T[c, k, l] = Tl[c * _TK + k * LANES + l]
     Tl = T.reshape(T.size)
@@ -419,16 +444,6 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
     nmax = _gather_lanes(csr, v, il, Qt, Zt, F, nl)
     for l in range(L):
         mk[l] = _f64_bits(Fl[_WARM + l])
-    for k in range(nmax):
-        b = k * LANES
-        for l in range(L):
-            q = Tl[_QT + b + l]
-            real = q > 0.0
-            Tl[_CT + b + l] = (1.0 if l2 else q) if real else 0.0
-            Tl[_BT + b + l] = q * q if l2 else q
-            guess = (mk[l] == 0) | (((mk[l] >> k) & 1) != 0)
-            Tl[_AT + b + l] = 1.0 if (real & guess) else 0.0
-    for l in range(L):
         Fl[_QM + l] = 0.0
         Fl[_CM + l] = 0.0
         Fl[_REST + l] = 0.0
@@ -437,19 +452,23 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
         Fl[_CZ + l] = 0.0
         Fl[_RK + l] = 0.0
         Fl[_R2 + l] = kap[l] * kap[l] if l2 else kap[l]
-    # the vertex test (limit t -> inf) and the sums of the starting active set, in one pass
+    # the starting active set, the vertex test (limit t -> inf) and the set's sums, in one pass;
+    # the weights c = 1 (L2) or q (chi2) on the support and q^2 / c are recomputed, not stored
     for k in range(nmax):
         b = k * LANES
         for l in range(L):
             q = Tl[_QT + b + l]
-            c = Tl[_CT + b + l]
-            bb = Tl[_BT + b + l]
-            a = Tl[_AT + b + l]
+            real = q > 0.0
+            c = np.float64(real) if l2 else q
+            bb = q * q if l2 else q
+            guess = (mk[l] == 0) | (((mk[l] >> k) & 1) != 0)
+            a = np.float64(real & guess)
+            Tl[_AT + b + l] = a
             d = Tl[_ZT + b + l] - Fl[_ZMIN + l]
-            at = (d == 0.0) & (q > 0.0)
-            Fl[_QM + l] += q if at else 0.0
-            Fl[_CM + l] += c if at else 0.0
-            Fl[_REST + l] += 0.0 if at else bb
+            at = np.float64((d == 0.0) & real)
+            Fl[_QM + l] += at * q
+            Fl[_CM + l] += at * c
+            Fl[_REST + l] += (1.0 - at) * bb
             Fl[_QK + l] += a * q
             Fl[_CK + l] += a * c
             Fl[_CZ + l] += a * c * d
@@ -460,23 +479,38 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
         qm = Fl[_QM + l]
         vertex = ok & ((1.0 - qm) * (1.0 - qm) / Fl[_CM + l] + Fl[_REST + l] <= Fl[_R2 + l])
         Fl[_VAL + l] = _pick(vertex, Fl[_ZMIN + l], Fl[_VAL + l])
-        Fl[_ST + l] = DONE if vertex else (RUN if ok else SCALAR)
+        Fl[_ST + l] = _pick(vertex, DONE, _pick(ok, RUN, SCALAR))
         running += 1 if (ok & (not vertex)) else 0
+    Lc = L  # the lanes the passes cover: the running ones are among them
+    nsw = 0
     for _ in range(max_iters):
         if running == 0:
             break
-        for l in range(L):
+        if 2 * running <= Lc and Lc >= 8:  # compact: the running lanes to the front
+            j = 0
+            for i in range(Lc):
+                if Fl[_ST + i] == RUN:
+                    if i != j:
+                        _swap_lanes(Tl, Fl, j, i, nmax, True)
+                        sw_j[nsw] = j
+                        sw_i[nsw] = i
+                        nsw += 1
+                    j += 1
+            Lc = max(4, ((running + 3) // 4) * 4)
+        for l in range(Lc):
             ckl = Fl[_CK + l]
             ck = ckl if ckl > 0.0 else 1.0
             Fl[_ALPHA + l] = (1.0 - Fl[_QK + l]) / ck
-            Fl[_REST + l] = Fl[_CZ + l] / ck  # rest is free now: the c-weighted mean of d on the active set
+            Fl[_REST + l] = Fl[_CZ + l] / ck  # the c-weighted mean of d on the active set
             Fl[_B + l] = 0.0
         for k in range(nmax):
             b = k * LANES
-            for l in range(L):
+            for l in range(Lc):
+                q = Tl[_QT + b + l]
+                c = np.float64(q > 0.0) if l2 else q
                 beta = Fl[_REST + l] - (Tl[_ZT + b + l] - Fl[_ZMIN + l])
-                Fl[_B + l] += Tl[_AT + b + l] * Tl[_CT + b + l] * beta * beta
-        for l in range(L):
+                Fl[_B + l] += Tl[_AT + b + l] * c * beta * beta
+        for l in range(Lc):
             ckl = Fl[_CK + l]
             al = Fl[_ALPHA + l]
             const = al * al * ckl + Fl[_RK + l]
@@ -486,8 +520,7 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
             bad = run & ((not ckl > 0.0) | (not bl > 0.0) | (r2l < const))
             Fl[_ST + l] = _pick(bad, SCALAR, Fl[_ST + l])
             Fl[_T + l] = np.sqrt((r2l - const) / bl) if (run & (not bad)) else 0.0
-            Fl[_NDROP + l] = 0.0
-            Fl[_OFFBAD + l] = 0.0
+            Fl[_NDROP + l] = 0.0  # entries dropped or added
             Fl[_VALUE + l] = 0.0
             # the next active set's sums, formed in the pass below
             Fl[_QK + l] = 0.0
@@ -496,33 +529,34 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
             Fl[_RK + l] = 0.0
         for k in range(nmax):
             b = k * LANES
-            for l in range(L):
+            for l in range(Lc):
                 a = Tl[_AT + b + l]
                 q = Tl[_QT + b + l]
-                c = Tl[_CT + b + l]
+                c = np.float64(q > 0.0) if l2 else q
+                bb = q * q if l2 else q
                 z = Tl[_ZT + b + l]
                 d = z - Fl[_ZMIN + l]
                 pv = q + c * (Fl[_ALPHA + l] + Fl[_T + l] * (Fl[_REST + l] - d))
-                drop = (a > 0.0) & (pv <= 0.0)
-                add = (a == 0.0) & (pv > 0.0)  # an entry off the set that wants mass (q = 0: never)
-                dropf = np.float64(drop)  # 0 / 1 factors: sums without conditional stores
-                addf = np.float64(add)
-                Fl[_NDROP + l] += dropf
-                Fl[_OFFBAD + l] += addf
+                # 0 / 1 factors: sums without conditional stores
+                dropf = np.float64((a > 0.0) & (pv <= 0.0))
+                addf = np.float64((a == 0.0) & (pv > 0.0))  # off the set and wants mass (q = 0: never)
+                Fl[_NDROP + l] += dropf + addf
                 Fl[_VALUE + l] += a * (pv * z)
                 an = a - dropf + addf
                 Tl[_AT + b + l] = an
                 Fl[_QK + l] += an * q
                 Fl[_CK + l] += an * c
                 Fl[_CZ + l] += an * c * d
-                Fl[_RK + l] += (1.0 - an) * Tl[_BT + b + l]
+                Fl[_RK + l] += (1.0 - an) * bb
         running = 0
-        for l in range(L):
+        for l in range(Lc):
             run = Fl[_ST + l] == RUN
-            fin = run & (Fl[_NDROP + l] == 0.0) & (Fl[_OFFBAD + l] == 0.0)
+            fin = run & (Fl[_NDROP + l] == 0.0)
             Fl[_ST + l] = _pick(fin, DONE, Fl[_ST + l])
             Fl[_VAL + l] = _pick(fin, Fl[_VALUE + l], Fl[_VAL + l])
             running += 1 if (run & (not fin)) else 0
+    for s in range(nsw - 1, -1, -1):  # undo the compactions
+        _swap_lanes(Tl, Fl, sw_j[s], sw_i[s], nmax, False)
     for l in range(L):
         Fl[_ST + l] = _pick(Fl[_ST + l] == RUN, SCALAR, Fl[_ST + l])
         mk[l] = 0
