@@ -30,8 +30,11 @@ robust runs).  Which sweeps run in parallel depends on their size (nominal:
 ``bellman.PAR_MIN_WORK`` stored entries; robust: ``robust.PAR_MIN_WORK``); at S = 50 000 both do.
 
 Usage: ``python benchmarks/robust_sweep.py [--S 5000] [--large-S 50000] [--A 4] [--b 8]
-[--repeat 3] [--rounds 3] [--K 8] [--k0 20] [--out benchmarks/results/robust_sweep]`` (writes
-``.md`` and ``.json`` when ``--out`` is given).
+[--repeat 3] [--rounds 3] [--K 8] [--k0 20] [--whole-call-rounds 3] [--out
+benchmarks/results/robust_sweep]`` (writes ``.md`` and ``.json`` when ``--out`` is given).
+
+Also, on the large model: the whole solver calls a user makes, ``robust_value_iteration`` with
+default options on the KL, L2 and chi-square sets against ``value_iteration``, as time per sweep.
 """
 
 from __future__ import annotations
@@ -141,6 +144,30 @@ def sweep_times(mdp, kind, radius, vs, v_prev, repeat, rounds, clock):
     return med(tn), med(tc), med(tw), med(ts), med(tc / tn), med(tw / tn), med(ts / tn)
 
 
+def whole_call_times(mdp, kind, radius, rounds):
+    """Per-sweep seconds of the whole solver calls with default options, ``robust_value_iteration``
+    on the set vs ``value_iteration`` (what a user runs: validation, the sweeps from v = 0 with
+    their warm starts, stopping, the result object), alternating in the same process; medians over
+    rounds of the time per sweep and of the per-round ratios, and the sweep counts."""
+    from mdpkit.solvers import robust_value_iteration, value_iteration
+    us = f"{kind}:{radius}"
+    value_iteration(mdp), robust_value_iteration(mdp, us)  # compile
+    tn, tr, rat = [], [], []
+    nn = nr = 0
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        rn = value_iteration(mdp)
+        t1 = time.perf_counter()
+        rr = robust_value_iteration(mdp, us)
+        t2 = time.perf_counter()
+        nn, nr = rn.n_iter, rr.n_iter
+        tn.append((t1 - t0) / nn)
+        tr.append((t2 - t1) / nr)
+        rat.append(tr[-1] / tn[-1])
+    med = lambda x: float(np.median(x))  # noqa: E731
+    return med(tn), med(tr), med(rat), nn, nr
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--S", type=int, default=5000)
@@ -153,6 +180,8 @@ def main(argv=None):
     ap.add_argument("--k0", type=int, default=20, help="first VI iterate of the trajectory")
     ap.add_argument("--sets", default=None, help="comma-separated subset, e.g. kl:0.1,l2:0.1")
     ap.add_argument("--large-only", action="store_true", help="only the S = large-S model")
+    ap.add_argument("--whole-call-rounds", type=int, default=3,
+                    help="rounds of the whole-call comparison on the large model (0: skip)")
     ap.add_argument("--out", default=None, help="path prefix for .md/.json results")
     args = ap.parse_args(argv)
     sets = SETS if args.sets is None else tuple((s.split(":")[0], float(s.split(":")[1]))
@@ -193,13 +222,26 @@ def main(argv=None):
                 print(f"{name:<30}{kind + ':' + str(r):<11}{threads:>4}{clock_name:>6}{1e3 * tn:>12.3f}"
                       f"{1e3 * tc:>10.3f}{rc:>7.2f}{wtxt}", flush=True)
             numba.set_num_threads(n_threads)
+    whole = []
+    if args.whole_call_rounds > 0:
+        name, m = models[0]
+        print(f"\nwhole calls on {name}, default options, {n_threads} threads: "
+              f"robust_value_iteration vs value_iteration, ms per sweep", flush=True)
+        for kind, r in sets:
+            if kind not in WARM_KINDS:
+                continue
+            tn, tr, rat, nn, nr = whole_call_times(m, kind, r, args.whole_call_rounds)
+            whole.append(dict(model=name, set=f"{kind}:{r}", threads=n_threads, vi_ms_per_sweep=1e3 * tn,
+                              robust_ms_per_sweep=1e3 * tr, ratio=rat, vi_sweeps=nn, robust_sweeps=nr))
+            print(f"{kind + ':' + str(r):<11}{1e3 * tn:>10.3f}{1e3 * tr:>10.3f}{rat:>7.2f}  sweeps {nn} / {nr}",
+                  flush=True)
     if args.out:
         meta = dict(machine=platform.machine(), processor=platform.processor(), cpu_count=os.cpu_count(),
                     numba=numba.__version__, numba_threads=n_threads, repeat=args.repeat, rounds=args.rounds,
                     K=args.K, k0=args.k0, loadavg_start=load0, loadavg_end=os.getloadavg(),
                     date=time.strftime("%Y-%m-%d %H:%M"))
         with open(args.out + ".json", "w") as f:
-            json.dump(dict(meta=meta, rows=rows), f, indent=1)
+            json.dump(dict(meta=meta, rows=rows, whole_calls=whole), f, indent=1)
         with open(args.out + ".md", "w") as f:
             f.write("# Robust sweep vs nominal sweep\n\n")
             f.write(f"Produced by `python benchmarks/robust_sweep.py --out {args.out}` ({meta['date']}, "
@@ -223,6 +265,17 @@ def main(argv=None):
                     cells.append("-" if r_[key] is None else format(r_[key], fmt))
                 f.write(f"| {r_['model']} | {r_['set']} | {r_['threads']} | {r_['clock']} | {r_['nominal_ms']:.3f} | "
                         f"{r_['cold_ms']:.3f} | {r_['cold_ratio']:.2f} | {' | '.join(cells)} |\n")
+            if whole:
+                f.write(f"\n## Whole solver calls\n\n`robust_value_iteration(mdp, set)` against `value_iteration(mdp)`, "
+                        f"default options (epsilon = 1e-6, from v = 0), {n_threads} threads, wall clock, alternating "
+                        f"in the same process: time of the whole call divided by its sweeps, median over "
+                        f"{args.whole_call_rounds} rounds (the ratio: median of the per-round ratios).\n\n"
+                        "| model | set | threads | VI ms / sweep | robust VI ms / sweep | ratio | VI sweeps | "
+                        "robust VI sweeps |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+                for w in whole:
+                    f.write(f"| {w['model']} | {w['set']} | {w['threads']} | {w['vi_ms_per_sweep']:.3f} | "
+                            f"{w['robust_ms_per_sweep']:.3f} | {w['ratio']:.2f} | {w['vi_sweeps']} | "
+                            f"{w['robust_sweeps']} |\n")
 
 
 if __name__ == "__main__":
