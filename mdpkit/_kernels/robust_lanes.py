@@ -181,8 +181,8 @@ _NF = 20  # per-lane float rows of the batch scratch
 _ST, _VAL, _WARM, _ZMIN, _ZMAX = (c * LANES for c in range(5))  # shared
 _U = _WARM  # KL: the warm start is the tilt
 _QM, _ZS, _S1, _S2, _S3, _LO, _HI = (c * LANES for c in range(5, 12))  # KL
-_CM, _REST, _QK, _CK, _CZ, _B, _RK, _ALPHA, _T, _R2, _NDROP, _VALUE = (
-    c * LANES for c in range(6, 18))  # L2 / chi2 (and _QM)
+_CM, _REST, _QK, _CK, _CZ, _B, _RK, _ALPHA, _T, _R2, _NDROP, _VALUE, _WARMED = (
+    c * LANES for c in range(6, 19))  # L2 / chi2 (and _QM)
 _TK = KMAX * LANES
 _QT, _ZT, _AT = (c * _TK for c in range(3))
 
@@ -409,7 +409,7 @@ def _swap_lanes(Tl, Fl, j, i, nmax, full):
     _swap(Fl, _ST + j, _ST + i)
     _swap(Fl, _VAL + j, _VAL + i)
     if full:
-        for r in (_ZMIN, _R2, _QK, _CK, _CZ, _RK):
+        for r in (_ZMIN, _R2, _QK, _CK, _CZ, _RK, _WARMED):
             _swap(Fl, r + j, r + i)
 
 
@@ -425,11 +425,13 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
     active set, starting from the warm one; each iteration drops every entry of the set with a
     non-positive candidate (Michelot-style) and adds every entry off it with a positive one (a
     warm set can be too small: on the benchmark's Garnet, dropping alone left a fifth of the warm
-    L2 rows to the scalar kernel).  The point is returned only when it satisfies every KKT
+    L2 rows to the scalar kernel); a warm set on which the equations have no solution restarts
+    from the whole support.  The point is returned only when it satisfies every KKT
     condition: positive on the active set, a non-positive candidate off it (the sum and distance
     equations hold by construction of alpha and t); as the problem is convex, such a point is a
     minimiser, whatever the start or the path.  A lane with a flat row or a zero radius, one whose
-    active-set equations have no solution or one still changing its set after ``max_iters``
+    equations have no solution on a set reached from the whole support, or one still changing its
+    set after ``max_iters``
     iterations is left to the scalar kernel (whose bisection is the safe path).
 
     The sums of the next iteration's active set are formed in the pass that tests the current
@@ -456,6 +458,7 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
         Fl[_CZ + l] = 0.0
         Fl[_RK + l] = 0.0
         Fl[_R2 + l] = kap[l] * kap[l] if l2 else kap[l]
+        Fl[_WARMED + l] = np.float64(mk[l] != 0)
     # the starting active set, the vertex test (limit t -> inf) and the set's sums, in one pass;
     # the weights c = 1 (L2) or q (chi2) on the support and q^2 / c are recomputed, not stored
     for k in range(nmax):
@@ -522,7 +525,12 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
             r2l = Fl[_R2 + l]
             run = Fl[_ST + l] == RUN
             bad = run & ((not ckl > 0.0) | (not bl > 0.0) | (r2l < const))
-            Fl[_ST + l] = _pick(bad, SCALAR, Fl[_ST + l])
+            # no KKT point on this set: a warm set (too small, or of one value) restarts from the
+            # whole support, in the pass below; a set reached from the whole support goes to the
+            # scalar kernel
+            reset = bad & (Fl[_WARMED + l] > 0.0)
+            Fl[_WARMED + l] = _pick(reset, 2.0, Fl[_WARMED + l])  # 2: restart in this pass
+            Fl[_ST + l] = _pick(bad & (not reset), SCALAR, Fl[_ST + l])
             Fl[_T + l] = np.sqrt((r2l - const) / bl) if (run & (not bad)) else 0.0
             Fl[_NDROP + l] = 0.0  # entries dropped or added
             Fl[_VALUE + l] = 0.0
@@ -541,12 +549,14 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
                 z = Tl[_ZT + b + l]
                 d = z - Fl[_ZMIN + l]
                 pv = q + c * (Fl[_ALPHA + l] + Fl[_T + l] * (Fl[_REST + l] - d))
-                # 0 / 1 factors: sums without conditional stores
-                dropf = np.float64((a > 0.0) & (pv <= 0.0))
-                addf = np.float64((a == 0.0) & (pv > 0.0))  # off the set and wants mass (q = 0: never)
-                Fl[_NDROP + l] += dropf + addf
+                # 0 / 1 factors: sums without conditional stores; only running lanes change sets
+                run = Fl[_ST + l] == RUN
+                dropf = np.float64(run & (a > 0.0) & (pv <= 0.0))
+                addf = np.float64(run & (a == 0.0) & (pv > 0.0))  # off the set, wants mass (q = 0: never)
+                rs = Fl[_WARMED + l] == 2.0
+                Fl[_NDROP + l] += dropf + addf + np.float64(rs)
                 Fl[_VALUE + l] += a * (pv * z)
-                an = a - dropf + addf
+                an = np.float64(q > 0.0) if rs else a - dropf + addf
                 Tl[_AT + b + l] = an
                 Fl[_QK + l] += an * q
                 Fl[_CK + l] += an * c
@@ -554,6 +564,7 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
                 Fl[_RK + l] += (1.0 - an) * bb
         running = 0
         for l in range(Lc):
+            Fl[_WARMED + l] = _pick(Fl[_WARMED + l] == 2.0, 0.0, Fl[_WARMED + l])
             run = Fl[_ST + l] == RUN
             fin = run & (Fl[_NDROP + l] == 0.0)
             Fl[_ST + l] = _pick(fin, DONE, Fl[_ST + l])

@@ -155,3 +155,51 @@ def test_partial_batches_and_block_splits_give_the_same_bits():
             rk.div_sweep(model, uset, mdp.gamma, v, np.bool_(True), pi, False,
                          (np.zeros((1, 1)), np.zeros(1)), out, _work(model, kind))
             np.testing.assert_array_equal(out, full[np.arange(S) * A + a])
+
+
+@pytest.mark.parametrize("kind", ["l2", "chi2"])
+def test_ellipsoid_batch_compacts_lanes_and_grows_too_small_warm_sets(kind):
+    """One batch of 64 rows: half of them at the vertex (radius large enough to move all mass to
+    argmin z), so at most half still run after the vertex test and the batch swaps them to the
+    front; warm active sets of one entry, of every entry, or one entry short of the minimiser's.  Every lane must be
+    solved in the batch (the growing step, not the scalar kernel), its value must match the
+    support-enumeration oracle, and its new warm mask must be the oracle minimiser's support --
+    in the lane it came from (the swaps are undone)."""
+    mdp = generators.garnet(rl.LANES, 1, 8, gamma=0.9, rng=5, sparse=True)
+    model = model_args(mdp)
+    indptr, indices, data = model[2], model[3], model[4]
+    rng = np.random.default_rng(11)
+    v = rng.normal(scale=2.0, size=mdp.S)
+    il = np.arange(rl.LANES, dtype=np.int64)
+    big = 1.5 if kind == "l2" else 60.0  # at least the distance from q to its vertex
+    kap = np.where(np.arange(rl.LANES) % 2 == 0, big, rng.uniform(0.02, 0.3, rl.LANES))
+    T, F, I = lb = rl.lane_buffers()
+
+    def oracle(l):
+        a, b = indptr[l], indptr[l + 1]
+        q, z = data[a:b], v[indices[a:b]]
+        c = np.ones(q.size) if kind == "l2" else q
+        p, val = ref.ellipsoid_enum(q, c, z, kap[l] ** 2 if kind == "l2" else kap[l])
+        return p, val, z
+
+    # warm masks: {entry 0} (no KKT point on it: restart), every entry, and the minimiser's
+    # support less its entry of largest z (too small, but with a KKT point: grown)
+    masks = np.where(np.arange(rl.LANES) % 3 == 0, 1, 255)
+    grown = 0
+    for l in range(2, rl.LANES, 3):
+        p, _, z = oracle(l)
+        act = np.flatnonzero(p > 1e-12)
+        if act.size >= 2:
+            masks[l] = sum(1 << int(k) for k in act if k != act[np.argmax(z[act])])
+            grown += l % 2
+    assert grown >= 5
+    F[2] = masks.view(np.float64)
+    rl.ellipsoid_lanes((indptr, indices, data), v, il, kap, kind == "l2", lb, 8)
+    assert np.any(I[3] != 0)  # lanes were swapped
+    assert np.all(F[0] == rl.DONE)
+    for l in range(rl.LANES):
+        p, expect, _ = oracle(l)
+        assert F[1, l] == pytest.approx(expect, rel=1e-12, abs=1e-12)
+        if l % 2:  # solved by the iteration: its active set is the next warm start
+            support = sum(1 << k for k in range(p.size) if p[k] > 1e-12)
+            assert F[2, l].view(np.int64) == support
