@@ -304,22 +304,23 @@ def kl_lanes(csr, v, il, kap, lb, max_passes):
     nmax = _gather_lanes(csr, v, il, Qt, Zt, F, nl)
     cold = False
     for l in range(L):
-        ok = (st[l] == RUN) & (zmax[l] - zmin[l] > 0.0) & (kap[l] > 0.0)
-        st[l] = RUN if ok else SCALAR
-        cold = cold | (ok & (not u[l] > 0.0))
-        lo[l] = 0.0
-        hi[l] = np.inf
+        ok = (Fl[_ST + l] == RUN) & (Fl[_ZMAX + l] - Fl[_ZMIN + l] > 0.0) & (kap[l] > 0.0)
+        Fl[_ST + l] = _pick(ok, RUN, SCALAR)
+        cold = cold | (ok & (not Fl[_U + l] > 0.0))
+        Fl[_LO + l] = 0.0
+        Fl[_HI + l] = np.inf
     if cold:
         # the raw moments of d = z - min z under q for the cold start
         F[6:10] = 0.0  # Zs, S1, S2, S3
         for k in range(nmax):
             for l in range(L):
-                d = Zt[k, l] - zmin[l]
+                d = Zt[k, l] - Fl[_ZMIN + l]
                 qd = Qt[k, l] * d
-                Zs[l] += qd
-                S1[l] += qd * d
-                S2[l] += qd * d * d
-                S3[l] += qd * d * d * d
+                qdd = qd * d
+                Fl[_ZS + l] += qd
+                Fl[_S1 + l] += qdd
+                Fl[_S2 + l] += qdd * d
+                Fl[_S3 + l] += qdd * d * d
         for l in range(L):
             if st[l] == RUN and not u[l] > 0.0:
                 u[l] = kl_start(kap[l], Zs[l], S1[l], S2[l], S3[l], zmax[l] - zmin[l])
