@@ -459,7 +459,7 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
         Fl[_CZ + l] = 0.0
         Fl[_RK + l] = 0.0
         Fl[_R2 + l] = kap[l] * kap[l] if l2 else kap[l]
-        Fl[_WARMED + l] = np.float64(mk[l] != 0)
+        Fl[_WARMED + l] = 1.0 if mk[l] != 0 else 0.0
     # the starting active set, the vertex test (limit t -> inf) and the set's sums, in one pass;
     # the weights c = 1 (L2) or q (chi2) on the support and q^2 / c are recomputed, not stored
     for k in range(nmax):
@@ -467,13 +467,13 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
         for l in range(L):
             q = Tl[_QT + b + l]
             real = q > 0.0
-            c = np.float64(real) if l2 else q
+            c = (1.0 if real else 0.0) if l2 else q
             bb = q * q if l2 else q
             guess = (mk[l] == 0) | (((mk[l] >> k) & 1) != 0)
-            a = np.float64(real & guess)
+            a = 1.0 if (real & guess) else 0.0
             Tl[_AT + b + l] = a
             d = Tl[_ZT + b + l] - Fl[_ZMIN + l]
-            at = np.float64((d == 0.0) & real)
+            at = 1.0 if ((d == 0.0) & real) else 0.0
             Fl[_QM + l] += at * q
             Fl[_CM + l] += at * c
             Fl[_REST + l] += (1.0 - at) * bb
@@ -515,7 +515,7 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
             b = k * LANES
             for l in range(Lc):
                 q = Tl[_QT + b + l]
-                c = np.float64(q > 0.0) if l2 else q
+                c = (1.0 if q > 0.0 else 0.0) if l2 else q
                 beta = Fl[_REST + l] - (Tl[_ZT + b + l] - Fl[_ZMIN + l])
                 Fl[_B + l] += Tl[_AT + b + l] * c * beta * beta
         for l in range(Lc):
@@ -545,19 +545,19 @@ def ellipsoid_lanes(csr, v, il, kap, l2, lb, max_iters):
             for l in range(Lc):
                 a = Tl[_AT + b + l]
                 q = Tl[_QT + b + l]
-                c = np.float64(q > 0.0) if l2 else q
+                c = (1.0 if q > 0.0 else 0.0) if l2 else q
                 bb = q * q if l2 else q
                 z = Tl[_ZT + b + l]
                 d = z - Fl[_ZMIN + l]
                 pv = q + c * (Fl[_ALPHA + l] + Fl[_T + l] * (Fl[_REST + l] - d))
                 # 0 / 1 factors: sums without conditional stores; only running lanes change sets
                 run = Fl[_ST + l] == RUN
-                dropf = np.float64(run & (a > 0.0) & (pv <= 0.0))
-                addf = np.float64(run & (a == 0.0) & (pv > 0.0))  # off the set, wants mass (q = 0: never)
+                dropf = 1.0 if (run & (a > 0.0) & (pv <= 0.0)) else 0.0
+                addf = 1.0 if (run & (a == 0.0) & (pv > 0.0)) else 0.0  # off the set, wants mass (q = 0: never)
                 rs = Fl[_WARMED + l] == 2.0
-                Fl[_NDROP + l] += dropf + addf + np.float64(rs)
+                Fl[_NDROP + l] += dropf + addf + (1.0 if rs else 0.0)
                 Fl[_VALUE + l] += a * (pv * z)
-                an = np.float64(q > 0.0) if rs else a - dropf + addf
+                an = (1.0 if q > 0.0 else 0.0) if rs else a - dropf + addf
                 Tl[_AT + b + l] = an
                 Fl[_QK + l] += an * q
                 Fl[_CK + l] += an * c
