@@ -43,6 +43,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 
 import numba
@@ -244,7 +245,8 @@ def main(argv=None):
             json.dump(dict(meta=meta, rows=rows, whole_calls=whole), f, indent=1)
         with open(args.out + ".md", "w") as f:
             f.write("# Robust sweep vs nominal sweep\n\n")
-            f.write(f"Produced by `python benchmarks/robust_sweep.py --out {args.out}` ({meta['date']}, "
+            cmd = " ".join(["python benchmarks/robust_sweep.py"] + list(sys.argv[1:] if argv is None else argv))
+            f.write(f"Produced by `{cmd}` ({meta['date']}, "
                     f"{meta['cpu_count']} cores, numba {meta['numba']}, load average at the start "
                     f"{', '.join(f'{x:.1f}' for x in load0)} and at the end "
                     f"{', '.join(f'{x:.1f}' for x in meta['loadavg_end'])}).  Per-sweep times over runs of "

@@ -1083,7 +1083,7 @@ def _div_row(model, uset, gamma, v, i, store, pw, rows, warm, use_warm):
 # Passes (KL) and active-set iterations (L2, chi2) a batch spends before its unfinished rows go to
 # the scalar kernel.  A batch runs until its slowest lane is done, so a long tail costs every lane:
 # on the benchmark's Garnet (benchmarks/robust_sweep.py) 3 passes leave about 1% of cold-started KL
-# rows (0.01% warm) and 3 iterations 0.2% of L2 rows to the scalar kernel.
+# rows (0.01% warm) and 3 iterations 0.2% of cold-started L2 rows (0.004% warm) to the scalar kernel.
 LANE_PASSES = 3
 
 
